@@ -1,0 +1,89 @@
+// Package binlog streams the binary log of one server and turns the row events of the tables doppel
+// watches into ordered, typed transactions. It knows nothing of schemas beyond table names: values
+// are handed on exactly as go-mysql decodes them (strings as their stored bytes, no charset conversion).
+package binlog
+
+import (
+	"fmt"
+	"time"
+)
+
+// Position is a point in the binary log: a file name and a byte offset in it.
+type Position struct {
+	File string
+	Pos  uint32
+}
+
+func (p Position) String() string { return fmt.Sprintf("%s:%d", p.File, p.Pos) }
+
+// IsZero reports whether p is unset.
+func (p Position) IsZero() bool { return p.File == "" && p.Pos == 0 }
+
+// Compare returns -1, 0 or 1 as p is before, equal to or after q. Binlog file names share a base
+// and a zero-padded sequence number, so they order as strings of equal length.
+func (p Position) Compare(q Position) int {
+	switch {
+	case len(p.File) != len(q.File):
+		if len(p.File) < len(q.File) {
+			return -1
+		}
+		return 1
+	case p.File != q.File:
+		if p.File < q.File {
+			return -1
+		}
+		return 1
+	case p.Pos < q.Pos:
+		return -1
+	case p.Pos > q.Pos:
+		return 1
+	}
+	return 0
+}
+
+// Kind is the kind of a row change.
+type Kind uint8
+
+const (
+	Insert Kind = iota + 1
+	Update
+	Delete
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Insert:
+		return "insert"
+	case Update:
+		return "update"
+	case Delete:
+		return "delete"
+	}
+	return "unknown"
+}
+
+// Change is one row changed in a watched table. Rows are full images (binlog_row_image=FULL) in the
+// table's column order as the binlog writes it.
+type Change struct {
+	Table  string // table name (the schema is the one the Reader watches)
+	Kind   Kind
+	Before []any // Update and Delete
+	After  []any // Insert and Update
+}
+
+// DDL is a statement that is not row-based: CREATE, ALTER, RENAME, DROP, TRUNCATE... The reader
+// reports every DDL run in the watched schema so the consumer can tell whether it touches its tables.
+type DDL struct {
+	Schema string // the default schema the statement ran in
+	Query  string
+}
+
+// Txn is one committed transaction of the watched tables, or one DDL statement.
+type Txn struct {
+	Changes []Change
+	DDL     *DDL
+	// End is the position just after the transaction: restarting from there replays nothing of it.
+	End Position
+	// Time is when the server wrote the transaction (its commit event's timestamp).
+	Time time.Time
+}

@@ -1,0 +1,155 @@
+package dbconn
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Version is a server version such as 8.0.36 or 10.11.6.
+type Version struct{ Major, Minor, Patch int }
+
+// AtLeast reports whether v >= major.minor.patch.
+func (v Version) AtLeast(major, minor, patch int) bool {
+	if v.Major != major {
+		return v.Major > major
+	}
+	if v.Minor != minor {
+		return v.Minor > minor
+	}
+	return v.Patch >= patch
+}
+
+func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch) }
+
+// Flavor holds what differs between MySQL and MariaDB for doppel: statement names, capabilities and
+// the name go-mysql uses for the binlog protocol.
+type Flavor interface {
+	// Name is "mysql" or "mariadb", as go-mysql's BinlogSyncerConfig.Flavor expects.
+	Name() string
+	Version() Version
+	// ReplicaStatusQuery shows the replication threads of a replica.
+	ReplicaStatusQuery() string
+	// BinlogStatusQuery shows the current binlog file and position (SHOW MASTER STATUS was removed in MySQL 8.4).
+	BinlogStatusQuery() string
+	// ChangeSourceSQL points a replica at a primary from the given binlog position.
+	ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string
+	StartReplicaSQL() string
+	StopReplicaSQL() string
+	// RenameUnderLockTables reports whether RENAME TABLE may run while the session holds LOCK TABLES
+	// (MySQL 8.0.13+; MariaDB refuses it with error 1192).
+	RenameUnderLockTables() bool
+}
+
+// ParseVersion parses the leading "X.Y.Z" of a @@version string such as "10.11.6-MariaDB-log".
+func ParseVersion(s string) (Version, error) {
+	head := s
+	if i := strings.IndexFunc(s, func(r rune) bool { return r != '.' && (r < '0' || r > '9') }); i >= 0 {
+		head = s[:i]
+	}
+	parts := strings.Split(head, ".")
+	if len(parts) < 2 {
+		return Version{}, fmt.Errorf("cannot read a server version from %q", s)
+	}
+	var nums [3]int
+	for i := 0; i < len(parts) && i < 3; i++ {
+		n, err := strconv.Atoi(parts[i])
+		if err != nil {
+			return Version{}, fmt.Errorf("cannot read a server version from %q", s)
+		}
+		nums[i] = n
+	}
+	return Version{nums[0], nums[1], nums[2]}, nil
+}
+
+// NewFlavor returns the flavor for a @@version string.
+func NewFlavor(version string) (Flavor, error) {
+	v, err := ParseVersion(version)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(strings.ToLower(version), "mariadb") {
+		return mariaDB{v}, nil
+	}
+	return mySQL{v}, nil
+}
+
+// DetectFlavor asks the server for its version.
+func DetectFlavor(ctx context.Context, db *sql.DB) (Flavor, error) {
+	var version string
+	if err := db.QueryRowContext(ctx, "SELECT @@version").Scan(&version); err != nil {
+		return nil, fmt.Errorf("reading server version: %w", err)
+	}
+	return NewFlavor(version)
+}
+
+type mySQL struct{ v Version }
+
+func (f mySQL) Name() string     { return "mysql" }
+func (f mySQL) Version() Version { return f.v }
+func (f mySQL) ReplicaStatusQuery() string {
+	if f.v.AtLeast(8, 0, 22) {
+		return "SHOW REPLICA STATUS"
+	}
+	return "SHOW SLAVE STATUS"
+}
+func (f mySQL) BinlogStatusQuery() string {
+	if f.v.AtLeast(8, 2, 0) {
+		return "SHOW BINARY LOG STATUS"
+	}
+	return "SHOW MASTER STATUS"
+}
+func (f mySQL) ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string {
+	if f.v.AtLeast(8, 0, 23) {
+		return fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%d, SOURCE_USER=%s, SOURCE_PASSWORD=%s, SOURCE_LOG_FILE=%s, SOURCE_LOG_POS=%d, GET_SOURCE_PUBLIC_KEY=1",
+			QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
+	}
+	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d",
+		QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
+}
+func (f mySQL) StartReplicaSQL() string {
+	if f.v.AtLeast(8, 0, 22) {
+		return "START REPLICA"
+	}
+	return "START SLAVE"
+}
+func (f mySQL) StopReplicaSQL() string {
+	if f.v.AtLeast(8, 0, 22) {
+		return "STOP REPLICA"
+	}
+	return "STOP SLAVE"
+}
+func (f mySQL) RenameUnderLockTables() bool { return f.v.AtLeast(8, 0, 13) }
+
+type mariaDB struct{ v Version }
+
+func (f mariaDB) Name() string     { return "mariadb" }
+func (f mariaDB) Version() Version { return f.v }
+func (f mariaDB) ReplicaStatusQuery() string {
+	if f.v.AtLeast(10, 5, 1) {
+		return "SHOW REPLICA STATUS"
+	}
+	return "SHOW SLAVE STATUS"
+}
+func (f mariaDB) BinlogStatusQuery() string {
+	if f.v.AtLeast(10, 5, 2) {
+		return "SHOW BINLOG STATUS"
+	}
+	return "SHOW MASTER STATUS"
+}
+func (f mariaDB) ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string {
+	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d, MASTER_USE_GTID=no",
+		QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
+}
+func (f mariaDB) StartReplicaSQL() string     { return "START SLAVE" }
+func (f mariaDB) StopReplicaSQL() string      { return "STOP SLAVE" }
+func (f mariaDB) RenameUnderLockTables() bool { return false }
+
+// QuoteString returns s as a single-quoted SQL string literal, for the few statements (CHANGE MASTER)
+// that take no placeholders. Backslashes and quotes are escaped.
+func QuoteString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
+	return "'" + r.Replace(s) + "'"
+}

@@ -1,0 +1,104 @@
+package dbconn
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ReplicaStatus is the part of SHOW REPLICA STATUS doppel reads. MySQL 8 names the columns Source_*/
+// Replica_*, MariaDB and older MySQL Master_*/Slave_*; both are understood.
+type ReplicaStatus struct {
+	SourceHost    string
+	SourcePort    int
+	IORunning     bool
+	SQLRunning    bool
+	SecondsBehind sql.NullInt64
+}
+
+// ReadReplicaStatus returns the replication status of the server db points at, and false when the
+// server is not a replica.
+func ReadReplicaStatus(ctx context.Context, db *sql.DB, f Flavor) (ReplicaStatus, bool, error) {
+	rows, err := db.QueryContext(ctx, f.ReplicaStatusQuery())
+	if err != nil {
+		return ReplicaStatus{}, false, fmt.Errorf("reading replica status: %w", err)
+	}
+	defer rows.Close()
+	row, ok, err := scanOneRowMap(rows)
+	if err != nil || !ok {
+		return ReplicaStatus{}, false, err
+	}
+	get := func(names ...string) string {
+		for _, n := range names {
+			if v, ok := row[strings.ToLower(n)]; ok {
+				return v
+			}
+		}
+		return ""
+	}
+	var st ReplicaStatus
+	st.SourceHost = get("Source_Host", "Master_Host")
+	st.SourcePort, _ = strconv.Atoi(get("Source_Port", "Master_Port"))
+	st.IORunning = strings.EqualFold(get("Replica_IO_Running", "Slave_IO_Running"), "Yes")
+	st.SQLRunning = strings.EqualFold(get("Replica_SQL_Running", "Slave_SQL_Running"), "Yes")
+	if s := get("Seconds_Behind_Source", "Seconds_Behind_Master"); s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			st.SecondsBehind = sql.NullInt64{Int64: n, Valid: true}
+		}
+	}
+	return st, true, nil
+}
+
+// BinlogStatus is the server's current binlog file and position.
+type BinlogStatus struct {
+	File string
+	Pos  uint64
+}
+
+// ReadBinlogStatus returns the current binlog coordinates of the server, or an error when the binary
+// log is off.
+func ReadBinlogStatus(ctx context.Context, db *sql.DB, f Flavor) (BinlogStatus, error) {
+	rows, err := db.QueryContext(ctx, f.BinlogStatusQuery())
+	if err != nil {
+		return BinlogStatus{}, fmt.Errorf("reading binlog position: %w", err)
+	}
+	defer rows.Close()
+	row, ok, err := scanOneRowMap(rows)
+	if err != nil {
+		return BinlogStatus{}, fmt.Errorf("reading binlog position: %w", err)
+	}
+	if !ok {
+		return BinlogStatus{}, fmt.Errorf("the server shows no binlog position: is log_bin on?")
+	}
+	pos, err := strconv.ParseUint(row["position"], 10, 64)
+	if err != nil {
+		return BinlogStatus{}, fmt.Errorf("reading binlog position %q: %w", row["position"], err)
+	}
+	return BinlogStatus{File: row["file"], Pos: pos}, nil
+}
+
+// scanOneRowMap reads the first row of rows into a map of lower-cased column name to text value.
+func scanOneRowMap(rows *sql.Rows) (map[string]string, bool, error) {
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, false, err
+	}
+	if !rows.Next() {
+		return nil, false, rows.Err()
+	}
+	vals := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, false, err
+	}
+	m := make(map[string]string, len(cols))
+	for i, c := range cols {
+		m[strings.ToLower(c)] = string(vals[i])
+	}
+	return m, true, rows.Err()
+}

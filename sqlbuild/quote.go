@@ -1,0 +1,25 @@
+// Package sqlbuild builds the SQL text doppel sends. It is pure: no I/O, table-driven tests.
+// Every identifier goes through QuoteIdent, so names holding backticks, spaces, reserved words or
+// non-ASCII characters are written correctly.
+package sqlbuild
+
+import "strings"
+
+// QuoteIdent quotes a MySQL identifier: wrapped in backticks, embedded backticks doubled.
+func QuoteIdent(name string) string {
+	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
+}
+
+// QualifiedName returns `db`.`table`.
+func QualifiedName(database, table string) string {
+	return QuoteIdent(database) + "." + QuoteIdent(table)
+}
+
+// QuoteIdents quotes each name and joins them with ", ".
+func QuoteIdents(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = QuoteIdent(n)
+	}
+	return strings.Join(q, ", ")
+}
