@@ -103,10 +103,10 @@ func (f mySQL) BinlogStatusQuery() string {
 }
 func (f mySQL) ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string {
 	if f.v.AtLeast(8, 0, 23) {
-		return fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%d, SOURCE_USER=%s, SOURCE_PASSWORD=%s, SOURCE_LOG_FILE=%s, SOURCE_LOG_POS=%d, GET_SOURCE_PUBLIC_KEY=1",
+		return fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%d, SOURCE_USER=%s, SOURCE_PASSWORD=%s, SOURCE_LOG_FILE=%s, SOURCE_LOG_POS=%d, SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1",
 			QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
 	}
-	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d",
+	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d, MASTER_CONNECT_RETRY=1",
 		QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
 }
 func (f mySQL) StartReplicaSQL() string {
@@ -140,7 +140,7 @@ func (f mariaDB) BinlogStatusQuery() string {
 	return "SHOW MASTER STATUS"
 }
 func (f mariaDB) ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string {
-	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d, MASTER_USE_GTID=no",
+	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d, MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=no",
 		QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
 }
 func (f mariaDB) StartReplicaSQL() string     { return "START SLAVE" }

@@ -16,6 +16,11 @@ type ReplicaStatus struct {
 	IORunning     bool
 	SQLRunning    bool
 	SecondsBehind sql.NullInt64
+	// ExecFile and ExecPos are the primary's binlog coordinates the SQL thread has applied up to.
+	ExecFile string
+	ExecPos  uint64
+	// LastError is the last IO or SQL thread error, empty when none.
+	LastError string
 }
 
 // ReadReplicaStatus returns the replication status of the server db points at, and false when the
@@ -43,6 +48,9 @@ func ReadReplicaStatus(ctx context.Context, db *sql.DB, f Flavor) (ReplicaStatus
 	st.SourcePort, _ = strconv.Atoi(get("Source_Port", "Master_Port"))
 	st.IORunning = strings.EqualFold(get("Replica_IO_Running", "Slave_IO_Running"), "Yes")
 	st.SQLRunning = strings.EqualFold(get("Replica_SQL_Running", "Slave_SQL_Running"), "Yes")
+	st.ExecFile = get("Relay_Source_Log_File", "Relay_Master_Log_File")
+	st.ExecPos, _ = strconv.ParseUint(get("Exec_Source_Log_Pos", "Exec_Master_Log_Pos"), 10, 64)
+	st.LastError = strings.TrimSpace(get("Last_IO_Error") + " " + get("Last_SQL_Error"))
 	if s := get("Seconds_Behind_Source", "Seconds_Behind_Master"); s != "" {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			st.SecondsBehind = sql.NullInt64{Int64: n, Valid: true}

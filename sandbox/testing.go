@@ -1,0 +1,73 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// RunTests is a TestMain body: it starts a sandbox with opts, stores it in *out, runs the package's
+// tests, checks that they leaked no goroutines, stops the sandbox and exits. A sandbox that cannot
+// start fails the run: integration tests are never skipped silently.
+func RunTests(m *testing.M, opts Options, out **Sandbox) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	sb, err := Start(ctx, opts)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		os.Exit(1)
+	}
+	*out = sb
+	code := m.Run()
+	if err := sb.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "sandbox:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines leaked:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+var nonWord = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// NewDatabase creates an empty database on the primary for one test and drops it when the test ends.
+func (sb *Sandbox) NewDatabase(t testing.TB) string {
+	t.Helper()
+	name := nonWord.ReplaceAllString(strings.ToLower(t.Name()), "_")
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	name = fmt.Sprintf("t%d_%s", sb.dbSeq.Add(1), name)
+	db, err := sb.Primary.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE DATABASE `" + name + "`"); err != nil {
+		t.Fatalf("creating database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		db, err := sb.Primary.DB("")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP DATABASE IF EXISTS `" + name + "`"); err != nil {
+			t.Errorf("dropping database %s: %v", name, err)
+		}
+	})
+	return name
+}
