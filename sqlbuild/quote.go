@@ -23,3 +23,18 @@ func QuoteIdents(names []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// IsWord reports whether s is a non-empty run of ASCII letters, digits and underscores, as character
+// set and collation names are. Those are written into SQL unquoted, so anything else is refused.
+func IsWord(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			return false
+		}
+	}
+	return true
+}

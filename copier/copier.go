@@ -1,0 +1,271 @@
+// Package copier copies the rows of the original table into the ghost table in chunks along the
+// iteration key. Each chunk is one INSERT … SELECT … LOCK IN SHARE MODE over a key range found by an
+// index read, so no chunk scans more than its own rows, whatever the key's type or width.
+package copier
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
+)
+
+// Gate says whether the copier may write now. Wait returns when it may, or with ctx's error.
+type Gate interface {
+	Wait(ctx context.Context) error
+}
+
+// Config configures a Copier.
+type Config struct {
+	DB      *sql.DB // the primary
+	Orig    *table.Table
+	Ghost   *table.Table
+	Key     *table.Key
+	Mapping table.Mapping
+	// ChunkSize is read before every chunk, so it can be changed while the copy runs.
+	ChunkSize *atomic.Int64
+	// Workers is how many chunks are copied at once; at least 1.
+	Workers int
+	// Retries is how often a chunk is tried again after a deadlock, lock wait timeout or lost connection.
+	Retries int
+	Gate    Gate        // nil: never wait
+	Logger  *zap.Logger // nil: no logs
+}
+
+// Copier copies rows. Its counters may be read while it runs.
+type Copier struct {
+	cfg     Config
+	keyCols []sqlbuild.KeyCol
+	origTbl string
+	// copyFirst and copyNext are the chunk INSERT … SELECTs: the first chunk's range includes its
+	// lower key, the others' start after it.
+	copyFirst, copyNext string
+	bindRange           func(keys ...[]any) []any
+
+	rowsCopied atomic.Int64
+	chunks     atomic.Int64
+	done       atomic.Bool
+
+	mu        sync.Mutex
+	watermark []any // every key up to here is copied
+}
+
+// New checks cfg and returns a Copier.
+func New(cfg Config) (*Copier, error) {
+	if cfg.DB == nil || cfg.Orig == nil || cfg.Ghost == nil || cfg.Key == nil || cfg.ChunkSize == nil {
+		return nil, errors.New("copier: DB, Orig, Ghost, Key and ChunkSize are required")
+	}
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	c := &Copier{cfg: cfg, origTbl: sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name)}
+	for _, p := range cfg.Key.Columns {
+		c.keyCols = append(c.keyCols, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
+	}
+	var origCols, ghostCols []string
+	for _, p := range cfg.Mapping.Copied {
+		origCols = append(origCols, p.Orig.Name)
+		ghostCols = append(ghostCols, p.Ghost.Name)
+	}
+	tmpl := sqlbuild.CopyChunk{
+		Orig: c.origTbl, Ghost: sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name), Index: cfg.Key.Orig.Name,
+		OrigCols: origCols, GhostCols: ghostCols, NoopCol: cfg.Key.Columns[0].Ghost.Name,
+	}
+	for _, first := range []bool{true, false} {
+		where, bind := sqlbuild.And(sqlbuild.After(c.keyCols, first), sqlbuild.UpTo(c.keyCols, true))
+		tmpl.Where = where.SQL
+		if first {
+			c.copyFirst = tmpl.SQL()
+		} else {
+			c.copyNext = tmpl.SQL()
+		}
+		c.bindRange = bind // the same arguments whether the lower key is included or not
+	}
+	return c, nil
+}
+
+// RowsCopied is the number of rows the copy has inserted so far.
+func (c *Copier) RowsCopied() int64 { return c.rowsCopied.Load() }
+
+// Chunks is the number of chunks copied so far.
+func (c *Copier) Chunks() int64 { return c.chunks.Load() }
+
+// Done reports whether the copy has finished.
+func (c *Copier) Done() bool { return c.done.Load() }
+
+// chunk is one key range [lower, upper]; lower is exclusive except for the first chunk.
+type chunk struct {
+	seq          int64
+	lower, upper []any
+	first        bool
+}
+
+// Run copies every row that exists when it starts, from the first key to the last one read now.
+// Rows inserted later are beyond that range or replayed from the binlog; rows changed later are
+// replayed too, so copying each range once is enough. The binlog stream must already be running.
+func (c *Copier) Run(ctx context.Context) error {
+	first, err := c.edge(ctx, false)
+	if err != nil {
+		return err
+	}
+	if first == nil {
+		c.cfg.Logger.Info("the table is empty: nothing to copy")
+		c.done.Store(true)
+		return nil
+	}
+	last, err := c.edge(ctx, true)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.cfg.Workers)
+	tracker := newWatermark()
+	lower, isFirst := first, true
+	var loopErr error
+	for seq := int64(0); ; seq++ {
+		if c.cfg.Gate != nil {
+			if loopErr = c.cfg.Gate.Wait(gctx); loopErr != nil {
+				break
+			}
+		}
+		upper, final, err := c.nextUpper(gctx, lower, isFirst, last)
+		if err != nil {
+			loopErr = err
+			break
+		}
+		ch := chunk{seq: seq, lower: lower, upper: upper, first: isFirst}
+		tracker.started(seq, upper)
+		g.Go(func() error {
+			if err := c.copyChunk(gctx, ch); err != nil {
+				return err
+			}
+			if wm := tracker.finished(ch.seq); wm != nil {
+				c.mu.Lock()
+				c.watermark = wm
+				c.mu.Unlock()
+			}
+			return nil
+		})
+		if final {
+			break
+		}
+		lower, isFirst = upper, false
+	}
+	// A worker's failure cancels gctx and so ends the loop too: report the worker's error first.
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if loopErr != nil {
+		return loopErr
+	}
+	c.done.Store(true)
+	return nil
+}
+
+// Watermark returns the key up to which every row has been copied (nil before the first chunk ends).
+func (c *Copier) Watermark() []any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.watermark
+}
+
+// edge reads the first or the last key of the original table; nil when it is empty.
+func (c *Copier) edge(ctx context.Context, last bool) ([]any, error) {
+	q := sqlbuild.SelectEdge(c.origTbl, c.cfg.Key.Orig.Name, c.keyCols, last)
+	key, err := c.readKey(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("reading the range of key %s of %s: %w", c.cfg.Key.Orig.Name, c.origTbl, err)
+	}
+	return key, nil
+}
+
+// nextUpper finds the upper end of the chunk that starts after lower: the key ChunkSize rows on, or
+// last when fewer rows remain (then final is true).
+func (c *Copier) nextUpper(ctx context.Context, lower []any, inclusive bool, last []any) (upper []any, final bool, err error) {
+	size := c.cfg.ChunkSize.Load()
+	if size < 1 {
+		size = 1
+	}
+	where, bind := sqlbuild.And(sqlbuild.After(c.keyCols, inclusive), sqlbuild.UpTo(c.keyCols, true))
+	q := sqlbuild.SelectBoundary(c.origTbl, c.cfg.Key.Orig.Name, c.keyCols, where, int(size-1))
+	upper, err = c.readKey(ctx, q, bind(lower, last)...)
+	if err != nil {
+		return nil, false, fmt.Errorf("finding the next chunk of %s: %w", c.origTbl, err)
+	}
+	if upper == nil {
+		return last, true, nil
+	}
+	return upper, false, nil
+}
+
+func (c *Copier) readKey(ctx context.Context, query string, args ...any) ([]any, error) {
+	var key []any
+	err := dbconn.Retry(ctx, c.cfg.Retries, func(ctx context.Context) error {
+		rows, err := c.cfg.DB.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		key = nil
+		if !rows.Next() {
+			return rows.Err()
+		}
+		raw := make([]sql.RawBytes, len(c.keyCols))
+		ptrs := make([]any, len(raw))
+		for i := range raw {
+			ptrs[i] = &raw[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		key = make([]any, len(raw))
+		for i, p := range c.cfg.Key.Columns {
+			if key[i], err = table.ValueFromText(p.Orig, raw[i]); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return key, err
+}
+
+func (c *Copier) copyChunk(ctx context.Context, ch chunk) error {
+	query := c.copyNext
+	if ch.first {
+		query = c.copyFirst
+	}
+	args := c.bindRange(ch.lower, ch.upper)
+	start := time.Now()
+	var affected int64
+	err := dbconn.Retry(ctx, c.cfg.Retries, func(ctx context.Context) error {
+		res, err := c.cfg.DB.ExecContext(ctx, query, args...)
+		if err != nil {
+			if dbconn.IsRetryable(err) {
+				c.cfg.Logger.Warn("chunk copy failed, retrying", zap.Int64("chunk", ch.seq), zap.Error(err))
+			}
+			return err
+		}
+		affected, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("copying chunk %d of %s into the ghost table: %w", ch.seq, c.origTbl, err)
+	}
+	c.rowsCopied.Add(affected)
+	c.chunks.Add(1)
+	c.cfg.Logger.Debug("chunk copied", zap.Int64("chunk", ch.seq), zap.Int64("rows", affected), zap.Duration("took", time.Since(start)))
+	return nil
+}

@@ -1,0 +1,81 @@
+package sqlbuild
+
+import (
+	"reflect"
+	"testing"
+)
+
+var (
+	k1 = []KeyCol{{Name: "id", Bind: "?"}}
+	k2 = []KeyCol{{Name: "a", Bind: "?"}, {Name: "b`c", Bind: "CONVERT(? USING latin1) COLLATE latin1_bin"}}
+	k3 = []KeyCol{{Name: "a", Bind: "?"}, {Name: "b", Bind: "?"}, {Name: "c", Bind: "?"}}
+)
+
+func TestQuoteIdent(t *testing.T) {
+	for in, want := range map[string]string{
+		"t":          "`t`",
+		"a`b":        "`a``b`",
+		"``":         "``````",
+		"select":     "`select`",
+		"with space": "`with space`",
+		"prénom😀":    "`prénom😀`",
+	} {
+		if got := QuoteIdent(in); got != want {
+			t.Errorf("QuoteIdent(%q) = %s, want %s", in, got, want)
+		}
+	}
+	if got := QualifiedName("d`b", "t"); got != "`d``b`.`t`" {
+		t.Errorf("QualifiedName = %s", got)
+	}
+}
+
+func TestBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cond Cond
+		sql  string
+		args []int
+	}{
+		{"after single", After(k1, false), "`id` > ?", []int{0}},
+		{"after single inclusive", After(k1, true), "`id` >= ?", []int{0}},
+		{"upto single", UpTo(k1, true), "`id` <= ?", []int{0}},
+		{"after two", After(k2, false),
+			"`a` >= ? AND (`a` > ? OR (`a` = ? AND `b``c` > CONVERT(? USING latin1) COLLATE latin1_bin))", []int{0, 0, 0, 1}},
+		{"upto three inclusive", UpTo(k3, true),
+			"`a` <= ? AND (`a` < ? OR (`a` = ? AND (`b` < ? OR (`b` = ? AND `c` <= ?))))", []int{0, 0, 0, 1, 1, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.cond.SQL != tc.sql {
+				t.Errorf("sql\n got %s\nwant %s", tc.cond.SQL, tc.sql)
+			}
+			if !reflect.DeepEqual(tc.cond.Args, tc.args) {
+				t.Errorf("args %v, want %v", tc.cond.Args, tc.args)
+			}
+		})
+	}
+	c, bind := And(After(k2, false), UpTo(k2, true))
+	if want := "(`a` >= ? AND (`a` > ? OR (`a` = ? AND `b``c` > CONVERT(? USING latin1) COLLATE latin1_bin))) AND (`a` <= ? AND (`a` < ? OR (`a` = ? AND `b``c` <= CONVERT(? USING latin1) COLLATE latin1_bin)))"; c.SQL != want {
+		t.Errorf("And:\n got %s\nwant %s", c.SQL, want)
+	}
+	if got, want := bind([]any{1, "x"}, []any{9, "y"}), []any{1, 1, 1, "x", 9, 9, 9, "y"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("And args %v, want %v", got, want)
+	}
+}
+
+func TestStatements(t *testing.T) {
+	tbl, ghost := QualifiedName("db", "t"), QualifiedName("db", "_t_gho")
+	for _, tc := range []struct{ name, got, want string }{
+		{"first key", SelectEdge(tbl, "PRIMARY", k2, false), "SELECT `a`, `b``c` FROM `db`.`t` FORCE INDEX (`PRIMARY`) ORDER BY `a`, `b``c` LIMIT 1"},
+		{"last key", SelectEdge(tbl, "PRIMARY", k2, true), "SELECT `a`, `b``c` FROM `db`.`t` FORCE INDEX (`PRIMARY`) ORDER BY `a` DESC, `b``c` DESC LIMIT 1"},
+		{"boundary", SelectBoundary(tbl, "PRIMARY", k1, After(k1, false), 999), "SELECT `id` FROM `db`.`t` FORCE INDEX (`PRIMARY`) WHERE `id` > ? ORDER BY `id` LIMIT 1 OFFSET 999"},
+		{"copy", CopyChunk{Orig: tbl, Ghost: ghost, Index: "PRIMARY", OrigCols: []string{"id", "old"}, GhostCols: []string{"id", "new"}, Where: "`id` >= ? AND `id` <= ?", NoopCol: "id"}.SQL(),
+			"INSERT INTO `db`.`_t_gho` (`id`, `new`) SELECT `id`, `old` FROM `db`.`t` FORCE INDEX (`PRIMARY`) WHERE `id` >= ? AND `id` <= ? LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE `id` = `db`.`_t_gho`.`id`"},
+		{"replace", Replace(ghost, []string{"id", "v"}, []string{"?", "CONVERT(? USING utf8mb4)"}, 2), "REPLACE INTO `db`.`_t_gho` (`id`, `v`) VALUES (?, CONVERT(? USING utf8mb4)), (?, CONVERT(? USING utf8mb4))"},
+		{"delete one column", DeleteByKeys(ghost, k1, 3), "DELETE FROM `db`.`_t_gho` WHERE `id` IN (?, ?, ?)"},
+		{"delete composite", DeleteByKeys(ghost, k2, 2), "DELETE FROM `db`.`_t_gho` WHERE (`a`, `b``c`) IN ((?, CONVERT(? USING latin1) COLLATE latin1_bin), (?, CONVERT(? USING latin1) COLLATE latin1_bin))"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, tc.got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package table
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// col builds a column for tests: "name type" plus flags "null", "gen", and for text "cs=..".
+func col(spec string) Column {
+	f := strings.Fields(spec)
+	c := Column{Name: f[0], DataType: f[1], ColumnType: f[1]}
+	for _, flag := range f[2:] {
+		switch {
+		case flag == "null":
+			c.Nullable = true
+		case flag == "gen":
+			c.Generated = true
+		case flag == "unsigned":
+			c.Unsigned = true
+			c.ColumnType += " unsigned"
+		case strings.HasPrefix(flag, "coll="):
+			c.Collation = strings.TrimPrefix(flag, "coll=")
+			c.Charset = strings.SplitN(c.Collation, "_", 2)[0]
+		case strings.HasPrefix(flag, "type="):
+			c.ColumnType = strings.TrimPrefix(flag, "type=")
+		}
+	}
+	return c
+}
+
+func tbl(name string, cols []string, idx ...Index) *Table {
+	t := &Table{Schema: "db", Name: name, Indexes: idx}
+	for _, c := range cols {
+		t.Columns = append(t.Columns, col(c))
+	}
+	return t
+}
+
+func uk(name string, cols ...string) Index {
+	ix := Index{Name: name, Unique: true}
+	for _, c := range cols {
+		ic := IndexColumn{Name: c}
+		if n, p, ok := strings.Cut(c, "("); ok {
+			ic.Name = n
+			ic.SubPart = int(p[0] - '0')
+		}
+		ix.Columns = append(ix.Columns, ic)
+	}
+	return ix
+}
+
+func TestMapColumns(t *testing.T) {
+	orig := tbl("t", []string{"id int", "a int null", "b varchar coll=utf8mb4_bin", "g int gen", "old int"})
+	ghost := tbl("_t_gho", []string{"id bigint", "b varchar coll=utf8mb4_bin", "g int gen", "new int", "extra int null", "A int null"})
+	m := MapColumns(orig, ghost, map[string]string{"old": "new"})
+	var copied []string
+	for _, p := range m.Copied {
+		copied = append(copied, p.Orig.Name+">"+p.Ghost.Name)
+	}
+	if want := []string{"id>id", "a>A", "b>b", "old>new"}; !reflect.DeepEqual(copied, want) {
+		t.Errorf("copied %v, want %v", copied, want)
+	}
+	if want := []string(nil); !reflect.DeepEqual(m.Dropped, want) {
+		t.Errorf("dropped %v, want %v", m.Dropped, want)
+	}
+	if want := []string{"extra"}; !reflect.DeepEqual(m.Added, want) {
+		t.Errorf("added %v, want %v", m.Added, want)
+	}
+	m = MapColumns(orig, ghost, nil)
+	if want := []string{"old"}; !reflect.DeepEqual(m.Dropped, want) {
+		t.Errorf("without renames: dropped %v, want %v", m.Dropped, want)
+	}
+}
+
+func TestChooseKey(t *testing.T) {
+	cols := []string{"id int", "email varchar coll=utf8mb4_general_ci", "n int null", "e enum", "f double", "a int", "b int"}
+	for _, tc := range []struct {
+		name  string
+		orig  []Index
+		ghost []Index
+		drop  string // a column the ghost lacks
+		want  string // chosen key, or "error: ..." substring
+	}{
+		{name: "primary", orig: []Index{uk("PRIMARY", "id"), uk("u", "email")}, ghost: []Index{uk("PRIMARY", "id"), uk("u", "email")}, want: "PRIMARY"},
+		{name: "primary dropped in ghost, unique kept", orig: []Index{uk("PRIMARY", "id"), uk("u", "email")}, ghost: []Index{uk("u", "email")}, want: "u"},
+		{name: "composite in other order on ghost", orig: []Index{uk("PRIMARY", "a", "b")}, ghost: []Index{uk("PRIMARY", "b", "a")}, want: "PRIMARY"},
+		{name: "prefer integer key", orig: []Index{uk("u1", "email"), uk("u2", "a")}, ghost: []Index{uk("u1", "email"), uk("u2", "a")}, want: "u2"},
+		{name: "nullable only", orig: []Index{uk("u", "n")}, ghost: []Index{uk("u", "n")}, want: "error: allows NULL"},
+		{name: "prefix only", orig: []Index{uk("u", "email(5)")}, ghost: []Index{uk("u", "email(5)")}, want: "error: prefix"},
+		{name: "enum key", orig: []Index{uk("u", "e")}, ghost: []Index{uk("u", "e")}, want: "error: type enum"},
+		{name: "float key", orig: []Index{uk("u", "f")}, ghost: []Index{uk("u", "f")}, want: "error: type double"},
+		{name: "key column dropped", orig: []Index{uk("PRIMARY", "a")}, ghost: []Index{uk("PRIMARY", "id")}, drop: "a", want: "error: drops"},
+		{name: "ghost key differs", orig: []Index{uk("PRIMARY", "a", "b")}, ghost: []Index{uk("PRIMARY", "a")}, want: "error: no unique counterpart"},
+		{name: "no keys", want: "error: has no PRIMARY KEY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			orig := tbl("t", cols, tc.orig...)
+			var gcols []string
+			for _, c := range cols {
+				if tc.drop == "" || !strings.HasPrefix(c, tc.drop+" ") {
+					gcols = append(gcols, c)
+				}
+			}
+			ghost := tbl("_t_gho", gcols, tc.ghost...)
+			k, err := ChooseKey(orig, ghost, MapColumns(orig, ghost, nil))
+			if want, ok := strings.CutPrefix(tc.want, "error: "); ok {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("got %v, want an error containing %q", err, want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Orig.Name != tc.want {
+				t.Errorf("chose %s, want %s", k.Orig.Name, tc.want)
+			}
+		})
+	}
+}
+
+func TestUniqueChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		orig, ghost []string
+		origIdx     []Index
+		ghostIdx    []Index
+		want        []string // names of flagged ghost keys
+	}{
+		{name: "same keys", orig: []string{"id int", "e varchar coll=utf8mb4_bin"}, ghost: []string{"id int", "e varchar coll=utf8mb4_bin"},
+			origIdx: []Index{uk("PRIMARY", "id"), uk("u", "e")}, ghostIdx: []Index{uk("PRIMARY", "id"), uk("u", "e")}},
+		{name: "new unique key", orig: []string{"id int", "e int"}, ghost: []string{"id int", "e int"},
+			origIdx: []Index{uk("PRIMARY", "id")}, ghostIdx: []Index{uk("PRIMARY", "id"), uk("u", "e")}, want: []string{"u"}},
+		{name: "superset of an existing key", orig: []string{"id int", "e int"}, ghost: []string{"id int", "e int"},
+			origIdx: []Index{uk("PRIMARY", "id")}, ghostIdx: []Index{uk("PRIMARY", "id"), uk("u", "e", "id")}},
+		{name: "int widening", orig: []string{"id int"}, ghost: []string{"id bigint"},
+			origIdx: []Index{uk("PRIMARY", "id")}, ghostIdx: []Index{uk("PRIMARY", "id")}},
+		{name: "signedness change", orig: []string{"id int"}, ghost: []string{"id int unsigned"},
+			origIdx: []Index{uk("PRIMARY", "id")}, ghostIdx: []Index{uk("PRIMARY", "id")}, want: []string{"PRIMARY"}},
+		{name: "case-insensitive collation", orig: []string{"id int", "e varchar coll=utf8mb4_bin"}, ghost: []string{"id int", "e varchar coll=utf8mb4_general_ci"},
+			origIdx: []Index{uk("PRIMARY", "id"), uk("u", "e")}, ghostIdx: []Index{uk("PRIMARY", "id"), uk("u", "e")}, want: []string{"u"}},
+		{name: "shorter prefix", orig: []string{"id int", "e varchar coll=utf8mb4_bin"}, ghost: []string{"id int", "e varchar coll=utf8mb4_bin"},
+			origIdx: []Index{uk("PRIMARY", "id"), uk("u", "e(8)")}, ghostIdx: []Index{uk("PRIMARY", "id"), uk("u", "e(4)")}, want: []string{"u"}},
+		{name: "longer prefix", orig: []string{"id int", "e varchar coll=utf8mb4_bin"}, ghost: []string{"id int", "e varchar coll=utf8mb4_bin"},
+			origIdx: []Index{uk("PRIMARY", "id"), uk("u", "e(4)")}, ghostIdx: []Index{uk("PRIMARY", "id"), uk("u", "e(8)")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			orig, ghost := tbl("t", tc.orig, tc.origIdx...), tbl("g", tc.ghost, tc.ghostIdx...)
+			var got []string
+			for _, c := range UniqueChanges(orig, ghost, MapColumns(orig, ghost, nil)) {
+				got = append(got, c.Ghost.Name)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("flagged %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDuplicatesQuery(t *testing.T) {
+	orig := tbl("t", []string{"id int", "e varchar coll=latin1_bin", "n int null", "d decimal type=decimal(10,2)"})
+	ghost := tbl("g", []string{"id int", "e varchar coll=utf8mb4_general_ci", "n int null", "d decimal type=decimal(10,0)"})
+	orig.Column("d").Precision, orig.Column("d").Scale = 10, 2
+	ghost.Column("d").Precision = 10
+	m := MapColumns(orig, ghost, nil)
+	q, err := DuplicatesQuery(orig, &Index{Name: "u", Unique: true, Columns: []IndexColumn{{Name: "e", SubPart: 3}, {Name: "n"}}}, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT 1 FROM `db`.`t` WHERE `e` IS NOT NULL AND `n` IS NOT NULL GROUP BY LEFT(CONVERT(`e` USING utf8mb4) COLLATE utf8mb4_general_ci, 3), `n` HAVING COUNT(*) > 1 LIMIT 1"
+	if q != want {
+		t.Errorf("got  %s\nwant %s", q, want)
+	}
+	if _, err := DuplicatesQuery(orig, &Index{Name: "u", Unique: true, Columns: []IndexColumn{{Name: "d"}}}, m); err == nil || !strings.Contains(err.Error(), "type changes") {
+		t.Errorf("decimal narrowing: got %v, want a refusal", err)
+	}
+}

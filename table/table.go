@@ -1,0 +1,253 @@
+// Package table reads a table's definition from information_schema and answers the questions a
+// migration asks of it: which unique key to iterate and replay on, how the columns of the original
+// and the ghost table correspond, and how a value of a column is bound into SQL without changing it.
+package table
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Column is one column of a table.
+type Column struct {
+	Name       string
+	Ordinal    int    // 1-based position, the order of values in a binlog row image
+	DataType   string // lower case: int, varchar, enum, ...
+	ColumnType string // full type as the server shows it: "int(10) unsigned", "enum('a','b')"
+	Unsigned   bool
+	Nullable   bool
+	Charset    string // empty for non-character columns
+	Collation  string
+	Generated  bool // VIRTUAL or STORED generated: computed, never written
+	Invisible  bool
+	AutoInc    bool
+	Precision  int64    // DECIMAL precision
+	Scale      int64    // DECIMAL scale
+	OctetLen   int64    // byte length of CHAR/BINARY columns (for padding BINARY(n) values)
+	FSP        int64    // fractional seconds precision of temporal columns
+	Elems      []string // ENUM and SET members, in definition order
+}
+
+// IsText reports whether values of c are character strings in c.Charset.
+func (c *Column) IsText() bool { return c.Charset != "" && c.DataType != "enum" && c.DataType != "set" }
+
+// IndexColumn is one part of an index.
+type IndexColumn struct {
+	Name    string
+	SubPart int // prefix length, 0 for the whole column
+}
+
+// Index is an index of a table.
+type Index struct {
+	Name       string
+	Unique     bool
+	Columns    []IndexColumn
+	Expression bool // a functional key part (MySQL 8.0.13+): not usable to iterate
+}
+
+// IsPrimary reports whether ix is the PRIMARY KEY.
+func (ix *Index) IsPrimary() bool { return ix.Name == "PRIMARY" }
+
+// ColumnNames returns the names of the index's columns in order.
+func (ix *Index) ColumnNames() []string {
+	names := make([]string, len(ix.Columns))
+	for i, c := range ix.Columns {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// Table is the definition of one table.
+type Table struct {
+	Schema  string
+	Name    string
+	Engine  string
+	Columns []Column
+	Indexes []Index
+}
+
+// ErrNotFound is returned by Inspect when the table does not exist.
+var ErrNotFound = errors.New("table not found")
+
+// Column returns the column with the given name (column names are case-insensitive in MySQL).
+func (t *Table) Column(name string) *Column {
+	for i := range t.Columns {
+		if strings.EqualFold(t.Columns[i].Name, name) {
+			return &t.Columns[i]
+		}
+	}
+	return nil
+}
+
+// Index returns the index with the given name (case-insensitive), or nil.
+func (t *Table) Index(name string) *Index {
+	for i := range t.Indexes {
+		if strings.EqualFold(t.Indexes[i].Name, name) {
+			return &t.Indexes[i]
+		}
+	}
+	return nil
+}
+
+// Inspect reads the definition of schema.name.
+func Inspect(ctx context.Context, db *sql.DB, schema, name string) (*Table, error) {
+	t := &Table{Schema: schema, Name: name}
+	var engine sql.NullString
+	err := db.QueryRowContext(ctx, `SELECT ENGINE FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND TABLE_TYPE = 'BASE TABLE'`, schema, name).Scan(&engine)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%s.%s: %w", schema, name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading table %s.%s: %w", schema, name, err)
+	}
+	t.Engine = engine.String
+	if err := t.readColumns(ctx, db); err != nil {
+		return nil, err
+	}
+	if err := t.readIndexes(ctx, db); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *Table) readColumns(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE,
+			CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, GENERATION_EXPRESSION,
+			NUMERIC_PRECISION, NUMERIC_SCALE, CHARACTER_OCTET_LENGTH, DATETIME_PRECISION
+		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
+		ORDER BY ORDINAL_POSITION`, t.Schema, t.Name)
+	if err != nil {
+		return fmt.Errorf("reading columns of %s.%s: %w", t.Schema, t.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Column
+		var nullable, extra string
+		var charset, collation, genExpr, precision, scale, octets, fsp sql.NullString
+		if err := rows.Scan(&c.Name, &c.Ordinal, &c.DataType, &c.ColumnType, &nullable, &charset, &collation,
+			&extra, &genExpr, &precision, &scale, &octets, &fsp); err != nil {
+			return fmt.Errorf("reading columns of %s.%s: %w", t.Schema, t.Name, err)
+		}
+		c.DataType = strings.ToLower(c.DataType)
+		c.Nullable = nullable == "YES"
+		c.Charset, c.Collation = charset.String, collation.String
+		lowerExtra := strings.ToLower(extra)
+		c.Generated = (genExpr.Valid && genExpr.String != "") || strings.Contains(lowerExtra, "generated")
+		c.Invisible = strings.Contains(lowerExtra, "invisible")
+		c.AutoInc = strings.Contains(lowerExtra, "auto_increment")
+		c.Unsigned = strings.Contains(strings.ToLower(c.ColumnType), "unsigned")
+		c.Precision, _ = strconv.ParseInt(precision.String, 10, 64)
+		c.Scale, _ = strconv.ParseInt(scale.String, 10, 64)
+		c.OctetLen, _ = strconv.ParseInt(octets.String, 10, 64)
+		c.FSP, _ = strconv.ParseInt(fsp.String, 10, 64)
+		if c.DataType == "enum" || c.DataType == "set" {
+			if c.Elems, err = parseElems(c.ColumnType); err != nil {
+				return fmt.Errorf("reading the members of %s.%s.%s: %w", t.Schema, t.Name, c.Name, err)
+			}
+		}
+		t.Columns = append(t.Columns, c)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading columns of %s.%s: %w", t.Schema, t.Name, err)
+	}
+	return nil
+}
+
+func (t *Table) readIndexes(ctx context.Context, db *sql.DB) error {
+	// EXPRESSION exists on MySQL 8.0.13+ only; functional key parts show COLUMN_NAME NULL everywhere.
+	rows, err := db.QueryContext(ctx, `SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART
+		FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
+		ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, t.Schema, t.Name)
+	if err != nil {
+		return fmt.Errorf("reading indexes of %s.%s: %w", t.Schema, t.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var nonUnique int
+		var column, subPart sql.NullString
+		if err := rows.Scan(&name, &nonUnique, &column, &subPart); err != nil {
+			return fmt.Errorf("reading indexes of %s.%s: %w", t.Schema, t.Name, err)
+		}
+		n := len(t.Indexes)
+		if n == 0 || t.Indexes[n-1].Name != name {
+			t.Indexes = append(t.Indexes, Index{Name: name, Unique: nonUnique == 0})
+			n++
+		}
+		ix := &t.Indexes[n-1]
+		if !column.Valid {
+			ix.Expression = true
+			continue
+		}
+		sp, _ := strconv.Atoi(subPart.String)
+		ix.Columns = append(ix.Columns, IndexColumn{Name: column.String, SubPart: sp})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading indexes of %s.%s: %w", t.Schema, t.Name, err)
+	}
+	return nil
+}
+
+// Exists reports whether schema.name exists (as a table or view).
+func Exists(ctx context.Context, db *sql.DB, schema, name string) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
+		schema, name).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("looking for table %s.%s: %w", schema, name, err)
+	}
+	return n > 0, nil
+}
+
+// SchemaExists reports whether the database exists.
+func SchemaExists(ctx context.Context, db *sql.DB, schema string) (bool, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?`, schema).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("looking for database %s: %w", schema, err)
+	}
+	return n > 0, nil
+}
+
+// Triggers returns the names of the triggers defined on schema.name.
+func Triggers(ctx context.Context, db *sql.DB, schema, name string) ([]string, error) {
+	return queryStrings(ctx, db, `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS
+		WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY TRIGGER_NAME`, schema, name)
+}
+
+// ForeignKeys returns the foreign keys declared on schema.name (children) and those of other tables
+// that reference it (parents), each as "constraint on schema.table".
+func ForeignKeys(ctx context.Context, db *sql.DB, schema, name string) (declared, referencing []string, err error) {
+	declared, err = queryStrings(ctx, db, `SELECT CONCAT(CONSTRAINT_NAME, ' on ', TABLE_SCHEMA, '.', TABLE_NAME)
+		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?
+		ORDER BY CONSTRAINT_NAME`, schema, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	referencing, err = queryStrings(ctx, db, `SELECT CONCAT(CONSTRAINT_NAME, ' on ', CONSTRAINT_SCHEMA, '.', TABLE_NAME)
+		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?
+		ORDER BY CONSTRAINT_NAME`, schema, name)
+	return declared, referencing, err
+}
+
+func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
