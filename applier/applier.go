@@ -1,0 +1,367 @@
+// Package applier replays the binlog changes of the original table on the ghost table. Changes are
+// gathered in batches; within a batch only the last image of each key counts (a later change of the
+// same row makes the earlier ones moot), and the batch is written as one DELETE … WHERE key IN (…)
+// and one multi-row REPLACE, in one transaction. Both statements are idempotent, so replaying a
+// change twice, or a change to a row the copy has not reached yet, is always safe.
+package applier
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
+)
+
+// Config configures an Applier.
+type Config struct {
+	DB      *sql.DB // the primary
+	Orig    *table.Table
+	Ghost   *table.Table
+	Key     *table.Key
+	Mapping table.Mapping
+	// BatchSize bounds the number of row changes written in one transaction; read before each batch.
+	BatchSize *atomic.Int64
+	// Retries is how often a batch is tried again after a deadlock, lock wait timeout or lost connection.
+	Retries int
+	// OnOther receives, in binlog order and after every change before it has been applied, the
+	// changes of watched tables other than the original one (the changelog table's markers).
+	OnOther func(binlog.Change) error
+	// OnDDL receives, in binlog order and after every change before it has been applied, each DDL
+	// statement of the watched schema; an error stops the applier.
+	OnDDL  func(binlog.DDL) error
+	Logger *zap.Logger
+}
+
+// Applier replays changes. Its counters may be read while it runs.
+type Applier struct {
+	cfg      Config
+	ghostTbl string
+	keyBind  []sqlbuild.KeyCol // key columns of the ghost, binding original values
+	cols     []string          // ghost columns written by REPLACE
+	binds    []string          // their bind expressions
+
+	received atomic.Int64 // row changes of the original table read from the stream
+	applied  atomic.Int64 // row changes written (after collapsing, counted before it)
+	position atomic.Pointer[binlog.Position]
+}
+
+// New checks cfg and returns an Applier.
+func New(cfg Config) (*Applier, error) {
+	if cfg.DB == nil || cfg.Orig == nil || cfg.Ghost == nil || cfg.Key == nil || cfg.BatchSize == nil {
+		return nil, errors.New("applier: DB, Orig, Ghost, Key and BatchSize are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	a := &Applier{cfg: cfg, ghostTbl: sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name)}
+	for _, p := range cfg.Key.Columns {
+		a.keyBind = append(a.keyBind, sqlbuild.KeyCol{Name: p.Ghost.Name, Bind: table.BindExpr(p.Orig, p.Ghost)})
+	}
+	for _, p := range cfg.Mapping.Copied {
+		a.cols = append(a.cols, p.Ghost.Name)
+		a.binds = append(a.binds, table.BindExpr(p.Orig, p.Ghost))
+	}
+	return a, nil
+}
+
+// Received is the number of row changes of the original table read so far.
+func (a *Applier) Received() int64 { return a.received.Load() }
+
+// Applied is the number of those changes the ghost table now reflects.
+func (a *Applier) Applied() int64 { return a.applied.Load() }
+
+// Position is the end of the last transaction fully applied.
+func (a *Applier) Position() binlog.Position {
+	if p := a.position.Load(); p != nil {
+		return *p
+	}
+	return binlog.Position{}
+}
+
+// Run applies the transactions read from in until ctx ends, in is closed, or an error occurs.
+func (a *Applier) Run(ctx context.Context, in <-chan binlog.Txn) error {
+	b := newBatch()
+	for {
+		var txn binlog.Txn
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case txn, ok = <-in:
+		}
+		if !ok {
+			return a.flush(ctx, b)
+		}
+		if err := a.take(ctx, b, txn); err != nil {
+			return err
+		}
+		// Keep taking what is already waiting, up to the batch size, then write.
+	drain:
+		for int64(b.events) < a.cfg.BatchSize.Load() {
+			select {
+			case txn, ok = <-in:
+				if !ok {
+					return a.flush(ctx, b)
+				}
+				if err := a.take(ctx, b, txn); err != nil {
+					return err
+				}
+			default:
+				break drain
+			}
+		}
+		if err := a.flush(ctx, b); err != nil {
+			return err
+		}
+	}
+}
+
+// take adds txn to the batch; a DDL or a change of another table first writes the batch out, so
+// callbacks see the ghost up to date with everything before them.
+func (a *Applier) take(ctx context.Context, b *batch, txn binlog.Txn) error {
+	if txn.DDL != nil {
+		if err := a.flush(ctx, b); err != nil {
+			return err
+		}
+		b.end = txn.End
+		if a.cfg.OnDDL != nil {
+			if err := a.cfg.OnDDL(*txn.DDL); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, ch := range txn.Changes {
+		if ch.Table != a.cfg.Orig.Name {
+			if err := a.flush(ctx, b); err != nil {
+				return err
+			}
+			if a.cfg.OnOther != nil {
+				if err := a.cfg.OnOther(ch); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		a.received.Add(1)
+		if err := a.add(b, ch); err != nil {
+			return err
+		}
+	}
+	b.end = txn.End
+	return nil
+}
+
+// add records the effect of one row change on the batch.
+func (a *Applier) add(b *batch, ch binlog.Change) error {
+	b.events++
+	switch ch.Kind {
+	case binlog.Insert:
+		return a.upsert(b, ch.After)
+	case binlog.Delete:
+		return a.remove(b, ch.Before)
+	case binlog.Update:
+		before, err := a.keyOf(ch.Before)
+		if err != nil {
+			return err
+		}
+		after, err := a.keyOf(ch.After)
+		if err != nil {
+			return err
+		}
+		if keyString(before) != keyString(after) {
+			// The key changed: the row under the old key is gone.
+			b.set(before, nil)
+		}
+		return a.upsert(b, ch.After)
+	}
+	return fmt.Errorf("unknown row change kind %d", ch.Kind)
+}
+
+func (a *Applier) upsert(b *batch, row []any) error {
+	key, err := a.keyOf(row)
+	if err != nil {
+		return err
+	}
+	vals := make([]any, len(a.cfg.Mapping.Copied))
+	for i, p := range a.cfg.Mapping.Copied {
+		if vals[i], err = fromBinlog(p.Orig, row[p.Orig.Ordinal-1]); err != nil {
+			return err
+		}
+	}
+	b.set(key, vals)
+	return nil
+}
+
+func (a *Applier) remove(b *batch, row []any) error {
+	key, err := a.keyOf(row)
+	if err != nil {
+		return err
+	}
+	b.set(key, nil)
+	return nil
+}
+
+// keyOf returns the key values of a row image, checking the image matches the table's definition.
+func (a *Applier) keyOf(row []any) ([]any, error) {
+	if len(row) != len(a.cfg.Orig.Columns) {
+		return nil, fmt.Errorf("a binlog row of %s has %d columns, the table has %d: its definition changed during the migration",
+			a.cfg.Orig.Name, len(row), len(a.cfg.Orig.Columns))
+	}
+	key := make([]any, len(a.cfg.Key.Columns))
+	for i, p := range a.cfg.Key.Columns {
+		v, err := fromBinlog(p.Orig, row[p.Orig.Ordinal-1])
+		if err != nil {
+			return nil, err
+		}
+		key[i] = v
+	}
+	return key, nil
+}
+
+// maxPlaceholders stays under the server's limit of 65535 placeholders per prepared statement, and
+// maxStatementBytes well under the default max_allowed_packet, whatever the row width.
+const (
+	maxPlaceholders   = 60000
+	maxStatementBytes = 4 << 20
+)
+
+// flush writes the batch in one transaction and empties it.
+func (a *Applier) flush(ctx context.Context, b *batch) error {
+	if b.empty() {
+		if !b.end.IsZero() {
+			a.setPosition(b.end)
+		}
+		return nil
+	}
+	var deletes, upserts [][]any
+	for _, k := range b.order {
+		op := b.ops[k]
+		if op.row == nil {
+			deletes = append(deletes, op.key)
+		} else {
+			upserts = append(upserts, op.row)
+		}
+	}
+	err := dbconn.Retry(ctx, a.cfg.Retries, func(ctx context.Context) error {
+		tx, err := a.cfg.DB.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }() // after Commit this is a no-op
+		if err := a.writeDeletes(ctx, tx, deletes); err != nil {
+			return err
+		}
+		if err := a.writeUpserts(ctx, tx, upserts); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+	if err != nil {
+		return fmt.Errorf("replaying %d row changes on the ghost table %s: %w", b.events, a.ghostTbl, err)
+	}
+	a.applied.Add(int64(b.events))
+	a.setPosition(b.end)
+	b.reset()
+	return nil
+}
+
+func (a *Applier) setPosition(p binlog.Position) {
+	pos := p
+	a.position.Store(&pos)
+}
+
+func (a *Applier) writeDeletes(ctx context.Context, tx *sql.Tx, keys [][]any) error {
+	return writeInParts(keys, len(a.keyBind), func(part [][]any) error {
+		args := make([]any, 0, len(part)*len(a.keyBind))
+		for _, k := range part {
+			args = append(args, k...)
+		}
+		_, err := tx.ExecContext(ctx, sqlbuild.DeleteByKeys(a.ghostTbl, a.keyBind, len(part)), args...)
+		return err
+	})
+}
+
+func (a *Applier) writeUpserts(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+	return writeInParts(rows, len(a.cols), func(part [][]any) error {
+		args := make([]any, 0, len(part)*len(a.cols))
+		for _, r := range part {
+			args = append(args, r...)
+		}
+		_, err := tx.ExecContext(ctx, sqlbuild.Replace(a.ghostTbl, a.cols, a.binds, len(part)), args...)
+		return err
+	})
+}
+
+// writeInParts calls write for consecutive parts of rows small enough for one statement.
+func writeInParts(rows [][]any, width int, write func([][]any) error) error {
+	for start := 0; start < len(rows); {
+		end, size := start, 0
+		for end < len(rows) && (end-start+1)*width <= maxPlaceholders && (end == start || size+rowBytes(rows[end]) <= maxStatementBytes) {
+			size += rowBytes(rows[end])
+			end++
+		}
+		if err := write(rows[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// rowBytes estimates the bytes a row takes in the statement text.
+func rowBytes(row []any) int {
+	n := 0
+	for _, v := range row {
+		switch x := v.(type) {
+		case []byte:
+			n += 2*len(x) + 12 // escaping may double it, plus _binary''
+		case string:
+			n += 2*len(x) + 4
+		default:
+			n += 24
+		}
+	}
+	return n
+}
+
+// batch holds the last effect of each key changed since the last write, in first-seen order.
+type batch struct {
+	ops    map[string]*op
+	order  []string
+	events int
+	end    binlog.Position
+}
+
+type op struct {
+	key []any
+	row []any // nil: delete
+}
+
+func newBatch() *batch { return &batch{ops: map[string]*op{}} }
+
+func (b *batch) set(key, row []any) {
+	k := keyString(key)
+	if o, ok := b.ops[k]; ok {
+		o.row = row
+		return
+	}
+	b.ops[k] = &op{key: key, row: row}
+	b.order = append(b.order, k)
+}
+
+func (b *batch) empty() bool { return len(b.order) == 0 }
+
+func (b *batch) reset() {
+	clear(b.ops)
+	b.order = b.order[:0]
+	b.events = 0
+}
