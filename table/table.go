@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -112,7 +113,19 @@ func Inspect(ctx context.Context, db *sql.DB, schema, name string) (*Table, erro
 	if err := t.readIndexes(ctx, db); err != nil {
 		return nil, err
 	}
+	t.sortIndexes()
 	return t, nil
+}
+
+// sortIndexes puts the PRIMARY KEY first and the others by name, whichever way they were read.
+func (t *Table) sortIndexes() {
+	sort.SliceStable(t.Indexes, func(i, j int) bool {
+		a, b := &t.Indexes[i], &t.Indexes[j]
+		if a.IsPrimary() != b.IsPrimary() {
+			return a.IsPrimary()
+		}
+		return a.Name < b.Name
+	})
 }
 
 func (t *Table) readColumns(ctx context.Context, db *sql.DB) error {

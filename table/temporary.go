@@ -1,0 +1,162 @@
+package table
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+
+	"github.com/doppel-sql/doppel/sqlbuild"
+)
+
+// InspectTemporary reads the definition of a TEMPORARY table on conn, the session that created it.
+// information_schema does not show temporary tables, so this reads SHOW FULL COLUMNS and SHOW INDEX.
+// doppel uses it to see what an ALTER produces before creating anything other sessions can see:
+// temporary tables are private to the session, dropped when it ends, and not written to a ROW binlog.
+func InspectTemporary(ctx context.Context, conn *sql.Conn, schema, name string) (*Table, error) {
+	t := &Table{Schema: schema, Name: name}
+	qualified := sqlbuild.QualifiedName(schema, name)
+	rows, err := conn.QueryContext(ctx, "SHOW FULL COLUMNS FROM "+qualified)
+	if err != nil {
+		return nil, fmt.Errorf("reading columns of %s: %w", qualified, err)
+	}
+	collations := map[string]bool{}
+	for rows.Next() {
+		var field, typ, null, key, extra, privileges, comment string
+		var collation, def sql.NullString
+		if err := rows.Scan(&field, &typ, &collation, &null, &key, &def, &extra, &privileges, &comment); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading columns of %s: %w", qualified, err)
+		}
+		c := columnFromType(typ)
+		c.Name = field
+		c.Ordinal = len(t.Columns) + 1
+		c.Nullable = null == "YES"
+		c.Collation = collation.String
+		lowerExtra := strings.ToLower(extra)
+		c.Generated = strings.Contains(lowerExtra, "generated")
+		c.Invisible = strings.Contains(lowerExtra, "invisible")
+		c.AutoInc = strings.Contains(lowerExtra, "auto_increment")
+		if c.Collation != "" {
+			collations[c.Collation] = true
+		}
+		t.Columns = append(t.Columns, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading columns of %s: %w", qualified, err)
+	}
+	charsets, err := charsetsOf(ctx, conn, collations)
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.Columns {
+		t.Columns[i].Charset = charsets[t.Columns[i].Collation]
+	}
+	if err := t.readShowIndex(ctx, conn, qualified); err != nil {
+		return nil, err
+	}
+	t.sortIndexes()
+	return t, nil
+}
+
+func (t *Table) readShowIndex(ctx context.Context, conn *sql.Conn, qualified string) error {
+	rows, err := conn.QueryContext(ctx, "SHOW INDEX FROM "+qualified)
+	if err != nil {
+		return fmt.Errorf("reading indexes of %s: %w", qualified, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return fmt.Errorf("reading indexes of %s: %w", qualified, err)
+		}
+		get := func(name string) sql.NullString {
+			for i, c := range cols {
+				if strings.EqualFold(c, name) {
+					return vals[i]
+				}
+			}
+			return sql.NullString{}
+		}
+		name := get("Key_name").String
+		n := len(t.Indexes)
+		if n == 0 || t.Indexes[n-1].Name != name {
+			t.Indexes = append(t.Indexes, Index{Name: name, Unique: get("Non_unique").String == "0"})
+			n++
+		}
+		ix := &t.Indexes[n-1]
+		column := get("Column_name")
+		if !column.Valid {
+			ix.Expression = true
+			continue
+		}
+		var sub int
+		fmt.Sscan(get("Sub_part").String, &sub)
+		ix.Columns = append(ix.Columns, IndexColumn{Name: column.String, SubPart: sub})
+	}
+	return rows.Err()
+}
+
+// columnFromType fills what a column type such as "decimal(10,2) unsigned" says about a column. The
+// type is read with the SQL parser; a type it does not know (MariaDB's UUID, INET6) keeps its name only.
+func columnFromType(typ string) Column {
+	c := Column{ColumnType: typ}
+	c.DataType = strings.ToLower(typ)
+	if i := strings.IndexAny(c.DataType, "( "); i >= 0 {
+		c.DataType = c.DataType[:i]
+	}
+	c.Unsigned = strings.Contains(strings.ToLower(typ), "unsigned")
+	stmts, _, err := parser.New().Parse("CREATE TABLE t (c "+typ+")", "", "")
+	if err != nil {
+		return c
+	}
+	ct, ok := stmts[0].(*ast.CreateTableStmt)
+	if !ok || len(ct.Cols) != 1 {
+		return c
+	}
+	ft := ct.Cols[0].Tp
+	c.Elems = ft.GetElems()
+	switch ft.GetType() {
+	case mysql.TypeNewDecimal:
+		c.Precision, c.Scale = int64(ft.GetFlen()), int64(ft.GetDecimal())
+	case mysql.TypeDatetime, mysql.TypeTimestamp, mysql.TypeDuration:
+		if ft.GetDecimal() > 0 {
+			c.FSP = int64(ft.GetDecimal())
+		}
+	case mysql.TypeString:
+		if c.DataType == "binary" {
+			c.OctetLen = int64(ft.GetFlen())
+		}
+	case mysql.TypeVarchar, mysql.TypeVarString:
+		if c.DataType == "varbinary" {
+			c.OctetLen = int64(ft.GetFlen())
+		}
+	}
+	return c
+}
+
+func charsetsOf(ctx context.Context, conn *sql.Conn, collations map[string]bool) (map[string]string, error) {
+	out := map[string]string{}
+	for coll := range collations {
+		var cs string
+		err := conn.QueryRowContext(ctx, "SELECT CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME = ?", coll).Scan(&cs)
+		if err != nil {
+			return nil, fmt.Errorf("reading the character set of collation %s: %w", coll, err)
+		}
+		out[coll] = cs
+	}
+	return out, nil
+}
