@@ -1,0 +1,251 @@
+// Package cutover swaps the ghost table in for the original one, atomically for every reader and
+// writer, and so that it fails safe: if doppel dies at any point, either nothing was renamed or the
+// swap completed with every change in the ghost.
+//
+// The algorithm (gh-ost's, works on every MySQL and MariaDB, where RENAME under LOCK TABLES is
+// refused) uses two sessions, A and B:
+//
+//  1. A creates the sentry table, named as the old table will be (`_T_del`).
+//  2. A locks the original and the sentry: LOCK TABLES T WRITE, _T_del WRITE. Writes to T now queue.
+//  3. doppel waits until the apply loop has replayed every change made before the lock.
+//  4. B issues RENAME TABLE T TO _T_del, _T_gho TO T. It blocks on A's lock, ahead of the queued writes.
+//  5. Once B is seen waiting, A drops the sentry and unlocks: the RENAME runs first, then the queued
+//     writes, which now land in the new T.
+//
+// If A dies before step 5, its lock goes away while the sentry still exists, so the RENAME fails and
+// nothing has changed. Every wait is bounded by the lock timeout; a failed attempt is retried.
+package cutover
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/sqlbuild"
+)
+
+// CatchUp returns once every change committed to the original table before the call has been
+// applied to the ghost table.
+type CatchUp interface {
+	CatchUp(ctx context.Context) error
+}
+
+// Config configures the swap.
+type Config struct {
+	DB     *sql.DB // the primary
+	Schema string
+	Table  string // the original table
+	Ghost  string // the ghost table, which becomes Table
+	Old    string // the name the original gets, used for the sentry too
+	// LockTimeout bounds each wait for a lock, for the catch-up and for seeing the RENAME queued
+	// (gh-ost's --cut-over-lock-timeout-seconds): the longest the table can stay blocked per attempt.
+	LockTimeout time.Duration
+	// Attempts is how many times the swap is tried before giving up.
+	Attempts int
+	CatchUp  CatchUp
+	// BeforeRename runs just before the RENAME is issued, so a binlog reader can expect it.
+	BeforeRename func()
+	Logger       *zap.Logger
+}
+
+// Result describes the swap that succeeded.
+type Result struct {
+	Attempts int
+	// Blocked is how long the original table was locked in the successful attempt: the stall the
+	// application saw.
+	Blocked time.Duration
+}
+
+// ErrSentryExists means the old table's name is taken, so no swap can be tried.
+var ErrSentryExists = errors.New("the old table name is taken")
+
+// Run tries the swap up to cfg.Attempts times. On error nothing was renamed.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Attempts < 1 {
+		cfg.Attempts = 1
+	}
+	var lastErr error
+	for attempt := 1; attempt <= cfg.Attempts; attempt++ {
+		blocked, err := swap(ctx, cfg)
+		if err == nil {
+			return Result{Attempts: attempt, Blocked: blocked}, nil
+		}
+		lastErr = err
+		if errors.Is(err, ErrSentryExists) || ctx.Err() != nil {
+			break
+		}
+		cfg.Logger.Warn("cut-over attempt failed; the original table is untouched, trying again",
+			zap.Int("attempt", attempt), zap.Int("of", cfg.Attempts), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return Result{}, errors.Join(ctx.Err(), lastErr)
+		case <-time.After(time.Duration(min(attempt, 10)) * time.Second):
+		}
+	}
+	return Result{}, fmt.Errorf("cut-over failed after %d attempt(s), the original table is untouched: %w", cfg.Attempts, lastErr)
+}
+
+// swap makes one attempt and returns how long the table was blocked.
+func swap(ctx context.Context, cfg Config) (time.Duration, error) {
+	tbl := sqlbuild.QualifiedName(cfg.Schema, cfg.Table)
+	ghost := sqlbuild.QualifiedName(cfg.Schema, cfg.Ghost)
+	old := sqlbuild.QualifiedName(cfg.Schema, cfg.Old)
+	timeoutSecs := max(1, int(cfg.LockTimeout.Round(time.Second)/time.Second))
+
+	a, err := cfg.DB.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer discard(a)
+	b, err := cfg.DB.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer discard(b)
+	if _, err := a.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", timeoutSecs)); err != nil {
+		return 0, err
+	}
+	// B's RENAME must outwait A's lock, which A holds at most one more timeout after issuing it.
+	if _, err := b.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", 3*timeoutSecs)); err != nil {
+		return 0, err
+	}
+	var bID int64
+	if err := b.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&bID); err != nil {
+		return 0, err
+	}
+
+	if _, err := a.ExecContext(ctx, "CREATE TABLE "+old+" (id INT PRIMARY KEY) COMMENT='"+sentryComment+"'"); err != nil {
+		if dbconn.ErrorNumber(err) == dbconn.ErrTableExists {
+			return 0, fmt.Errorf("creating the cut-over sentry %s: %w: %w", old, ErrSentryExists, err)
+		}
+		return 0, fmt.Errorf("creating the cut-over sentry %s: %w", old, err)
+	}
+	// Until the point of no return, any failure drops the sentry again. A's lock, if held, is
+	// released when a is closed.
+	sentryDropped := false
+	defer func() {
+		if !sentryDropped {
+			dropSentry(cfg, old)
+		}
+	}()
+	if _, err := a.ExecContext(ctx, "LOCK TABLES "+tbl+" WRITE, "+old+" WRITE"); err != nil {
+		return 0, fmt.Errorf("locking %s: %w", tbl, err)
+	}
+	lockedAt := time.Now()
+	unlock := func() { _, _ = a.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES") }
+
+	catchCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
+	err = cfg.CatchUp.CatchUp(catchCtx)
+	cancel()
+	if err != nil {
+		unlock()
+		return 0, fmt.Errorf("replaying the last changes while %s was locked: %w", tbl, err)
+	}
+
+	if cfg.BeforeRename != nil {
+		cfg.BeforeRename()
+	}
+	renamed := make(chan error, 1)
+	go func() {
+		// Not cancelled with ctx: once queued, the RENAME's outcome decides the swap and must be known.
+		_, err := b.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+tbl+" TO "+old+", "+ghost+" TO "+tbl)
+		renamed <- err
+	}()
+	if err := waitQueued(ctx, cfg, bID, renamed); err != nil {
+		// The sentry still exists, so the RENAME fails as soon as the lock is gone.
+		unlock()
+		if <-renamed == nil {
+			return time.Since(lockedAt), nil // cannot happen while the sentry exists; if it did, the swap is complete
+		}
+		return 0, err
+	}
+	// The point of no return: from here on, finish whatever happens to ctx.
+	_, dropErr := a.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+old)
+	sentryDropped = dropErr == nil
+	unlock()
+	blocked := time.Since(lockedAt)
+	if err := <-renamed; err != nil {
+		if dropErr != nil {
+			return 0, fmt.Errorf("dropping the cut-over sentry: %w", dropErr)
+		}
+		return 0, fmt.Errorf("renaming the tables: %w", err)
+	}
+	// The RENAME succeeded: the original now has the old name, which the deferred clean-up must
+	// never drop, whatever the DROP reported.
+	sentryDropped = true
+	cfg.Logger.Info("tables swapped", zap.Duration("blocked", blocked))
+	return blocked, nil
+}
+
+// waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME.
+func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error) error {
+	deadline := time.Now().Add(cfg.LockTimeout)
+	for {
+		var state sql.NullString
+		err := cfg.DB.QueryRowContext(ctx, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?", bID).Scan(&state)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("looking for the queued RENAME: %w", err)
+		}
+		if state.Valid && isLockWait(state.String) {
+			return nil
+		}
+		select {
+		case err := <-renamed:
+			// The RENAME ended while the lock is held: it cannot have succeeded.
+			return fmt.Errorf("the RENAME did not wait for the lock: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the RENAME was not seen waiting for the lock within %s", cfg.LockTimeout)
+		}
+	}
+}
+
+func isLockWait(state string) bool {
+	// "Waiting for table metadata lock" on MySQL and MariaDB.
+	return len(state) >= 11 && state[:11] == "Waiting for"
+}
+
+// discard closes a session instead of returning it to the pool: a session that may still hold
+// LOCK TABLES must never serve another query.
+func discard(c *sql.Conn) {
+	_ = c.Raw(func(any) error { return driver.ErrBadConn })
+	_ = c.Close()
+}
+
+// sentryComment marks the sentry table, so clean-up can tell it from a table holding data.
+const sentryComment = "doppel cut-over sentry"
+
+// dropSentry removes the sentry after a failed attempt, so the next one can create it again. It
+// drops the table only if it still is the sentry: an empty table carrying the sentry's comment.
+func dropSentry(cfg Config, old string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var comment string
+	err := cfg.DB.QueryRowContext(ctx, "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+		cfg.Schema, cfg.Old).Scan(&comment)
+	if errors.Is(err, sql.ErrNoRows) {
+		return
+	}
+	if err == nil && comment != sentryComment {
+		cfg.Logger.Error("the table under the old name is not the cut-over sentry; leaving it alone", zap.String("table", old))
+		return
+	}
+	if err == nil {
+		_, err = cfg.DB.ExecContext(ctx, "DROP TABLE IF EXISTS "+old)
+	}
+	if err != nil {
+		cfg.Logger.Warn("could not drop the cut-over sentry table; drop it by hand before retrying", zap.String("table", old), zap.Error(err))
+	}
+}
