@@ -101,7 +101,7 @@ func (a *Applier) Run(ctx context.Context, in <-chan binlog.Txn) error {
 			return a.flush(ctx, b)
 		}
 		if err := a.take(ctx, b, txn); err != nil {
-			return err
+			return stopped(err)
 		}
 		// Keep taking what is already waiting, up to the batch size, then write.
 	drain:
@@ -112,7 +112,7 @@ func (a *Applier) Run(ctx context.Context, in <-chan binlog.Txn) error {
 					return a.flush(ctx, b)
 				}
 				if err := a.take(ctx, b, txn); err != nil {
-					return err
+					return stopped(err)
 				}
 			default:
 				break drain
@@ -122,6 +122,14 @@ func (a *Applier) Run(ctx context.Context, in <-chan binlog.Txn) error {
 			return err
 		}
 	}
+}
+
+// stopped turns ErrStop into a clean end.
+func stopped(err error) error {
+	if errors.Is(err, ErrStop) {
+		return nil
+	}
+	return err
 }
 
 // take adds txn to the batch; a DDL or a change of another table first writes the batch out, so
@@ -365,3 +373,7 @@ func (b *batch) reset() {
 	b.order = b.order[:0]
 	b.events = 0
 }
+
+// ErrStop, returned by OnDDL or OnOther, ends Run without an error: the stream has reached a point
+// after which nothing more must be applied (doppel's own RENAME at the cut-over).
+var ErrStop = errors.New("stop applying")

@@ -236,7 +236,7 @@ func Triggers(ctx context.Context, db *sql.DB, schema, name string) ([]string, e
 // ForeignKeys returns the foreign keys declared on schema.name (children) and those of other tables
 // that reference it (parents), each as "constraint on schema.table".
 func ForeignKeys(ctx context.Context, db *sql.DB, schema, name string) (declared, referencing []string, err error) {
-	declared, err = queryStrings(ctx, db, `SELECT CONCAT(CONSTRAINT_NAME, ' on ', TABLE_SCHEMA, '.', TABLE_NAME)
+	declared, err = queryStrings(ctx, db, `SELECT CONCAT(CONSTRAINT_NAME, ' on ', CONSTRAINT_SCHEMA, '.', TABLE_NAME)
 		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?
 		ORDER BY CONSTRAINT_NAME`, schema, name)
 	if err != nil {

@@ -15,10 +15,11 @@ import (
 
 func main() {
 	noReplica := flag.Bool("no-replica", false, "start the primary only")
+	dir := flag.String("dir", "", "directory to create the sandbox in (default: the system's temporary directory)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sb, err := sandbox.Start(ctx, sandbox.Options{NoReplica: *noReplica, ExtraArgs: flag.Args(), Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
+	sb, err := sandbox.Start(ctx, sandbox.Options{NoReplica: *noReplica, Dir: *dir, ExtraArgs: flag.Args(), Logf: func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -1,4 +1,90 @@
-// Command doppel changes the schema of a live MySQL or MariaDB table without blocking it.
+// Command doppel changes the schema of a live MySQL or MariaDB table without blocking it: it copies
+// the table into a ghost table with the new schema while replaying every change from the binlog,
+// then swaps the two atomically.
 package main
 
-func main() {}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/doppel-sql/doppel/migration"
+	"github.com/doppel-sql/doppel/sqlbuild"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command; it returns the exit code: 0 when the table was swapped (or, without
+// --execute, could be), 1 when the migration failed or was refused, 2 for a bad command line.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs, o := newFlagSet(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flagHelp) {
+			return 0
+		}
+		return 2
+	}
+	if o.help {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "doppel", version)
+		return 0
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "doppel: unexpected argument %q (flags take the form --name=value)\n", fs.Arg(0))
+		return 2
+	}
+	logger, err := newLogger(stderr, o.logFormat, o.debug)
+	if err != nil {
+		fmt.Fprintln(stderr, "doppel:", err)
+		return 2
+	}
+	defer func() { _ = logger.Sync() }()
+	cfg, err := o.config(fs)
+	if err != nil {
+		fmt.Fprintln(stderr, "doppel:", err)
+		return 2
+	}
+	cfg.Logger = logger
+	cfg.Out = stdout
+	res, err := migration.Run(ctx, cfg)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("interrupted: %w", err)
+		}
+		logger.Error("migration failed", zap.Error(err))
+		fmt.Fprintf(stderr, "doppel: %v\n", err)
+		if !migration.IsRefusal(err) {
+			fmt.Fprintf(stderr, "doppel: the original table %s is untouched.\n", sqlbuild.QualifiedName(cfg.Database, cfg.Table))
+		}
+		return 1
+	}
+	if res.DryRun {
+		return 0
+	}
+	fmt.Fprintf(stdout, "doppel: migrated %s in %s: %d rows copied, %d changes replayed, table blocked %s at the cut-over.\n",
+		sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond), res.RowsCopied, res.ChangesApplied,
+		res.CutOver.Blocked.Round(time.Millisecond))
+	if res.OldTable != "" {
+		fmt.Fprintf(stdout, "doppel: the original table is kept as %s; drop it when you no longer need it.\n", sqlbuild.QualifiedName(cfg.Database, res.OldTable))
+	}
+	return 0
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// readClientConf reads the [client] section of a my.cnf-style file (gh-ost's --conf): user,
+// password, host and port. Later sections of the same name add to earlier ones, as in MySQL.
+func readClientConf(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading --conf: %w", err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	section := ""
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		s := strings.TrimSpace(sc.Text())
+		switch {
+		case s == "" || s[0] == '#' || s[0] == ';':
+			continue
+		case s[0] == '[':
+			end := strings.IndexByte(s, ']')
+			if end < 0 {
+				return nil, fmt.Errorf("%s:%d: unterminated section header", path, line)
+			}
+			section = strings.ToLower(strings.TrimSpace(s[1:end]))
+			continue
+		case section != "client":
+			continue
+		}
+		key, value, _ := strings.Cut(s, "=")
+		key = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(key)), "_", "-")
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+			value = value[1 : len(value)-1]
+		}
+		out[key] = value
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading --conf: %w", err)
+	}
+	return out, nil
+}

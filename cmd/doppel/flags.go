@@ -1,0 +1,138 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/migration"
+)
+
+// options are the command line of a migration. Names follow gh-ost's wherever gh-ost has the flag,
+// so runbooks keep working; Go's flag package accepts both --flag=value and -flag value.
+type options struct {
+	conf                 string
+	host                 string
+	port                 int
+	user                 string
+	password             string
+	ssl                  bool
+	sslCA, sslCert       string
+	sslKey               string
+	sslAllowInsecure     bool
+	database, table      string
+	alter                string
+	execute              bool
+	allowOnMaster        bool
+	assumeMasterHost     string
+	chunkSize            int64
+	dmlBatchSize         int64
+	dropGhost, dropOld   bool
+	okToDrop             bool
+	cutOverLockTimeout   int
+	defaultRetries       int
+	approveRenamed       bool
+	skipRenamed          bool
+	allowUniqueKeyChange bool
+	serverID             uint
+	statusInterval       time.Duration
+	logFormat            string
+	verbose, debug       bool
+	version, help        bool
+}
+
+func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
+	o := &options{}
+	d := migration.DefaultConfig()
+	fs := flag.NewFlagSet("doppel", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.conf, "conf", "", "my.cnf-style file whose [client] section gives user, password, host and port")
+	fs.StringVar(&o.host, "host", "127.0.0.1", "server to inspect and read the binlog from: a replica, or the primary with --allow-on-master")
+	fs.IntVar(&o.port, "port", 3306, "port of --host")
+	fs.StringVar(&o.user, "user", "", "user name (needs REPLICATION SLAVE and REPLICATION CLIENT, and ALTER, CREATE, DROP, INSERT, UPDATE, DELETE, SELECT, LOCK TABLES on the database)")
+	fs.StringVar(&o.password, "password", "", "password; prefer --conf or the MYSQL_PWD environment variable, which stay out of the process list")
+	fs.BoolVar(&o.ssl, "ssl", false, "connect with TLS")
+	fs.StringVar(&o.sslCA, "ssl-ca", "", "PEM file of the CA that signed the server's certificate")
+	fs.StringVar(&o.sslCert, "ssl-cert", "", "PEM client certificate")
+	fs.StringVar(&o.sslKey, "ssl-key", "", "PEM client key")
+	fs.BoolVar(&o.sslAllowInsecure, "ssl-allow-insecure", false, "do not verify the server's certificate")
+	fs.StringVar(&o.database, "database", "", "database of the table (required)")
+	fs.StringVar(&o.table, "table", "", "table to migrate (required)")
+	fs.StringVar(&o.alter, "alter", "", `the change, as in ALTER TABLE, e.g. "ADD COLUMN x INT NULL, ADD INDEX (x)" (required)`)
+	fs.BoolVar(&o.execute, "execute", false, "migrate; without it doppel only validates and prints what it would do")
+	fs.BoolVar(&o.allowOnMaster, "allow-on-master", false, "--host is the primary: inspect and read the binlog there")
+	fs.StringVar(&o.assumeMasterHost, "assume-master-host", "", "the primary as host[:port], instead of what the replica reports")
+	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "rows per copy chunk (10-100000)")
+	fs.Int64Var(&o.dmlBatchSize, "dml-batch-size", d.DMLBatchSize, "binlog row changes replayed per transaction (1-10000)")
+	fs.BoolVar(&o.dropGhost, "initially-drop-ghost-table", false, "drop a ghost (_T_gho) and changelog (_T_ghc) table left by an earlier run")
+	fs.BoolVar(&o.dropOld, "initially-drop-old-table", false, "drop an old table (_T_del) left by an earlier run")
+	fs.BoolVar(&o.okToDrop, "ok-to-drop-table", false, "drop the original table after the swap instead of keeping it as _T_del")
+	fs.IntVar(&o.cutOverLockTimeout, "cut-over-lock-timeout-seconds", int(d.CutOverLockTimeout/time.Second), "longest the table may stay locked in one cut-over attempt")
+	fs.IntVar(&o.defaultRetries, "default-retries", d.DefaultRetries, "attempts for a failing chunk, replay batch or cut-over")
+	fs.BoolVar(&o.approveRenamed, "approve-renamed-columns", false, "the ALTER renames columns: carry their values over")
+	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "the ALTER renames columns: do not carry their values over")
+	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
+	fs.UintVar(&o.serverID, "replica-server-id", uint(d.ServerID), "server id the binlog stream registers with; unique in the topology")
+	fs.DurationVar(&o.statusInterval, "status-interval", d.StatusInterval, "how often progress is logged")
+	fs.StringVar(&o.logFormat, "log-format", "console", "console or json")
+	fs.BoolVar(&o.verbose, "verbose", false, "log progress and steps (the default; kept for gh-ost users)")
+	fs.BoolVar(&o.debug, "debug", false, "log debug detail")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.help, "help", false, "show this help")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "doppel changes the schema of a live MySQL or MariaDB table without blocking it.\n\n")
+		fmt.Fprintf(out, "Usage:\n  doppel --host=H --user=U --database=D --table=T --alter=\"...\" [--execute]\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs, o
+}
+
+// config turns parsed options into a migration.Config; --conf and MYSQL_PWD fill what the command
+// line left unset.
+func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.conf != "" {
+		conf, err := readClientConf(o.conf)
+		if err != nil {
+			return migration.Config{}, err
+		}
+		for key, target := range map[string]*string{"user": &o.user, "password": &o.password, "host": &o.host} {
+			if v, ok := conf[key]; ok && !set[key] {
+				*target = v
+			}
+		}
+		if v, ok := conf["port"]; ok && !set["port"] {
+			p, err := strconv.Atoi(v)
+			if err != nil {
+				return migration.Config{}, fmt.Errorf("--conf: port %q is not a number", v)
+			}
+			o.port = p
+		}
+	}
+	if !set["password"] && o.password == "" {
+		o.password = os.Getenv("MYSQL_PWD")
+	}
+	c := migration.DefaultConfig()
+	c.Conn = dbconn.Config{
+		Host: o.host, Port: o.port, User: o.user, Password: o.password,
+		TLS: dbconn.TLSConfig{Enabled: o.ssl || o.sslCA != "" || o.sslCert != "", CAFile: o.sslCA, CertFile: o.sslCert, KeyFile: o.sslKey, AllowInsecure: o.sslAllowInsecure},
+	}
+	c.AssumeMasterHost = o.assumeMasterHost
+	c.AllowOnMaster = o.allowOnMaster
+	c.Database, c.Table, c.Alter = o.database, o.table, o.alter
+	c.Execute = o.execute
+	c.ChunkSize, c.DMLBatchSize = o.chunkSize, o.dmlBatchSize
+	c.InitiallyDropGhostTable, c.InitiallyDropOldTable, c.OkToDropTable = o.dropGhost, o.dropOld, o.okToDrop
+	c.CutOverLockTimeout = time.Duration(o.cutOverLockTimeout) * time.Second
+	c.DefaultRetries = o.defaultRetries
+	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
+	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
+	c.ServerID = uint32(o.serverID)
+	c.StatusInterval = o.statusInterval
+	return c, nil
+}

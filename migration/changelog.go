@@ -1,0 +1,165 @@
+package migration
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/doppel-sql/doppel/applier"
+	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/sqlbuild"
+)
+
+// The changelog table `_T_ghc` carries doppel's own signals through the binlog: a marker row
+// written on the primary comes back through the stream after every change committed before it.
+const (
+	changelogDDL = `CREATE TABLE %s (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  last_update TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
+  hint VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  value VARCHAR(4096) CHARACTER SET utf8mb4 NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY hint_uidx (hint)
+) ENGINE=InnoDB COMMENT='doppel changelog'`
+	changelogHintCol  = 2 // position of hint in a row image
+	changelogValueCol = 3
+	hintMarker        = "marker"
+)
+
+// markers implements cutover.CatchUp: it writes a marker to the changelog and waits until the apply
+// loop has passed it, which means everything committed before is in the ghost.
+type markers struct {
+	db        *sql.DB // the primary
+	changelog string  // qualified name
+	table     string  // unqualified, as the binlog names it
+	seq       atomic.Int64
+
+	mu      sync.Mutex
+	waiting map[string]chan struct{}
+}
+
+func newMarkers(db *sql.DB, schema, changelog string) *markers {
+	return &markers{db: db, changelog: sqlbuild.QualifiedName(schema, changelog), table: changelog, waiting: map[string]chan struct{}{}}
+}
+
+// CatchUp returns once the apply loop has applied every change committed before it was called.
+func (m *markers) CatchUp(ctx context.Context) error {
+	token := fmt.Sprintf("%d.%d", os.Getpid(), m.seq.Add(1))
+	seen := make(chan struct{})
+	m.mu.Lock()
+	m.waiting[token] = seen
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		delete(m.waiting, token)
+		m.mu.Unlock()
+	}()
+	_, err := m.db.ExecContext(ctx, "INSERT INTO "+m.changelog+" (hint, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", hintMarker, token)
+	if err != nil {
+		return fmt.Errorf("writing a marker to the changelog: %w", err)
+	}
+	select {
+	case <-seen:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the replay to reach the marker: %w", ctx.Err())
+	}
+}
+
+// onChange is the applier's OnOther: it is called, in binlog order, after every change before it
+// has been applied.
+func (m *markers) onChange(ch binlog.Change) error {
+	if ch.Table != m.table || ch.After == nil || len(ch.After) <= changelogValueCol {
+		return nil
+	}
+	if text(ch.After[changelogHintCol]) != hintMarker {
+		return nil
+	}
+	token := text(ch.After[changelogValueCol])
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if seen, ok := m.waiting[token]; ok {
+		close(seen)
+		delete(m.waiting, token)
+	}
+	return nil
+}
+
+func text(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return ""
+}
+
+// ddlWatch stops the migration when someone else changes the original table while it runs, and
+// stops the apply loop quietly at doppel's own RENAME during the cut-over.
+type ddlWatch struct {
+	schema, table string
+	swapping      atomic.Bool // set just before doppel's own RENAME
+	warn          func(msg string, err error)
+}
+
+func (w *ddlWatch) onDDL(d binlog.DDL) error {
+	stmts, _, err := parser.New().Parse(d.Query, "", "")
+	if err != nil {
+		// Not every statement a server logs is known to the parser (MariaDB-only syntax); those
+		// cannot be judged, and are most likely about other tables.
+		w.warn("a DDL statement in the binlog could not be parsed; if it changed the migrated table, the result may be wrong", err)
+		return nil
+	}
+	for _, stmt := range stmts {
+		if !w.touches(stmt, d.Schema) {
+			continue
+		}
+		if _, isRename := stmt.(*ast.RenameTableStmt); isRename && w.swapping.Load() {
+			return applier.ErrStop
+		}
+		return fmt.Errorf("another session changed %s during the migration (%s): doppel stopped; the original table was not touched. Run doppel again once that change is done",
+			sqlbuild.QualifiedName(w.schema, w.table), statementKind(stmt))
+	}
+	return nil
+}
+
+// touches reports whether stmt names the original table.
+func (w *ddlWatch) touches(stmt ast.StmtNode, defaultSchema string) bool {
+	v := &tableNames{}
+	stmt.Accept(v)
+	for _, tn := range v.names {
+		schema := tn.Schema.O
+		if schema == "" {
+			schema = defaultSchema
+		}
+		if schema == w.schema && tn.Name.O == w.table {
+			return true
+		}
+	}
+	return false
+}
+
+type tableNames struct{ names []*ast.TableName }
+
+func (v *tableNames) Enter(n ast.Node) (ast.Node, bool) {
+	if tn, ok := n.(*ast.TableName); ok {
+		v.names = append(v.names, tn)
+	}
+	return n, false
+}
+
+func (v *tableNames) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+func statementKind(stmt ast.StmtNode) string {
+	kind := fmt.Sprintf("%T", stmt)
+	kind = strings.TrimPrefix(kind, "*ast.")
+	return strings.TrimSuffix(kind, "Stmt")
+}

@@ -1,0 +1,130 @@
+// Package migration runs one online schema change from start to end: it validates the request,
+// prepares the ghost and changelog tables, copies rows while replaying the binlog, swaps the tables
+// and cleans up. It owns every goroutine of the run; the worker packages it drives know nothing of
+// each other.
+package migration
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/doppel-sql/doppel/dbconn"
+)
+
+// Config is everything a migration needs to know. cmd/doppel fills it from flags.
+type Config struct {
+	// Conn reaches the server doppel inspects and reads the binlog from: a replica, or the primary
+	// itself with AllowOnMaster.
+	Conn dbconn.Config
+	// AssumeMasterHost, "host" or "host:port", overrides the primary found from the replica.
+	AssumeMasterHost string
+	// AllowOnMaster lets Conn point at the primary.
+	AllowOnMaster bool
+
+	Database string
+	Table    string
+	Alter    string
+	// Execute runs the migration; without it doppel validates and prints what it would do.
+	Execute bool
+
+	ChunkSize    int64 // rows per copy chunk
+	DMLBatchSize int64 // binlog row changes per replay transaction
+	CopyWorkers  int
+
+	InitiallyDropGhostTable bool // drop a leftover ghost and changelog table first
+	InitiallyDropOldTable   bool // drop a leftover _T_del table first
+	OkToDropTable           bool // drop the old table after the swap instead of keeping it
+
+	CutOverLockTimeout time.Duration
+	// DefaultRetries bounds retries of failed chunks, replay batches and cut-over attempts.
+	DefaultRetries int
+
+	ApproveRenamedColumns bool // copy renamed columns' values to their new names
+	SkipRenamedColumns    bool // treat renamed columns as dropped and added: values are not copied
+	// AllowUniqueKeyChange lets the ALTER add a unique key (or change one so more values collide),
+	// after checking that the existing rows hold no duplicates under it.
+	AllowUniqueKeyChange bool
+
+	// ServerID is the replica server id the binlog stream registers with.
+	ServerID uint32
+	// StatusInterval is how often progress is logged.
+	StatusInterval time.Duration
+
+	Logger *zap.Logger
+	// Out receives the human-readable plan (what the migration will do).
+	Out io.Writer
+}
+
+// DefaultConfig returns a Config with gh-ost's defaults where gh-ost has the setting.
+func DefaultConfig() Config {
+	return Config{
+		ChunkSize:          1000,
+		DMLBatchSize:       100,
+		CopyWorkers:        1,
+		CutOverLockTimeout: 3 * time.Second,
+		DefaultRetries:     60,
+		ServerID:           99999,
+		StatusInterval:     30 * time.Second,
+		Out:                io.Discard,
+	}
+}
+
+func (c *Config) check() error {
+	var errs []error
+	if c.Database == "" {
+		errs = append(errs, errors.New("--database is required"))
+	}
+	if c.Table == "" {
+		errs = append(errs, errors.New("--table is required"))
+	}
+	if c.Alter == "" {
+		errs = append(errs, errors.New("--alter is required"))
+	}
+	if c.ChunkSize < 10 || c.ChunkSize > 100000 {
+		errs = append(errs, fmt.Errorf("--chunk-size %d is out of range: use 10 to 100000", c.ChunkSize))
+	}
+	if c.DMLBatchSize < 1 || c.DMLBatchSize > 10000 {
+		errs = append(errs, fmt.Errorf("--dml-batch-size %d is out of range: use 1 to 10000", c.DMLBatchSize))
+	}
+	if c.ApproveRenamedColumns && c.SkipRenamedColumns {
+		errs = append(errs, errors.New("--approve-renamed-columns and --skip-renamed-columns contradict each other: give one"))
+	}
+	if c.CutOverLockTimeout < time.Second {
+		errs = append(errs, errors.New("--cut-over-lock-timeout-seconds must be at least 1"))
+	}
+	if c.CopyWorkers < 1 {
+		c.CopyWorkers = 1
+	}
+	if c.DefaultRetries < 1 {
+		c.DefaultRetries = 1
+	}
+	if c.ServerID == 0 {
+		errs = append(errs, errors.New("--replica-server-id must not be 0"))
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.StatusInterval <= 0 {
+		c.StatusInterval = 30 * time.Second
+	}
+	return errors.Join(errs...)
+}
+
+// names are the tables a migration of Table creates, named like gh-ost's.
+type names struct {
+	ghost, old, changelog string
+}
+
+func namesFor(table string) names {
+	return names{ghost: "_" + table + "_gho", old: "_" + table + "_del", changelog: "_" + table + "_ghc"}
+}
+
+// maxNameLen is the longest table name MySQL and MariaDB accept, in characters.
+const maxNameLen = 64

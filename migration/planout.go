@@ -1,0 +1,70 @@
+package migration
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/doppel-sql/doppel/sqlbuild"
+)
+
+// writePlan prints what the migration will do, for people: before --execute, and at its start.
+func writePlan(w io.Writer, cfg *Config, s *servers, p *plan) {
+	q := func(name string) string { return sqlbuild.QualifiedName(cfg.Database, name) }
+	fmt.Fprintf(w, "doppel: migration of %s on %s %s\n", q(cfg.Table), flavorName(s), s.flavor.Version())
+	if s.replicaMode {
+		fmt.Fprintf(w, "  topology   inspecting and reading the binlog on replica %s, writing to primary %s\n", s.inspectCfg.Addr(), s.primaryCfg.Addr())
+	} else {
+		fmt.Fprintf(w, "  topology   on the primary %s (--allow-on-master)\n", s.primaryCfg.Addr())
+	}
+	fmt.Fprintf(w, "  alter      %s\n", p.alter.Clause)
+	fmt.Fprintf(w, "  rows       about %d (server estimate)\n", p.rows)
+	if p.key != nil {
+		fmt.Fprintf(w, "  key        %s (%s): rows are copied in chunks of %d along it and changes replayed by it\n",
+			sqlbuild.QuoteIdent(p.key.Orig.Name), sqlbuild.QuoteIdents(p.key.Names()), cfg.ChunkSize)
+		fmt.Fprintf(w, "  columns    %d copied", len(p.mapping.Copied))
+		if len(p.mapping.Dropped) > 0 {
+			fmt.Fprintf(w, ", dropped: %s", sqlbuild.QuoteIdents(p.mapping.Dropped))
+		}
+		if len(p.mapping.Added) > 0 {
+			fmt.Fprintf(w, ", added (filled with their default): %s", sqlbuild.QuoteIdents(p.mapping.Added))
+		}
+		fmt.Fprintln(w)
+	} else {
+		fmt.Fprintf(w, "  key        decided once the ghost table exists: %s\n", p.probeNote)
+	}
+	if len(p.renames) > 0 {
+		var pairs []string
+		for from, to := range p.renames {
+			pairs = append(pairs, sqlbuild.QuoteIdent(from)+" → "+sqlbuild.QuoteIdent(to))
+		}
+		sort.Strings(pairs)
+		fmt.Fprintf(w, "  renames    %s (values carried over)\n", strings.Join(pairs, ", "))
+	}
+	for _, u := range p.unique {
+		fmt.Fprintf(w, "  unique     new unique key %s: the existing rows were checked and hold no duplicates\n", sqlbuild.QuoteIdent(u.Ghost.Name))
+	}
+	fmt.Fprintf(w, "  creates    %s (ghost), %s (changelog)\n", q(p.names.ghost), q(p.changelog))
+	if len(p.dropFirst) > 0 {
+		fmt.Fprintf(w, "  drops      leftovers first: %s\n", sqlbuild.QuoteIdents(p.dropFirst))
+	}
+	after := "kept as " + q(p.old) + " (drop it when you no longer need it, or pass --ok-to-drop-table)"
+	if cfg.OkToDropTable {
+		after = "dropped (--ok-to-drop-table)"
+	}
+	fmt.Fprintf(w, "  swap       atomic RENAME; the original table is then %s\n", after)
+	for _, warning := range p.warnings {
+		fmt.Fprintf(w, "  warning    %s\n", warning)
+	}
+	if !cfg.Execute {
+		fmt.Fprintln(w, "Nothing was changed. Run again with --execute to migrate.")
+	}
+}
+
+func flavorName(s *servers) string {
+	if s.flavor.Name() == "mariadb" {
+		return "MariaDB"
+	}
+	return "MySQL"
+}

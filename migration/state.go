@@ -1,0 +1,31 @@
+package migration
+
+import "sync/atomic"
+
+// State is the phase a migration is in.
+type State int32
+
+const (
+	StateValidating State = iota
+	StatePreparing
+	StateCopying
+	StateCatchingUp // the copy is done, the replay finishes what is left
+	StateCuttingOver
+	StateCleaningUp
+	StateDone
+	StateFailed
+)
+
+var stateNames = [...]string{"validating", "preparing", "copying", "catching-up", "cutting-over", "cleaning-up", "done", "failed"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "unknown"
+}
+
+type stateBox struct{ v atomic.Int32 }
+
+func (b *stateBox) set(s State) { b.v.Store(int32(s)) }
+func (b *stateBox) get() State  { return State(b.v.Load()) }

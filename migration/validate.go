@@ -1,0 +1,332 @@
+package migration
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/doppel-sql/doppel/alter"
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
+)
+
+// plan is what validation found out: everything the migration needs, decided before anything is
+// created.
+type plan struct {
+	names
+	alter *alter.Alter
+	orig  *table.Table
+	// probed is the altered table as the probe showed it; the real ghost table is checked again
+	// after it is created. probeNote says why there was no probe, when there was none.
+	probed    *table.Table
+	probeNote string
+	renames   map[string]string
+	mapping   table.Mapping
+	key       *table.Key
+	unique    []table.UniqueChange
+	rows      int64 // the server's estimate
+	// Leftovers of an earlier run that the --initially-drop-* flags allow dropping.
+	dropFirst []string
+	warnings  []string
+}
+
+// A refusal is bad input found by validation: nothing has been created.
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string { return r.msg }
+
+func refuse(format string, args ...any) error { return &refusal{msg: fmt.Sprintf(format, args...)} }
+
+// IsRefusal reports whether err is a refusal of the request found before anything was created.
+func IsRefusal(err error) bool {
+	var r *refusal
+	return errors.As(err, &r)
+}
+
+// validate checks the request against the servers. It changes nothing: the one thing it creates is
+// a TEMPORARY table in its own session, invisible to others and never written to a ROW binlog.
+func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*plan, error) {
+	p := &plan{names: namesFor(cfg.Table), alter: a}
+	if len(a.Renames) > 0 && !cfg.ApproveRenamedColumns && !cfg.SkipRenamedColumns {
+		var pairs []string
+		for from, to := range a.Renames {
+			pairs = append(pairs, from+" → "+to)
+		}
+		return nil, refuse("the ALTER renames columns (%s). Confirm with --approve-renamed-columns to carry their values over to the new names, or --skip-renamed-columns to treat them as dropped and added (the new columns get their default)", strings.Join(pairs, ", "))
+	}
+	p.renames = map[string]string{}
+	if cfg.ApproveRenamedColumns {
+		p.renames = a.Renames
+	}
+	if err := checkBinlog(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := checkPrimaryWritable(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := checkPrivileges(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	if err := checkTable(ctx, cfg, s); err != nil {
+		return nil, err
+	}
+	if err := checkLeftovers(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	var err error
+	if p.orig, err = table.Inspect(ctx, s.inspect, cfg.Database, cfg.Table); err != nil {
+		return nil, err
+	}
+	if s.replicaMode {
+		onPrimary, err := table.Inspect(ctx, s.primary, cfg.Database, cfg.Table)
+		if err != nil {
+			return nil, fmt.Errorf("reading the table on the primary: %w", err)
+		}
+		if len(onPrimary.Columns) != len(p.orig.Columns) {
+			return nil, refuse("%s.%s has %d columns on the primary and %d on the replica %s: replication looks broken; fix it first",
+				cfg.Database, cfg.Table, len(onPrimary.Columns), len(p.orig.Columns), s.inspectCfg.Addr())
+		}
+	}
+	if err := probe(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	if p.probed != nil {
+		if err := checkGhost(ctx, cfg, s, p, p.probed); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.inspect.QueryRowContext(ctx, "SELECT COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+		cfg.Database, cfg.Table).Scan(&p.rows); err != nil {
+		return nil, fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)
+	}
+	return p, nil
+}
+
+func checkBinlog(ctx context.Context, s *servers) error {
+	var logBin int
+	var format, image string
+	err := s.inspect.QueryRowContext(ctx, "SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image").Scan(&logBin, &format, &image)
+	if err != nil {
+		return fmt.Errorf("reading the binlog settings of %s: %w", s.inspectCfg.Addr(), err)
+	}
+	where := s.inspectCfg.Addr()
+	switch {
+	case logBin != 1:
+		return refuse("the binary log is off on %s (log_bin=OFF). doppel reads every change to the table from it: enable log_bin (a restart) or point --host at a server that has it", where)
+	case !strings.EqualFold(format, "ROW"):
+		return refuse("binlog_format is %s on %s; doppel needs ROW to see every changed row. Set binlog_format=ROW globally (SET GLOBAL binlog_format=ROW, and in the config file), and let sessions reconnect", format, where)
+	case !strings.EqualFold(image, "FULL"):
+		return refuse("binlog_row_image is %s on %s; doppel needs FULL row images to replay changes. Set binlog_row_image=FULL globally", image, where)
+	}
+	if s.replicaMode {
+		var updates int
+		if err := s.inspect.QueryRowContext(ctx, "SELECT @@global.log_slave_updates").Scan(&updates); err != nil {
+			return fmt.Errorf("reading log_slave_updates on %s: %w", where, err)
+		}
+		if updates != 1 {
+			return refuse("log_slave_updates is off on the replica %s, so its binlog lacks the primary's changes. Enable log_slave_updates (log_replica_updates), or use --allow-on-master with --host pointing at the primary", where)
+		}
+	}
+	return nil
+}
+
+func checkPrimaryWritable(ctx context.Context, s *servers) error {
+	var readOnly int
+	if err := s.primary.QueryRowContext(ctx, "SELECT @@global.read_only").Scan(&readOnly); err != nil {
+		return fmt.Errorf("reading read_only on %s: %w", s.primaryCfg.Addr(), err)
+	}
+	if readOnly != 0 {
+		return refuse("the primary %s is read-only (read_only=ON); doppel writes the ghost table there. Is it really the primary? Give the right one with --assume-master-host", s.primaryCfg.Addr())
+	}
+	return nil
+}
+
+func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *plan) error {
+	for _, c := range []struct {
+		db    *sql.DB
+		where string
+		need  []privilege
+		why   string
+	}{
+		{s.primary, s.primaryCfg.Addr(), tablePrivileges, "on database " + cfg.Database + " to create, fill and swap the ghost table"},
+		{s.inspect, s.inspectCfg.Addr(), binlogPrivileges, "globally to read the binlog"},
+	} {
+		missing, unsure, err := missingPrivileges(ctx, c.db, cfg.Database, c.need)
+		if err != nil {
+			return err
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("user %q lacks %s on %s; doppel needs them %s. Grant them, e.g. GRANT %s ON ... TO the user",
+			cfg.Conn.User, strings.Join(missing, ", "), c.where, c.why, strings.Join(missing, ", "))
+		if unsure {
+			p.warnings = append(p.warnings, msg+" (the user has roles, which may grant them: going on)")
+			continue
+		}
+		return refuse("%s", msg)
+	}
+	return nil
+}
+
+func checkTable(ctx context.Context, cfg *Config, s *servers) error {
+	ok, err := table.SchemaExists(ctx, s.inspect, cfg.Database)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return refuse("database %s does not exist on %s: check --database", sqlbuild.QuoteIdent(cfg.Database), s.inspectCfg.Addr())
+	}
+	var tableType, engine sql.NullString
+	err = s.inspect.QueryRowContext(ctx, "SELECT TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+		cfg.Database, cfg.Table).Scan(&tableType, &engine)
+	if errors.Is(err, sql.ErrNoRows) {
+		return refuse("table %s does not exist on %s: check --table (names are case-sensitive)", sqlbuild.QualifiedName(cfg.Database, cfg.Table), s.inspectCfg.Addr())
+	}
+	if err != nil {
+		return fmt.Errorf("reading table %s: %w", cfg.Table, err)
+	}
+	if tableType.String != "BASE TABLE" {
+		return refuse("%s is a %s, not a table: doppel migrates tables only", sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.ToLower(tableType.String))
+	}
+	if !strings.EqualFold(engine.String, "InnoDB") {
+		return refuse("%s uses the %s engine; doppel needs InnoDB's transactions and row locks to copy a live table safely. Convert it with a native ALTER TABLE ... ENGINE=InnoDB first", sqlbuild.QualifiedName(cfg.Database, cfg.Table), engine.String)
+	}
+	triggers, err := table.Triggers(ctx, s.inspect, cfg.Database, cfg.Table)
+	if err != nil {
+		return fmt.Errorf("reading the triggers of %s: %w", cfg.Table, err)
+	}
+	if len(triggers) > 0 {
+		return refuse("%s has triggers (%s). Row-based replay cannot tell the trigger's writes from the application's, and the triggers would not follow the swap; drop them first and recreate them after", sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.Join(triggers, ", "))
+	}
+	declared, referencing, err := table.ForeignKeys(ctx, s.inspect, cfg.Database, cfg.Table)
+	if err != nil {
+		return fmt.Errorf("reading the foreign keys of %s: %w", cfg.Table, err)
+	}
+	if len(declared)+len(referencing) > 0 {
+		return refuse("%s takes part in foreign keys (%s). After the swap they would point at the old table or be lost; doppel refuses. Drop the foreign keys first, or use a native ALTER", sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.Join(append(declared, referencing...), "; "))
+	}
+	return nil
+}
+
+// checkLeftovers refuses when the tables doppel creates already exist, unless told to drop them.
+func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *plan) error {
+	for _, n := range []string{p.names.ghost, p.old, p.changelog} {
+		if len([]rune(n)) > maxNameLen {
+			return refuse("the table name %q is too long for doppel's helper table %q (at most %d characters): rename the table first or use a native ALTER", cfg.Table, n, maxNameLen)
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		allowed bool
+		flag    string
+	}{
+		{p.names.ghost, cfg.InitiallyDropGhostTable, "--initially-drop-ghost-table"},
+		{p.changelog, cfg.InitiallyDropGhostTable, "--initially-drop-ghost-table"},
+		{p.old, cfg.InitiallyDropOldTable, "--initially-drop-old-table"},
+	} {
+		exists, err := table.Exists(ctx, s.primary, cfg.Database, c.name)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			continue
+		}
+		if !c.allowed {
+			return refuse("table %s already exists, probably left by an earlier run. Check it holds nothing you need, then drop it or run with %s", sqlbuild.QualifiedName(cfg.Database, c.name), c.flag)
+		}
+		p.dropFirst = append(p.dropFirst, c.name)
+	}
+	return nil
+}
+
+// probe applies the ALTER to a TEMPORARY copy of the table, to see the result before creating
+// anything. InnoDB refuses FULLTEXT keys on temporary tables, so then the probe is MyISAM; a
+// partitioned table cannot be temporary at all, and is checked once the real ghost exists.
+func probe(ctx context.Context, cfg *Config, s *servers, p *plan) error {
+	conn, err := s.primary.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	const probeName = "_doppel_probe"
+	tmp := sqlbuild.QualifiedName(cfg.Database, probeName)
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TEMPORARY TABLE IF EXISTS "+tmp) }()
+	create := "CREATE TEMPORARY TABLE " + tmp + " LIKE " + sqlbuild.QualifiedName(cfg.Database, cfg.Table)
+	if _, err := conn.ExecContext(ctx, create); err != nil {
+		p.probeNote = fmt.Sprintf("the ALTER could not be tried on a temporary copy (%v); doppel checks it on the ghost table before copying", err)
+		cfg.Logger.Info("no temporary probe", zap.Error(err))
+		return nil
+	}
+	alterSQL := "ALTER TABLE " + tmp + " " + p.alter.Clause
+	if _, err := conn.ExecContext(ctx, alterSQL); err != nil {
+		if dbconn.ErrorNumber(err) != 1796 { // FULLTEXT on a temporary InnoDB table
+			return refuse("the ALTER fails on a copy of %s: %v. Fix --alter", cfg.Table, err)
+		}
+		for _, q := range []string{"DROP TEMPORARY TABLE " + tmp, create, "ALTER TABLE " + tmp + " ENGINE=MyISAM", alterSQL} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return refuse("the ALTER fails on a copy of %s: %v. Fix --alter", cfg.Table, err)
+			}
+		}
+	}
+	p.probed, err = table.InspectTemporary(ctx, conn, cfg.Database, probeName)
+	if err != nil {
+		return err
+	}
+	p.probed.Name = p.names.ghost
+	return nil
+}
+
+// checkGhost decides how the columns map and which key to use, and refuses unsafe unique keys.
+// It runs on the probe and again on the real ghost table.
+func checkGhost(ctx context.Context, cfg *Config, s *servers, p *plan, ghost *table.Table) error {
+	renames := p.renames
+	mapping := table.MapColumns(p.orig, ghost, renames)
+	// A column dropped and added again under its name starts from its default, as in a native ALTER.
+	for _, name := range p.alter.Recreated {
+		var kept []table.Pair
+		for _, pair := range mapping.Copied {
+			if !strings.EqualFold(pair.Orig.Name, name) {
+				kept = append(kept, pair)
+			}
+		}
+		mapping.Copied = kept
+	}
+	if len(mapping.Copied) == 0 {
+		return refuse("the altered table shares no column with the original: there is nothing to copy")
+	}
+	key, err := table.ChooseKey(p.orig, ghost, mapping)
+	if err != nil {
+		var noKey *table.ErrNoSharedKey
+		if errors.As(err, &noKey) {
+			return refuse("%s", noKey.Error())
+		}
+		return err
+	}
+	unique := table.UniqueChanges(p.orig, ghost, mapping)
+	for _, u := range unique {
+		if !cfg.AllowUniqueKeyChange {
+			return refuse("the ALTER adds unique key %s (%s): copying rows into it would silently drop every row that duplicates another under it. If you are sure the data has no duplicates, run with --allow-unique-key-change: doppel then checks the existing rows first",
+				sqlbuild.QuoteIdent(u.Ghost.Name), u.Why)
+		}
+		q, err := table.DuplicatesQuery(p.orig, u.Ghost, mapping)
+		if err != nil {
+			return refuse("%v", err)
+		}
+		var one int
+		err = s.inspect.QueryRowContext(ctx, q).Scan(&one)
+		if err == nil {
+			return refuse("%s.%s holds rows that collide under the new unique key %s: adding it would lose rows. Remove the duplicates first", cfg.Database, cfg.Table, sqlbuild.QuoteIdent(u.Ghost.Name))
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("checking for duplicates under the new unique key %s: %w", u.Ghost.Name, err)
+		}
+	}
+	p.mapping, p.key, p.unique = mapping, key, unique
+	return nil
+}
