@@ -64,6 +64,19 @@ func (k Kind) String() string {
 
 // Change is one row changed in a watched table. Rows are full images (binlog_row_image=FULL) in the
 // table's column order as the binlog writes it.
+//
+// An image holds every column, generated (VIRTUAL and STORED, with their computed values) and
+// INVISIBLE ones included, as go-mysql decodes them with the Reader's settings:
+//   - NULL: nil
+//   - TINYINT … BIGINT: int8, int16, int32 (MEDIUMINT too), int64; uint8 … uint64 only when the
+//     table map carries signedness (binlog_row_metadata MINIMAL or FULL; see Unsigned)
+//   - FLOAT: float32; DOUBLE: float64; DECIMAL: decimal.Decimal (github.com/shopspring/decimal)
+//   - CHAR, VARCHAR: string holding the stored bytes in the column's character set (latin1 "é" is
+//     "\xe9"); TEXT, BLOB, GEOMETRY: []byte, the stored bytes
+//   - JSON: MySQL, string of MySQL's text of the document; MariaDB (where JSON is LONGTEXT), []byte
+//   - DATE, TIME, DATETIME, TIMESTAMP: string as the server prints it, with the column's fractional
+//     digits; TIMESTAMP in UTC; zero dates kept ("0000-00-00 00:00:00")
+//   - YEAR: int; ENUM: int64, the 1-based index; SET and BIT: int64, the bits
 type Change struct {
 	Table  string // table name (the schema is the one the Reader watches)
 	Kind   Kind
@@ -73,12 +86,18 @@ type Change struct {
 
 // DDL is a statement that is not row-based: CREATE, ALTER, RENAME, DROP, TRUNCATE... The reader
 // reports every DDL run in the watched schema so the consumer can tell whether it touches its tables.
+//
+// It reports any other statement the binlog holds as text too (account management, ANALYZE, and DML
+// of a session that set binlog_format=STATEMENT, whose rows the binlog does not hold), whenever it
+// ran in the watched schema or names it: a consumer must treat a statement it cannot prove harmless
+// to its tables as fatal. Query may hold user data: never log it.
 type DDL struct {
 	Schema string // the default schema the statement ran in
 	Query  string
 }
 
-// Txn is one committed transaction of the watched tables, or one DDL statement.
+// Txn is one committed transaction of the watched tables, or one DDL statement. The two only come
+// together should a server ever log row changes before a DDL statement in one event group.
 type Txn struct {
 	Changes []Change
 	DDL     *DDL
