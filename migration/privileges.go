@@ -59,8 +59,8 @@ func missingPrivileges(ctx context.Context, db *sql.DB, database string, need []
 	}
 	if len(missing) > 0 {
 		var roles int
-		// ENABLED_ROLES exists on MySQL 8 and MariaDB; older servers have no roles.
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.ENABLED_ROLES").Scan(&roles); err == nil && roles > 0 {
+		// ENABLED_ROLES exists on MySQL 8 and MariaDB (which shows one NULL row when no role is set).
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(ROLE_NAME) FROM information_schema.ENABLED_ROLES").Scan(&roles); err == nil && roles > 0 {
 			unsure = true
 		}
 	}

@@ -1,0 +1,294 @@
+package migration
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doppel-sql/doppel/sandbox"
+)
+
+var sb *sandbox.Sandbox
+
+func TestMain(m *testing.M) { sandbox.RunTests(m, sandbox.Options{}, &sb) }
+
+// testConfig is a migration of db.t through the replica, as gh-ost runs by default.
+func testConfig(db, alter string) Config {
+	c := DefaultConfig()
+	c.Conn = sb.Replica.Config()
+	c.Database, c.Table, c.Alter = db, "t", alter
+	c.Execute = true
+	c.CutOverLockTimeout = 2 * time.Second
+	c.DefaultRetries = 3
+	return c
+}
+
+func exec(t *testing.T, db *sql.DB, queries ...string) {
+	t.Helper()
+	for _, q := range queries {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// newTable creates db.t with n rows and returns a pool on the primary.
+func newTable(t *testing.T, n int) (string, *sql.DB) {
+	t.Helper()
+	name := sb.NewDatabase(t)
+	db, err := sb.Primary.DB(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	exec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL)")
+	if n > 0 {
+		exec(t, db, fmt.Sprintf("INSERT INTO t SELECT seq, CONCAT('v', seq), seq %% 7 FROM seq_1_to_%d", n))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := sb.WaitReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return name, db
+}
+
+func tableList(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query("SHOW TABLES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	return strings.Join(names, ",")
+}
+
+func checksum(t *testing.T, db *sql.DB, table string) string {
+	t.Helper()
+	var name, sum sql.NullString
+	if err := db.QueryRow("CHECKSUM TABLE `"+table+"` EXTENDED").Scan(&name, &sum); err != nil {
+		t.Fatal(err)
+	}
+	return sum.String
+}
+
+func showCreate(t *testing.T, db *sql.DB, table string) string {
+	t.Helper()
+	var name, ddl string
+	if err := db.QueryRow("SHOW CREATE TABLE `"+table+"`").Scan(&name, &ddl); err != nil {
+		t.Fatal(err)
+	}
+	return ddl
+}
+
+// expectRefusal runs cfg and checks it is refused with want in the message, before anything was
+// created.
+func expectRefusal(t *testing.T, cfg Config, db *sql.DB, want string) {
+	t.Helper()
+	before := tableList(t, db)
+	_, err := Run(context.Background(), cfg)
+	if err == nil {
+		t.Fatalf("not refused, want %q", want)
+	}
+	if !IsRefusal(err) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q (refusal: %v), want a refusal containing %q", err, IsRefusal(err), want)
+	}
+	if after := tableList(t, db); after != before {
+		t.Fatalf("tables changed from %q to %q", before, after)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	name, db := newTable(t, 100)
+	cfg := testConfig(name, "ADD COLUMN x INT NULL")
+	cfg.Execute = false
+	var out bytes.Buffer
+	cfg.Out = &out
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.DryRun {
+		t.Error("not reported as a dry run")
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Errorf("tables %q after a dry run", got)
+	}
+	for _, want := range []string{"replica 127.0.0.1:", "`PRIMARY` (`id`)", "added (filled with their default): `x`", "Nothing was changed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plan lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestMigrateOnMaster(t *testing.T) {
+	name, db := newTable(t, 3000)
+	cfg := testConfig(name, "MODIFY v VARCHAR(40) NOT NULL, ADD INDEX (n)")
+	cfg.Conn = sb.Primary.Config()
+	cfg.AllowOnMaster = true
+	cfg.OkToDropTable = true
+	before := checksum(t, db, "t")
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RowsCopied != 3000 || res.OldTable != "" {
+		t.Errorf("result %+v", res)
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Errorf("tables %q, want t alone (--ok-to-drop-table)", got)
+	}
+	if !strings.Contains(showCreate(t, db, "t"), "varchar(40)") {
+		t.Errorf("not altered:\n%s", showCreate(t, db, "t"))
+	}
+	if after := checksum(t, db, "t"); after != before {
+		t.Errorf("checksum %s after, %s before: the VARCHAR widening must not change data", after, before)
+	}
+}
+
+func TestRefusesPrimaryWithoutAllowOnMaster(t *testing.T) {
+	name, db := newTable(t, 10)
+	cfg := testConfig(name, "ADD COLUMN x INT")
+	cfg.Conn = sb.Primary.Config()
+	_, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "--allow-on-master") {
+		t.Fatalf("error %v, want one naming --allow-on-master", err)
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Errorf("tables %q", got)
+	}
+}
+
+func TestRefusesBinlogSettings(t *testing.T) {
+	name, db := newTable(t, 10)
+	admin, err := sb.Replica.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	for _, tc := range []struct{ set, restore, want string }{
+		{"SET GLOBAL binlog_format = 'MIXED'", "SET GLOBAL binlog_format = 'ROW'", "binlog_format is MIXED"},
+		{"SET GLOBAL binlog_row_image = 'MINIMAL'", "SET GLOBAL binlog_row_image = 'FULL'", "binlog_row_image is MINIMAL"},
+	} {
+		exec(t, admin, tc.set)
+		expectRefusal(t, testConfig(name, "ADD COLUMN x INT"), db, tc.want)
+		exec(t, admin, tc.restore)
+	}
+}
+
+func TestRefusesReadOnlyPrimary(t *testing.T) {
+	name, db := newTable(t, 10)
+	exec(t, db, "SET GLOBAL read_only = 1")
+	defer exec(t, db, "SET GLOBAL read_only = 0")
+	expectRefusal(t, testConfig(name, "ADD COLUMN x INT"), db, "read-only")
+}
+
+func TestRefusesMissingPrivileges(t *testing.T) {
+	name, db := newTable(t, 10)
+	user := "limited_" + name
+	exec(t, db,
+		fmt.Sprintf("CREATE USER '%s'@'%%' IDENTIFIED BY 'pw'", user),
+		fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE ON `%s`.* TO '%s'@'%%'", name, user),
+		fmt.Sprintf("GRANT REPLICATION SLAVE, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO '%s'@'%%'", user),
+	)
+	defer exec(t, db, fmt.Sprintf("DROP USER '%s'@'%%'", user))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := sb.WaitReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(name, "ADD COLUMN x INT")
+	cfg.Conn.User, cfg.Conn.Password = user, "pw"
+	expectRefusal(t, cfg, db, "lacks CREATE, DROP, ALTER, LOCK TABLES")
+}
+
+func TestRefusesBinlogOff(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	off, err := sandbox.Start(ctx, sandbox.Options{NoReplica: true, ExtraArgs: []string{"--skip-log-bin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Stop()
+	db, err := off.Primary.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exec(t, db, "CREATE DATABASE d", "CREATE TABLE d.t (id INT PRIMARY KEY)")
+	cfg := testConfig("d", "ADD COLUMN x INT")
+	cfg.Conn = off.Primary.Config()
+	cfg.AllowOnMaster = true
+	_, err = Run(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), "log_bin=OFF") {
+		t.Fatalf("error %v, want one about log_bin", err)
+	}
+}
+
+// TestCancelDuringCopy is Ctrl-C in the middle of the copy: the original stays as it was and
+// doppel removes what it created.
+func TestCancelDuringCopy(t *testing.T) {
+	name, db := newTable(t, 20000)
+	before := checksum(t, db, "t")
+	cfg := testConfig(name, "ADD COLUMN x INT")
+	cfg.ChunkSize = 10
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the ghost holds some rows.
+		for ctx.Err() == nil {
+			var n int
+			if db.QueryRow("SELECT COUNT(*) FROM _t_gho").Scan(&n) == nil && n > 500 {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	_, err := Run(ctx, cfg)
+	cancel()
+	if err == nil {
+		t.Fatal("no error after cancelling")
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Errorf("tables %q after cancelling, want t alone", got)
+	}
+	if after := checksum(t, db, "t"); after != before {
+		t.Error("the original table changed")
+	}
+}
+
+// TestConcurrentAlterStops: someone else alters the original table while doppel copies it.
+func TestConcurrentAlterStops(t *testing.T) {
+	name, db := newTable(t, 20000)
+	cfg := testConfig(name, "ADD COLUMN x INT")
+	cfg.ChunkSize = 10
+	done := make(chan error, 1)
+	go func() { _, err := Run(context.Background(), cfg); done <- err }()
+	for {
+		var n int
+		if db.QueryRow("SELECT COUNT(*) FROM _t_gho").Scan(&n) == nil && n > 200 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	exec(t, db, "ALTER TABLE t ADD COLUMN other INT NULL")
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "another session changed") {
+		t.Fatalf("error %v, want doppel to notice the concurrent ALTER", err)
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Errorf("tables %q, want t alone", got)
+	}
+}
