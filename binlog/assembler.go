@@ -76,9 +76,8 @@ func (a *assembler) feedIn(ev *replication.BinlogEvent, f frame, emit func(Txn) 
 	case *replication.TransactionPayloadEvent:
 		// MySQL 8 binlog_transaction_compression: a whole transaction (BEGIN … XID) compressed in
 		// one event, decoded by go-mysql into Events. Skipping it would lose every change in it.
-		inner := frame{pos: f.pos, time: f.time}
 		for _, in := range e.Events {
-			if err := a.feedIn(in, inner, emit); err != nil {
+			if err := a.feedIn(in, f, emit); err != nil {
 				return err
 			}
 		}
@@ -210,6 +209,8 @@ func (a *assembler) query(e *replication.QueryEvent, f frame, emit func(Txn) err
 		}
 		return fmt.Errorf("ROLLBACK TO SAVEPOINT at %s names a savepoint not set in its transaction", a.at(f))
 	case "XA END":
+		// The XA transaction's rows are all logged; its group ends with the XA PREPARE event (or
+		// the XA COMMIT … ONE PHASE statement) that follows.
 	default:
 		// DDL, and anything else logged as a statement (account management, FLUSH, ANALYZE, or DML
 		// of a session that set binlog_format=STATEMENT, whose rows are not in the binlog). Reported

@@ -605,3 +605,37 @@ func TestIdleStreamStaysConnected(t *testing.T) {
 		t.Errorf("%d reconnections of an idle stream: are heartbeats sent?", n)
 	}
 }
+
+// An XA transaction logs its rows at XA PREPARE, before it commits or rolls back: on a watched
+// table the stream stops rather than pass on changes that may never happen. XA on other tables,
+// and a one-phase XA COMMIT on the watched one, go through.
+func TestXATransactions(t *testing.T) {
+	name, db := testDB(t)
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY)", "CREATE TABLE u (id INT PRIMARY KEY)")
+	from := currentPosition(t, db)
+	r, _ := newTestReader(t, name, "t")
+	rn := start(t, r, from)
+
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exec := func(queries ...string) {
+		t.Helper()
+		for _, q := range queries {
+			if _, err := conn.ExecContext(context.Background(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+	}
+	exec("XA START 'a'", "INSERT INTO u VALUES (1)", "XA END 'a'", "XA PREPARE 'a'", "XA COMMIT 'a'")
+	exec("XA START 'b'", "INSERT INTO t VALUES (1)", "XA END 'b'", "XA COMMIT 'b' ONE PHASE")
+	if ids := insertedIDs(receive(t, rn.out, 1, 10*time.Second)); !reflect.DeepEqual(ids, []int32{1}) {
+		t.Errorf("one-phase XA inserted %v, want [1]", ids)
+	}
+	exec("XA START 'c'", "INSERT INTO t VALUES (2)", "XA END 'c'", "XA PREPARE 'c'", "XA ROLLBACK 'c'")
+	if err := rn.wait(t, 10*time.Second); err == nil || !strings.Contains(err.Error(), "XA transactions on the migrated table are not supported") {
+		t.Fatalf("Run: %v, want it to refuse the prepared XA transaction", err)
+	}
+}

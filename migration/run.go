@@ -203,7 +203,9 @@ func (r *run) migrate(ctx context.Context) error {
 		}
 	}
 	txns := make(chan binlog.Txn, 256)
-	g.Go(stream(func(ctx context.Context) error { return reader.Run(ctx, binlog.Position{File: pos.File, Pos: uint32(pos.Pos)}, txns) }))
+	g.Go(stream(func(ctx context.Context) error {
+		return reader.Run(ctx, binlog.Position{File: pos.File, Pos: uint32(pos.Pos)}, txns)
+	}))
 	g.Go(stream(func(ctx context.Context) error { return r.applier.Run(ctx, txns) }))
 	g.Go(stream(r.reportProgress))
 	g.Go(func() error {
