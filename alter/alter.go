@@ -23,6 +23,8 @@ type Alter struct {
 	// Recreated are columns the clause drops and adds again under the same name: their values are not
 	// carried over, the new column starts from its default like any added column.
 	Recreated []string
+	// SetsAutoIncrement is true when the clause sets the AUTO_INCREMENT counter itself.
+	SetsAutoIncrement bool
 }
 
 // Parse reads alterText, either the clause alone ("ADD COLUMN x INT") or a whole statement
@@ -55,6 +57,12 @@ func Parse(alterText, table string) (*Alter, error) {
 			newName := spec.NewColumns[0].Name.Name.O
 			if !strings.EqualFold(oldName, newName) {
 				a.Renames[oldName] = newName
+			}
+		case ast.AlterTableOption:
+			for _, opt := range spec.Options {
+				if opt.Tp == ast.TableOptionAutoIncrement {
+					a.SetsAutoIncrement = true
+				}
 			}
 		case ast.AlterTableRenameColumn:
 			a.Renames[spec.OldColumnName.Name.O] = spec.NewColumnName.Name.O

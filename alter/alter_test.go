@@ -8,12 +8,13 @@ import (
 
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		alter     string
-		clause    string
-		renames   map[string]string
-		recreated []string
-		err       string
+		name        string
+		alter       string
+		clause      string
+		renames     map[string]string
+		recreated   []string
+		setsAutoInc bool
+		err         string
 	}{
 		{name: "add column and index", alter: "ADD COLUMN x INT NULL, ADD INDEX (x)", clause: "ADD COLUMN x INT NULL, ADD INDEX (x)", renames: map[string]string{}},
 		{name: "whole statement", alter: "ALTER TABLE `t` ADD COLUMN x INT;", clause: "ADD COLUMN x INT", renames: map[string]string{}},
@@ -34,6 +35,7 @@ func TestParse(t *testing.T) {
 		{name: "empty", alter: "  ", err: "empty"},
 		{name: "two statements", alter: "ADD COLUMN x INT; DROP TABLE t", err: "cannot parse"},
 		{name: "mariadb invisible", alter: "ADD COLUMN x INT INVISIBLE", err: "MariaDB-only"},
+		{name: "auto increment option", alter: "AUTO_INCREMENT = 1000", clause: "AUTO_INCREMENT = 1000", renames: map[string]string{}, setsAutoInc: true},
 		{name: "unicode names", alter: "ADD COLUMN `prénom 😀` VARCHAR(10)", clause: "ADD COLUMN `prénom 😀` VARCHAR(10)", renames: map[string]string{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -56,6 +58,9 @@ func TestParse(t *testing.T) {
 			}
 			if !reflect.DeepEqual(a.Renames, tc.renames) {
 				t.Errorf("renames %v, want %v", a.Renames, tc.renames)
+			}
+			if a.SetsAutoIncrement != tc.setsAutoInc {
+				t.Errorf("SetsAutoIncrement %v, want %v", a.SetsAutoIncrement, tc.setsAutoInc)
 			}
 			if !reflect.DeepEqual(a.Recreated, tc.recreated) {
 				t.Errorf("recreated %v, want %v", a.Recreated, tc.recreated)

@@ -292,3 +292,43 @@ func TestConcurrentAlterStops(t *testing.T) {
 		t.Errorf("tables %q, want t alone", got)
 	}
 }
+
+// TestAutoIncrementCarriedOver: ids freed by deleting the last rows must not be handed out again
+// after the swap.
+func TestAutoIncrementCarriedOver(t *testing.T) {
+	name := sb.NewDatabase(t)
+	db, err := sb.Primary.DB(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exec(t, db, "CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
+		"INSERT INTO t (v) SELECT seq FROM seq_1_to_100", "DELETE FROM t WHERE id > 50")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := sb.WaitReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var counter int64
+	if err := db.QueryRow("SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't'", name).Scan(&counter); err != nil {
+		t.Fatal(err)
+	}
+	if counter <= 51 {
+		t.Fatalf("counter %d: the test needs a gap after the last row", counter)
+	}
+	if _, err := Run(ctx, testConfig(name, "ADD COLUMN x INT NULL")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Exec("INSERT INTO t (v) VALUES (0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := res.LastInsertId(); id != counter {
+		t.Errorf("new row got id %d, want %d (the original's counter)", id, counter)
+	}
+}
+
+func TestRefusesNotNullWithoutDefault(t *testing.T) {
+	name, db := newTable(t, 10)
+	expectRefusal(t, testConfig(name, "ADD COLUMN x INT NOT NULL"), db, "NOT NULL without a DEFAULT")
+}

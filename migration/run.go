@@ -2,6 +2,7 @@ package migration
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -138,6 +139,9 @@ func (r *run) prepare(ctx context.Context) error {
 	if _, err := db.ExecContext(ctx, "ALTER TABLE "+ghost+" "+r.p.alter.Clause); err != nil {
 		return refuse("the ALTER fails on the ghost table: %v. Nothing else was changed; fix --alter", err)
 	}
+	if err := r.carryAutoIncrement(ctx, ghost); err != nil {
+		return err
+	}
 	var err error
 	if r.ghost, err = table.Inspect(ctx, db, schema, r.p.names.ghost); err != nil {
 		return err
@@ -148,6 +152,38 @@ func (r *run) prepare(ctx context.Context) error {
 	}
 	r.log().Info("ghost table ready", zap.String("ghost", r.p.names.ghost), zap.String("key", r.p.key.Orig.Name),
 		zap.Int("columns copied", len(r.p.mapping.Copied)))
+	return nil
+}
+
+// carryAutoIncrement gives the ghost the original's AUTO_INCREMENT counter, unless the ALTER sets
+// one. Otherwise ids freed by deleting the last rows would be handed out again after the swap.
+func (r *run) carryAutoIncrement(ctx context.Context, ghost string) error {
+	if r.p.alter.SetsAutoIncrement {
+		return nil
+	}
+	conn, err := r.s.primary.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if r.s.flavor.Name() == "mysql" && r.s.flavor.Version().AtLeast(8, 0, 0) {
+		// MySQL 8 caches table statistics in information_schema; this session wants them fresh.
+		if _, err := conn.ExecContext(ctx, "SET SESSION information_schema_stats_expiry = 0"); err != nil {
+			return err
+		}
+	}
+	var next sql.NullInt64
+	err = conn.QueryRowContext(ctx, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+		r.cfg.Database, r.cfg.Table).Scan(&next)
+	if err != nil {
+		return fmt.Errorf("reading the AUTO_INCREMENT counter of %s: %w", r.cfg.Table, err)
+	}
+	if !next.Valid || next.Int64 <= 1 {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", ghost, next.Int64)); err != nil {
+		return fmt.Errorf("carrying the AUTO_INCREMENT counter over to the ghost table: %w", err)
+	}
 	return nil
 }
 

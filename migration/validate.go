@@ -300,6 +300,13 @@ func checkGhost(ctx context.Context, cfg *Config, s *servers, p *plan, ghost *ta
 	if len(mapping.Copied) == 0 {
 		return refuse("the altered table shares no column with the original: there is nothing to copy")
 	}
+	for _, name := range mapping.Added {
+		c := ghost.Column(name)
+		if !c.HasDefault && !c.Generated && !c.AutoInc {
+			return refuse("the ALTER adds column %s as NOT NULL without a DEFAULT. A native ALTER would fill the existing rows with the type's implicit default (0, '' or a zero date); doppel copies under strict SQL mode and needs it said: add an explicit DEFAULT to the column (it can be dropped afterwards with a quick ALTER ... ALTER COLUMN ... DROP DEFAULT)",
+				sqlbuild.QuoteIdent(name))
+		}
+	}
 	key, err := table.ChooseKey(p.orig, ghost, mapping)
 	if err != nil {
 		var noKey *table.ErrNoSharedKey

@@ -26,6 +26,7 @@ type Column struct {
 	Generated  bool // VIRTUAL or STORED generated: computed, never written
 	Invisible  bool
 	AutoInc    bool
+	HasDefault bool // the column has a DEFAULT (DEFAULT NULL counts for nullable columns)
 	Precision  int64    // DECIMAL precision
 	Scale      int64    // DECIMAL scale
 	OctetLen   int64    // byte length of CHAR/BINARY columns (for padding BINARY(n) values)
@@ -131,7 +132,7 @@ func (t *Table) sortIndexes() {
 func (t *Table) readColumns(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, `SELECT COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE,
 			CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, GENERATION_EXPRESSION,
-			NUMERIC_PRECISION, NUMERIC_SCALE, CHARACTER_OCTET_LENGTH, DATETIME_PRECISION
+			NUMERIC_PRECISION, NUMERIC_SCALE, CHARACTER_OCTET_LENGTH, DATETIME_PRECISION, COLUMN_DEFAULT
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
 		ORDER BY ORDINAL_POSITION`, t.Schema, t.Name)
 	if err != nil {
@@ -141,9 +142,9 @@ func (t *Table) readColumns(ctx context.Context, db *sql.DB) error {
 	for rows.Next() {
 		var c Column
 		var nullable, extra string
-		var charset, collation, genExpr, precision, scale, octets, fsp sql.NullString
+		var charset, collation, genExpr, precision, scale, octets, fsp, def sql.NullString
 		if err := rows.Scan(&c.Name, &c.Ordinal, &c.DataType, &c.ColumnType, &nullable, &charset, &collation,
-			&extra, &genExpr, &precision, &scale, &octets, &fsp); err != nil {
+			&extra, &genExpr, &precision, &scale, &octets, &fsp, &def); err != nil {
 			return fmt.Errorf("reading columns of %s.%s: %w", t.Schema, t.Name, err)
 		}
 		c.DataType = strings.ToLower(c.DataType)
@@ -153,6 +154,7 @@ func (t *Table) readColumns(ctx context.Context, db *sql.DB) error {
 		c.Generated = (genExpr.Valid && genExpr.String != "") || strings.Contains(lowerExtra, "generated")
 		c.Invisible = strings.Contains(lowerExtra, "invisible")
 		c.AutoInc = strings.Contains(lowerExtra, "auto_increment")
+		c.HasDefault = def.Valid || c.Nullable
 		c.Unsigned = strings.Contains(strings.ToLower(c.ColumnType), "unsigned")
 		c.Precision, _ = strconv.ParseInt(precision.String, 10, 64)
 		c.Scale, _ = strconv.ParseInt(scale.String, 10, 64)

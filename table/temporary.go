@@ -41,6 +41,7 @@ func InspectTemporary(ctx context.Context, conn *sql.Conn, schema, name string) 
 		c.Generated = strings.Contains(lowerExtra, "generated")
 		c.Invisible = strings.Contains(lowerExtra, "invisible")
 		c.AutoInc = strings.Contains(lowerExtra, "auto_increment")
+		c.HasDefault = def.Valid || c.Nullable
 		if c.Collation != "" {
 			collations[c.Collation] = true
 		}

@@ -4,12 +4,19 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
 // readClientConf reads the [client] section of a my.cnf-style file (gh-ost's --conf): user,
 // password, host and port. Later sections of the same name add to earlier ones, as in MySQL.
 func readClientConf(path string) (map[string]string, error) {
+	// "--conf=~/x" reaches doppel unexpanded: the shell expands ~ only at the start of a word.
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = filepath.Join(home, rest)
+		}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading --conf: %w", err)
