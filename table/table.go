@@ -26,7 +26,7 @@ type Column struct {
 	Generated  bool // VIRTUAL or STORED generated: computed, never written
 	Invisible  bool
 	AutoInc    bool
-	HasDefault bool // the column has a DEFAULT (DEFAULT NULL counts for nullable columns)
+	HasDefault bool     // the column has a DEFAULT (DEFAULT NULL counts for nullable columns)
 	Precision  int64    // DECIMAL precision
 	Scale      int64    // DECIMAL scale
 	OctetLen   int64    // byte length of CHAR/BINARY columns (for padding BINARY(n) values)
