@@ -101,8 +101,14 @@ func (r *Reader) syncerConfig(dial client.Dialer) replication.BinlogSyncerConfig
 		Dialer:    dial,
 		Logger:    r.slog,
 
+		// Strings need no option: go-mysql hands on CHAR, VARCHAR, TEXT and BLOB values as the bytes
+		// stored, in the column's character set, and nothing here converts them. (Charset is only
+		// the connection's, for go-mysql's own queries.)
+
 		// DECIMAL as decimal.Decimal, exact; the default float64 rounds DECIMAL(30,10) and the like.
 		UseDecimal: true,
+		// FLOAT and DOUBLE as plain float32 and float64; the other type only changes JSON encoding.
+		UseFloatWithTrailingZero: false,
 		// Dates and times as the server's own text ("2024-05-06 07:08:09.123456"), not time.Time:
 		// text keeps zero dates ("0000-00-00") and the exact number of fractional digits, and a
 		// DATETIME has no zone to get wrong.
@@ -118,6 +124,10 @@ func (r *Reader) syncerConfig(dial client.Dialer) replication.BinlogSyncerConfig
 		// binlog, and decoding them would cost CPU and memory for nothing.
 		RowsEventDecodeFunc: r.decodeRows,
 
+		// Check each event's CRC32 (binlog_checksum=CRC32, the default), as a replica does: a
+		// corrupt event fails the stream instead of becoming wrong rows. It costs little.
+		VerifyChecksum: true,
+
 		HeartbeatPeriod: r.heartbeatPeriod,
 		ReadTimeout:     r.readTimeout,
 		// go-mysql's own reconnection resumes from the last *event* it read, which may be inside a
@@ -130,8 +140,9 @@ func (r *Reader) syncerConfig(dial client.Dialer) replication.BinlogSyncerConfig
 }
 
 // dialer returns a go-mysql Dialer whose dials also stop when ctx ends: go-mysql bounds them with
-// a timeout of its own but gives them no caller's context. (Reads are bounded by readTimeout, and
-// GetEvent and Close do not wait for them.)
+// a timeout of its own but gives them no caller's context. (A server that accepts the connection
+// but never answers holds StartSync for up to readTimeout; GetEvent honours ctx and Close returns
+// promptly.)
 func dialer(ctx context.Context) client.Dialer {
 	return func(dctx context.Context, network, addr string) (net.Conn, error) {
 		dctx, cancel := context.WithCancel(dctx)

@@ -16,11 +16,9 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 )
 
-// serverIDs gives every test stream its own replica server id: the server ends an older stream
-// that registers with the same id.
-var serverIDs atomic.Uint32
-
-func init() { serverIDs.Store(1000) }
+// streams counts the test streams, so that each registers with its own replica server id: the
+// server ends an older stream that registers with the same id.
+var streams atomic.Uint32
 
 // testDB creates a database for the test and returns its name and a pool on it.
 func testDB(t *testing.T) (string, *sql.DB) {
@@ -61,7 +59,7 @@ func newTestReader(t *testing.T, database string, tables ...string) (*Reader, *o
 	core, logs := observer.New(zap.DebugLevel)
 	r, err := NewReader(Config{
 		Flavor:   sb.Flavor.Name(),
-		ServerID: serverIDs.Add(1),
+		ServerID: 1000 + streams.Add(1),
 		Host:     c.Host,
 		Port:     c.Port,
 		User:     c.User,

@@ -18,14 +18,23 @@ import (
 // errors keep their level.
 func goMySQLLogger(log *zap.Logger) *slog.Logger {
 	// A stack trace of go-mysql's stream goroutine says nothing about the cause: leave it out.
-	h := zapslog.NewHandler(log.Core(), zapslog.WithName(log.Name()+".go-mysql"), zapslog.AddStacktraceAt(slog.LevelError+1))
+	name := "go-mysql"
+	if log.Name() != "" {
+		name = log.Name() + "." + name
+	}
+	h := zapslog.NewHandler(log.Core(), zapslog.WithName(name), zapslog.AddStacktraceAt(slog.LevelError+1))
 	return slog.New(demoteHandler{h})
 }
 
-// demoted lists go-mysql messages logged above Info that are part of a normal reconnection.
-var demoted = map[string]bool{
-	"retry sync is disabled": true, // Warn on every dropped connection: Run reconnects itself
-	"kill connection":        true, // Error when Close kills a dump thread that the server already ended
+// routine reports whether a go-mysql message logged above Info is part of a normal reconnection.
+func routine(msg string) bool {
+	switch msg {
+	case "retry sync is disabled": // Warn on every dropped connection: Run reconnects itself
+		return true
+	case "kill connection": // Error when Close kills a dump thread that the server already ended
+		return true
+	}
+	return false
 }
 
 // demoteHandler lowers the level of go-mysql's routine messages to Debug.
@@ -38,7 +47,11 @@ func (h demoteHandler) Enabled(ctx context.Context, level slog.Level) bool {
 
 func (h demoteHandler) Handle(ctx context.Context, r slog.Record) error {
 	switch {
-	case r.Level <= slog.LevelInfo, demoted[r.Message]:
+	case r.Message == "create BinlogSyncer":
+		// Its one attribute is the whole go-mysql configuration, TLS settings and client key
+		// included: log the event without it.
+		r = slog.NewRecord(r.Time, slog.LevelDebug, r.Message, r.PC)
+	case r.Level <= slog.LevelInfo, routine(r.Message):
 		r.Level = slog.LevelDebug
 	case r.Level >= slog.LevelError && r.NumAttrs() == 0:
 		// go-mysql logs a dropped connection as the bare error text, with no attributes. The same

@@ -47,6 +47,18 @@ func TestGoMySQLLogger(t *testing.T) {
 	}
 }
 
+// go-mysql logs its whole configuration when a syncer is created; the TLS client key must not reach
+// a log.
+func TestGoMySQLLoggerDropsTheConfiguration(t *testing.T) {
+	core, logs := observer.New(zap.DebugLevel)
+	type config struct{ Password, Key string }
+	goMySQLLogger(zap.New(core)).Info("create BinlogSyncer", slog.Any("config", config{Key: "PRIVATE KEY"}))
+	all := logs.All()
+	if len(all) != 1 || all[0].Level != zap.DebugLevel || len(all[0].Context) != 0 {
+		t.Fatalf("got %+v, want the message alone at debug", all)
+	}
+}
+
 // At Info, go-mysql's demoted messages are dropped and its errors kept.
 func TestGoMySQLLoggerAtInfo(t *testing.T) {
 	core, logs := observer.New(zap.InfoLevel)

@@ -94,8 +94,13 @@ func (r *Reader) setPosition(p Position) {
 // (see DDL), is sent on out in binlog order. Sending blocks, so a slow consumer slows the stream.
 //
 // A lost connection or a restarted server is not a failure: Run reconnects from Position, with
-// backoff, and gives up when the stream has been down for about two minutes. It returns ctx.Err()
-// when ctx ends. Run must not be called again while it runs.
+// backoff, and gives up when the stream has been down for about two minutes. Errors reconnecting
+// cannot cure end Run at once: the binlog at the position is purged, access is denied, an event
+// cannot be decoded, or the binlog holds something the stream cannot follow safely (a row image
+// that is not FULL, a partial JSON update, a prepared XA transaction on a watched table, an
+// incident). Run returns ctx.Err() when ctx ends (only a server that accepts a connection but
+// never answers its handshake delays that, by up to ten seconds). Run must not be called again
+// while it runs.
 func (r *Reader) Run(ctx context.Context, start Position, out chan<- Txn) error {
 	if start.File == "" {
 		return errors.New("binlog stream: the start position names no binlog file")

@@ -69,7 +69,8 @@ func (k Kind) String() string {
 // INVISIBLE ones included, as go-mysql decodes them with the Reader's settings:
 //   - NULL: nil
 //   - TINYINT … BIGINT: int8, int16, int32 (MEDIUMINT too), int64; uint8 … uint64 only when the
-//     table map carries signedness (binlog_row_metadata MINIMAL or FULL; see Unsigned)
+//     table map carries signedness (binlog_row_metadata MINIMAL or FULL): otherwise 4294967295 in
+//     an INT UNSIGNED arrives as int32(-1), and the column's definition must decide
 //   - FLOAT: float32; DOUBLE: float64; DECIMAL: decimal.Decimal (github.com/shopspring/decimal)
 //   - CHAR, VARCHAR: string holding the stored bytes in the column's character set (latin1 "é" is
 //     "\xe9"); TEXT, BLOB, GEOMETRY: []byte, the stored bytes
