@@ -3,11 +3,13 @@ package binlog
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions for the parser
 	"go.uber.org/zap"
 )
 
@@ -321,19 +323,18 @@ func firstWords(q string) string {
 	return w
 }
 
-// savepointStmt matches the statements a server logs for savepoints: "SAVEPOINT `sp`" and
-// "ROLLBACK TO `sp`" (written with or without the SAVEPOINT keyword).
-var savepointStmt = regexp.MustCompile(`(?is)^\s*(?:SAVEPOINT|ROLLBACK\s+(?:WORK\s+)?TO(?:\s+SAVEPOINT)?)\s+(.*?)[\s;]*$`)
-
-// savepointName returns the savepoint a SAVEPOINT or ROLLBACK TO statement names, unquoted.
+// savepointName returns the savepoint a SAVEPOINT or ROLLBACK TO statement names, read with the SQL
+// parser; "" when the statement is neither.
 func savepointName(q string) string {
-	m := savepointStmt.FindStringSubmatch(q)
-	if m == nil {
+	stmts, _, err := parser.New().Parse(q, "", "")
+	if err != nil || len(stmts) != 1 {
 		return ""
 	}
-	name := m[1]
-	if len(name) >= 2 && name[0] == '`' && name[len(name)-1] == '`' {
-		name = strings.ReplaceAll(name[1:len(name)-1], "``", "`")
+	switch s := stmts[0].(type) {
+	case *ast.SavepointStmt:
+		return s.Name
+	case *ast.RollbackStmt:
+		return s.SavepointName
 	}
-	return name
+	return ""
 }

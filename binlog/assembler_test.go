@@ -282,7 +282,7 @@ func TestAssembler(t *testing.T) {
 				insertRows(450, "t", row(int32(4))),
 				query(500, "db", "SAVEPOINT `b`"),
 				insertRows(550, "t", row(int32(5))),
-				query(600, "db", "rollback work to savepoint b;"),
+				query(600, "db", "ROLLBACK TO SAVEPOINT `b`"),
 				xid(631),
 			},
 			want: []Txn{txn(at(f1, 631), ins("t", int32(1)), ins("t", int32(4)))},
@@ -542,14 +542,13 @@ func TestFirstWords(t *testing.T) {
 
 func TestSavepointName(t *testing.T) {
 	for q, want := range map[string]string{
-		"SAVEPOINT `sp`":                "sp",
-		"SAVEPOINT sp":                  "sp",
-		"ROLLBACK TO `sp`":              "sp",
-		"ROLLBACK TO SAVEPOINT `a b`":   "a b",
-		"rollback work to savepoint x;": "x",
-		"SAVEPOINT `we``ird`":           "we`ird",
-		"ROLLBACK TO `sp`  ":            "sp",
-		"COMMIT":                        "",
+		"SAVEPOINT `sp`":              "sp",
+		"SAVEPOINT sp":                "sp",
+		"ROLLBACK TO `sp`":            "sp",
+		"ROLLBACK TO SAVEPOINT `a b`": "a b",
+		"SAVEPOINT `we``ird`":         "we`ird",
+		"ROLLBACK TO `sp`  ":          "sp",
+		"COMMIT":                      "",
 	} {
 		if got := savepointName(q); got != want {
 			t.Errorf("savepointName(%q) = %q, want %q", q, got, want)
