@@ -48,6 +48,8 @@ type Config struct {
 	// AllowUniqueKeyChange lets the ALTER add a unique key (or change one so more values collide),
 	// after checking that the existing rows hold no duplicates under it.
 	AllowUniqueKeyChange bool
+	// AttemptInstantDDL runs the ALTER natively with ALGORITHM=INSTANT when the server can.
+	AttemptInstantDDL bool
 
 	// ServerID is the replica server id the binlog stream registers with.
 	ServerID uint32

@@ -126,7 +126,8 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if got := tableList(t, db); got != "t" {
 		t.Errorf("tables %q after a dry run", got)
 	}
-	for _, want := range []string{"replica 127.0.0.1:", "`PRIMARY` (`id`)", "added (filled with their default): `x`", "Nothing was changed"} {
+	for _, want := range []string{"replica 127.0.0.1:", "`PRIMARY` (`id`)", "added (filled with their default): `x`",
+		"verdict  safe", "INSTANT", "deployment", "Nothing was changed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("plan lacks %q:\n%s", want, out.String())
 		}
@@ -331,4 +332,30 @@ func TestAutoIncrementCarriedOver(t *testing.T) {
 func TestRefusesNotNullWithoutDefault(t *testing.T) {
 	name, db := newTable(t, 10)
 	expectRefusal(t, testConfig(name, "ADD COLUMN x INT NOT NULL"), db, "NOT NULL without a DEFAULT")
+}
+
+func TestAttemptInstantDDL(t *testing.T) {
+	name, db := newTable(t, 1000)
+	cfg := testConfig(name, "ADD COLUMN x INT NULL")
+	cfg.AttemptInstantDDL = true
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Instant || res.RowsCopied != 0 {
+		t.Fatalf("result %+v, want an instant ALTER", res)
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Errorf("tables %q: an instant ALTER creates nothing", got)
+	}
+	// Changing a column's type cannot be instant: doppel copies as usual.
+	cfg = testConfig(name, "MODIFY n BIGINT NULL")
+	cfg.AttemptInstantDDL = true
+	res, err = Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Instant || res.RowsCopied != 1000 {
+		t.Fatalf("result %+v, want a copy", res)
+	}
 }

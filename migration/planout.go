@@ -10,7 +10,7 @@ import (
 )
 
 // writePlan prints what the migration will do, for people: before --execute, and at its start.
-func writePlan(w io.Writer, cfg *Config, s *servers, p *plan) {
+func writePlan(w io.Writer, cfg *Config, s *servers, p *validated) {
 	q := func(name string) string { return sqlbuild.QualifiedName(cfg.Database, name) }
 	fmt.Fprintf(w, "doppel: migration of %s on %s %s\n", q(cfg.Table), flavorName(s), s.flavor.Version())
 	if s.replicaMode {
@@ -56,9 +56,6 @@ func writePlan(w io.Writer, cfg *Config, s *servers, p *plan) {
 	fmt.Fprintf(w, "  swap       atomic RENAME; the original table is then %s\n", after)
 	for _, warning := range p.warnings {
 		fmt.Fprintf(w, "  warning    %s\n", warning)
-	}
-	if !cfg.Execute {
-		fmt.Fprintln(w, "Nothing was changed. Run again with --execute to migrate.")
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 	"github.com/doppel-sql/doppel/table"
 )
 
-// plan is what validation found out: everything the migration needs, decided before anything is
+// validated is what validation found out: everything the migration needs, decided before anything is
 // created.
-type plan struct {
+type validated struct {
 	names
 	alter *alter.Alter
 	orig  *table.Table
@@ -50,8 +50,8 @@ func IsRefusal(err error) bool {
 
 // validate checks the request against the servers. It changes nothing: the one thing it creates is
 // a TEMPORARY table in its own session, invisible to others and never written to a ROW binlog.
-func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*plan, error) {
-	p := &plan{names: namesFor(cfg.Table), alter: a}
+func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*validated, error) {
+	p := &validated{names: namesFor(cfg.Table), alter: a}
 	if len(a.Renames) > 0 && !cfg.ApproveRenamedColumns && !cfg.SkipRenamedColumns {
 		var pairs []string
 		for from, to := range a.Renames {
@@ -146,7 +146,7 @@ func checkPrimaryWritable(ctx context.Context, s *servers) error {
 	return nil
 }
 
-func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *plan) error {
+func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	for _, c := range []struct {
 		db    *sql.DB
 		where string
@@ -215,7 +215,7 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 }
 
 // checkLeftovers refuses when the tables doppel creates already exist, unless told to drop them.
-func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *plan) error {
+func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	for _, n := range []string{p.names.ghost, p.old, p.changelog} {
 		if len([]rune(n)) > maxNameLen {
 			return refuse("the table name %q is too long for doppel's helper table %q (at most %d characters): rename the table first or use a native ALTER", cfg.Table, n, maxNameLen)
@@ -248,7 +248,7 @@ func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *plan) error
 // probe applies the ALTER to a TEMPORARY copy of the table, to see the result before creating
 // anything. InnoDB refuses FULLTEXT keys on temporary tables, so then the probe is MyISAM; a
 // partitioned table cannot be temporary at all, and is checked once the real ghost exists.
-func probe(ctx context.Context, cfg *Config, s *servers, p *plan) error {
+func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	conn, err := s.primary.Conn(ctx)
 	if err != nil {
 		return err
@@ -284,7 +284,7 @@ func probe(ctx context.Context, cfg *Config, s *servers, p *plan) error {
 
 // checkGhost decides how the columns map and which key to use, and refuses unsafe unique keys.
 // It runs on the probe and again on the real ghost table.
-func checkGhost(ctx context.Context, cfg *Config, s *servers, p *plan, ghost *table.Table) error {
+func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghost *table.Table) error {
 	renames := p.renames
 	mapping := table.MapColumns(p.orig, ghost, renames)
 	// A column dropped and added again under its name starts from its default, as in a native ALTER.

@@ -38,6 +38,7 @@ type options struct {
 	approveRenamed       bool
 	skipRenamed          bool
 	allowUniqueKeyChange bool
+	attemptInstantDDL    bool
 	serverID             uint
 	statusInterval       time.Duration
 	logFormat            string
@@ -50,22 +51,14 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	d := migration.DefaultConfig()
 	fs := flag.NewFlagSet("doppel", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&o.conf, "conf", "", "my.cnf-style file whose [client] section gives user, password, host and port")
-	fs.StringVar(&o.host, "host", "127.0.0.1", "server to inspect and read the binlog from: a replica, or the primary with --allow-on-master")
-	fs.IntVar(&o.port, "port", 3306, "port of --host")
-	fs.StringVar(&o.user, "user", "", "user name (needs REPLICATION SLAVE and REPLICATION CLIENT, and ALTER, CREATE, DROP, INSERT, UPDATE, DELETE, SELECT, LOCK TABLES on the database)")
-	fs.StringVar(&o.password, "password", "", "password; prefer --conf or the MYSQL_PWD environment variable, which stay out of the process list")
-	fs.BoolVar(&o.ssl, "ssl", false, "connect with TLS")
-	fs.StringVar(&o.sslCA, "ssl-ca", "", "PEM file of the CA that signed the server's certificate")
-	fs.StringVar(&o.sslCert, "ssl-cert", "", "PEM client certificate")
-	fs.StringVar(&o.sslKey, "ssl-key", "", "PEM client key")
-	fs.BoolVar(&o.sslAllowInsecure, "ssl-allow-insecure", false, "do not verify the server's certificate")
+	addConnFlags(fs, o)
 	fs.StringVar(&o.database, "database", "", "database of the table (required)")
 	fs.StringVar(&o.table, "table", "", "table to migrate (required)")
 	fs.StringVar(&o.alter, "alter", "", `the change, as in ALTER TABLE, e.g. "ADD COLUMN x INT NULL, ADD INDEX (x)" (required)`)
 	fs.BoolVar(&o.execute, "execute", false, "migrate; without it doppel only validates and prints what it would do")
 	fs.BoolVar(&o.allowOnMaster, "allow-on-master", false, "--host is the primary: inspect and read the binlog there")
 	fs.StringVar(&o.assumeMasterHost, "assume-master-host", "", "the primary as host[:port], instead of what the replica reports")
+	fs.BoolVar(&o.attemptInstantDDL, "attempt-instant-ddl", false, "when the server can run the ALTER with ALGORITHM=INSTANT, run it natively and finish in seconds")
 	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "rows per copy chunk (10-100000)")
 	fs.Int64Var(&o.dmlBatchSize, "dml-batch-size", d.DMLBatchSize, "binlog row changes replayed per transaction (1-10000)")
 	fs.BoolVar(&o.dropGhost, "initially-drop-ghost-table", false, "drop a ghost (_T_gho) and changelog (_T_ghc) table left by an earlier run")
@@ -91,37 +84,28 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	return fs, o
 }
 
-// config turns parsed options into a migration.Config; --conf and MYSQL_PWD fill what the command
-// line left unset.
+// addConnFlags defines the flags that say how to reach the server, shared by every subcommand.
+func addConnFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.conf, "conf", "", "my.cnf-style file whose [client] section gives user, password, host and port")
+	fs.StringVar(&o.host, "host", "127.0.0.1", "server to inspect and read the binlog from: a replica, or the primary with --allow-on-master")
+	fs.IntVar(&o.port, "port", 3306, "port of --host")
+	fs.StringVar(&o.user, "user", "", "user name (needs REPLICATION SLAVE and REPLICATION CLIENT, and ALTER, CREATE, DROP, INSERT, UPDATE, DELETE, SELECT, LOCK TABLES on the database)")
+	fs.StringVar(&o.password, "password", "", "password; prefer --conf or the MYSQL_PWD environment variable, which stay out of the process list")
+	fs.BoolVar(&o.ssl, "ssl", false, "connect with TLS")
+	fs.StringVar(&o.sslCA, "ssl-ca", "", "PEM file of the CA that signed the server's certificate")
+	fs.StringVar(&o.sslCert, "ssl-cert", "", "PEM client certificate")
+	fs.StringVar(&o.sslKey, "ssl-key", "", "PEM client key")
+	fs.BoolVar(&o.sslAllowInsecure, "ssl-allow-insecure", false, "do not verify the server's certificate")
+}
+
+// config turns parsed options into a migration.Config.
 func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if o.conf != "" {
-		conf, err := readClientConf(o.conf)
-		if err != nil {
-			return migration.Config{}, err
-		}
-		for key, target := range map[string]*string{"user": &o.user, "password": &o.password, "host": &o.host} {
-			if v, ok := conf[key]; ok && !set[key] {
-				*target = v
-			}
-		}
-		if v, ok := conf["port"]; ok && !set["port"] {
-			p, err := strconv.Atoi(v)
-			if err != nil {
-				return migration.Config{}, fmt.Errorf("--conf: port %q is not a number", v)
-			}
-			o.port = p
-		}
-	}
-	if !set["password"] && o.password == "" {
-		o.password = os.Getenv("MYSQL_PWD")
+	conn, err := o.connConfig(fs)
+	if err != nil {
+		return migration.Config{}, err
 	}
 	c := migration.DefaultConfig()
-	c.Conn = dbconn.Config{
-		Host: o.host, Port: o.port, User: o.user, Password: o.password,
-		TLS: dbconn.TLSConfig{Enabled: o.ssl || o.sslCA != "" || o.sslCert != "", CAFile: o.sslCA, CertFile: o.sslCert, KeyFile: o.sslKey, AllowInsecure: o.sslAllowInsecure},
-	}
+	c.Conn = conn
 	c.AssumeMasterHost = o.assumeMasterHost
 	c.AllowOnMaster = o.allowOnMaster
 	c.Database, c.Table, c.Alter = o.database, o.table, o.alter
@@ -132,7 +116,39 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.DefaultRetries = o.defaultRetries
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
+	c.AttemptInstantDDL = o.attemptInstantDDL
 	c.ServerID = uint32(o.serverID)
 	c.StatusInterval = o.statusInterval
 	return c, nil
+}
+
+// connConfig says how to reach the server; --conf and MYSQL_PWD fill what the command line left unset.
+func (o *options) connConfig(fs *flag.FlagSet) (dbconn.Config, error) {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.conf != "" {
+		conf, err := readClientConf(o.conf)
+		if err != nil {
+			return dbconn.Config{}, err
+		}
+		for key, target := range map[string]*string{"user": &o.user, "password": &o.password, "host": &o.host} {
+			if v, ok := conf[key]; ok && !set[key] {
+				*target = v
+			}
+		}
+		if v, ok := conf["port"]; ok && !set["port"] {
+			p, err := strconv.Atoi(v)
+			if err != nil {
+				return dbconn.Config{}, fmt.Errorf("--conf: port %q is not a number", v)
+			}
+			o.port = p
+		}
+	}
+	if !set["password"] && o.password == "" {
+		o.password = os.Getenv("MYSQL_PWD")
+	}
+	return dbconn.Config{
+		Host: o.host, Port: o.port, User: o.user, Password: o.password,
+		TLS: dbconn.TLSConfig{Enabled: o.ssl || o.sslCA != "" || o.sslCert != "", CAFile: o.sslCA, CertFile: o.sslCert, KeyFile: o.sslKey, AllowInsecure: o.sslAllowInsecure},
+	}, nil
 }

@@ -32,6 +32,9 @@ func main() {
 // run is the whole command; it returns the exit code: 0 when the table was swapped (or, without
 // --execute, could be), 1 when the migration failed or was refused, 2 for a bad command line.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "plan" {
+		return runPlan(ctx, args[1:], stdout, stderr)
+	}
 	fs, o := newFlagSet(stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flagHelp) {
@@ -78,6 +81,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if res.DryRun {
+		return 0
+	}
+	if res.Instant {
+		fmt.Fprintf(stdout, "doppel: altered %s natively with ALGORITHM=INSTANT in %s; no copy was needed.\n",
+			sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond))
 		return 0
 	}
 	fmt.Fprintf(stdout, "doppel: migrated %s in %s: %d rows copied, %d changes replayed, table blocked %s at the cut-over.\n",

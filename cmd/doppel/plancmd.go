@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/plan"
+)
+
+// runPlan is `doppel plan`: the pre-flight report of an ALTER, changing nothing. Its exit code is the
+// verdict: 0 safe, 1 needs care, 2 refused; 3 when the plan could not be made.
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o := &options{}
+	fs := flag.NewFlagSet("doppel plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addConnFlags(fs, o)
+	fs.StringVar(&o.database, "database", "", "database of the table (required)")
+	fs.StringVar(&o.table, "table", "", "table the ALTER is for (required)")
+	fs.StringVar(&o.alter, "alter", "", "the change, as in ALTER TABLE (required)")
+	output := fs.String("output", "text", "text or json")
+	allowDataLoss := fs.Bool("allow-data-loss", false, "accept clauses that lose data (dropped columns, narrowed types): needs care instead of refused")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "doppel plan says what an ALTER will do before doing it; it changes nothing.\n\n")
+		fmt.Fprintf(fs.Output(), "Usage:\n  doppel plan --host=H --user=U --database=D --table=T --alter=\"...\" [--output=json]\n\nExit codes: 0 safe, 1 needs care, 2 refused, 3 error.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 3
+	}
+	if *output != "text" && *output != "json" {
+		fmt.Fprintf(stderr, "doppel plan: --output %q: use text or json\n", *output)
+		return 3
+	}
+	if o.database == "" || o.table == "" || o.alter == "" {
+		fmt.Fprintln(stderr, "doppel plan: --database, --table and --alter are required")
+		return 3
+	}
+	conn, err := o.connConfig(fs)
+	if err != nil {
+		fmt.Fprintln(stderr, "doppel plan:", err)
+		return 3
+	}
+	r, err := buildPlan(ctx, conn, o, plan.Options{AllowDataLoss: *allowDataLoss})
+	if err != nil {
+		fmt.Fprintln(stderr, "doppel plan:", err)
+		return 3
+	}
+	r.ShowExitCode = true
+	if *output == "json" {
+		err = r.WriteJSON(stdout)
+	} else {
+		err = r.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "doppel plan:", err)
+		return 3
+	}
+	return r.ExitCode()
+}
+
+func buildPlan(ctx context.Context, conn dbconn.Config, o *options, opts plan.Options) (*plan.Report, error) {
+	db, err := dbconn.Open(conn, "")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if err := dbconn.Ping(ctx, db, conn); err != nil {
+		return nil, err
+	}
+	flavor, err := dbconn.DetectFlavor(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Build(ctx, db, flavor, o.database, o.table, o.alter, opts)
+}

@@ -1,0 +1,298 @@
+package plan
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/sqlbuild"
+)
+
+// Options tune the plan. The zero value reads 3 chunks of 1000 rows and runs every data check.
+type Options struct {
+	// AllowDataLoss means the user accepts clauses that lose data: they make the verdict "needs care"
+	// instead of "refused".
+	AllowDataLoss bool
+	// SampleChunks and ChunkRows size the timed read sample; 0 means 3 and 1000, a negative
+	// SampleChunks skips the sample (and so the estimate).
+	SampleChunks int
+	ChunkRows    int
+	// SkipDataChecks skips the duplicate and NULL checks, which may read the whole table.
+	SkipDataChecks bool
+}
+
+// writeCost is how much longer doppel's copy of a chunk is assumed to take than reading it: the copy
+// reads the same rows, then writes them into the ghost table with its indexes and into the binlog.
+// It is an assumption for the estimate, stated as such in every report, until bench/ measures it.
+const writeCost = 3
+
+// Build plans alterClause for database.table on the server db points at: it reads the table from
+// information_schema, classifies every clause for the server's flavour and version, looks for
+// duplicates and NULLs where a clause depends on them, measures the table and times a short read
+// sample. It writes nothing. A clause the TiDB parser cannot read is an error wrapping ErrSyntax; a
+// missing table one wrapping ErrNoTable.
+func Build(ctx context.Context, db *sql.DB, flavor dbconn.Flavor, database, table, alterClause string, opts Options) (*Report, error) {
+	specs, err := parseAlter(table, alterClause)
+	if err != nil {
+		return nil, err
+	}
+	t, size, err := readTable(ctx, db, database, table)
+	if err != nil {
+		return nil, err
+	}
+	r, c := classify(flavor, database, &t, alterClause, specs)
+	r.Size = &size
+	name := sqlbuild.QualifiedName(database, table)
+
+	if !opts.SkipDataChecks {
+		if err := runChecks(ctx, db, database, table, r); err != nil {
+			return nil, err
+		}
+	}
+	r.Binlog, err = readBinlog(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	free, note, err := readFreeDisk(ctx, db, flavor)
+	if err != nil {
+		return nil, fmt.Errorf("reading the free disk space for %s: %w", name, err)
+	}
+	r.Space = &Space{GhostBytes: size.DataBytes + size.IndexBytes, BinlogBytes: size.DataBytes, FreeBytes: free, Note: note}
+
+	chunks, rowsPer := opts.SampleChunks, opts.ChunkRows
+	if chunks == 0 {
+		chunks = 3
+	}
+	if rowsPer <= 0 {
+		rowsPer = 1000
+	}
+	if key := sampleKey(&t); chunks > 0 && key != nil {
+		if r.Sample, err = sampleRead(ctx, db, database, &t, key, chunks, rowsPer); err != nil {
+			return nil, err
+		}
+		r.Estimate = estimate(r.Sample, size.Rows)
+	}
+	c.serverFindings(r)
+	r.finish(opts)
+	return r, nil
+}
+
+// Classify plans alterClause against a table definition without a server: the clause classification,
+// the risks that need no data and the deployment order. Build is Classify plus measurements.
+func Classify(flavor dbconn.Flavor, database string, t TableInfo, alterClause string, opts Options) (*Report, error) {
+	specs, err := parseAlter(t.Name, alterClause)
+	if err != nil {
+		return nil, err
+	}
+	r, _ := classify(flavor, database, &t, alterClause, specs)
+	r.finish(opts)
+	return r, nil
+}
+
+// planner keeps what the table findings need after the clauses are classified.
+type planner struct {
+	*classifier
+	droppedIndexes map[string]bool
+}
+
+func classify(f dbconn.Flavor, database string, t *TableInfo, alter string, specs []*ast.AlterTableSpec) (*Report, *planner) {
+	r := &Report{Flavor: f.Name(), Version: f.Version().String(), Database: database, Table: t.Name, Alter: strings.TrimSpace(alter)}
+	p := &planner{classifier: newClassifier(f, t, specs), droppedIndexes: map[string]bool{}}
+	for _, s := range specs {
+		switch s.Tp {
+		case ast.AlterTableDropPrimaryKey:
+			p.droppedIndexes["primary"] = true
+		case ast.AlterTableDropIndex:
+			p.droppedIndexes[strings.ToLower(s.Name)] = true
+		}
+		r.Clauses = append(r.Clauses, p.clause(s))
+	}
+	p.tableFindings(r)
+	return r, p
+}
+
+// tableFindings are the facts about the table that decide whether doppel can copy it at all.
+func (p *planner) tableFindings(r *Report) {
+	t := p.t
+	if !strings.EqualFold(t.Engine, "InnoDB") {
+		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table uses %s; the rules are InnoDB's", t.Engine)})
+	}
+	if t.Triggers > 0 {
+		r.copyFinding(fmt.Sprintf("the table has %d trigger(s): doppel cannot copy a table with triggers", t.Triggers))
+	}
+	if t.ForeignKeys > 0 || t.ReferencedBy > 0 {
+		r.copyFinding(fmt.Sprintf("the table has %d foreign key(s) and %d pointing at it: doppel cannot swap a table with foreign keys", t.ForeignKeys, t.ReferencedBy))
+	}
+	if p.iterationKey() == nil {
+		r.copyFinding("no PRIMARY KEY or UNIQUE key on NOT NULL columns survives the change: doppel has no key to copy the table along")
+	}
+}
+
+// iterationKey is an existing key doppel's copy can walk that this ALTER leaves in place.
+func (p *planner) iterationKey() *Index {
+	for i := range p.t.Indexes {
+		ix := &p.t.Indexes[i]
+		if !ix.Unique || p.droppedIndexes[strings.ToLower(ix.Name)] || !usableKey(p.t, ix) {
+			continue
+		}
+		kept := true
+		for _, kc := range ix.Columns {
+			kept = kept && !p.dropped[strings.ToLower(kc.Name)]
+		}
+		if kept {
+			return ix
+		}
+	}
+	return nil
+}
+
+// copyFinding records something that stops doppel's copy. When the server can run the whole ALTER
+// natively and instantly, the copy is not needed, so it only needs care.
+func (r *Report) copyFinding(msg string) {
+	if r.Instant() {
+		r.Findings = append(r.Findings, Finding{NeedsCare, msg + "; only --attempt-instant-ddl can run this change"})
+		return
+	}
+	r.Findings = append(r.Findings, Finding{Refused, msg})
+}
+
+// serverFindings compare the copy's needs with what the server has.
+func (p *planner) serverFindings(r *Report) {
+	if b := r.Binlog; b != nil {
+		switch {
+		case !b.Enabled:
+			r.copyFinding("binary logging is off: doppel follows changes through the binlog")
+		case b.Format != "ROW":
+			r.copyFinding(fmt.Sprintf("binlog_format is %s: doppel needs ROW", b.Format))
+		case b.RetentionSeconds != nil && r.Estimate != nil && float64(*b.RetentionSeconds) < 2*r.Estimate.CopySeconds:
+			r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("binlogs are kept %s and the copy is estimated at %s: a migration that stops may not be able to resume",
+				durationText(float64(*b.RetentionSeconds)), durationText(r.Estimate.CopySeconds))})
+		}
+	}
+	if s := r.Space; s != nil && s.FreeBytes != nil && *s.FreeBytes < s.GhostBytes+s.BinlogBytes && !r.Instant() {
+		r.copyFinding(fmt.Sprintf("the copy needs about %s but only %s is free", bytesText(s.GhostBytes+s.BinlogBytes), bytesText(*s.FreeBytes)))
+	}
+}
+
+// runChecks runs the duplicate and NULL checks the clauses asked for and folds the outcome into them.
+func runChecks(ctx context.Context, db *sql.DB, database, table string, r *Report) error {
+	for i := range r.Clauses {
+		cr := &r.Clauses[i]
+		switch {
+		case cr.unique != nil && cr.unique.skip != "":
+			cr.Check = &Check{Kind: "duplicates", Note: cr.unique.skip}
+		case cr.unique != nil:
+			q, err := duplicateQuery(database, table, cr.unique)
+			if err != nil {
+				return fmt.Errorf("checking %s for duplicates: %w", sqlbuild.QualifiedName(database, table), err)
+			}
+			found, err := exists(ctx, db, q)
+			if err != nil {
+				return fmt.Errorf("checking %s for duplicates of the new key: %w", sqlbuild.QualifiedName(database, table), err)
+			}
+			cr.Check = &Check{Kind: "duplicates", Found: &found}
+			if found {
+				cr.Check.Note = "rows share a value of the new key"
+				cr.raise(DataLoss, "duplicates exist now: the copy would keep one row of each and drop the others")
+			}
+		case cr.notNull != "":
+			q := fmt.Sprintf("SELECT 1 FROM %s WHERE %s IS NULL LIMIT 1", sqlbuild.QualifiedName(database, table), sqlbuild.QuoteIdent(cr.notNull))
+			found, err := exists(ctx, db, q)
+			if err != nil {
+				return fmt.Errorf("checking %s for NULLs in %s: %w", sqlbuild.QualifiedName(database, table), sqlbuild.QuoteIdent(cr.notNull), err)
+			}
+			cr.Check = &Check{Kind: "nulls", Found: &found}
+			if found {
+				cr.Check.Note = "rows hold NULL now"
+				cr.raise(DataLoss, "NULLs exist now: the copy would replace them with the implicit default")
+			}
+		}
+	}
+	return nil
+}
+
+// estimate extrapolates the sample to the table: rows read per second, slowed down by writeCost.
+func estimate(s *Sample, rows int64) *Estimate {
+	if s.Rows == 0 {
+		return &Estimate{Basis: "the table is empty"}
+	}
+	seconds := s.ElapsedSeconds * writeCost
+	if rows > s.Rows {
+		seconds = float64(rows) / s.RowsPerSecond * writeCost
+	}
+	return &Estimate{CopySeconds: seconds, Basis: fmt.Sprintf("an estimate: the sample's read rate, writes assumed to cost %dx the read, no throttling", writeCost)}
+}
+
+// finish sets what follows from the clauses and findings: the overall algorithm, the verdict and the
+// deployment order.
+func (r *Report) finish(opts Options) {
+	r.Algorithm, r.Rebuild = Instant, false
+	worst := Safe
+	for _, c := range r.Clauses {
+		if c.Ignored {
+			continue
+		}
+		r.Algorithm = max(r.Algorithm, c.Algorithm)
+		r.Rebuild = r.Rebuild || c.Rebuild
+		worst = max(worst, c.Risk)
+	}
+	for _, f := range r.Findings {
+		worst = max(worst, f.Risk)
+	}
+	switch worst {
+	case Safe:
+		r.Verdict = VerdictSafe
+	case NeedsCare:
+		r.Verdict = VerdictNeedsCare
+	case DataLoss:
+		if opts.AllowDataLoss {
+			r.Verdict = VerdictNeedsCare
+		} else {
+			r.Verdict = VerdictRefused
+			r.Findings = append(r.Findings, Finding{Refused, "the change can lose data: doppel refuses it unless data loss is explicitly allowed"})
+		}
+	default:
+		r.Verdict = VerdictRefused
+	}
+	r.Deployment = deployment(r.Clauses)
+}
+
+// deployment combines the clauses' orders: one expand-contract clause, or additive and removing
+// clauses together, make the whole ALTER a phased change.
+func deployment(clauses []ClauseReport) Deployment {
+	d := Deployment{Order: AnyOrder}
+	var additive, removing []string
+	for _, c := range clauses {
+		if c.Ignored {
+			continue
+		}
+		d.Order = combineOrders(d.Order, c.Order)
+		switch c.Order {
+		case MigrationFirst:
+			additive = append(additive, c.SQL)
+		case CodeFirst, ExpandContract:
+			removing = append(removing, c.SQL)
+		}
+		if len(c.Phases) > 0 {
+			d.Phases = append(d.Phases, PhasePlan{Clause: c.SQL, Steps: c.Phases})
+		}
+	}
+	switch {
+	case d.Order == AnyOrder:
+		d.Summary = "the application cannot tell the difference: run it when convenient"
+	case d.Order == MigrationFirst:
+		d.Summary = "run the migration, then deploy the code that uses it; old code keeps working"
+	case d.Order == CodeFirst:
+		d.Summary = "deploy code that no longer depends on what changes, then run the migration"
+	case len(additive) > 0 && len(removing) > 0:
+		d.Summary = fmt.Sprintf("split it: first the additive part (%s), then deploy, then the rest as below",
+			strings.Join(additive, ", "))
+	default:
+		d.Summary = "neither order is safe: ship it in the phases below"
+	}
+	return d
+}
