@@ -38,6 +38,9 @@ type Flavor interface {
 	ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string
 	StartReplicaSQL() string
 	StopReplicaSQL() string
+	// LogReplicaUpdatesVar names the variable saying whether a replica writes what it replicates to
+	// its own binlog (log_slave_updates was renamed log_replica_updates in MySQL 8.0.26).
+	LogReplicaUpdatesVar() string
 	// RenameUnderLockTables reports whether RENAME TABLE may run while the session holds LOCK TABLES
 	// (MySQL 8.0.13+; MariaDB refuses it with error 1192).
 	RenameUnderLockTables() bool
@@ -122,6 +125,12 @@ func (f mySQL) StopReplicaSQL() string {
 	return "STOP SLAVE"
 }
 func (f mySQL) RenameUnderLockTables() bool { return f.v.AtLeast(8, 0, 13) }
+func (f mySQL) LogReplicaUpdatesVar() string {
+	if f.v.AtLeast(8, 0, 26) {
+		return "log_replica_updates"
+	}
+	return "log_slave_updates"
+}
 
 type mariaDB struct{ v Version }
 
@@ -143,9 +152,10 @@ func (f mariaDB) ChangeSourceSQL(host string, port int, user, password, file str
 	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d, MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=no",
 		QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
 }
-func (f mariaDB) StartReplicaSQL() string     { return "START SLAVE" }
-func (f mariaDB) StopReplicaSQL() string      { return "STOP SLAVE" }
-func (f mariaDB) RenameUnderLockTables() bool { return false }
+func (f mariaDB) StartReplicaSQL() string      { return "START SLAVE" }
+func (f mariaDB) StopReplicaSQL() string       { return "STOP SLAVE" }
+func (f mariaDB) RenameUnderLockTables() bool  { return false }
+func (f mariaDB) LogReplicaUpdatesVar() string { return "log_slave_updates" }
 
 // QuoteString returns s as a single-quoted SQL string literal, for the few statements (CHANGE MASTER)
 // that take no placeholders. Backslashes and quotes are escaped.

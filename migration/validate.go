@@ -125,7 +125,7 @@ func checkBinlog(ctx context.Context, s *servers) error {
 	}
 	if s.replicaMode {
 		var updates int
-		if err := s.inspect.QueryRowContext(ctx, "SELECT @@global.log_slave_updates").Scan(&updates); err != nil {
+		if err := s.inspect.QueryRowContext(ctx, "SELECT @@global."+s.flavor.LogReplicaUpdatesVar()).Scan(&updates); err != nil {
 			return fmt.Errorf("reading log_slave_updates on %s: %w", where, err)
 		}
 		if updates != 1 {
