@@ -101,6 +101,9 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	old := sqlbuild.QualifiedName(cfg.Schema, cfg.Old)
 	timeoutSecs := max(1, int(cfg.LockTimeout.Round(time.Second)/time.Second))
 
+	if err := settle(ctx, cfg); err != nil {
+		return 0, err
+	}
 	a, err := cfg.DB.Conn(ctx)
 	if err != nil {
 		return 0, err
@@ -185,6 +188,33 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	cfg.Logger.Info("tables swapped", zap.Duration("blocked", blocked))
 	return blocked, nil
 }
+
+// settle waits, before locking anything, until the replay keeps up: a catch-up (a marker's round trip
+// through the binlog, and through replication when the binlog is read on a replica) must take less
+// than a quarter of the lock timeout and at most 100 ms. The catch-up under the lock then has only the
+// last moment's changes to replay, which keeps the table's stall short.
+func settle(ctx context.Context, cfg Config) error {
+	fast := min(100*time.Millisecond, cfg.LockTimeout/4)
+	deadline := time.Now().Add(settleTimeout)
+	for {
+		start := time.Now()
+		if err := cfg.CatchUp.CatchUp(ctx); err != nil {
+			return fmt.Errorf("catching up before the cut-over: %w", err)
+		}
+		took := time.Since(start)
+		if took <= fast {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			cfg.Logger.Warn("the replay does not get faster; cutting over anyway", zap.Duration("catch-up", took))
+			return nil
+		}
+		cfg.Logger.Debug("waiting for the replay to keep up before locking", zap.Duration("catch-up", took))
+	}
+}
+
+// settleTimeout bounds settle: after it, the cut-over goes on and relies on its lock timeout.
+const settleTimeout = time.Minute
 
 // waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME.
 func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error) error {

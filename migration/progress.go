@@ -73,6 +73,6 @@ func (r *run) reportProgress(ctx context.Context) error {
 		prev = &p
 		r.log().Info(fmt.Sprintf("copy %d/%d %.1f%%; applied %d; backlog %d; state %s; elapsed %s; ETA %s",
 			p.Copied, p.Estimated, p.Percent, p.Applied, p.Backlog, p.State, p.Elapsed.Round(time.Second), p.eta()),
-			zap.Float64("rows/s", p.RowsPerS))
+			zap.Int64("rows/s", int64(p.RowsPerS)))
 	}
 }
