@@ -1,0 +1,355 @@
+package loadgen
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/doppel-sql/doppel/sqlbuild"
+)
+
+// An op is one operation: the same statement for the table and the oracle, and what to do with the
+// key set once the transaction is over.
+type op struct {
+	name string
+	sql  func(table string) string
+	done func(committed bool)
+}
+
+// The operation mix. Key-changing updates are a real share: they are the hardest case for a tool
+// that replays changes by key.
+var opWeights = []struct {
+	weight int
+	build  func(g *Generator, r *rand.Rand) *op
+}{
+	{25, (*Generator).insertOp},
+	{25, (*Generator).updateOp},
+	{15, (*Generator).updateKeyOp},
+	{15, (*Generator).deleteOp},
+	{10, (*Generator).upsertOp},
+	{10, (*Generator).replaceOp},
+}
+
+// nextOp picks a random operation; nil when none is possible (the key's domain is full).
+func (g *Generator) nextOp(r *rand.Rand) *op {
+	total := 0
+	for _, w := range opWeights {
+		total += w.weight
+	}
+	pick, i := r.IntN(total), 0
+	for pick >= opWeights[i].weight {
+		pick -= opWeights[i].weight
+		i++
+	}
+	if o := opWeights[i].build(g, r); o != nil {
+		return o
+	}
+	return g.insertOp(r) // no row to operate on
+}
+
+func (g *Generator) insertOp(r *rand.Rand) *op {
+	k, ok := g.freshKey(r)
+	if !ok {
+		return nil
+	}
+	cols := sqlbuild.QuoteIdents(columnNames(g.written()))
+	vals := literals(append(append([]value(nil), k.key...), g.randomValues(r, g.cols)...))
+	return &op{
+		name: "insert",
+		sql:  func(t string) string { return "INSERT INTO " + t + " (" + cols + ") VALUES (" + vals + ")" },
+		done: func(committed bool) {
+			if committed {
+				g.keys.put(k)
+			} else {
+				g.keys.release(k.id)
+			}
+		},
+	}
+}
+
+func (g *Generator) updateOp(r *rand.Rand) *op {
+	if len(g.cols) == 0 {
+		return g.updateKeyOp(r)
+	}
+	k, ok := g.keys.take(r)
+	if !ok {
+		return nil
+	}
+	cols := g.someColumns(r)
+	set := assignments(cols, g.randomValues(r, cols))
+	where := g.where(k.key)
+	return &op{
+		name: "update",
+		sql:  func(t string) string { return "UPDATE " + t + " SET " + set + " WHERE " + where },
+		done: func(bool) { g.keys.put(k) },
+	}
+}
+
+// updateKeyOp changes some key columns of a row to new values, or, for text under a
+// case-insensitive collation, to a case variant the table holds equal (same row, other bytes).
+func (g *Generator) updateKeyOp(r *rand.Rand) *op {
+	k, ok := g.keys.take(r)
+	if !ok {
+		return nil
+	}
+	nk, changed, ok := g.changedKey(r, k)
+	if !ok {
+		g.keys.put(k)
+		return nil
+	}
+	var cols []*column
+	var vals []value
+	for i, c := range g.keyCols {
+		if changed[i] {
+			cols, vals = append(cols, c), append(vals, nk.key[i])
+		}
+	}
+	if len(g.cols) > 0 && r.IntN(2) == 0 {
+		others := g.someColumns(r)
+		cols, vals = append(cols, others...), append(vals, g.randomValues(r, others)...)
+	}
+	set := assignments(cols, vals)
+	where := g.where(k.key)
+	return &op{
+		name: "update-key",
+		sql:  func(t string) string { return "UPDATE " + t + " SET " + set + " WHERE " + where },
+		done: func(committed bool) {
+			old, kept := k, nk
+			if !committed {
+				old, kept = nk, k
+			}
+			if old.id != kept.id {
+				g.keys.release(old.id)
+			}
+			g.keys.put(kept)
+		},
+	}
+}
+
+func (g *Generator) deleteOp(r *rand.Rand) *op {
+	k, ok := g.keys.take(r)
+	if !ok {
+		return nil
+	}
+	where := g.where(k.key)
+	return &op{
+		name: "delete",
+		sql:  func(t string) string { return "DELETE FROM " + t + " WHERE " + where },
+		done: func(committed bool) {
+			if committed {
+				g.keys.release(k.id)
+			} else {
+				g.keys.put(k)
+			}
+		},
+	}
+}
+
+// upsertOp inserts an existing row's key again with ON DUPLICATE KEY UPDATE, so the insert becomes
+// an update; text keys of case-insensitive collations are given in another case, and set to it.
+func (g *Generator) upsertOp(r *rand.Rand) *op {
+	k, ok := g.keys.take(r)
+	if !ok {
+		return nil
+	}
+	vk := g.caseVariantKey(r, k)
+	cols := sqlbuild.QuoteIdents(columnNames(g.written()))
+	vals := literals(append(append([]value(nil), vk.key...), g.randomValues(r, g.cols)...))
+	var updates []string
+	for _, c := range g.written() {
+		q := sqlbuild.QuoteIdent(c.Name)
+		updates = append(updates, q+" = VALUES("+q+")")
+	}
+	onDup := strings.Join(updates, ", ")
+	return &op{
+		name: "upsert",
+		sql: func(t string) string {
+			return "INSERT INTO " + t + " (" + cols + ") VALUES (" + vals + ") ON DUPLICATE KEY UPDATE " + onDup
+		},
+		done: func(committed bool) {
+			if committed {
+				g.keys.put(vk)
+			} else {
+				g.keys.put(k)
+			}
+		},
+	}
+}
+
+// replaceOp REPLACEs an existing row, with its key in another case where a case-insensitive
+// collation holds that equal.
+func (g *Generator) replaceOp(r *rand.Rand) *op {
+	k, ok := g.keys.take(r)
+	if !ok {
+		return nil
+	}
+	vk := g.caseVariantKey(r, k)
+	cols := sqlbuild.QuoteIdents(columnNames(g.written()))
+	vals := literals(append(append([]value(nil), vk.key...), g.randomValues(r, g.cols)...))
+	return &op{
+		name: "replace",
+		sql:  func(t string) string { return "REPLACE INTO " + t + " (" + cols + ") VALUES (" + vals + ")" },
+		done: func(committed bool) {
+			if committed {
+				g.keys.put(vk)
+			} else {
+				g.keys.put(k)
+			}
+		},
+	}
+}
+
+// freshKey returns a new key no tracked row holds, with its identity reserved; false when several
+// tries found none free (a small key domain that is full).
+func (g *Generator) freshKey(r *rand.Rand) (row, bool) {
+	for range 20 {
+		key := make([]value, len(g.keyCols))
+		for i, c := range g.keyCols {
+			key[i] = c.key(r)
+		}
+		id := identity(g.keyCols, key)
+		if g.keys.reserve(id) {
+			return row{key: key, id: id}, true
+		}
+	}
+	return row{}, false
+}
+
+// changedKey returns k with some columns changed (changed[i] says which), its identity reserved
+// unless it is k's own (a case variant); false when no free key was found.
+func (g *Generator) changedKey(r *rand.Rand, k row) (nk row, changed []bool, ok bool) {
+	for range 20 {
+		key := append([]value(nil), k.key...)
+		changed = make([]bool, len(key))
+		for i := range changed {
+			changed[i] = r.IntN(2) == 0
+		}
+		changed[r.IntN(len(changed))] = true
+		for i, c := range g.keyCols {
+			switch {
+			case !changed[i]:
+			case c.caseInsensitive() && r.IntN(3) == 0:
+				key[i].raw = caseVariant(r, key[i].raw)
+			default:
+				key[i] = c.key(r)
+			}
+		}
+		id := identity(g.keyCols, key)
+		if id == k.id || g.keys.reserve(id) {
+			return row{key: key, id: id}, changed, true
+		}
+	}
+	return row{}, nil, false
+}
+
+// caseVariantKey returns k with its text under case-insensitive collations in another case: the same
+// row for the table. Keys without such text come back unchanged.
+func (g *Generator) caseVariantKey(r *rand.Rand, k row) row {
+	key := append([]value(nil), k.key...)
+	for i, c := range g.keyCols {
+		if c.caseInsensitive() && r.IntN(2) == 0 {
+			key[i].raw = caseVariant(r, key[i].raw)
+		}
+	}
+	return row{key: key, id: k.id}
+}
+
+// someColumns picks one to three distinct written columns outside the key.
+func (g *Generator) someColumns(r *rand.Rand) []*column {
+	n := min(1+r.IntN(3), len(g.cols))
+	var out []*column
+	for _, i := range r.Perm(len(g.cols))[:n] {
+		out = append(out, g.cols[i])
+	}
+	return out
+}
+
+func (g *Generator) randomValues(r *rand.Rand, cols []*column) []value {
+	out := make([]value, len(cols))
+	for i, c := range cols {
+		out[i] = c.random(r)
+	}
+	return out
+}
+
+// where addresses one row by its key.
+func (g *Generator) where(key []value) string {
+	parts := make([]string, len(key))
+	for i, c := range g.keyCols {
+		parts[i] = sqlbuild.QuoteIdent(c.Name) + " = " + key[i].sql()
+	}
+	return strings.Join(parts, " AND ")
+}
+
+func assignments(cols []*column, vals []value) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = sqlbuild.QuoteIdent(c.Name) + " = " + vals[i].sql()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func literals(vals []value) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = v.sql()
+	}
+	return strings.Join(parts, ", ")
+}
+
+func columnNames(cols []*column) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// sampleExpr is how a key column is read back so that parseSample can rebuild its literal whatever
+// the connection's character sets: strings as hex, BIT as a number.
+func sampleExpr(c *column) string {
+	q := sqlbuild.QuoteIdent(c.Name)
+	switch {
+	case isStringType(c.DataType):
+		return "HEX(" + q + ")"
+	case c.DataType == "bit":
+		return q + " + 0"
+	}
+	return q
+}
+
+func parseSample(c *column, b []byte) (value, error) {
+	switch {
+	case isStringType(c.DataType):
+		raw, err := hex.DecodeString(string(b))
+		if err != nil {
+			return value{}, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		cs := ""
+		if c.text != nil {
+			cs = c.text.charset
+		}
+		return value{kind: kindBytes, raw: raw, charset: cs}, nil
+	case isTemporalType(c.DataType):
+		return temporal(string(b)), nil
+	}
+	return number(string(b)), nil
+}
+
+func isStringType(dataType string) bool {
+	switch dataType {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set",
+		"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return true
+	}
+	return false
+}
+
+func isTemporalType(dataType string) bool {
+	switch dataType {
+	case "date", "datetime", "timestamp", "time":
+		return true
+	}
+	return false
+}
