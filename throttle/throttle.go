@@ -93,7 +93,9 @@ type Config struct {
 	Logger *zap.Logger // nil: no logs
 	// OnChange, when set, is called from Run's goroutine whenever doppel starts or stops
 	// throttling, or throttles for another kind of reason. It must not block for long.
-	OnChange func(throttled bool, reason string)
+	// kind is the signal's fixed name ("replica-lag", "max-load", "user", ...), for metrics labels;
+	// reason says what happened, for people.
+	OnChange func(throttled bool, kind, reason string)
 }
 
 // DefaultConfig returns gh-ost's defaults. The additional flag file is gh-ost's too, so that
@@ -122,6 +124,17 @@ const (
 	sigHTTP
 	numSignals
 )
+
+// kinds name the signals in metrics labels: short and fixed, unlike reasons, which carry figures.
+var kinds = [numSignals]string{"user", "flag-file", "critical-load", "replica-lag", "max-load", "throttle-query", "throttle-http"}
+
+// String is the signal's kind, such as "replica-lag".
+func (s signal) String() string {
+	if s >= 0 && s < numSignals {
+		return kinds[s]
+	}
+	return "unknown"
+}
 
 // verdict is one signal's, or the combined, answer.
 type verdict struct {
@@ -547,7 +560,11 @@ func (t *Throttler) reportChanges(ctx context.Context) error {
 			t.log.Info("throttling lifted")
 		}
 		if t.cfg.OnChange != nil {
-			t.cfg.OnChange(s.throttled, s.reason)
+			kind := ""
+			if s.throttled {
+				kind = s.sig.String()
+			}
+			t.cfg.OnChange(s.throttled, kind, s.reason)
 		}
 	}
 }

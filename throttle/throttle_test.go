@@ -189,10 +189,10 @@ func TestStoppedSQLThreadThrottlesAndStartResumes(t *testing.T) {
 	var mu sync.Mutex
 	var changes []string
 	cfg := f.config()
-	cfg.OnChange = func(throttled bool, reason string) {
+	cfg.OnChange = func(throttled bool, kind, reason string) {
 		mu.Lock()
 		defer mu.Unlock()
-		changes = append(changes, fmt.Sprintf("%t %s", throttled, reason))
+		changes = append(changes, fmt.Sprintf("%t %s %s", throttled, kind, reason))
 	}
 	th := start(t, cfg)
 	eventually(t, 5*time.Second, "healthy at first", free(th))
@@ -235,9 +235,9 @@ func TestStoppedSQLThreadThrottlesAndStartResumes(t *testing.T) {
 	defer mu.Unlock()
 	var sawStop bool
 	for _, c := range changes {
-		sawStop = sawStop || strings.HasPrefix(c, "true ") && strings.Contains(c, "SQL thread stopped")
+		sawStop = sawStop || strings.HasPrefix(c, "true replica-lag ") && strings.Contains(c, "SQL thread stopped")
 	}
-	if !sawStop || changes[len(changes)-1] != "false " {
+	if !sawStop || changes[len(changes)-1] != "false  " {
 		t.Errorf("OnChange calls %q: want a throttle for the stopped thread, ending with a release", changes)
 	}
 }
