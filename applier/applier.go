@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -36,8 +37,15 @@ type Config struct {
 	OnOther func(binlog.Change) error
 	// OnDDL receives, in binlog order and after every change before it has been applied, each DDL
 	// statement of the watched schema; an error stops the applier.
-	OnDDL  func(binlog.DDL) error
-	Logger *zap.Logger
+	OnDDL func(binlog.DDL) error
+	// Gate, when set, is waited on before every write: while it holds, nothing is written (a
+	// throttle). Transactions then queue in the channel and the binlog reader pauses at its position.
+	Gate interface {
+		Wait(ctx context.Context) error
+	}
+	// OnFlush, when set, is called after every batch written, with how long the write took.
+	OnFlush func(took time.Duration)
+	Logger  *zap.Logger
 }
 
 // Applier replays changes. Its counters may be read while it runs.
@@ -50,7 +58,9 @@ type Applier struct {
 
 	received atomic.Int64 // row changes of the original table read from the stream
 	applied  atomic.Int64 // row changes written (after collapsing, counted before it)
-	position atomic.Pointer[binlog.Position]
+	// By kind (binlog.Insert, Update, Delete), for the metrics.
+	receivedKind, appliedKind [binlog.Delete + 1]atomic.Int64
+	position                  atomic.Pointer[binlog.Position]
 }
 
 // New checks cfg and returns an Applier.
@@ -77,6 +87,16 @@ func (a *Applier) Received() int64 { return a.received.Load() }
 
 // Applied is the number of those changes the ghost table now reflects.
 func (a *Applier) Applied() int64 { return a.applied.Load() }
+
+// ByKind returns the row changes received and applied so far, by kind: index binlog.Insert,
+// binlog.Update and binlog.Delete.
+func (a *Applier) ByKind() (received, applied [binlog.Delete + 1]int64) {
+	for k := range received {
+		received[k] = a.receivedKind[k].Load()
+		applied[k] = a.appliedKind[k].Load()
+	}
+	return received, applied
+}
 
 // Position is the end of the last transaction fully applied.
 func (a *Applier) Position() binlog.Position {
@@ -160,6 +180,10 @@ func (a *Applier) take(ctx context.Context, b *batch, txn binlog.Txn) error {
 			continue
 		}
 		a.received.Add(1)
+		if ch.Kind <= binlog.Delete {
+			a.receivedKind[ch.Kind].Add(1)
+			b.kinds[ch.Kind]++
+		}
 		if err := a.add(b, ch); err != nil {
 			return err
 		}
@@ -250,6 +274,12 @@ func (a *Applier) flush(ctx context.Context, b *batch) error {
 		}
 		return nil
 	}
+	if a.cfg.Gate != nil {
+		if err := a.cfg.Gate.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
 	var deletes, upserts [][]any
 	for _, k := range b.order {
 		op := b.ops[k]
@@ -277,8 +307,14 @@ func (a *Applier) flush(ctx context.Context, b *batch) error {
 		return fmt.Errorf("replaying %d row changes on the ghost table %s: %w", b.events, a.ghostTbl, err)
 	}
 	a.applied.Add(int64(b.events))
+	for k, n := range b.kinds {
+		a.appliedKind[k].Add(int64(n))
+	}
 	a.setPosition(b.end)
 	b.reset()
+	if a.cfg.OnFlush != nil {
+		a.cfg.OnFlush(time.Since(start))
+	}
 	return nil
 }
 
@@ -346,6 +382,7 @@ type batch struct {
 	ops    map[string]*op
 	order  []string
 	events int
+	kinds  [binlog.Delete + 1]int // events by kind
 	end    binlog.Position
 }
 
@@ -372,6 +409,7 @@ func (b *batch) reset() {
 	clear(b.ops)
 	b.order = b.order[:0]
 	b.events = 0
+	b.kinds = [binlog.Delete + 1]int{}
 }
 
 // ErrStop, returned by OnDDL or OnOther, ends Run without an error: the stream has reached a point

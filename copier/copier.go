@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,8 +39,11 @@ type Config struct {
 	Workers int
 	// Retries is how often a chunk is tried again after a deadlock, lock wait timeout or lost connection.
 	Retries int
-	Gate    Gate        // nil: never wait
-	Logger  *zap.Logger // nil: no logs
+	Gate    Gate // nil: never wait
+	// AfterChunk, when set, runs after every chunk with how long it took and how many rows it
+	// inserted: the nice-ratio rest and the metrics. An error stops the copy.
+	AfterChunk func(ctx context.Context, took time.Duration, rows int64) error
+	Logger     *zap.Logger // nil: no logs
 }
 
 // Copier copies rows. Its counters may be read while it runs.
@@ -208,7 +212,8 @@ func (c *Copier) nextUpper(ctx context.Context, lower []any, inclusive bool, las
 	if upper == nil {
 		return last, true, nil
 	}
-	return upper, false, nil
+	// A chunk that ends exactly on the last key is the final one: no empty chunk after it.
+	return upper, reflect.DeepEqual(upper, last), nil
 }
 
 func (c *Copier) readKey(ctx context.Context, query string, args ...any) ([]any, error) {
@@ -266,6 +271,10 @@ func (c *Copier) copyChunk(ctx context.Context, ch chunk) error {
 	}
 	c.rowsCopied.Add(affected)
 	c.chunks.Add(1)
-	c.cfg.Logger.Debug("chunk copied", zap.Int64("chunk", ch.seq), zap.Int64("rows", affected), zap.Duration("took", time.Since(start)))
+	took := time.Since(start)
+	c.cfg.Logger.Debug("chunk copied", zap.Int64("chunk", ch.seq), zap.Int64("rows", affected), zap.Duration("took", took))
+	if c.cfg.AfterChunk != nil {
+		return c.cfg.AfterChunk(ctx, took, affected)
+	}
 	return nil
 }

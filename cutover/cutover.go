@@ -51,7 +51,10 @@ type Config struct {
 	CatchUp  CatchUp
 	// BeforeRename runs just before the RENAME is issued, so a binlog reader can expect it.
 	BeforeRename func()
-	Logger       *zap.Logger
+	// OnAttempt, when set, is called after every attempt with how long it kept the table locked (0
+	// when it did not lock it) and its error (nil for the swap).
+	OnAttempt func(blocked time.Duration, err error)
+	Logger    *zap.Logger
 }
 
 // Result describes the swap that succeeded.
@@ -76,6 +79,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var lastErr error
 	for attempt := 1; attempt <= cfg.Attempts; attempt++ {
 		blocked, err := swap(ctx, cfg)
+		if cfg.OnAttempt != nil {
+			cfg.OnAttempt(blocked, err)
+		}
 		if err == nil {
 			return Result{Attempts: attempt, Blocked: blocked}, nil
 		}
@@ -151,7 +157,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	cancel()
 	if err != nil {
 		unlock()
-		return 0, fmt.Errorf("replaying the last changes while %s was locked: %w", tbl, err)
+		return time.Since(lockedAt), fmt.Errorf("replaying the last changes while %s was locked: %w", tbl, err)
 	}
 
 	if cfg.BeforeRename != nil {
@@ -169,7 +175,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		if <-renamed == nil {
 			return time.Since(lockedAt), nil // cannot happen while the sentry exists; if it did, the swap is complete
 		}
-		return 0, err
+		return time.Since(lockedAt), err
 	}
 	// The point of no return: from here on, finish whatever happens to ctx.
 	_, dropErr := a.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+old)
@@ -178,9 +184,9 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	blocked := time.Since(lockedAt)
 	if err := <-renamed; err != nil {
 		if dropErr != nil {
-			return 0, fmt.Errorf("dropping the cut-over sentry: %w", dropErr)
+			return blocked, fmt.Errorf("dropping the cut-over sentry: %w", dropErr)
 		}
-		return 0, fmt.Errorf("renaming the tables: %w", err)
+		return blocked, fmt.Errorf("renaming the tables: %w", err)
 	}
 	// The RENAME succeeded: the original now has the old name, which the deferred clean-up must
 	// never drop, whatever the DROP reported.

@@ -110,3 +110,42 @@ func scanOneRowMap(rows *sql.Rows) (map[string]string, bool, error) {
 	}
 	return m, true, rows.Err()
 }
+
+// BinlogDistance returns how many bytes of binlog lie between two positions of the server db points
+// at, reading the file sizes from SHOW BINARY LOGS when they are in different files.
+func BinlogDistance(ctx context.Context, db *sql.DB, fromFile string, fromPos uint64, toFile string, toPos uint64) (int64, error) {
+	if fromFile == toFile {
+		return int64(toPos) - int64(fromPos), nil
+	}
+	rows, err := db.QueryContext(ctx, "SHOW BINARY LOGS")
+	if err != nil {
+		return 0, fmt.Errorf("listing binary logs: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for rows.Next() {
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return 0, err
+		}
+		name := string(vals[0])
+		size, _ := strconv.ParseInt(string(vals[1]), 10, 64)
+		switch {
+		case name == fromFile:
+			total += size - int64(fromPos)
+		case name > fromFile && name < toFile:
+			total += size
+		case name == toFile:
+			total += int64(toPos)
+		}
+	}
+	return total, rows.Err()
+}

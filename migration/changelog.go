@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -31,6 +32,8 @@ const (
 	changelogHintCol  = 2 // position of hint in a row image
 	changelogValueCol = 3
 	hintMarker        = "marker"
+	// hintHeartbeat is the row the throttler writes its heartbeat to (RFC 3339 time, UTC).
+	hintHeartbeat = "heartbeat"
 )
 
 // markers implements cutover.CatchUp: it writes a marker to the changelog and waits until the apply
@@ -92,6 +95,18 @@ func (m *markers) onChange(ch binlog.Change) error {
 	return nil
 }
 
+// onChangelog is the applier's OnOther: heartbeats tell how far the replay is behind the primary,
+// markers tell their waiters that everything before them is applied.
+func (r *run) onChangelog(ch binlog.Change) error {
+	if ch.Table == r.markers.table && len(ch.After) > changelogValueCol && text(ch.After[changelogHintCol]) == hintHeartbeat {
+		if beat, err := time.Parse(time.RFC3339Nano, text(ch.After[changelogValueCol])); err == nil {
+			r.binlogLag.Store(int64(max(time.Since(beat), time.Nanosecond)))
+		}
+		return nil
+	}
+	return r.markers.onChange(ch)
+}
+
 func text(v any) string {
 	switch x := v.(type) {
 	case string:
@@ -131,11 +146,39 @@ func (w *ddlWatch) onDDL(d binlog.DDL) error {
 	return nil
 }
 
-// touches reports whether stmt names the original table.
+// touches reports whether stmt changes the original table: its definition (ALTER, DROP, RENAME,
+// TRUNCATE, CREATE or DROP INDEX, CREATE of the same name) or, for DML logged as a statement, its
+// rows. A statement that only reads it, such as CREATE TABLE … LIKE it, does not count: doppel's
+// own ghost table is created that way, and on a replica the stream may see that statement.
 func (w *ddlWatch) touches(stmt ast.StmtNode, defaultSchema string) bool {
-	v := &tableNames{}
-	stmt.Accept(v)
-	for _, tn := range v.names {
+	var targets []*ast.TableName
+	switch s := stmt.(type) {
+	case *ast.AlterTableStmt:
+		targets = []*ast.TableName{s.Table}
+	case *ast.DropTableStmt:
+		targets = s.Tables
+	case *ast.RenameTableStmt:
+		for _, tt := range s.TableToTables {
+			targets = append(targets, tt.OldTable, tt.NewTable)
+		}
+	case *ast.TruncateTableStmt:
+		targets = []*ast.TableName{s.Table}
+	case *ast.CreateTableStmt:
+		targets = []*ast.TableName{s.Table}
+	case *ast.CreateIndexStmt:
+		targets = []*ast.TableName{s.Table}
+	case *ast.DropIndexStmt:
+		targets = []*ast.TableName{s.Table}
+	case *ast.InsertStmt, *ast.UpdateStmt, *ast.DeleteStmt:
+		// Row changes logged as statements cannot be replayed: any table they name counts.
+		v := &tableNames{}
+		stmt.Accept(v)
+		targets = v.names
+	}
+	for _, tn := range targets {
+		if tn == nil {
+			continue
+		}
 		schema := tn.Schema.O
 		if schema == "" {
 			schema = defaultSchema

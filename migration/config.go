@@ -13,6 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/metrics"
+	"github.com/doppel-sql/doppel/throttle"
 )
 
 // Config is everything a migration needs to know. cmd/doppel fills it from flags.
@@ -51,6 +53,27 @@ type Config struct {
 	// AttemptInstantDDL runs the ALTER natively with ALGORITHM=INSTANT when the server can.
 	AttemptInstantDDL bool
 
+	// Throttle holds the throttling settings (gh-ost's --max-lag-millis, --max-load, ...). The run
+	// fills in its connections, the changelog table and the callbacks.
+	Throttle throttle.Config
+
+	// SocketPath (--serve-socket-file) and TCPAddr (--serve-tcp-port on 127.0.0.1) serve the
+	// interactive commands; both empty: no control server.
+	SocketPath string
+	TCPAddr    string
+
+	// PostponeCutOverFlagFile: while this file exists, the cut-over waits (the replay goes on).
+	PostponeCutOverFlagFile string
+	// PanicFlagFile: when this file appears, the migration stops at once, leaving the original table.
+	PanicFlagFile string
+
+	// HooksPath is a directory of gh-ost-compatible hooks; the hints are passed to them.
+	HooksPath                                 string
+	HooksHint, HooksHintOwner, HooksHintToken string
+
+	// Metrics, when set, receives the run's figures (cmd/doppel serves them on --metrics-address).
+	Metrics *metrics.Metrics
+
 	// ServerID is the replica server id the binlog stream registers with.
 	ServerID uint32
 	// StatusInterval is how often progress is logged.
@@ -71,6 +94,7 @@ func DefaultConfig() Config {
 		DefaultRetries:     60,
 		ServerID:           99999,
 		StatusInterval:     30 * time.Second,
+		Throttle:           throttle.DefaultConfig(),
 		Out:                io.Discard,
 	}
 }

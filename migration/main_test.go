@@ -24,6 +24,8 @@ func testConfig(db, alter string) Config {
 	c.Execute = true
 	c.CutOverLockTimeout = 2 * time.Second
 	c.DefaultRetries = 3
+	// gh-ost's host-wide pause file must not pause the tests.
+	c.Throttle.AdditionalFlagFile = ""
 	return c
 }
 

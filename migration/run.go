@@ -14,12 +14,14 @@ import (
 	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/copier"
 	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/plan"
+	"github.com/doppel-sql/doppel/hooks"
 	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
+	"github.com/doppel-sql/doppel/throttle"
 )
 
 // Result is what a run did.
@@ -42,78 +44,31 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
-	a, err := alter.Parse(cfg.Alter, cfg.Table)
+	hk, err := hooks.New(hooks.Config{Dir: cfg.HooksPath, Logger: cfg.Logger})
 	if err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
-	s, err := connect(ctx, &cfg)
+	r := &run{cfg: &cfg, hooks: hk, start: time.Now()}
+	r.state.set(StateValidating)
+	res, err := r.run(ctx)
 	if err != nil {
+		r.setState(StateFailed)
+		r.hook(context.WithoutCancel(ctx), hooks.OnFailure)
 		return nil, err
 	}
-	defer s.close()
-	p, err := validate(ctx, &cfg, s, a)
-	if err != nil {
-		return nil, err
+	if !res.DryRun {
+		r.setState(StateDone)
+		r.hook(ctx, hooks.OnSuccess)
 	}
-	for _, w := range p.warnings {
-		cfg.Logger.Warn(w)
-	}
-	writePlan(cfg.Out, &cfg, s, p)
-	if !cfg.Execute {
-		writePreflight(ctx, &cfg, s, a)
-		fmt.Fprintln(cfg.Out, "Nothing was changed. Run again with --execute to migrate.")
-		return &Result{DryRun: true}, nil
-	}
-	if cfg.AttemptInstantDDL {
-		if res, done := attemptInstant(ctx, &cfg, s, a); done {
-			return res, nil
-		}
-	}
-	r := &run{cfg: &cfg, s: s, p: p}
-	return r.execute(ctx)
+	return res, nil
 }
 
-// writePreflight prints the pre-flight report (package plan) after the migration plan: what the
-// server could do natively, the risks, the figures and the deployment order. Data loss is what the
-// user asked for by giving the ALTER to doppel, so it makes the verdict "needs care", not "refused".
-func writePreflight(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) {
-	report, err := plan.Build(ctx, s.inspect, s.flavor, cfg.Database, cfg.Table, a.Clause, plan.Options{AllowDataLoss: true})
-	if err != nil {
-		cfg.Logger.Warn("no pre-flight report", zap.Error(err))
-		return
-	}
-	fmt.Fprintln(cfg.Out)
-	if err := report.WriteText(cfg.Out); err != nil {
-		cfg.Logger.Warn("writing the pre-flight report", zap.Error(err))
-	}
-	fmt.Fprintln(cfg.Out)
-}
-
-// attemptInstant runs the ALTER natively with ALGORITHM=INSTANT when the pre-flight rules say the
-// server can (--attempt-instant-ddl). Naming the algorithm makes the server refuse rather than copy
-// should a rule be wrong; then, or on any error, the migration goes on the usual way.
-func attemptInstant(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*Result, bool) {
-	start := time.Now()
-	report, err := plan.Build(ctx, s.inspect, s.flavor, cfg.Database, cfg.Table, a.Clause,
-		plan.Options{AllowDataLoss: true, SkipDataChecks: true, SampleChunks: -1})
-	if err != nil || !report.Instant() || report.Verdict == plan.VerdictRefused {
-		cfg.Logger.Info("the ALTER cannot run instantly on this server; copying instead", zap.Error(err))
-		return nil, false
-	}
-	stmt := "ALTER TABLE " + sqlbuild.QualifiedName(cfg.Database, cfg.Table) + " " + a.Clause + ", ALGORITHM=INSTANT"
-	if _, err := s.primary.ExecContext(ctx, stmt); err != nil {
-		cfg.Logger.Warn("the server refused the instant ALTER; copying instead", zap.Error(err))
-		return nil, false
-	}
-	cfg.Logger.Info("altered natively with ALGORITHM=INSTANT", zap.Duration("took", time.Since(start)))
-	return &Result{Instant: true, Duration: time.Since(start)}, true
-}
-
-// run is one executing migration.
+// run is one migration, from validation to clean-up.
 type run struct {
 	cfg   *Config
 	s     *servers
 	p     *validated
+	hooks *hooks.Hooks
 	state stateBox
 	start time.Time
 
@@ -122,35 +77,95 @@ type run struct {
 	swapped  atomic.Bool
 	copier   *copier.Copier
 	applier  *applier.Applier
+	reader   *binlog.Reader
+	txns     chan binlog.Txn
+	throttle *throttle.Throttler
 	markers  *markers
 	ddl      *ddlWatch
 	cutover  cutover.Result
-	chunk    atomic.Int64
-	dmlBatch atomic.Int64
+
+	copyStart   atomic.Int64 // UnixNano when the row copy started
+	chunk       atomic.Int64
+	dmlBatch    atomic.Int64
+	postpone    atomic.Pointer[string] // the postpone flag file, changeable from the socket
+	unpostponed atomic.Bool
+	abort       context.CancelCauseFunc // ends the run with a reason (panic)
+	binlogLag   atomic.Int64            // the apply loop's lag behind the primary, in ns, from heartbeats
 }
 
 func (r *run) log() *zap.Logger { return r.cfg.Logger }
 
+func (r *run) run(ctx context.Context) (*Result, error) {
+	r.hook(ctx, hooks.OnStartup)
+	a, err := alter.Parse(r.cfg.Alter, r.cfg.Table)
+	if err != nil {
+		return nil, &refusal{msg: err.Error()}
+	}
+	if r.s, err = connect(ctx, r.cfg); err != nil {
+		return nil, err
+	}
+	defer r.s.close()
+	if r.p, err = validate(ctx, r.cfg, r.s, a); err != nil {
+		return nil, err
+	}
+	for _, w := range r.p.warnings {
+		r.log().Warn(w)
+	}
+	if r.throttle, err = r.newThrottler(); err != nil {
+		return nil, err
+	}
+	r.cfg.Metrics.SetRowsEstimated(r.p.rows)
+	if err := r.hook(ctx, hooks.OnValidated); err != nil {
+		return nil, err
+	}
+	if err := r.hook(ctx, hooks.OnRowCountComplete); err != nil {
+		return nil, err
+	}
+	writePlan(r.cfg.Out, r.cfg, r.s, r.p)
+	if !r.cfg.Execute {
+		writePreflight(ctx, r.cfg, r.s, a)
+		fmt.Fprintln(r.cfg.Out, "Nothing was changed. Run again with --execute to migrate.")
+		return &Result{DryRun: true}, nil
+	}
+	if r.cfg.AttemptInstantDDL {
+		if res, done := attemptInstant(ctx, r.cfg, r.s, a); done {
+			return res, nil
+		}
+	}
+	return r.execute(ctx)
+}
+
 func (r *run) execute(ctx context.Context) (res *Result, err error) {
-	r.start = time.Now()
 	r.chunk.Store(r.cfg.ChunkSize)
 	r.dmlBatch.Store(r.cfg.DMLBatchSize)
+	r.postpone.Store(&r.cfg.PostponeCutOverFlagFile)
+	ctx, r.abort = context.WithCancelCause(ctx)
+	defer r.abort(nil)
 	defer func() {
-		if err != nil {
-			r.state.set(StateFailed)
-			if !r.swapped.Load() {
-				r.dropCreated()
-			}
+		// A panic from the socket or the flag file is the reason the run ended, not the
+		// cancellation it caused.
+		if cause := context.Cause(ctx); err != nil && errors.Is(cause, errPanic) {
+			err = cause
+		}
+		if err != nil && !r.swapped.Load() {
+			r.dropCreated()
 		}
 	}()
-	r.state.set(StatePreparing)
+	ctl, err := r.listenControl()
+	if err != nil {
+		return nil, err
+	}
+	r.setState(StatePreparing)
 	if err := r.prepare(ctx); err != nil {
+		if ctl != nil {
+			_ = ctl.Close()
+		}
 		return nil, err
 	}
-	if err := r.migrate(ctx); err != nil {
+	if err := r.migrate(ctx, ctl); err != nil {
 		return nil, err
 	}
-	r.state.set(StateCleaningUp)
+	r.setState(StateCleaningUp)
 	res = &Result{
 		RowsCopied:     r.copier.RowsCopied(),
 		ChangesApplied: r.applier.Applied(),
@@ -158,7 +173,6 @@ func (r *run) execute(ctx context.Context) (res *Result, err error) {
 		CutOver:        r.cutover,
 	}
 	r.finish(ctx, res)
-	r.state.set(StateDone)
 	return res, nil
 }
 
@@ -233,17 +247,60 @@ func (r *run) carryAutoIncrement(ctx context.Context, ghost string) error {
 	return nil
 }
 
-// migrate runs the binlog stream, the apply loop and the copy, then the cut-over.
-func (r *run) migrate(ctx context.Context) error {
+// migrate runs, in one errgroup, the binlog stream, the apply loop, the throttler, the control
+// socket, the watchers and the main flow (copy, catch up, swap).
+func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
+	if ctl != nil {
+		defer ctl.Close()
+	}
+	if err := r.build(); err != nil {
+		return err
+	}
 	pos, err := dbconn.ReadBinlogStatus(ctx, r.s.inspect, r.s.flavor)
 	if err != nil {
 		return err
 	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	// The helpers run until the swap is done; then they are stopped on purpose and their
+	// cancellation is not an error.
+	helperCtx, stopHelpers := context.WithCancel(gctx)
+	defer stopHelpers()
+	var stopping atomic.Bool
+	helper := func(f func(context.Context) error) {
+		g.Go(func() error {
+			if err := f(helperCtx); err != nil && !(stopping.Load() && errors.Is(err, context.Canceled)) {
+				return err
+			}
+			return nil
+		})
+	}
+	helper(func(ctx context.Context) error {
+		return r.reader.Run(ctx, binlog.Position{File: pos.File, Pos: uint32(pos.Pos)}, r.txns)
+	})
+	helper(func(ctx context.Context) error { return r.applier.Run(ctx, r.txns) })
+	helper(r.throttle.Run)
+	helper(r.observe)
+	helper(r.watchPanicFlag)
+	if ctl != nil {
+		helper(ctl.Serve)
+	}
+	g.Go(func() error {
+		err := r.copyAndSwap(gctx)
+		stopping.Store(true)
+		stopHelpers()
+		return err
+	})
+	return g.Wait()
+}
+
+// build creates the workers of the run.
+func (r *run) build() error {
 	tlsCfg, err := r.s.inspectCfg.TLSClientConfig()
 	if err != nil {
 		return err
 	}
-	reader, err := binlog.NewReader(binlog.Config{
+	r.reader, err = binlog.NewReader(binlog.Config{
 		Flavor: r.s.flavor.Name(), ServerID: r.cfg.ServerID,
 		Host: r.s.inspectCfg.Host, Port: r.s.inspectCfg.Port, User: r.s.inspectCfg.User, Password: r.s.inspectCfg.Password, TLS: tlsCfg,
 		Database: r.cfg.Database, Tables: []string{r.cfg.Table, r.p.changelog},
@@ -252,69 +309,76 @@ func (r *run) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A bounded channel between the reader and the apply loop: a slow or throttled replay makes the
+	// reader wait at its position instead of holding an ever-growing backlog in memory.
+	r.txns = make(chan binlog.Txn, 256)
 	r.markers = newMarkers(r.s.primary, r.cfg.Database, r.p.changelog)
 	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
 	r.applier, err = applier.New(applier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries,
-		OnOther: r.markers.onChange, OnDDL: r.ddl.onDDL, Logger: r.log(),
+		OnOther: r.onChangelog, OnDDL: r.ddl.onDDL, Gate: applyGate{r}, OnFlush: r.cfg.Metrics.ObserveApplyBatch,
+		Logger: r.log(),
 	})
 	if err != nil {
 		return err
 	}
 	r.copier, err = copier.New(copier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
-		ChunkSize: &r.chunk, Workers: r.cfg.CopyWorkers, Retries: r.cfg.DefaultRetries, Logger: r.log(),
+		ChunkSize: &r.chunk, Workers: r.cfg.CopyWorkers, Retries: r.cfg.DefaultRetries,
+		Gate: r.throttle, AfterChunk: r.afterChunk, Logger: r.log(),
 	})
-	if err != nil {
-		return err
-	}
+	return err
+}
 
-	g, gctx := errgroup.WithContext(ctx)
-	// The stream and the apply loop run until the swap is done; then they are stopped on purpose and
-	// their cancellation is not an error.
-	streamCtx, stopStream := context.WithCancel(gctx)
-	defer stopStream()
-	var stopping atomic.Bool
-	stream := func(f func(context.Context) error) func() error {
-		return func() error {
-			if err := f(streamCtx); err != nil && !(stopping.Load() && errors.Is(err, context.Canceled)) {
-				return err
-			}
-			return nil
-		}
-	}
-	txns := make(chan binlog.Txn, 256)
-	g.Go(stream(func(ctx context.Context) error {
-		return reader.Run(ctx, binlog.Position{File: pos.File, Pos: uint32(pos.Pos)}, txns)
-	}))
-	g.Go(stream(func(ctx context.Context) error { return r.applier.Run(ctx, txns) }))
-	g.Go(stream(r.reportProgress))
-	g.Go(func() error {
-		err := r.copyAndSwap(gctx)
-		stopping.Store(true)
-		stopStream()
-		return err
-	})
-	return g.Wait()
+var _ copier.Gate = (*throttle.Throttler)(nil)
+
+// afterChunk rests as --nice-ratio asks and records the chunk.
+func (r *run) afterChunk(ctx context.Context, took time.Duration, rows int64) error {
+	r.cfg.Metrics.ObserveChunk(took, rows)
+	return r.throttle.Nice(ctx, took)
 }
 
 func (r *run) copyAndSwap(ctx context.Context) error {
-	r.state.set(StateCopying)
+	if err := r.hook(ctx, hooks.OnBeforeRowCopy); err != nil {
+		return err
+	}
+	r.setState(StateCopying)
+	r.copyStart.Store(time.Now().UnixNano())
 	r.log().Info("copying rows", zap.Int64("estimated rows", r.p.rows), zap.Int64("chunk size", r.chunk.Load()))
 	if err := r.copier.Run(ctx); err != nil {
 		return err
 	}
 	r.log().Info("row copy complete", zap.Int64("rows", r.copier.RowsCopied()), zap.Duration("elapsed", time.Since(r.start).Round(time.Millisecond)))
-	r.state.set(StateCatchingUp)
+	r.cfg.Metrics.SetRowsEstimated(r.copier.RowsCopied())
+	if err := r.hook(ctx, hooks.OnRowCopyComplete); err != nil {
+		return err
+	}
+	r.setState(StateCatchingUp)
 	if err := r.markers.CatchUp(ctx); err != nil {
 		return err
 	}
-	r.state.set(StateCuttingOver)
+	if err := r.waitPostponed(ctx); err != nil {
+		return err
+	}
+	if err := r.waitLag(ctx); err != nil {
+		return err
+	}
+	if err := r.hook(ctx, hooks.OnBeforeCutOver); err != nil {
+		return fmt.Errorf("not cutting over: %w", err)
+	}
+	r.setState(StateCuttingOver)
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: r.markers,
-		BeforeRename: func() { r.ddl.swapping.Store(true) }, Logger: r.log(),
+		BeforeRename: func() { r.ddl.swapping.Store(true) },
+		OnAttempt: func(blocked time.Duration, err error) {
+			r.cfg.Metrics.AddCutOverAttempt()
+			if blocked > 0 {
+				r.cfg.Metrics.ObserveCutOverLock(blocked)
+			}
+		},
+		Logger: r.log(),
 	})
 	if err != nil {
 		return err
@@ -356,3 +420,11 @@ func (r *run) dropCreated() {
 		r.log().Info("dropped a table doppel created; the original table is untouched", zap.String("table", name))
 	}
 }
+
+// setState moves to the next phase, for the logs, the metrics and the control socket.
+func (r *run) setState(s State) {
+	r.state.set(s)
+	r.cfg.Metrics.SetState(s.String())
+}
+
+var _ control.Controller = (*run)(nil)

@@ -10,13 +10,14 @@ const (
 	StatePreparing
 	StateCopying
 	StateCatchingUp // the copy is done, the replay finishes what is left
+	StatePostponed  // ready, waiting for the postpone flag file to go
 	StateCuttingOver
 	StateCleaningUp
 	StateDone
 	StateFailed
 )
 
-var stateNames = [...]string{"validating", "preparing", "copying", "catching-up", "cutting-over", "cleaning-up", "done", "failed"}
+var stateNames = [...]string{"validating", "preparing", "copying", "catching-up", "postponed", "cutting-over", "cleaning-up", "done", "failed"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {

@@ -312,6 +312,18 @@ func (t *Throttler) Lag() time.Duration {
 	return worst
 }
 
+// ReplicaLags returns the lag last measured on each replica, by address; replicas not measured in
+// the last round are left out.
+func (t *Throttler) ReplicaLags() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, r := range *t.lags.Load() {
+		if r.measured {
+			out[r.addr] = r.lag
+		}
+	}
+	return out
+}
+
 // LagOK reports whether every replica was measured in the last round, replicates, and lags no more
 // than max-lag-millis. The cut-over waits for it. Without replicas it is true.
 func (t *Throttler) LagOK() bool {

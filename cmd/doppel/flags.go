@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/migration"
 )
@@ -39,11 +40,28 @@ type options struct {
 	skipRenamed          bool
 	allowUniqueKeyChange bool
 	attemptInstantDDL    bool
-	serverID             uint
-	statusInterval       time.Duration
-	logFormat            string
-	verbose, debug       bool
-	version, help        bool
+
+	maxLagMillis, heartbeatMillis        int
+	throttleControlReplicas              string
+	maxLoad, criticalLoad                string
+	criticalLoadIntervalMillis           int
+	criticalLoadHibernateSeconds         int
+	throttleQuery, throttleHTTP          string
+	throttleHTTPIntervalMillis           int
+	throttleHTTPTimeoutMillis            int
+	throttleFlagFile, throttleAdditional string
+	niceRatio                            float64
+	socketFile                           string
+	tcpPort                              int
+	hooksPath, hooksHint                 string
+	hooksHintOwner, hooksHintToken       string
+	postponeFlagFile, panicFlagFile      string
+	metricsAddress                       string
+	serverID                             uint
+	statusInterval                       time.Duration
+	logFormat                            string
+	verbose, debug                       bool
+	version, help                        bool
 }
 
 func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
@@ -69,6 +87,30 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.approveRenamed, "approve-renamed-columns", false, "the ALTER renames columns: carry their values over")
 	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "the ALTER renames columns: do not carry their values over")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
+	th := d.Throttle
+	fs.IntVar(&o.maxLagMillis, "max-lag-millis", int(th.MaxLag/time.Millisecond), "replica lag above which doppel throttles (and the cut-over waits)")
+	fs.IntVar(&o.heartbeatMillis, "heartbeat-interval-millis", int(th.HeartbeatInterval/time.Millisecond), "how often doppel writes and reads its heartbeat (10-1000)")
+	fs.StringVar(&o.throttleControlReplicas, "throttle-control-replicas", "", "more replicas whose lag throttles: host[:port],host[:port]")
+	fs.StringVar(&o.maxLoad, "max-load", "", "throttle while a status variable on the primary is above its limit, e.g. Threads_running=25,Threads_connected=500")
+	fs.StringVar(&o.criticalLoad, "critical-load", "", "stop (or hibernate) when a status variable on the primary reaches its limit, e.g. Threads_running=100")
+	fs.IntVar(&o.criticalLoadIntervalMillis, "critical-load-interval-millis", 0, "when > 0, check critical load again after this long before acting on it")
+	fs.IntVar(&o.criticalLoadHibernateSeconds, "critical-load-hibernate-seconds", 0, "when > 0, critical load pauses everything for this long instead of stopping")
+	fs.StringVar(&o.throttleQuery, "throttle-query", "", "query run every second on the primary; a result > 0 throttles")
+	fs.StringVar(&o.throttleHTTP, "throttle-http", "", "URL checked with HEAD; any answer but 200 throttles")
+	fs.IntVar(&o.throttleHTTPIntervalMillis, "throttle-http-interval-millis", int(th.HTTPInterval/time.Millisecond), "how often --throttle-http is checked")
+	fs.IntVar(&o.throttleHTTPTimeoutMillis, "throttle-http-timeout-millis", int(th.HTTPTimeout/time.Millisecond), "how long --throttle-http may take to answer")
+	fs.StringVar(&o.throttleFlagFile, "throttle-flag-file", "", "throttle while this file exists")
+	fs.StringVar(&o.throttleAdditional, "throttle-additional-flag-file", th.AdditionalFlagFile, "throttle while this file exists too (shared with gh-ost: touch it to pause every migration on the host)")
+	fs.Float64Var(&o.niceRatio, "nice-ratio", 0, "rest after each chunk, as a multiple of its time: 0 none, 1 doubles the copy time")
+	fs.StringVar(&o.socketFile, "serve-socket-file", "", "Unix socket for interactive commands (default /tmp/doppel.<database>.<table>.sock)")
+	fs.IntVar(&o.tcpPort, "serve-tcp-port", 0, "also serve interactive commands on this port of 127.0.0.1 (0: no)")
+	fs.StringVar(&o.postponeFlagFile, "postpone-cut-over-flag-file", "", "while this file exists, the cut-over waits (the replay goes on)")
+	fs.StringVar(&o.panicFlagFile, "panic-flag-file", "", "when this file appears, stop at once; the original table is left as it is")
+	fs.StringVar(&o.hooksPath, "hooks-path", "", "directory of gh-ost-compatible hooks (gh-ost-on-*, doppel-on-*)")
+	fs.StringVar(&o.hooksHint, "hooks-hint", "", "passed to hooks as GH_OST_HOOKS_HINT")
+	fs.StringVar(&o.hooksHintOwner, "hooks-hint-owner", "", "passed to hooks as GH_OST_HOOKS_HINT_OWNER")
+	fs.StringVar(&o.hooksHintToken, "hooks-hint-token", "", "passed to hooks as GH_OST_HOOKS_HINT_TOKEN")
+	fs.StringVar(&o.metricsAddress, "metrics-address", "", "serve Prometheus /metrics and /healthz on HOST:PORT for the whole run")
 	fs.UintVar(&o.serverID, "replica-server-id", uint(d.ServerID), "server id the binlog stream registers with; unique in the topology")
 	fs.DurationVar(&o.statusInterval, "status-interval", d.StatusInterval, "how often progress is logged")
 	fs.StringVar(&o.logFormat, "log-format", "console", "console or json")
@@ -119,6 +161,26 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.AttemptInstantDDL = o.attemptInstantDDL
 	c.ServerID = uint32(o.serverID)
 	c.StatusInterval = o.statusInterval
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	c.Throttle.MaxLag = ms(o.maxLagMillis)
+	c.Throttle.HeartbeatInterval = ms(o.heartbeatMillis)
+	c.Throttle.ControlReplicas = o.throttleControlReplicas
+	c.Throttle.MaxLoad, c.Throttle.CriticalLoad = o.maxLoad, o.criticalLoad
+	c.Throttle.CriticalLoadInterval = ms(o.criticalLoadIntervalMillis)
+	c.Throttle.CriticalLoadHibernate = time.Duration(o.criticalLoadHibernateSeconds) * time.Second
+	c.Throttle.ThrottleQuery, c.Throttle.ThrottleHTTP = o.throttleQuery, o.throttleHTTP
+	c.Throttle.HTTPInterval, c.Throttle.HTTPTimeout = ms(o.throttleHTTPIntervalMillis), ms(o.throttleHTTPTimeoutMillis)
+	c.Throttle.FlagFile, c.Throttle.AdditionalFlagFile = o.throttleFlagFile, o.throttleAdditional
+	c.Throttle.NiceRatio = o.niceRatio
+	c.SocketPath = o.socketFile
+	if c.SocketPath == "" && c.Database != "" && c.Table != "" {
+		c.SocketPath = control.DefaultSocketPath(c.Database, c.Table)
+	}
+	if o.tcpPort > 0 {
+		c.TCPAddr = fmt.Sprintf("127.0.0.1:%d", o.tcpPort)
+	}
+	c.PostponeCutOverFlagFile, c.PanicFlagFile = o.postponeFlagFile, o.panicFlagFile
+	c.HooksPath, c.HooksHint, c.HooksHintOwner, c.HooksHintToken = o.hooksPath, o.hooksHint, o.hooksHintOwner, o.hooksHintToken
 	return c, nil
 }
 

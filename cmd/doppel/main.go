@@ -15,9 +15,35 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/doppel-sql/doppel/metrics"
 	"github.com/doppel-sql/doppel/migration"
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
+
+// serveMetrics serves /metrics and /healthz on addr for the whole run and puts the collectors in
+// cfg. The port is bound at once, so a port in use stops doppel before it changes anything.
+func serveMetrics(ctx context.Context, addr string, cfg *migration.Config) (stop func(), err error) {
+	reg := metrics.NewRegistry()
+	m, err := metrics.New(reg, cfg.Database, cfg.Table)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := metrics.Listen(addr, reg, func() error { return nil })
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-address: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ctx); err != nil {
+			cfg.Logger.Warn("the metrics server stopped", zap.Error(err))
+		}
+	}()
+	cfg.Metrics = m
+	cfg.Logger.Info("serving metrics", zap.String("address", srv.Addr().String()))
+	return func() { cancel(); <-done }, nil
+}
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
@@ -32,8 +58,13 @@ func main() {
 // run is the whole command; it returns the exit code: 0 when the table was swapped (or, without
 // --execute, could be), 1 when the migration failed or was refused, 2 for a bad command line.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "plan" {
-		return runPlan(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "plan":
+			return runPlan(ctx, args[1:], stdout, stderr)
+		case "ctl":
+			return runCtl(ctx, args[1:], stdout, stderr)
+		}
 	}
 	fs, o := newFlagSet(stderr)
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +99,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Logger = logger
 	cfg.Out = stdout
+	if o.metricsAddress != "" {
+		stopMetrics, err := serveMetrics(ctx, o.metricsAddress, &cfg)
+		if err != nil {
+			fmt.Fprintln(stderr, "doppel:", err)
+			return 1
+		}
+		defer stopMetrics()
+	}
 	res, err := migration.Run(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {

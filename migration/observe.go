@@ -1,0 +1,177 @@
+package migration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/hooks"
+)
+
+// progress is a snapshot of how far the migration is.
+type progress struct {
+	State     State
+	Copied    int64
+	Chunks    int64
+	Estimated int64
+	Percent   float64
+	Applied   int64
+	Backlog   int64
+	Elapsed   time.Duration
+	RowsPerS  float64
+	ETA       time.Duration // < 0: unknown
+	Throttled string        // the reason, empty when not throttled
+	Lag       time.Duration // the largest replica lag measured
+}
+
+// snapshot reads the counters; with prev and the time since it, it also gives the recent copy rate
+// and the ETA that follows from it.
+func (r *run) snapshot(prev *progress, interval time.Duration) progress {
+	p := progress{State: r.state.get(), Estimated: r.p.rows, Elapsed: time.Since(r.start), ETA: -1}
+	if r.copier != nil {
+		p.Copied, p.Chunks = r.copier.RowsCopied(), r.copier.Chunks()
+	}
+	if r.applier != nil {
+		p.Applied = r.applier.Applied()
+		p.Backlog = r.applier.Received() - p.Applied
+	}
+	if r.throttle != nil {
+		if throttled, reason := r.throttle.Check(); throttled {
+			p.Throttled = reason
+		}
+		p.Lag = r.throttle.Lag()
+	}
+	if p.Estimated < p.Copied {
+		p.Estimated = p.Copied
+	}
+	switch {
+	case p.State > StateCopying:
+		p.Percent = 100
+	case p.Estimated > 0:
+		// The server's row count is an estimate: never claim the copy is done before it is.
+		p.Percent = min(99.9, 100*float64(p.Copied)/float64(p.Estimated))
+	}
+	if prev != nil && interval > 0 {
+		p.RowsPerS = float64(p.Copied-prev.Copied) / interval.Seconds()
+	}
+	// The ETA comes from the recent rate only, and is unknown rather than wrong when there is no
+	// rate yet or doppel is throttled.
+	if p.State == StateCopying && p.RowsPerS > 0 && p.Throttled == "" {
+		p.ETA = time.Duration(float64(p.Estimated-p.Copied) / p.RowsPerS * float64(time.Second))
+	}
+	return p
+}
+
+func (p progress) eta() string {
+	if p.ETA < 0 {
+		return "unknown"
+	}
+	return p.ETA.Round(time.Second).String()
+}
+
+// line is the one-line status: the periodic log line and the socket's sup.
+func (p progress) line() string {
+	s := fmt.Sprintf("copy %d/%d %.1f%%; applied %d; backlog %d; state %s; elapsed %s; ETA %s",
+		p.Copied, p.Estimated, p.Percent, p.Applied, p.Backlog, p.State, p.Elapsed.Round(time.Second), p.eta())
+	if p.Throttled != "" {
+		s += "; throttled: " + p.Throttled
+	}
+	return s
+}
+
+// statusText is the socket's status: the line plus the settings an operator may change.
+func (r *run) statusText(p progress) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Migrating %s.%s; ghost table %s\n", r.cfg.Database, r.cfg.Table, namesFor(r.cfg.Table).ghost)
+	fmt.Fprintf(&b, "# Migration started at %s\n", r.start.UTC().Format(time.RFC1123Z))
+	fmt.Fprintf(&b, "# State: %s\n", p.State)
+	fmt.Fprintf(&b, "# Rows copied: %d of about %d (%.1f%%) in %d chunks; ETA: %s\n", p.Copied, p.Estimated, p.Percent, p.Chunks, p.eta())
+	fmt.Fprintf(&b, "# Binlog changes applied: %d; backlog: %d\n", p.Applied, p.Backlog)
+	if r.throttle != nil {
+		fmt.Fprintf(&b, "# chunk-size: %d; dml-batch-size: %d; max-lag-millis: %d; nice-ratio: %g\n",
+			r.chunk.Load(), r.dmlBatch.Load(), r.throttle.MaxLag().Milliseconds(), r.throttle.NiceRatio())
+		fmt.Fprintf(&b, "# max-load: %s; critical-load: %s\n", r.throttle.MaxLoad(), r.throttle.CriticalLoad())
+		fmt.Fprintf(&b, "# Replica lag: %s\n", p.Lag.Round(time.Millisecond))
+	}
+	if pf := *r.postpone.Load(); pf != "" {
+		fmt.Fprintf(&b, "# postpone-cut-over-flag-file: %s\n", pf)
+	}
+	if p.Throttled != "" {
+		fmt.Fprintf(&b, "# Throttled: %s\n", p.Throttled)
+	} else {
+		b.WriteString("# Not throttled\n")
+	}
+	b.WriteString(p.line() + "\n")
+	return b.String()
+}
+
+// observe feeds the metrics every second and logs a status line (and runs the status hook) every
+// --status-interval, until ctx ends.
+func (r *run) observe(ctx context.Context) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var prev *progress
+	var lastStatus, lastRate time.Time = time.Now(), time.Now()
+	var sent [binlog.Delete + 1][2]int64 // events received and applied already passed to the metrics
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		now := time.Now()
+		if now.Sub(lastStatus) >= r.cfg.StatusInterval {
+			p := r.snapshot(prev, now.Sub(lastRate))
+			prev, lastRate, lastStatus = &p, now, now
+			r.log().Info(p.line(), zap.Int64("rows/s", int64(p.RowsPerS)))
+			v := r.hookVars()
+			v.Status = p.line()
+			_ = r.hookWith(ctx, hooks.OnStatus, v)
+			if p.ETA < 0 {
+				r.cfg.Metrics.SetETAUnknown()
+			} else {
+				r.cfg.Metrics.SetETA(p.ETA)
+			}
+		}
+		r.feedMetrics(ctx, &sent)
+	}
+}
+
+// feedMetrics passes the counters and gauges that are not recorded where they happen.
+func (r *run) feedMetrics(ctx context.Context, sent *[binlog.Delete + 1][2]int64) {
+	m := r.cfg.Metrics
+	if m == nil {
+		return
+	}
+	received, applied := r.applier.ByKind()
+	for k := binlog.Insert; k <= binlog.Delete; k++ {
+		m.AddEventsReceived(k.String(), int(received[k]-sent[k][0]))
+		m.AddEventsApplied(k.String(), int(applied[k]-sent[k][1]))
+		sent[k] = [2]int64{received[k], applied[k]}
+	}
+	m.SetBacklog(r.applier.Received() - r.applier.Applied())
+	m.SetChunkSize(r.chunk.Load())
+	for replica, lag := range r.throttle.ReplicaLags() {
+		m.SetReplicaLag(replica, lag.Seconds())
+	}
+	if lag := r.binlogLag.Load(); lag > 0 {
+		if bytes, err := r.binlogBytesBehind(ctx); err == nil {
+			m.SetBinlogLag(bytes, time.Duration(lag).Seconds())
+		}
+	}
+}
+
+// binlogBytesBehind is how many bytes of binlog the apply loop still has to go through.
+func (r *run) binlogBytesBehind(ctx context.Context) (int64, error) {
+	now, err := dbconn.ReadBinlogStatus(ctx, r.s.inspect, r.s.flavor)
+	if err != nil {
+		return 0, err
+	}
+	applied := r.applier.Position()
+	return dbconn.BinlogDistance(ctx, r.s.inspect, applied.File, uint64(applied.Pos), now.File, now.Pos)
+}
