@@ -78,6 +78,9 @@ type Config struct {
 	ServerID uint32
 	// StatusInterval is how often progress is logged.
 	StatusInterval time.Duration
+	// OnProgress, when set, receives a snapshot every second (cmd/doppel draws a progress bar with
+	// it, on a terminal); the periodic status line is then not logged.
+	OnProgress func(Progress)
 
 	Logger *zap.Logger
 	// Out receives the human-readable plan (what the migration will do).

@@ -13,8 +13,9 @@ import (
 	"github.com/doppel-sql/doppel/hooks"
 )
 
-// progress is a snapshot of how far the migration is.
-type progress struct {
+// Progress is a snapshot of how far the migration is, for the status line, the socket and the
+// progress bar.
+type Progress struct {
 	State     State
 	Copied    int64
 	Chunks    int64
@@ -31,8 +32,8 @@ type progress struct {
 
 // snapshot reads the counters; with prev and the time since it, it also gives the recent copy rate
 // and the ETA that follows from it.
-func (r *run) snapshot(prev *progress, interval time.Duration) progress {
-	p := progress{State: r.state.get(), Estimated: r.p.rows, Elapsed: time.Since(r.start), ETA: -1}
+func (r *run) snapshot(prev *Progress, interval time.Duration) Progress {
+	p := Progress{State: r.state.get(), Estimated: r.p.rows, Elapsed: time.Since(r.start), ETA: -1}
 	if r.copier != nil {
 		p.Copied, p.Chunks = r.copier.RowsCopied(), r.copier.Chunks()
 	}
@@ -67,17 +68,18 @@ func (r *run) snapshot(prev *progress, interval time.Duration) progress {
 	return p
 }
 
-func (p progress) eta() string {
+// ETAText is the ETA for people: "unknown" when there is none.
+func (p Progress) ETAText() string {
 	if p.ETA < 0 {
 		return "unknown"
 	}
 	return p.ETA.Round(time.Second).String()
 }
 
-// line is the one-line status: the periodic log line and the socket's sup.
-func (p progress) line() string {
+// Line is the one-line status: the periodic log line and the socket's sup.
+func (p Progress) Line() string {
 	s := fmt.Sprintf("copy %d/%d %.1f%%; applied %d; backlog %d; state %s; elapsed %s; ETA %s",
-		p.Copied, p.Estimated, p.Percent, p.Applied, p.Backlog, p.State, p.Elapsed.Round(time.Second), p.eta())
+		p.Copied, p.Estimated, p.Percent, p.Applied, p.Backlog, p.State, p.Elapsed.Round(time.Second), p.ETAText())
 	if p.Throttled != "" {
 		s += "; throttled: " + p.Throttled
 	}
@@ -85,12 +87,12 @@ func (p progress) line() string {
 }
 
 // statusText is the socket's status: the line plus the settings an operator may change.
-func (r *run) statusText(p progress) string {
+func (r *run) statusText(p Progress) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Migrating %s.%s; ghost table %s\n", r.cfg.Database, r.cfg.Table, namesFor(r.cfg.Table).ghost)
 	fmt.Fprintf(&b, "# Migration started at %s\n", r.start.UTC().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "# State: %s\n", p.State)
-	fmt.Fprintf(&b, "# Rows copied: %d of about %d (%.1f%%) in %d chunks; ETA: %s\n", p.Copied, p.Estimated, p.Percent, p.Chunks, p.eta())
+	fmt.Fprintf(&b, "# Rows copied: %d of about %d (%.1f%%) in %d chunks; ETA: %s\n", p.Copied, p.Estimated, p.Percent, p.Chunks, p.ETAText())
 	fmt.Fprintf(&b, "# Binlog changes applied: %d; backlog: %d\n", p.Applied, p.Backlog)
 	if r.throttle != nil {
 		fmt.Fprintf(&b, "# chunk-size: %d; dml-batch-size: %d; max-lag-millis: %d; nice-ratio: %g\n",
@@ -106,7 +108,7 @@ func (r *run) statusText(p progress) string {
 	} else {
 		b.WriteString("# Not throttled\n")
 	}
-	b.WriteString(p.line() + "\n")
+	b.WriteString(p.Line() + "\n")
 	return b.String()
 }
 
@@ -115,8 +117,9 @@ func (r *run) statusText(p progress) string {
 func (r *run) observe(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var prev *progress
+	var prev, prevTick *Progress
 	var lastStatus, lastRate time.Time = time.Now(), time.Now()
+	lastTick := time.Now()
 	var sent [binlog.Delete + 1][2]int64 // events received and applied already passed to the metrics
 	for {
 		select {
@@ -125,12 +128,19 @@ func (r *run) observe(ctx context.Context) error {
 		case <-tick.C:
 		}
 		now := time.Now()
+		if r.cfg.OnProgress != nil {
+			p := r.snapshot(prevTick, now.Sub(lastTick))
+			prevTick, lastTick = &p, now
+			r.cfg.OnProgress(p)
+		}
 		if now.Sub(lastStatus) >= r.cfg.StatusInterval {
 			p := r.snapshot(prev, now.Sub(lastRate))
 			prev, lastRate, lastStatus = &p, now, now
-			r.log().Info(p.line(), zap.Int64("rows/s", int64(p.RowsPerS)))
+			if r.cfg.OnProgress == nil { // a progress bar shows it instead
+				r.log().Info(p.Line(), zap.Int64("rows/s", int64(p.RowsPerS)))
+			}
 			v := r.hookVars()
-			v.Status = p.line()
+			v.Status = p.Line()
 			_ = r.hookWith(ctx, hooks.OnStatus, v)
 			if p.ETA < 0 {
 				r.cfg.Metrics.SetETAUnknown()

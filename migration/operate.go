@@ -196,7 +196,7 @@ func (r *run) listenControl() (*control.Server, error) {
 func (r *run) Status(short bool) string {
 	p := r.snapshot(nil, 0)
 	if short {
-		return p.line()
+		return p.Line()
 	}
 	return r.statusText(p)
 }

@@ -33,7 +33,7 @@ func newLogger(w io.Writer, format string, debug bool) (*zap.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--log-format %q: use console or json", format)
 	}
-	logger := zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level))
+	logger := zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level))
 	driverLog := logger.Named("mysql-driver").Sugar()
 	_ = mysql.SetLogger(driverLogger{driverLog})
 	return logger, nil

@@ -86,7 +86,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "doppel: unexpected argument %q (flags take the form --name=value)\n", fs.Arg(0))
 		return 2
 	}
-	logger, err := newLogger(stderr, o.logFormat, o.debug)
+	// On a terminal, a live progress bar replaces the periodic status line; logs scroll above it.
+	var bar *progressBar
+	logOut := stderr
+	if f, ok := stderr.(*os.File); ok && isTerminal(f) && o.logFormat != "json" {
+		bar = &progressBar{w: stderr}
+		logOut = bar
+		defer bar.Close()
+	}
+	logger, err := newLogger(logOut, o.logFormat, o.debug)
 	if err != nil {
 		fmt.Fprintln(stderr, "doppel:", err)
 		return 2
@@ -99,6 +107,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Logger = logger
 	cfg.Out = stdout
+	if bar != nil {
+		cfg.OnProgress = bar.Update
+	}
 	if o.metricsAddress != "" {
 		stopMetrics, err := serveMetrics(ctx, o.metricsAddress, &cfg)
 		if err != nil {
