@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/sqlbuild"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
@@ -177,7 +178,7 @@ func setGlobal(t *testing.T, name, value string) {
 		t.Fatal(err)
 	}
 	if _, err := strconv.ParseInt(old, 10, 64); err != nil {
-		old = dbconn.QuoteString(old)
+		old = sqlbuild.QuoteString(old)
 	}
 	mustExec(t, db, "SET GLOBAL "+name+" = "+value)
 	t.Cleanup(func() {

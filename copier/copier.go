@@ -33,8 +33,14 @@ type Config struct {
 	Ghost   *table.Table
 	Key     *table.Key
 	Mapping table.Mapping
-	// ChunkSize is read before every chunk, so it can be changed while the copy runs.
+	// ChunkSize is the largest chunk, in rows; it is read before every chunk, so it can be changed
+	// while the copy runs.
 	ChunkSize *atomic.Int64
+	// TargetChunkTime, when > 0, sizes chunks adaptively: they start at min(ChunkSize, 1000) rows
+	// and grow or shrink, at most twofold per chunk, so that one takes about this long, never above
+	// ChunkSize. A chunk holds its rows' shared locks for its whole duration, so this bounds how long
+	// the application can wait on the copy. 0 copies ChunkSize rows per chunk.
+	TargetChunkTime time.Duration
 	// Workers is how many chunks are copied at once; at least 1.
 	Workers int
 	// Retries is how often a chunk is tried again after a deadlock, lock wait timeout or lost connection.
@@ -59,6 +65,7 @@ type Copier struct {
 	rowsCopied atomic.Int64
 	chunks     atomic.Int64
 	done       atomic.Bool
+	size       atomic.Int64 // the adaptive chunk size, with TargetChunkTime
 
 	mu        sync.Mutex
 	watermark []any // every key up to here is copied
@@ -76,6 +83,7 @@ func New(cfg Config) (*Copier, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	c := &Copier{cfg: cfg, origTbl: sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name)}
+	c.size.Store(min(cfg.ChunkSize.Load(), startChunk))
 	for _, p := range cfg.Key.Columns {
 		c.keyCols = append(c.keyCols, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
 	}
@@ -103,6 +111,33 @@ func New(cfg Config) (*Copier, error) {
 
 // RowsCopied is the number of rows the copy has inserted so far.
 func (c *Copier) RowsCopied() int64 { return c.rowsCopied.Load() }
+
+// startChunk is where adaptive sizing starts: small enough to be quick on wide rows.
+const startChunk = 1000
+
+// ChunkSize is the size the next chunk will have.
+func (c *Copier) ChunkSize() int64 {
+	limit := max(1, c.cfg.ChunkSize.Load())
+	if c.cfg.TargetChunkTime <= 0 {
+		return limit
+	}
+	return max(1, min(c.size.Load(), limit))
+}
+
+// adapt moves the chunk size toward the target duration after a chunk of rows that took took.
+func (c *Copier) adapt(rows int64, took time.Duration) {
+	if c.cfg.TargetChunkTime <= 0 || rows <= 0 {
+		return
+	}
+	size := c.ChunkSize()
+	// A chunk shorter than its size (the table's end, or gaps in the key) says little about speed.
+	if rows < size/2 {
+		return
+	}
+	next := float64(size) * float64(c.cfg.TargetChunkTime) / float64(max(took, time.Millisecond))
+	next = max(float64(size)/2, min(next, float64(size)*2))
+	c.size.Store(max(10, min(int64(next), c.cfg.ChunkSize.Load())))
+}
 
 // Chunks is the number of chunks copied so far.
 func (c *Copier) Chunks() int64 { return c.chunks.Load() }
@@ -199,10 +234,7 @@ func (c *Copier) edge(ctx context.Context, last bool) ([]any, error) {
 // nextUpper finds the upper end of the chunk that starts after lower: the key ChunkSize rows on, or
 // last when fewer rows remain (then final is true).
 func (c *Copier) nextUpper(ctx context.Context, lower []any, inclusive bool, last []any) (upper []any, final bool, err error) {
-	size := c.cfg.ChunkSize.Load()
-	if size < 1 {
-		size = 1
-	}
+	size := c.ChunkSize()
 	where, bind := sqlbuild.And(sqlbuild.After(c.keyCols, inclusive), sqlbuild.UpTo(c.keyCols, true))
 	q := sqlbuild.SelectBoundary(c.origTbl, c.cfg.Key.Orig.Name, c.keyCols, where, int(size-1))
 	upper, err = c.readKey(ctx, q, bind(lower, last)...)
@@ -272,6 +304,7 @@ func (c *Copier) copyChunk(ctx context.Context, ch chunk) error {
 	c.rowsCopied.Add(affected)
 	c.chunks.Add(1)
 	took := time.Since(start)
+	c.adapt(affected, took)
 	c.cfg.Logger.Debug("chunk copied", zap.Int64("chunk", ch.seq), zap.Int64("rows", affected), zap.Duration("took", took))
 	if c.cfg.AfterChunk != nil {
 		return c.cfg.AfterChunk(ctx, took, affected)

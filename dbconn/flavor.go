@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
 // Version is a server version such as 8.0.36 or 10.11.6.
@@ -107,10 +109,10 @@ func (f mySQL) BinlogStatusQuery() string {
 func (f mySQL) ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string {
 	if f.v.AtLeast(8, 0, 23) {
 		return fmt.Sprintf("CHANGE REPLICATION SOURCE TO SOURCE_HOST=%s, SOURCE_PORT=%d, SOURCE_USER=%s, SOURCE_PASSWORD=%s, SOURCE_LOG_FILE=%s, SOURCE_LOG_POS=%d, SOURCE_CONNECT_RETRY=1, GET_SOURCE_PUBLIC_KEY=1",
-			QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
+			sqlbuild.QuoteString(host), port, sqlbuild.QuoteString(user), sqlbuild.QuoteString(password), sqlbuild.QuoteString(file), pos)
 	}
 	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d, MASTER_CONNECT_RETRY=1",
-		QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
+		sqlbuild.QuoteString(host), port, sqlbuild.QuoteString(user), sqlbuild.QuoteString(password), sqlbuild.QuoteString(file), pos)
 }
 func (f mySQL) StartReplicaSQL() string {
 	if f.v.AtLeast(8, 0, 22) {
@@ -150,16 +152,9 @@ func (f mariaDB) BinlogStatusQuery() string {
 }
 func (f mariaDB) ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string {
 	return fmt.Sprintf("CHANGE MASTER TO MASTER_HOST=%s, MASTER_PORT=%d, MASTER_USER=%s, MASTER_PASSWORD=%s, MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d, MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=no",
-		QuoteString(host), port, QuoteString(user), QuoteString(password), QuoteString(file), pos)
+		sqlbuild.QuoteString(host), port, sqlbuild.QuoteString(user), sqlbuild.QuoteString(password), sqlbuild.QuoteString(file), pos)
 }
 func (f mariaDB) StartReplicaSQL() string      { return "START SLAVE" }
 func (f mariaDB) StopReplicaSQL() string       { return "STOP SLAVE" }
 func (f mariaDB) RenameUnderLockTables() bool  { return false }
 func (f mariaDB) LogReplicaUpdatesVar() string { return "log_slave_updates" }
-
-// QuoteString returns s as a single-quoted SQL string literal, for the few statements (CHANGE MASTER)
-// that take no placeholders. Backslashes and quotes are escaped.
-func QuoteString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
-	return "'" + r.Replace(s) + "'"
-}

@@ -33,9 +33,15 @@ type Config struct {
 	// Execute runs the migration; without it doppel validates and prints what it would do.
 	Execute bool
 
-	ChunkSize    int64 // rows per copy chunk
+	ChunkSize    int64 // the largest copy chunk, in rows
 	DMLBatchSize int64 // binlog row changes per replay transaction
-	CopyWorkers  int
+	// ChunkTarget sizes copy chunks to take about this long (0: always ChunkSize rows).
+	ChunkTarget time.Duration
+	// CopyWorkers copy chunks in parallel; 0 sizes it to the server.
+	CopyWorkers int
+	// DeferSecondaryIndexes copies into a ghost without its plain secondary indexes and adds them
+	// back in one online ALTER after the copy: far fewer index writes while copying.
+	DeferSecondaryIndexes bool
 
 	InitiallyDropGhostTable bool // drop a leftover ghost and changelog table first
 	InitiallyDropOldTable   bool // drop a leftover _T_del table first
@@ -90,15 +96,16 @@ type Config struct {
 // DefaultConfig returns a Config with gh-ost's defaults where gh-ost has the setting.
 func DefaultConfig() Config {
 	return Config{
-		ChunkSize:          1000,
-		DMLBatchSize:       100,
-		CopyWorkers:        1,
-		CutOverLockTimeout: 3 * time.Second,
-		DefaultRetries:     60,
-		ServerID:           99999,
-		StatusInterval:     30 * time.Second,
-		Throttle:           throttle.DefaultConfig(),
-		Out:                io.Discard,
+		ChunkSize:             20000,
+		ChunkTarget:           500 * time.Millisecond,
+		DMLBatchSize:          100,
+		DeferSecondaryIndexes: true,
+		CutOverLockTimeout:    3 * time.Second,
+		DefaultRetries:        60,
+		ServerID:              99999,
+		StatusInterval:        30 * time.Second,
+		Throttle:              throttle.DefaultConfig(),
+		Out:                   io.Discard,
 	}
 }
 
@@ -125,8 +132,11 @@ func (c *Config) check() error {
 	if c.CutOverLockTimeout < time.Second {
 		errs = append(errs, errors.New("--cut-over-lock-timeout-seconds must be at least 1"))
 	}
-	if c.CopyWorkers < 1 {
-		c.CopyWorkers = 1
+	if c.CopyWorkers < 0 || c.CopyWorkers > 64 {
+		errs = append(errs, fmt.Errorf("--copy-workers %d is out of range: use 0 (sized to the server) to 64", c.CopyWorkers))
+	}
+	if c.ChunkTarget < 0 {
+		errs = append(errs, errors.New("--chunk-target-ms must not be negative"))
 	}
 	if c.DefaultRetries < 1 {
 		c.DefaultRetries = 1

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/doppel-sql/doppel/sandbox"
 )
 
@@ -359,5 +362,56 @@ func TestAttemptInstantDDL(t *testing.T) {
 	}
 	if res.Instant || res.RowsCopied != 1000 {
 		t.Fatalf("result %+v, want a copy", res)
+	}
+}
+
+// TestDeferredIndexes: the plain secondary indexes are built after the copy and the table comes out
+// exactly as a native ALTER makes it; an index doppel cannot rebuild exactly stays during the copy.
+func TestDeferredIndexes(t *testing.T) {
+	for _, tc := range []struct {
+		name, create, log string
+	}{
+		{"rebuilt exactly", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL, " +
+			"KEY k_v (v(5) DESC, n) COMMENT 'it''s a prefix', UNIQUE KEY u_v (v), KEY k_n (n))", "secondary indexes deferred"},
+		{"ignored index kept", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL, KEY k_n (n) IGNORED)",
+			"copying with every index"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name := sb.NewDatabase(t)
+			db, err := sb.Primary.DB(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			exec(t, db, tc.create, "INSERT INTO t SELECT seq, CONCAT('v', seq), seq % 7 FROM seq_1_to_3000",
+				"CREATE TABLE native LIKE t", "INSERT INTO native SELECT * FROM t")
+			const alter = "ADD COLUMN x INT NULL, ADD INDEX k_x (x, n)"
+			exec(t, db, "ALTER TABLE native "+alter)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := sb.WaitReplica(ctx); err != nil {
+				t.Fatal(err)
+			}
+			core, logs := observer.New(zap.InfoLevel)
+			cfg := testConfig(name, alter)
+			cfg.Logger = zap.New(core)
+			if _, err := Run(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			if logs.FilterMessageSnippet(tc.log).Len() != 1 {
+				var msgs []string
+				for _, e := range logs.All() {
+					msgs = append(msgs, e.Message)
+				}
+				t.Errorf("no %q in the log: %q", tc.log, msgs)
+			}
+			got := strings.Replace(showCreate(t, db, "t"), "CREATE TABLE `t`", "CREATE TABLE `native`", 1)
+			if want := showCreate(t, db, "native"); got != want {
+				t.Errorf("migrated table:\n%s\nnative ALTER:\n%s", got, want)
+			}
+			if checksum(t, db, "t") != checksum(t, db, "native") {
+				t.Error("rows differ from the native ALTER's")
+			}
+		})
 	}
 }

@@ -95,8 +95,12 @@ func (r *run) statusText(p Progress) string {
 	fmt.Fprintf(&b, "# Rows copied: %d of about %d (%.1f%%) in %d chunks; ETA: %s\n", p.Copied, p.Estimated, p.Percent, p.Chunks, p.ETAText())
 	fmt.Fprintf(&b, "# Binlog changes applied: %d; backlog: %d\n", p.Applied, p.Backlog)
 	if r.throttle != nil {
-		fmt.Fprintf(&b, "# chunk-size: %d; dml-batch-size: %d; max-lag-millis: %d; nice-ratio: %g\n",
-			r.chunk.Load(), r.dmlBatch.Load(), r.throttle.MaxLag().Milliseconds(), r.throttle.NiceRatio())
+		current := r.chunk.Load()
+		if r.copier != nil {
+			current = r.copier.ChunkSize()
+		}
+		fmt.Fprintf(&b, "# chunk-size: %d (now %d); dml-batch-size: %d; max-lag-millis: %d; nice-ratio: %g\n",
+			r.chunk.Load(), current, r.dmlBatch.Load(), r.throttle.MaxLag().Milliseconds(), r.throttle.NiceRatio())
 		fmt.Fprintf(&b, "# max-load: %s; critical-load: %s\n", r.throttle.MaxLoad(), r.throttle.CriticalLoad())
 		fmt.Fprintf(&b, "# Replica lag: %s\n", p.Lag.Round(time.Millisecond))
 	}
@@ -124,6 +128,8 @@ func (r *run) observe(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			// The last figures, so the metrics end where the run did.
+			r.feedMetrics(context.WithoutCancel(ctx), &sent)
 			return ctx.Err()
 		case <-tick.C:
 		}
@@ -165,7 +171,7 @@ func (r *run) feedMetrics(ctx context.Context, sent *[binlog.Delete + 1][2]int64
 		sent[k] = [2]int64{received[k], applied[k]}
 	}
 	m.SetBacklog(r.applier.Received() - r.applier.Applied())
-	m.SetChunkSize(r.chunk.Load())
+	m.SetChunkSize(r.copier.ChunkSize())
 	for replica, lag := range r.throttle.ReplicaLags() {
 		m.SetReplicaLag(replica, lag.Seconds())
 	}

@@ -248,7 +248,6 @@ func (r *run) Set(name, value string) error {
 			return fmt.Errorf("chunk-size %d is out of range: use 10 to 100000", n)
 		}
 		r.chunk.Store(n)
-		r.cfg.Metrics.SetChunkSize(n)
 	case control.DMLBatchSize:
 		n, _ := strconv.ParseInt(value, 10, 64)
 		if n < 1 || n > 10000 {

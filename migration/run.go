@@ -82,8 +82,10 @@ type run struct {
 	throttle *throttle.Throttler
 	markers  *markers
 	ddl      *ddlWatch
+	deferred *deferral // secondary indexes added after the copy
 	cutover  cutover.Result
 
+	workers     int          // copy workers
 	copyStart   atomic.Int64 // UnixNano when the row copy started
 	chunk       atomic.Int64
 	dmlBatch    atomic.Int64
@@ -191,23 +193,15 @@ func (r *run) prepare(ctx context.Context) error {
 		return fmt.Errorf("creating the changelog table %s: %w", changelog, err)
 	}
 	r.created = append(r.created, r.p.changelog)
-	ghost := sqlbuild.QualifiedName(schema, r.p.names.ghost)
-	if _, err := db.ExecContext(ctx, "CREATE TABLE "+ghost+" LIKE "+sqlbuild.QualifiedName(schema, r.cfg.Table)); err != nil {
-		return fmt.Errorf("creating the ghost table %s: %w", ghost, err)
-	}
 	r.created = append(r.created, r.p.names.ghost)
-	if _, err := db.ExecContext(ctx, "ALTER TABLE "+ghost+" "+r.p.alter.Clause); err != nil {
-		return refuse("the ALTER fails on the ghost table: %v. Nothing else was changed; fix --alter", err)
-	}
-	if err := r.carryAutoIncrement(ctx, ghost); err != nil {
-		return err
-	}
-	var err error
-	if r.ghost, err = table.Inspect(ctx, db, schema, r.p.names.ghost); err != nil {
+	if err := r.createGhost(ctx); err != nil {
 		return err
 	}
 	// The probe predicted the result; the real ghost decides.
 	if err := checkGhost(ctx, r.cfg, r.s, r.p, r.ghost); err != nil {
+		return err
+	}
+	if err := r.deferIndexes(ctx); err != nil {
 		return err
 	}
 	r.log().Info("ghost table ready", zap.String("ghost", r.p.names.ghost), zap.String("key", r.p.key.Orig.Name),
@@ -253,7 +247,7 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 	if ctl != nil {
 		defer ctl.Close()
 	}
-	if err := r.build(); err != nil {
+	if err := r.build(ctx); err != nil {
 		return err
 	}
 	pos, err := dbconn.ReadBinlogStatus(ctx, r.s.inspect, r.s.flavor)
@@ -294,8 +288,24 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 	return g.Wait()
 }
 
+// copyWorkers is --copy-workers, or with 0 one worker per four CPUs of the server, between 1 and 8.
+// MariaDB's thread_pool_size defaults to the server's CPU count; MySQL does not tell it: one worker.
+func (r *run) copyWorkers(ctx context.Context) int {
+	if r.cfg.CopyWorkers > 0 {
+		return r.cfg.CopyWorkers
+	}
+	var cpus int
+	if r.s.flavor.Name() == "mariadb" {
+		if err := r.s.primary.QueryRowContext(ctx, "SELECT @@thread_pool_size").Scan(&cpus); err != nil {
+			cpus = 0
+		}
+	}
+	return max(1, min(8, cpus/4))
+}
+
 // build creates the workers of the run.
-func (r *run) build() error {
+func (r *run) build(ctx context.Context) error {
+	r.workers = r.copyWorkers(ctx)
 	tlsCfg, err := r.s.inspectCfg.TLSClientConfig()
 	if err != nil {
 		return err
@@ -325,7 +335,7 @@ func (r *run) build() error {
 	}
 	r.copier, err = copier.New(copier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
-		ChunkSize: &r.chunk, Workers: r.cfg.CopyWorkers, Retries: r.cfg.DefaultRetries,
+		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
 		Gate: r.throttle, AfterChunk: r.afterChunk, Logger: r.log(),
 	})
 	return err
@@ -345,13 +355,17 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	}
 	r.setState(StateCopying)
 	r.copyStart.Store(time.Now().UnixNano())
-	r.log().Info("copying rows", zap.Int64("estimated rows", r.p.rows), zap.Int64("chunk size", r.chunk.Load()))
+	r.log().Info("copying rows", zap.Int64("estimated rows", r.p.rows), zap.Int64("largest chunk", r.chunk.Load()),
+		zap.Duration("chunk target", r.cfg.ChunkTarget), zap.Int("workers", r.workers))
 	if err := r.copier.Run(ctx); err != nil {
 		return err
 	}
 	r.log().Info("row copy complete", zap.Int64("rows", r.copier.RowsCopied()), zap.Duration("elapsed", time.Since(r.start).Round(time.Millisecond)))
 	r.cfg.Metrics.SetRowsEstimated(r.copier.RowsCopied())
 	if err := r.hook(ctx, hooks.OnRowCopyComplete); err != nil {
+		return err
+	}
+	if err := r.addDeferredIndexes(ctx); err != nil {
 		return err
 	}
 	r.setState(StateCatchingUp)

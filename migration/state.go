@@ -9,7 +9,8 @@ const (
 	StateValidating State = iota
 	StatePreparing
 	StateCopying
-	StateCatchingUp // the copy is done, the replay finishes what is left
+	StateIndexing   // the copy is done; the deferred secondary indexes are being built
+	StateCatchingUp // the replay finishes what is left
 	StatePostponed  // ready, waiting for the postpone flag file to go
 	StateCuttingOver
 	StateCleaningUp
@@ -17,7 +18,7 @@ const (
 	StateFailed
 )
 
-var stateNames = [...]string{"validating", "preparing", "copying", "catching-up", "postponed", "cutting-over", "cleaning-up", "done", "failed"}
+var stateNames = [...]string{"validating", "preparing", "copying", "adding-indexes", "catching-up", "postponed", "cutting-over", "cleaning-up", "done", "failed"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {

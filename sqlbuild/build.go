@@ -173,3 +173,30 @@ func DeleteByKeys(table string, key []KeyCol, rows int) string {
 	b.WriteString(")")
 	return b.String()
 }
+
+// IndexPart is one column of an index definition.
+type IndexPart struct {
+	Column  string
+	SubPart int // prefix length; 0 for the whole column
+	Desc    bool
+}
+
+// AddIndex is the clause that adds a plain (non-unique BTREE) index: "ADD INDEX `i` (`a`(10), `b` DESC)
+// COMMENT '…'".
+func AddIndex(name string, parts []IndexPart, comment string) string {
+	cols := make([]string, len(parts))
+	for i, p := range parts {
+		cols[i] = QuoteIdent(p.Column)
+		if p.SubPart > 0 {
+			cols[i] += fmt.Sprintf("(%d)", p.SubPart)
+		}
+		if p.Desc {
+			cols[i] += " DESC"
+		}
+	}
+	clause := fmt.Sprintf("ADD INDEX %s (%s)", QuoteIdent(name), strings.Join(cols, ", "))
+	if comment != "" {
+		clause += " COMMENT " + QuoteString(comment)
+	}
+	return clause
+}

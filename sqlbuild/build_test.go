@@ -11,6 +11,19 @@ var (
 	k3 = []KeyCol{{Name: "a", Bind: "?"}, {Name: "b", Bind: "?"}, {Name: "c", Bind: "?"}}
 )
 
+func TestQuoteString(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":       "'plain'",
+		"it's":        `'it\'s'`,
+		`back\slash`:  `'back\\slash'`,
+		"nul\x00nl\n": `'nul\0nl\n'`,
+	} {
+		if got := QuoteString(in); got != want {
+			t.Errorf("QuoteString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
 func TestQuoteIdent(t *testing.T) {
 	for in, want := range map[string]string{
 		"t":          "`t`",
@@ -71,6 +84,7 @@ func TestStatements(t *testing.T) {
 		{"copy", CopyChunk{Orig: tbl, Ghost: ghost, Index: "PRIMARY", OrigCols: []string{"id", "old"}, GhostCols: []string{"id", "new"}, Where: "`id` >= ? AND `id` <= ?", NoopCol: "id"}.SQL(),
 			"INSERT INTO `db`.`_t_gho` (`id`, `new`) SELECT `id`, `old` FROM `db`.`t` FORCE INDEX (`PRIMARY`) WHERE `id` >= ? AND `id` <= ? LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE `id` = `db`.`_t_gho`.`id`"},
 		{"replace", Replace(ghost, []string{"id", "v"}, []string{"?", "CONVERT(? USING utf8mb4)"}, 2), "REPLACE INTO `db`.`_t_gho` (`id`, `v`) VALUES (?, CONVERT(? USING utf8mb4)), (?, CONVERT(? USING utf8mb4))"},
+		{"add index", AddIndex("i`x", []IndexPart{{Column: "a", SubPart: 10}, {Column: "b", Desc: true}}, "it's"), "ADD INDEX `i``x` (`a`(10), `b` DESC) COMMENT 'it\\'s'"},
 		{"delete one column", DeleteByKeys(ghost, k1, 3), "DELETE FROM `db`.`_t_gho` WHERE `id` IN (?, ?, ?)"},
 		{"delete composite", DeleteByKeys(ghost, k2, 2), "DELETE FROM `db`.`_t_gho` WHERE (`a`, `b``c`) IN ((?, CONVERT(? USING latin1) COLLATE latin1_bin), (?, CONVERT(? USING latin1) COLLATE latin1_bin))"},
 	} {

@@ -38,3 +38,10 @@ func IsWord(s string) bool {
 	}
 	return true
 }
+
+// QuoteString returns s as a single-quoted SQL string literal, for the few places that take no
+// placeholder (a DDL comment, CHANGE MASTER). Backslashes, quotes and control bytes are escaped.
+func QuoteString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
+	return "'" + r.Replace(s) + "'"
+}

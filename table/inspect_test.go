@@ -20,7 +20,7 @@ const wideTable = "CREATE TABLE `we``ird tbl` (" +
 	"b BINARY(8) NULL, vb VARBINARY(16) NULL, e ENUM('x','y''z') NULL, s SET('r','w') NULL, " +
 	"`prénom ü` TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci, " +
 	"g INT AS (CHAR_LENGTH(vb) + 1) VIRTUAL, gs INT AS (d * 2) STORED, " +
-	"PRIMARY KEY (id), UNIQUE KEY u_sel (`select`, d), KEY k_pre (`prénom ü`(10)))"
+	"PRIMARY KEY (id), UNIQUE KEY u_sel (`select`, d DESC), KEY k_pre (`prénom ü`(10)) COMMENT 'prefix')"
 
 // TestInspectAgreesWithTemporary proves the two ways of reading a table give the same definition, so
 // checks run on the temporary probe hold for the real ghost table.
@@ -73,9 +73,9 @@ func TestInspectAgreesWithTemporary(t *testing.T) {
 		t.Errorf("indexes:\n information_schema %+v\n temporary          %+v", real.Indexes, tmp.Indexes)
 	}
 	want := []Index{
-		{Name: "PRIMARY", Unique: true, Columns: []IndexColumn{{Name: "id"}}},
-		{Name: "k_pre", Columns: []IndexColumn{{Name: "prénom ü", SubPart: 10}}},
-		{Name: "u_sel", Unique: true, Columns: []IndexColumn{{Name: "select"}, {Name: "d"}}},
+		{Name: "PRIMARY", Kind: "BTREE", Unique: true, Columns: []IndexColumn{{Name: "id"}}},
+		{Name: "k_pre", Kind: "BTREE", Comment: "prefix", Columns: []IndexColumn{{Name: "prénom ü", SubPart: 10}}},
+		{Name: "u_sel", Kind: "BTREE", Unique: true, Columns: []IndexColumn{{Name: "select"}, {Name: "d", Desc: true}}},
 	}
 	if !reflect.DeepEqual(real.Indexes, want) {
 		t.Errorf("indexes %+v, want %+v", real.Indexes, want)

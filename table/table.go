@@ -40,12 +40,15 @@ func (c *Column) IsText() bool { return c.Charset != "" && c.DataType != "enum" 
 // IndexColumn is one part of an index.
 type IndexColumn struct {
 	Name    string
-	SubPart int // prefix length, 0 for the whole column
+	SubPart int  // prefix length, 0 for the whole column
+	Desc    bool // a descending key part (MySQL 8, MariaDB 10.8+)
 }
 
 // Index is an index of a table.
 type Index struct {
 	Name       string
+	Kind       string // BTREE, FULLTEXT, SPATIAL or HASH
+	Comment    string
 	Unique     bool
 	Columns    []IndexColumn
 	Expression bool // a functional key part (MySQL 8.0.13+): not usable to iterate
@@ -175,7 +178,7 @@ func (t *Table) readColumns(ctx context.Context, db *sql.DB) error {
 
 func (t *Table) readIndexes(ctx context.Context, db *sql.DB) error {
 	// EXPRESSION exists on MySQL 8.0.13+ only; functional key parts show COLUMN_NAME NULL everywhere.
-	rows, err := db.QueryContext(ctx, `SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART
+	rows, err := db.QueryContext(ctx, `SELECT INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, INDEX_COMMENT, COLLATION
 		FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
 		ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, t.Schema, t.Name)
 	if err != nil {
@@ -183,15 +186,15 @@ func (t *Table) readIndexes(ctx context.Context, db *sql.DB) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var name string
+		var name, kind, comment string
 		var nonUnique int
-		var column, subPart sql.NullString
-		if err := rows.Scan(&name, &nonUnique, &column, &subPart); err != nil {
+		var column, subPart, collation sql.NullString
+		if err := rows.Scan(&name, &nonUnique, &column, &subPart, &kind, &comment, &collation); err != nil {
 			return fmt.Errorf("reading indexes of %s.%s: %w", t.Schema, t.Name, err)
 		}
 		n := len(t.Indexes)
 		if n == 0 || t.Indexes[n-1].Name != name {
-			t.Indexes = append(t.Indexes, Index{Name: name, Unique: nonUnique == 0})
+			t.Indexes = append(t.Indexes, Index{Name: name, Kind: kind, Comment: comment, Unique: nonUnique == 0})
 			n++
 		}
 		ix := &t.Indexes[n-1]
@@ -200,7 +203,7 @@ func (t *Table) readIndexes(ctx context.Context, db *sql.DB) error {
 			continue
 		}
 		sp, _ := strconv.Atoi(subPart.String)
-		ix.Columns = append(ix.Columns, IndexColumn{Name: column.String, SubPart: sp})
+		ix.Columns = append(ix.Columns, IndexColumn{Name: column.String, SubPart: sp, Desc: collation.String == "D"})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading indexes of %s.%s: %w", t.Schema, t.Name, err)

@@ -95,7 +95,8 @@ func (t *Table) readShowIndex(ctx context.Context, conn *sql.Conn, qualified str
 		name := get("Key_name").String
 		n := len(t.Indexes)
 		if n == 0 || t.Indexes[n-1].Name != name {
-			t.Indexes = append(t.Indexes, Index{Name: name, Unique: get("Non_unique").String == "0"})
+			t.Indexes = append(t.Indexes, Index{Name: name, Kind: get("Index_type").String, Comment: get("Index_comment").String,
+				Unique: get("Non_unique").String == "0"})
 			n++
 		}
 		ix := &t.Indexes[n-1]
@@ -106,7 +107,7 @@ func (t *Table) readShowIndex(ctx context.Context, conn *sql.Conn, qualified str
 		}
 		var sub int
 		fmt.Sscan(get("Sub_part").String, &sub)
-		ix.Columns = append(ix.Columns, IndexColumn{Name: column.String, SubPart: sub})
+		ix.Columns = append(ix.Columns, IndexColumn{Name: column.String, SubPart: sub, Desc: get("Collation").String == "D"})
 	}
 	return rows.Err()
 }
@@ -160,4 +161,23 @@ func charsetsOf(ctx context.Context, conn *sql.Conn, collations map[string]bool)
 		out[coll] = cs
 	}
 	return out, nil
+}
+
+// IndexOrder returns the names of a table's indexes in the server's own order (SHOW INDEX), the
+// order SHOW CREATE TABLE lists them in. Inspect sorts them by name instead.
+func IndexOrder(ctx context.Context, db *sql.DB, schema, name string) ([]string, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	t := &Table{Schema: schema, Name: name}
+	if err := t.readShowIndex(ctx, conn, sqlbuild.QualifiedName(schema, name)); err != nil {
+		return nil, err
+	}
+	names := make([]string, len(t.Indexes))
+	for i, ix := range t.Indexes {
+		names[i] = ix.Name
+	}
+	return names, nil
 }

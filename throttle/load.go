@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
 // Threshold is one "Name=N" of --max-load or --critical-load: the status variable Name reaching N
@@ -98,7 +98,7 @@ func (l Load) exceeded(values map[string]float64) (hit string, missing string) {
 func readStatus(ctx context.Context, db *sql.DB, names []string) (map[string]float64, error) {
 	quoted := make([]string, len(names))
 	for i, n := range names {
-		quoted[i] = dbconn.QuoteString(n)
+		quoted[i] = sqlbuild.QuoteString(n)
 	}
 	rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ("+strings.Join(quoted, ", ")+")")
 	if err != nil {

@@ -40,6 +40,9 @@ type options struct {
 	skipRenamed          bool
 	allowUniqueKeyChange bool
 	attemptInstantDDL    bool
+	chunkTargetMillis    int
+	copyWorkers          int
+	deferIndexes         bool
 
 	maxLagMillis, heartbeatMillis        int
 	throttleControlReplicas              string
@@ -77,7 +80,10 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.allowOnMaster, "allow-on-master", false, "--host is the primary: inspect and read the binlog there")
 	fs.StringVar(&o.assumeMasterHost, "assume-master-host", "", "the primary as host[:port], instead of what the replica reports")
 	fs.BoolVar(&o.attemptInstantDDL, "attempt-instant-ddl", false, "when the server can run the ALTER with ALGORITHM=INSTANT, run it natively and finish in seconds")
-	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "rows per copy chunk (10-100000)")
+	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "the largest copy chunk, in rows (10-100000); chunks are sized to --chunk-target-ms up to it")
+	fs.IntVar(&o.chunkTargetMillis, "chunk-target-ms", int(d.ChunkTarget/time.Millisecond), "size copy chunks to take about this long (0: always --chunk-size rows)")
+	fs.IntVar(&o.copyWorkers, "copy-workers", 0, "chunks copied in parallel (0: sized to the server)")
+	fs.BoolVar(&o.deferIndexes, "defer-secondary-indexes", d.DeferSecondaryIndexes, "copy without the plain secondary indexes and build them once after the copy (=false to keep them during the copy)")
 	fs.Int64Var(&o.dmlBatchSize, "dml-batch-size", d.DMLBatchSize, "binlog row changes replayed per transaction (1-10000)")
 	fs.BoolVar(&o.dropGhost, "initially-drop-ghost-table", false, "drop a ghost (_T_gho) and changelog (_T_ghc) table left by an earlier run")
 	fs.BoolVar(&o.dropOld, "initially-drop-old-table", false, "drop an old table (_T_del) left by an earlier run")
@@ -153,6 +159,9 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.Database, c.Table, c.Alter = o.database, o.table, o.alter
 	c.Execute = o.execute
 	c.ChunkSize, c.DMLBatchSize = o.chunkSize, o.dmlBatchSize
+	c.ChunkTarget = time.Duration(o.chunkTargetMillis) * time.Millisecond
+	c.CopyWorkers = o.copyWorkers
+	c.DeferSecondaryIndexes = o.deferIndexes
 	c.InitiallyDropGhostTable, c.InitiallyDropOldTable, c.OkToDropTable = o.dropGhost, o.dropOld, o.okToDrop
 	c.CutOverLockTimeout = time.Duration(o.cutOverLockTimeout) * time.Second
 	c.DefaultRetries = o.defaultRetries

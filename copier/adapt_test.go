@@ -1,0 +1,41 @@
+package copier
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestAdaptiveChunkSize(t *testing.T) {
+	var limit atomic.Int64
+	limit.Store(20000)
+	c := &Copier{cfg: Config{ChunkSize: &limit, TargetChunkTime: 500 * time.Millisecond}}
+	c.size.Store(min(limit.Load(), startChunk))
+	steps := []struct {
+		rows int64
+		took time.Duration
+		want int64
+	}{
+		{1000, 10 * time.Millisecond, 2000}, // far too fast: at most doubles
+		{2000, 20 * time.Millisecond, 4000},
+		{4000, 400 * time.Millisecond, 5000}, // close to the target: proportional
+		{5000, 2 * time.Second, 2500},        // far too slow: at most halves
+		{100, time.Millisecond, 2500},        // a short chunk (the table's end) teaches nothing
+		{2500, 500 * time.Millisecond, 2500},
+	}
+	for i, s := range steps {
+		c.adapt(s.rows, s.took)
+		if got := c.ChunkSize(); got != s.want {
+			t.Fatalf("step %d: size %d, want %d", i, got, s.want)
+		}
+	}
+	limit.Store(1000) // chunk-size lowered from the socket: a cap at once
+	if got := c.ChunkSize(); got != 1000 {
+		t.Errorf("after lowering chunk-size: %d, want 1000", got)
+	}
+	fixed := &Copier{cfg: Config{ChunkSize: &limit}}
+	fixed.adapt(1000, time.Second)
+	if got := fixed.ChunkSize(); got != 1000 {
+		t.Errorf("without a target the size is chunk-size: %d", got)
+	}
+}
