@@ -23,6 +23,11 @@ unit:
 demo: build
 	$(GO) run ./cmd/doppel-demo --doppel=bin/doppel
 
+# Times doppel next to the server's own ALTER TABLE … ALGORITHM=COPY on a 2,000,000-row table, idle
+# and under a write load; prints a table and writes bench.json. Takes a few minutes.
+bench: build
+	$(GO) run ./bench --doppel=bin/doppel
+
 # A primary and a replica to try doppel by hand; Ctrl-C stops them.
 sandbox:
 	$(GO) run ./cmd/doppel-sandbox
