@@ -43,6 +43,8 @@ type Config struct {
 	Gate interface {
 		Wait(ctx context.Context) error
 	}
+	// PanicOnWarnings makes a batch whose statements leave a warning an error.
+	PanicOnWarnings bool
 	// OnFlush, when set, is called after every batch written, with how long the write took.
 	OnFlush func(took time.Duration)
 	Logger  *zap.Logger
@@ -61,6 +63,7 @@ type Applier struct {
 	// By kind (binlog.Insert, Update, Delete), for the metrics.
 	receivedKind, appliedKind [binlog.Delete + 1]atomic.Int64
 	position                  atomic.Pointer[binlog.Position]
+	appliedTime               atomic.Int64 // UnixNano of the last applied transaction's commit
 }
 
 // New checks cfg and returns an Applier.
@@ -96,6 +99,14 @@ func (a *Applier) ByKind() (received, applied [binlog.Delete + 1]int64) {
 		applied[k] = a.appliedKind[k].Load()
 	}
 	return received, applied
+}
+
+// AppliedTime is when the server wrote the last transaction fully applied (zero before any).
+func (a *Applier) AppliedTime() time.Time {
+	if n := a.appliedTime.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
 
 // Position is the end of the last transaction fully applied.
@@ -159,7 +170,7 @@ func (a *Applier) take(ctx context.Context, b *batch, txn binlog.Txn) error {
 		if err := a.flush(ctx, b); err != nil {
 			return err
 		}
-		b.end = txn.End
+		b.end, b.endTime = txn.End, txn.Time
 		if a.cfg.OnDDL != nil {
 			if err := a.cfg.OnDDL(*txn.DDL); err != nil {
 				return err
@@ -188,7 +199,7 @@ func (a *Applier) take(ctx context.Context, b *batch, txn binlog.Txn) error {
 			return err
 		}
 	}
-	b.end = txn.End
+	b.end, b.endTime = txn.End, txn.Time
 	return nil
 }
 
@@ -270,7 +281,7 @@ const (
 func (a *Applier) flush(ctx context.Context, b *batch) error {
 	if b.empty() {
 		if !b.end.IsZero() {
-			a.setPosition(b.end)
+			a.setPosition(b.end, b.endTime)
 		}
 		return nil
 	}
@@ -310,7 +321,7 @@ func (a *Applier) flush(ctx context.Context, b *batch) error {
 	for k, n := range b.kinds {
 		a.appliedKind[k].Add(int64(n))
 	}
-	a.setPosition(b.end)
+	a.setPosition(b.end, b.endTime)
 	b.reset()
 	if a.cfg.OnFlush != nil {
 		a.cfg.OnFlush(time.Since(start))
@@ -318,9 +329,12 @@ func (a *Applier) flush(ctx context.Context, b *batch) error {
 	return nil
 }
 
-func (a *Applier) setPosition(p binlog.Position) {
+func (a *Applier) setPosition(p binlog.Position, at time.Time) {
 	pos := p
 	a.position.Store(&pos)
+	if !at.IsZero() {
+		a.appliedTime.Store(at.UnixNano())
+	}
 }
 
 func (a *Applier) writeDeletes(ctx context.Context, tx *sql.Tx, keys [][]any) error {
@@ -329,8 +343,10 @@ func (a *Applier) writeDeletes(ctx context.Context, tx *sql.Tx, keys [][]any) er
 		for _, k := range part {
 			args = append(args, k...)
 		}
-		_, err := tx.ExecContext(ctx, sqlbuild.DeleteByKeys(a.ghostTbl, a.keyBind, len(part)), args...)
-		return err
+		if _, err := tx.ExecContext(ctx, sqlbuild.DeleteByKeys(a.ghostTbl, a.keyBind, len(part)), args...); err != nil {
+			return err
+		}
+		return a.checkWarnings(ctx, tx)
 	})
 }
 
@@ -340,9 +356,18 @@ func (a *Applier) writeUpserts(ctx context.Context, tx *sql.Tx, rows [][]any) er
 		for _, r := range part {
 			args = append(args, r...)
 		}
-		_, err := tx.ExecContext(ctx, sqlbuild.Replace(a.ghostTbl, a.cols, a.binds, len(part)), args...)
-		return err
+		if _, err := tx.ExecContext(ctx, sqlbuild.Replace(a.ghostTbl, a.cols, a.binds, len(part)), args...); err != nil {
+			return err
+		}
+		return a.checkWarnings(ctx, tx)
 	})
+}
+
+func (a *Applier) checkWarnings(ctx context.Context, tx *sql.Tx) error {
+	if !a.cfg.PanicOnWarnings {
+		return nil
+	}
+	return dbconn.CheckWarnings(ctx, tx)
 }
 
 // writeInParts calls write for consecutive parts of rows small enough for one statement.
@@ -379,11 +404,12 @@ func rowBytes(row []any) int {
 
 // batch holds the last effect of each key changed since the last write, in first-seen order.
 type batch struct {
-	ops    map[string]*op
-	order  []string
-	events int
-	kinds  [binlog.Delete + 1]int // events by kind
-	end    binlog.Position
+	ops     map[string]*op
+	order   []string
+	events  int
+	kinds   [binlog.Delete + 1]int // events by kind
+	end     binlog.Position
+	endTime time.Time // when the server wrote the transaction ending at end
 }
 
 type op struct {

@@ -45,7 +45,12 @@ type Config struct {
 	Workers int
 	// Retries is how often a chunk is tried again after a deadlock, lock wait timeout or lost connection.
 	Retries int
-	Gate    Gate // nil: never wait
+	// PanicOnWarnings makes a chunk that leaves a warning (a value truncated or rounded) an error.
+	PanicOnWarnings bool
+	// After, when set, resumes a copy: only rows with a key after it are copied (the watermark of
+	// an earlier run).
+	After []any
+	Gate  Gate // nil: never wait
 	// AfterChunk, when set, runs after every chunk with how long it took and how many rows it
 	// inserted: the nice-ratio rest and the metrics. An error stops the copy.
 	AfterChunk func(ctx context.Context, took time.Duration, rows int64) error
@@ -84,6 +89,7 @@ func New(cfg Config) (*Copier, error) {
 	}
 	c := &Copier{cfg: cfg, origTbl: sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name)}
 	c.size.Store(min(cfg.ChunkSize.Load(), startChunk))
+	c.watermark = cfg.After
 	for _, p := range cfg.Key.Columns {
 		c.keyCols = append(c.keyCols, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
 	}
@@ -152,7 +158,8 @@ type chunk struct {
 	first        bool
 }
 
-// Run copies every row that exists when it starts, from the first key to the last one read now.
+// Run copies every row that exists when it starts, from the first key (or after cfg.After) to the
+// last one read now.
 // Rows inserted later are beyond that range or replayed from the binlog; rows changed later are
 // replayed too, so copying each range once is enough. The binlog stream must already be running.
 func (c *Copier) Run(ctx context.Context) error {
@@ -173,6 +180,9 @@ func (c *Copier) Run(ctx context.Context) error {
 	g.SetLimit(c.cfg.Workers)
 	tracker := newWatermark()
 	lower, isFirst := first, true
+	if c.cfg.After != nil {
+		lower, isFirst = c.cfg.After, false
+	}
 	var loopErr error
 	for seq := int64(0); ; seq++ {
 		if c.cfg.Gate != nil {
@@ -288,15 +298,26 @@ func (c *Copier) copyChunk(ctx context.Context, ch chunk) error {
 	start := time.Now()
 	var affected int64
 	err := dbconn.Retry(ctx, c.cfg.Retries, func(ctx context.Context) error {
-		res, err := c.cfg.DB.ExecContext(ctx, query, args...)
+		// One session for the statement and, with PanicOnWarnings, its warnings.
+		conn, err := c.cfg.DB.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		res, err := conn.ExecContext(ctx, query, args...)
 		if err != nil {
 			if dbconn.IsRetryable(err) {
 				c.cfg.Logger.Warn("chunk copy failed, retrying", zap.Int64("chunk", ch.seq), zap.Error(err))
 			}
 			return err
 		}
-		affected, err = res.RowsAffected()
-		return err
+		if affected, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if c.cfg.PanicOnWarnings {
+			return dbconn.CheckWarnings(ctx, conn)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("copying chunk %d of %s into the ghost table: %w", ch.seq, c.origTbl, err)

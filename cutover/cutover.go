@@ -132,7 +132,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		return 0, err
 	}
 
-	if _, err := a.ExecContext(ctx, "CREATE TABLE "+old+" (id INT PRIMARY KEY) COMMENT='"+sentryComment+"'"); err != nil {
+	if _, err := a.ExecContext(ctx, "CREATE TABLE "+old+" (id INT PRIMARY KEY) COMMENT='"+SentryComment+"'"); err != nil {
 		if dbconn.ErrorNumber(err) == dbconn.ErrTableExists {
 			return 0, fmt.Errorf("creating the cut-over sentry %s: %w: %w", old, ErrSentryExists, err)
 		}
@@ -260,8 +260,8 @@ func discard(c *sql.Conn) {
 	_ = c.Close()
 }
 
-// sentryComment marks the sentry table, so clean-up can tell it from a table holding data.
-const sentryComment = "doppel cut-over sentry"
+// SentryComment marks the sentry table, so clean-up can tell it from a table holding data.
+const SentryComment = "doppel cut-over sentry"
 
 // dropSentry removes the sentry after a failed attempt, so the next one can create it again. It
 // drops the table only if it still is the sentry: an empty table carrying the sentry's comment.
@@ -274,7 +274,7 @@ func dropSentry(cfg Config, old string) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return
 	}
-	if err == nil && comment != sentryComment {
+	if err == nil && comment != SentryComment {
 		cfg.Logger.Error("the table under the old name is not the cut-over sentry; leaving it alone", zap.String("table", old))
 		return
 	}

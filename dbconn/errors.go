@@ -2,8 +2,14 @@ package dbconn
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -19,6 +25,8 @@ const (
 	ErrQueryInterrupted  = 1317
 	ErrReadOnly          = 1290
 	ErrLockDeadlockRetry = 1614 // transaction branch rolled back: deadlock
+	ErrServerShutdown    = 1053 // the server is shutting down
+	ErrConnectionKilled  = 1927 // MariaDB: the connection was killed (a restart, an operator)
 )
 
 // ErrorNumber returns the server's error number, or 0 when err is not a server error.
@@ -35,10 +43,13 @@ func ErrorNumber(err error) uint16 {
 // same way every time and must stop the migration.
 func IsRetryable(err error) bool {
 	switch ErrorNumber(err) {
-	case ErrLockWaitTimeout, ErrDeadlock, ErrLockDeadlockRetry:
+	case ErrLockWaitTimeout, ErrDeadlock, ErrLockDeadlockRetry, ErrServerShutdown, ErrConnectionKilled:
 		return true
 	}
-	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn)
+	// A lost connection, or a server that does not accept connections while it restarts.
+	var netErr *net.OpError
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) || errors.As(err, &netErr) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // Retry runs fn up to attempts times while it fails with a retryable error, sleeping a little longer
@@ -59,4 +70,36 @@ func Retry(ctx context.Context, attempts int, fn func(context.Context) error) er
 		}
 	}
 	return err
+}
+
+// Querier runs a query: a *sql.DB, *sql.Conn or *sql.Tx.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// CheckWarnings returns an error listing the warnings and notes the last statement of the session
+// q runs in left (SHOW WARNINGS), or nil when there are none: with --panic-on-warnings, a value
+// truncated, rounded or converted is a reason to stop, not a detail.
+func CheckWarnings(ctx context.Context, q Querier) error {
+	rows, err := q.QueryContext(ctx, "SHOW WARNINGS")
+	if err != nil {
+		return fmt.Errorf("reading warnings: %w", err)
+	}
+	defer rows.Close()
+	var found []string
+	for rows.Next() {
+		var level, message string
+		var code int
+		if err := rows.Scan(&level, &code, &message); err != nil {
+			return fmt.Errorf("reading warnings: %w", err)
+		}
+		found = append(found, fmt.Sprintf("%s %d: %s", level, code, message))
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading warnings: %w", err)
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("the server warned (--panic-on-warnings): %s", strings.Join(found, "; "))
+	}
+	return nil
 }

@@ -5,7 +5,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -64,6 +66,8 @@ func TestRetryable(t *testing.T) {
 		{driver.ErrBadConn, true},
 		{fmt.Errorf("query: %w", mysql.ErrInvalidConn), true},
 		{errors.New("something else"), false},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{&mysql.MySQLError{Number: 1053, Message: "Server shutdown in progress"}, true},
 	} {
 		if got := IsRetryable(tc.err); got != tc.want {
 			t.Errorf("IsRetryable(%v) = %v, want %v", tc.err, got, tc.want)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ReplicaStatus is the part of SHOW REPLICA STATUS doppel reads. MySQL 8 names the columns Source_*/
@@ -148,4 +149,44 @@ func BinlogDistance(ctx context.Context, db *sql.DB, fromFile string, fromPos ui
 		}
 	}
 	return total, rows.Err()
+}
+
+// BinlogFiles lists the server's binary log files, oldest first.
+func BinlogFiles(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SHOW BINARY LOGS")
+	if err != nil {
+		return nil, fmt.Errorf("listing binary logs: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for rows.Next() {
+		vals := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		files = append(files, string(vals[0]))
+	}
+	return files, rows.Err()
+}
+
+// BinlogRetention is how long the server keeps binary logs: binlog_expire_logs_seconds (MySQL 8,
+// MariaDB 10.6+), else expire_logs_days. 0 means they are never purged automatically.
+func BinlogRetention(ctx context.Context, db *sql.DB) (time.Duration, error) {
+	var secs int64
+	if err := db.QueryRowContext(ctx, "SELECT @@global.binlog_expire_logs_seconds").Scan(&secs); err == nil {
+		return time.Duration(secs) * time.Second, nil
+	}
+	var days float64
+	if err := db.QueryRowContext(ctx, "SELECT @@global.expire_logs_days").Scan(&days); err != nil {
+		return 0, fmt.Errorf("reading the binlog retention: %w", err)
+	}
+	return time.Duration(days * 24 * float64(time.Hour)), nil
 }

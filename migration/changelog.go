@@ -25,7 +25,7 @@ const (
   id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   last_update TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
   hint VARCHAR(64) CHARACTER SET ascii NOT NULL,
-  value VARCHAR(4096) CHARACTER SET utf8mb4 NOT NULL,
+  value MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY hint_uidx (hint)
 ) ENGINE=InnoDB COMMENT='doppel changelog'`
@@ -140,8 +140,8 @@ func (w *ddlWatch) onDDL(d binlog.DDL) error {
 		if _, isRename := stmt.(*ast.RenameTableStmt); isRename && w.swapping.Load() {
 			return applier.ErrStop
 		}
-		return fmt.Errorf("another session changed %s during the migration (%s): doppel stopped; the original table was not touched. Run doppel again once that change is done",
-			sqlbuild.QualifiedName(w.schema, w.table), statementKind(stmt))
+		return fmt.Errorf("another session changed %s during the migration (%s): doppel stopped; the original table was not touched. Run doppel again once that change is done: %w",
+			sqlbuild.QualifiedName(w.schema, w.table), statementKind(stmt), errTableChanged)
 	}
 	return nil
 }

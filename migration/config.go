@@ -80,6 +80,15 @@ type Config struct {
 	// Metrics, when set, receives the run's figures (cmd/doppel serves them on --metrics-address).
 	Metrics *metrics.Metrics
 
+	// Checkpoint records the progress in the changelog table every CheckpointInterval; a run that
+	// fails then keeps its ghost and changelog tables, to be continued with Resume.
+	Checkpoint         bool
+	CheckpointInterval time.Duration
+	// PanicOnWarnings stops the migration when copying or replaying leaves a warning.
+	PanicOnWarnings bool
+	// Resume continues a stopped run from its checkpoint instead of starting over.
+	Resume bool
+
 	// ServerID is the replica server id the binlog stream registers with.
 	ServerID uint32
 	// StatusInterval is how often progress is logged.
@@ -100,6 +109,8 @@ func DefaultConfig() Config {
 		ChunkTarget:           500 * time.Millisecond,
 		DMLBatchSize:          100,
 		DeferSecondaryIndexes: true,
+		Checkpoint:            true,
+		CheckpointInterval:    2 * time.Second,
 		CutOverLockTimeout:    3 * time.Second,
 		DefaultRetries:        60,
 		ServerID:              99999,
@@ -134,6 +145,15 @@ func (c *Config) check() error {
 	}
 	if c.CopyWorkers < 0 || c.CopyWorkers > 64 {
 		errs = append(errs, fmt.Errorf("--copy-workers %d is out of range: use 0 (sized to the server) to 64", c.CopyWorkers))
+	}
+	if c.Resume && !c.Checkpoint {
+		errs = append(errs, errors.New("--resume needs --checkpoint: the progress to resume from is the checkpoint"))
+	}
+	if c.Resume && c.InitiallyDropGhostTable {
+		errs = append(errs, errors.New("--resume and --initially-drop-ghost-table contradict each other: resume the stopped run, or drop it and start over"))
+	}
+	if c.CheckpointInterval <= 0 {
+		c.CheckpointInterval = 2 * time.Second
 	}
 	if c.ChunkTarget < 0 {
 		errs = append(errs, errors.New("--chunk-target-ms must not be negative"))

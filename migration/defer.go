@@ -3,6 +3,7 @@ package migration
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,8 +19,8 @@ import (
 // the replay keep.
 type deferral struct {
 	names  []string
-	add    string // the ADD INDEX clauses that restore them
-	create string // SHOW CREATE TABLE of the complete ghost: what must come back
+	adds   []string // the ADD INDEX clause of each
+	create string   // SHOW CREATE TABLE of the complete ghost: what must come back
 }
 
 // deferIndexes drops the ghost's plain secondary indexes before the copy, when doing so and adding
@@ -53,12 +54,12 @@ func (r *run) deferIndexes(ctx context.Context) error {
 		return nil
 	}
 	ghost := sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost)
-	d := &deferral{names: names, add: strings.Join(adds, ", ")}
+	d := &deferral{names: names, adds: adds}
 	if d.create, err = r.showCreateGhost(ctx); err != nil {
 		return err
 	}
 	drop := "ALTER TABLE " + ghost + " " + strings.Join(drops, ", ")
-	for _, q := range []string{drop, "ALTER TABLE " + ghost + " " + d.add} {
+	for _, q := range []string{drop, "ALTER TABLE " + ghost + " " + strings.Join(d.adds, ", ")} {
 		if _, err := r.s.primary.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("trying to defer the ghost table's indexes: %w", err)
 		}
@@ -89,10 +90,23 @@ func (r *run) addDeferredIndexes(ctx context.Context) error {
 	}
 	r.setState(StateIndexing)
 	start := time.Now()
-	r.log().Info("adding the deferred indexes", zap.Strings("indexes", d.names))
+	// A resumed run may find some of them built already.
+	present, err := table.IndexOrder(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost)
+	if err != nil {
+		return err
+	}
+	var missing, adds []string
+	for i, name := range d.names {
+		if !slices.Contains(present, name) {
+			missing, adds = append(missing, name), append(adds, d.adds[i])
+		}
+	}
+	r.log().Info("adding the deferred indexes", zap.Strings("indexes", missing))
 	ghost := sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost)
-	if _, err := r.s.primary.ExecContext(ctx, "ALTER TABLE "+ghost+" "+d.add+", ALGORITHM=INPLACE, LOCK=NONE"); err != nil {
-		return fmt.Errorf("adding the deferred indexes to the ghost table (if the server ran out of its online ALTER log, raise innodb_online_alter_log_max_size or run with --defer-secondary-indexes=false): %w", err)
+	if len(adds) > 0 {
+		if _, err := r.s.primary.ExecContext(ctx, "ALTER TABLE "+ghost+" "+strings.Join(adds, ", ")+", ALGORITHM=INPLACE, LOCK=NONE"); err != nil {
+			return fmt.Errorf("adding the deferred indexes to the ghost table (if the server ran out of its online ALTER log, raise innodb_online_alter_log_max_size or run with --defer-secondary-indexes=false): %w", err)
+		}
 	}
 	got, err := r.showCreateGhost(ctx)
 	if err != nil {

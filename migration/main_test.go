@@ -243,19 +243,19 @@ func TestRefusesBinlogOff(t *testing.T) {
 	}
 }
 
-// TestCancelDuringCopy is Ctrl-C in the middle of the copy: the original stays as it was and
-// doppel removes what it created.
-func TestCancelDuringCopy(t *testing.T) {
+// TestCancelThenResume is Ctrl-C in the middle of the copy: the original stays as it was, the ghost
+// and changelog are kept with a checkpoint, and --resume finishes the job without starting over.
+func TestCancelThenResume(t *testing.T) {
 	name, db := newTable(t, 20000)
-	before := checksum(t, db, "t")
 	cfg := testConfig(name, "ADD COLUMN x INT")
 	cfg.ChunkSize = 10
+	cfg.CheckpointInterval = 50 * time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		// Cancel once the ghost holds some rows.
 		for ctx.Err() == nil {
 			var n int
-			if db.QueryRow("SELECT COUNT(*) FROM _t_gho").Scan(&n) == nil && n > 500 {
+			if db.QueryRow("SELECT COUNT(*) FROM _t_gho").Scan(&n) == nil && n > 2000 {
 				cancel()
 				return
 			}
@@ -264,15 +264,73 @@ func TestCancelDuringCopy(t *testing.T) {
 	}()
 	_, err := Run(ctx, cfg)
 	cancel()
-	if err == nil {
-		t.Fatal("no error after cancelling")
+	if err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("error %v, want one saying how to resume", err)
 	}
-	if got := tableList(t, db); got != "t" {
-		t.Errorf("tables %q after cancelling, want t alone", got)
+	if got := tableList(t, db); got != "_t_ghc,_t_gho,t" {
+		t.Errorf("tables %q after cancelling, want the ghost and changelog kept", got)
 	}
-	if after := checksum(t, db, "t"); after != before {
-		t.Error("the original table changed")
+	before := checksum(t, db, "t")
+	// Writes while doppel is away must reach the ghost through the binlog.
+	exec(t, db, "UPDATE t SET v = 'while away' WHERE id IN (1, 19999)", "DELETE FROM t WHERE id = 2", "INSERT INTO t VALUES (30000, 'new', 1)")
+
+	// Without --resume, a second run refuses and says how to continue.
+	cfg.ChunkSize = 1000
+	_, err = Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "add --resume") {
+		t.Fatalf("a run over a stopped one: %v, want a refusal that names --resume", err)
 	}
+	cfg.Resume = true
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RowsCopied >= 20000 {
+		t.Errorf("the resumed run copied %d rows: it started over", res.RowsCopied)
+	}
+	var n int
+	var v string
+	if err := db.QueryRow("SELECT COUNT(*) FROM t").Scan(&n); err != nil || n != 20000 {
+		t.Errorf("%d rows after the resume (%v), want 20000", n, err)
+	}
+	if err := db.QueryRow("SELECT v FROM t WHERE id = 19999").Scan(&v); err != nil || v != "while away" {
+		t.Errorf("a change made while doppel was away is lost: %q %v", v, err)
+	}
+	if checksum(t, db, "_t_del") == before {
+		t.Error("the old table did not get the changes made while doppel was away")
+	}
+	exec(t, db, "ALTER TABLE _t_del ADD COLUMN x INT")
+	if checksum(t, db, "_t_del") != checksum(t, db, "t") {
+		t.Error("the resumed migration differs from the original")
+	}
+}
+
+// TestResumeRefusals: a resume is refused when it cannot continue the stopped run.
+func TestResumeRefusals(t *testing.T) {
+	name, db := newTable(t, 5000)
+	cfg := testConfig(name, "ADD COLUMN x INT")
+	cfg.Resume = true
+	expectRefusal(t, cfg, db, "no stopped run to continue")
+
+	cfg.Resume = false
+	cfg.ChunkSize = 10
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	_, _ = Run(ctx, cfg)
+	cancel()
+	if got := tableList(t, db); got != "_t_ghc,_t_gho,t" {
+		t.Fatalf("tables %q", got)
+	}
+	cfg.Resume = true
+	cfg.Alter = "ADD COLUMN y INT"
+	expectRefusal(t, cfg, db, "resume with the same ALTER")
+	cfg.Alter = "ADD COLUMN x INT"
+	exec(t, db, "ALTER TABLE t ADD COLUMN z INT NULL")
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel2()
+	if err := sb.WaitReplica(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	expectRefusal(t, cfg, db, "has changed since the stopped run")
 }
 
 // TestConcurrentAlterStops: someone else alters the original table while doppel copies it.
@@ -413,5 +471,36 @@ func TestDeferredIndexes(t *testing.T) {
 				t.Error("rows differ from the native ALTER's")
 			}
 		})
+	}
+}
+
+// TestPanicOnWarnings: narrowing a DECIMAL rounds values with a note from the server; with
+// --panic-on-warnings that stops the migration, without it the rounding is the ALTER's meaning.
+func TestPanicOnWarnings(t *testing.T) {
+	name := sb.NewDatabase(t)
+	db, err := sb.Primary.DB(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	exec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, d DECIMAL(10,2) NOT NULL)", "INSERT INTO t SELECT seq, seq + 0.25 FROM seq_1_to_100")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := sb.WaitReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(name, "MODIFY d DECIMAL(10,1) NOT NULL")
+	cfg.PanicOnWarnings = true
+	cfg.Checkpoint = false
+	_, err = Run(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), "--panic-on-warnings") || !strings.Contains(err.Error(), "1265") {
+		t.Fatalf("error %v, want the server's note 1265 with --panic-on-warnings", err)
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Errorf("tables %q", got)
+	}
+	cfg.PanicOnWarnings = false
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -255,6 +255,15 @@ func TestPanic(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			panicFile := filepath.Join(t.TempDir(), "panic")
 			o := startOperated(t, 2000, "ADD COLUMN x INT", func(c *Config) { c.PanicFlagFile = panicFile })
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				var n int
+				if o.db.QueryRow("SELECT COUNT(*) FROM _t_ghc WHERE hint = 'checkpoint'").Scan(&n) == nil && n == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no checkpoint written")
+				}
+			}
 			if how == "command" {
 				o.mustSend("panic")
 			} else if err := os.WriteFile(panicFile, nil, 0o600); err != nil {
@@ -264,8 +273,8 @@ func TestPanic(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), "panic") {
 				t.Fatalf("error %v, want a panic", err)
 			}
-			if got := tableList(t, o.db); got != "t" {
-				t.Errorf("tables %q after panic, want t alone", got)
+			if got := tableList(t, o.db); got != "_t_ghc,_t_gho,t" {
+				t.Errorf("tables %q after panic, want the ghost and changelog kept for --resume", got)
 			}
 			if checksum(t, o.db, "t") != o.original {
 				t.Error("the original table changed")
@@ -322,7 +331,7 @@ func TestHooks(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "before-cut-over") {
 		t.Fatalf("error %v, want the failing hook named", err)
 	}
-	if got := tableList(t, db); got != "t" || checksum(t, db, "t") != before {
+	if got := tableList(t, db); got != "_t_ghc,_t_gho,t" || checksum(t, db, "t") != before {
 		t.Errorf("tables %q after a refused cut-over, or the original changed", got)
 	}
 	if lines := readLines(t, log); !strings.HasPrefix(lines[len(lines)-1], "failure ") {

@@ -14,10 +14,10 @@ import (
 	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/checkpoint"
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/copier"
 	"github.com/doppel-sql/doppel/cutover"
-	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/hooks"
 	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
@@ -72,18 +72,20 @@ type run struct {
 	state stateBox
 	start time.Time
 
-	ghost    *table.Table
-	created  []string // tables this run created, dropped again if it fails before the swap
-	swapped  atomic.Bool
-	copier   *copier.Copier
-	applier  *applier.Applier
-	reader   *binlog.Reader
-	txns     chan binlog.Txn
-	throttle *throttle.Throttler
-	markers  *markers
-	ddl      *ddlWatch
-	deferred *deferral // secondary indexes added after the copy
-	cutover  cutover.Result
+	ghost        *table.Table
+	created      []string // tables this run created, dropped again if it fails before the swap
+	swapped      atomic.Bool
+	copier       *copier.Copier
+	applier      *applier.Applier
+	reader       *binlog.Reader
+	txns         chan binlog.Txn
+	throttle     *throttle.Throttler
+	markers      *markers
+	ddl          *ddlWatch
+	deferred     *deferral          // secondary indexes added after the copy
+	resume       *checkpoint.Record // the checkpoint a --resume continues from
+	checkpointed atomic.Bool        // a checkpoint of this run has been written
+	cutover      cutover.Result
 
 	workers     int          // copy workers
 	copyStart   atomic.Int64 // UnixNano when the row copy started
@@ -115,6 +117,11 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	}
 	if r.throttle, err = r.newThrottler(); err != nil {
 		return nil, err
+	}
+	if r.cfg.Resume {
+		if err := r.checkResume(ctx); err != nil {
+			return nil, err
+		}
 	}
 	r.cfg.Metrics.SetRowsEstimated(r.p.rows)
 	if err := r.hook(ctx, hooks.OnValidated); err != nil {
@@ -150,7 +157,12 @@ func (r *run) execute(ctx context.Context) (res *Result, err error) {
 			err = cause
 		}
 		if err != nil && !r.swapped.Load() {
-			r.dropCreated()
+			if r.resumable(err) {
+				err = fmt.Errorf("%w. The original table is untouched. %s and %s are kept with the progress made: run the same command with --resume to continue, or drop them (or add --initially-drop-ghost-table) to start over",
+					err, sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost), sqlbuild.QualifiedName(r.cfg.Database, r.p.changelog))
+			} else {
+				r.dropCreated()
+			}
 		}
 	}()
 	ctl, err := r.listenControl()
@@ -158,7 +170,11 @@ func (r *run) execute(ctx context.Context) (res *Result, err error) {
 		return nil, err
 	}
 	r.setState(StatePreparing)
-	if err := r.prepare(ctx); err != nil {
+	prepare := r.prepare
+	if r.resume != nil {
+		prepare = r.prepareResume
+	}
+	if err := prepare(ctx); err != nil {
 		if ctl != nil {
 			_ = ctl.Close()
 		}
@@ -250,7 +266,7 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 	if err := r.build(ctx); err != nil {
 		return err
 	}
-	pos, err := dbconn.ReadBinlogStatus(ctx, r.s.inspect, r.s.flavor)
+	pos, err := r.startPosition(ctx)
 	if err != nil {
 		return err
 	}
@@ -269,9 +285,8 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 			return nil
 		})
 	}
-	helper(func(ctx context.Context) error {
-		return r.reader.Run(ctx, binlog.Position{File: pos.File, Pos: uint32(pos.Pos)}, r.txns)
-	})
+	helper(func(ctx context.Context) error { return r.reader.Run(ctx, pos, r.txns) })
+	helper(func(ctx context.Context) error { return r.checkpointLoop(ctx, pos) })
 	helper(func(ctx context.Context) error { return r.applier.Run(ctx, r.txns) })
 	helper(r.throttle.Run)
 	helper(r.observe)
@@ -326,14 +341,21 @@ func (r *run) build(ctx context.Context) error {
 	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
 	r.applier, err = applier.New(applier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
-		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries,
+		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		OnOther: r.onChangelog, OnDDL: r.ddl.onDDL, Gate: applyGate{r}, OnFlush: r.cfg.Metrics.ObserveApplyBatch,
 		Logger: r.log(),
 	})
 	if err != nil {
 		return err
 	}
+	var after []any
+	if r.resume != nil {
+		if after, err = checkpoint.DecodeKey(r.resume.Watermark); err != nil {
+			return err
+		}
+	}
 	r.copier, err = copier.New(copier.Config{
+		After: after, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
 		Gate: r.throttle, AfterChunk: r.afterChunk, Logger: r.log(),
@@ -355,10 +377,12 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	}
 	r.setState(StateCopying)
 	r.copyStart.Store(time.Now().UnixNano())
-	r.log().Info("copying rows", zap.Int64("estimated rows", r.p.rows), zap.Int64("largest chunk", r.chunk.Load()),
-		zap.Duration("chunk target", r.cfg.ChunkTarget), zap.Int("workers", r.workers))
-	if err := r.copier.Run(ctx); err != nil {
-		return err
+	if r.resume == nil || !r.resume.CopyDone {
+		r.log().Info("copying rows", zap.Int64("estimated rows", r.p.rows), zap.Int64("largest chunk", r.chunk.Load()),
+			zap.Duration("chunk target", r.cfg.ChunkTarget), zap.Int("workers", r.workers))
+		if err := r.copier.Run(ctx); err != nil {
+			return err
+		}
 	}
 	r.log().Info("row copy complete", zap.Int64("rows", r.copier.RowsCopied()), zap.Duration("elapsed", time.Since(r.start).Round(time.Millisecond)))
 	r.cfg.Metrics.SetRowsEstimated(r.copier.RowsCopied())

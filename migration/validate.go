@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/alter"
+	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
@@ -214,7 +215,9 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 	return nil
 }
 
-// checkLeftovers refuses when the tables doppel creates already exist, unless told to drop them.
+// checkLeftovers refuses when the tables doppel creates already exist, unless told to drop them or,
+// with --resume, to continue with them. A cut-over sentry left by a run killed during its swap is
+// recognized and dropped: it holds nothing.
 func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	for _, n := range []string{p.names.ghost, p.old, p.changelog} {
 		if len([]rune(n)) > maxNameLen {
@@ -225,24 +228,43 @@ func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) 
 		name    string
 		allowed bool
 		flag    string
+		resumed bool // the table a --resume continues with
 	}{
-		{p.names.ghost, cfg.InitiallyDropGhostTable, "--initially-drop-ghost-table"},
-		{p.changelog, cfg.InitiallyDropGhostTable, "--initially-drop-ghost-table"},
-		{p.old, cfg.InitiallyDropOldTable, "--initially-drop-old-table"},
+		{p.names.ghost, cfg.InitiallyDropGhostTable, "--initially-drop-ghost-table", true},
+		{p.changelog, cfg.InitiallyDropGhostTable, "--initially-drop-ghost-table", true},
+		{p.old, cfg.InitiallyDropOldTable, "--initially-drop-old-table", false},
 	} {
 		exists, err := table.Exists(ctx, s.primary, cfg.Database, c.name)
 		if err != nil {
 			return err
 		}
-		if !exists {
+		switch {
+		case cfg.Resume && c.resumed && !exists:
+			return refuse("--resume: %s does not exist, so there is no stopped run to continue; run without --resume", sqlbuild.QualifiedName(cfg.Database, c.name))
+		case !exists, cfg.Resume && c.resumed:
 			continue
+		case c.name == p.old && isSentry(ctx, s, cfg.Database, c.name):
+			p.dropFirst = append(p.dropFirst, c.name)
+		case !c.allowed:
+			also := ""
+			if c.resumed {
+				also = "; to continue that run from where it stopped, add --resume"
+			}
+			return refuse("table %s already exists, probably left by an earlier run%s. Otherwise check it holds nothing you need, then drop it or run with %s",
+				sqlbuild.QualifiedName(cfg.Database, c.name), also, c.flag)
+		default:
+			p.dropFirst = append(p.dropFirst, c.name)
 		}
-		if !c.allowed {
-			return refuse("table %s already exists, probably left by an earlier run. Check it holds nothing you need, then drop it or run with %s", sqlbuild.QualifiedName(cfg.Database, c.name), c.flag)
-		}
-		p.dropFirst = append(p.dropFirst, c.name)
 	}
 	return nil
+}
+
+// isSentry reports whether the table is a cut-over sentry: it carries the sentry's comment.
+func isSentry(ctx context.Context, s *servers, schema, name string) bool {
+	var comment string
+	err := s.primary.QueryRowContext(ctx, "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+		schema, name).Scan(&comment)
+	return err == nil && comment == cutover.SentryComment
 }
 
 // probe applies the ALTER to a TEMPORARY copy of the table, to see the result before creating

@@ -5,7 +5,10 @@ package table
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -96,6 +99,17 @@ func (t *Table) Index(name string) *Index {
 		}
 	}
 	return nil
+}
+
+// Digest is a fingerprint of the table's definition (columns and indexes, not its name): equal
+// digests mean the same columns, types, collations and keys.
+func (t *Table) Digest() string {
+	js, _ := json.Marshal(struct {
+		Columns []Column
+		Indexes []Index
+	}{t.Columns, t.Indexes})
+	sum := sha256.Sum256(js)
+	return hex.EncodeToString(sum[:])
 }
 
 // Inspect reads the definition of schema.name.

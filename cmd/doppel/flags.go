@@ -43,6 +43,8 @@ type options struct {
 	chunkTargetMillis    int
 	copyWorkers          int
 	deferIndexes         bool
+	checkpoint, resume   bool
+	panicOnWarnings      bool
 
 	maxLagMillis, heartbeatMillis        int
 	throttleControlReplicas              string
@@ -92,6 +94,9 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.defaultRetries, "default-retries", d.DefaultRetries, "attempts for a failing chunk, replay batch or cut-over")
 	fs.BoolVar(&o.approveRenamed, "approve-renamed-columns", false, "the ALTER renames columns: carry their values over")
 	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "the ALTER renames columns: do not carry their values over")
+	fs.BoolVar(&o.checkpoint, "checkpoint", d.Checkpoint, "record the progress in the changelog table; a failed run then keeps its tables for --resume (=false: drop them)")
+	fs.BoolVar(&o.resume, "resume", false, "continue a stopped run of the same migration from its checkpoint")
+	fs.BoolVar(&o.panicOnWarnings, "panic-on-warnings", false, "stop when copying or replaying makes the server warn (a value truncated or rounded)")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
 	th := d.Throttle
 	fs.IntVar(&o.maxLagMillis, "max-lag-millis", int(th.MaxLag/time.Millisecond), "replica lag above which doppel throttles (and the cut-over waits)")
@@ -162,6 +167,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.ChunkTarget = time.Duration(o.chunkTargetMillis) * time.Millisecond
 	c.CopyWorkers = o.copyWorkers
 	c.DeferSecondaryIndexes = o.deferIndexes
+	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
 	c.InitiallyDropGhostTable, c.InitiallyDropOldTable, c.OkToDropTable = o.dropGhost, o.dropOld, o.okToDrop
 	c.CutOverLockTimeout = time.Duration(o.cutOverLockTimeout) * time.Second
 	c.DefaultRetries = o.defaultRetries
