@@ -51,6 +51,10 @@ type Config struct {
 	CatchUp  CatchUp
 	// BeforeRename runs just before the RENAME is issued, so a binlog reader can expect it.
 	BeforeRename func()
+	// Failpoint, when set, is called at each step of an attempt with the step's name ("sentry",
+	// "locked", "caught-up", "rename-queued", "sentry-dropped"): tests stop doppel there to prove
+	// the swap is safe wherever it dies.
+	Failpoint func(step string)
 	// OnAttempt, when set, is called after every attempt with how long it kept the table locked (0
 	// when it did not lock it) and its error (nil for the swap).
 	OnAttempt func(blocked time.Duration, err error)
@@ -138,6 +142,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		}
 		return 0, fmt.Errorf("creating the cut-over sentry %s: %w", old, err)
 	}
+	cfg.failpoint("sentry")
 	// Until the point of no return, any failure drops the sentry again. A's lock, if held, is
 	// released when a is closed.
 	sentryDropped := false
@@ -150,6 +155,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		return 0, fmt.Errorf("locking %s: %w", tbl, err)
 	}
 	lockedAt := time.Now()
+	cfg.failpoint("locked")
 	unlock := func() { _, _ = a.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES") }
 
 	catchCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
@@ -160,6 +166,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		return time.Since(lockedAt), fmt.Errorf("replaying the last changes while %s was locked: %w", tbl, err)
 	}
 
+	cfg.failpoint("caught-up")
 	if cfg.BeforeRename != nil {
 		cfg.BeforeRename()
 	}
@@ -177,9 +184,17 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		}
 		return time.Since(lockedAt), err
 	}
+	cfg.failpoint("rename-queued")
 	// The point of no return: from here on, finish whatever happens to ctx.
 	_, dropErr := a.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+old)
 	sentryDropped = dropErr == nil
+	cfg.failpoint("sentry-dropped")
+	if dropErr == nil {
+		if err := waitRenameFirstInLine(context.WithoutCancel(ctx), cfg, bID, renamed); err != nil {
+			unlock()
+			return time.Since(lockedAt), err
+		}
+	}
 	unlock()
 	blocked := time.Since(lockedAt)
 	if err := <-renamed; err != nil {
@@ -222,6 +237,57 @@ func settle(ctx context.Context, cfg Config) error {
 // settleTimeout bounds settle: after it, the cut-over goes on and relies on its lock timeout.
 const settleTimeout = time.Minute
 
+// waitRenameFirstInLine makes sure that, when the original table is unlocked, the RENAME takes it
+// before any queued write does. The RENAME takes its metadata locks one table at a time, in name
+// order, and a RENAME waiting for a lock goes ahead of writes waiting for the same lock. When the
+// sentry's name sorts before the original's (`_t_del` before `t`), the RENAME has been waiting for
+// the sentry, not for the original: after the sentry is dropped it takes the sentry's and the
+// ghost's locks and only then queues for the original. Unlocking before that lets the queued writes
+// in first, into the old table, after the last catch-up: they would be lost to the new one (MariaDB
+// does this; seen in tests). So wait until the RENAME holds the ghost's lock, which it takes just
+// before the original's. If it does not get there in time, kill it: nothing is renamed.
+func waitRenameFirstInLine(ctx context.Context, cfg Config, bID int64, renamed <-chan error) error {
+	if cfg.Table < cfg.Old {
+		return nil // the RENAME has been queued for the original table all along
+	}
+	probe, err := cfg.DB.Conn(ctx)
+	if err != nil {
+		return killRename(ctx, cfg, bID, renamed, err)
+	}
+	defer discard(probe)
+	// Fail at once instead of waiting when the ghost's lock is taken (MySQL rounds 0 up to 1 s).
+	if _, err := probe.ExecContext(ctx, "SET SESSION lock_wait_timeout = 0"); err != nil {
+		return killRename(ctx, cfg, bID, renamed, err)
+	}
+	ghost := sqlbuild.QualifiedName(cfg.Schema, cfg.Ghost)
+	deadline := time.Now().Add(cfg.LockTimeout)
+	for time.Now().Before(deadline) {
+		_, err := probe.ExecContext(ctx, "SELECT 1 FROM "+ghost+" LIMIT 0")
+		if dbconn.ErrorNumber(err) == dbconn.ErrLockWaitTimeout {
+			return nil // the RENAME holds the ghost: it is now first in line for the original
+		}
+		if err != nil {
+			return killRename(ctx, cfg, bID, renamed, err)
+		}
+		select {
+		case err := <-renamed:
+			return fmt.Errorf("the RENAME ended before the original table was unlocked: %w", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return killRename(ctx, cfg, bID, renamed, fmt.Errorf("the RENAME did not queue for %s within %s", cfg.Table, cfg.LockTimeout))
+}
+
+// killRename aborts the queued RENAME, so that unlocking renames nothing.
+func killRename(ctx context.Context, cfg Config, bID int64, renamed <-chan error, why error) error {
+	if _, err := cfg.DB.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", bID)); err != nil {
+		return errors.Join(why, fmt.Errorf("killing the queued RENAME: %w", err))
+	}
+	// The RENAME cannot have succeeded: the original is still locked.
+	renameErr := <-renamed
+	return fmt.Errorf("cut-over attempt abandoned, nothing renamed: %w (the RENAME: %v)", why, renameErr)
+}
+
 // waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME.
 func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error) error {
 	deadline := time.Now().Add(cfg.LockTimeout)
@@ -251,6 +317,12 @@ func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error
 func isLockWait(state string) bool {
 	// "Waiting for table metadata lock" on MySQL and MariaDB.
 	return len(state) >= 11 && state[:11] == "Waiting for"
+}
+
+func (c Config) failpoint(step string) {
+	if c.Failpoint != nil {
+		c.Failpoint(step)
+	}
 }
 
 // discard closes a session instead of returning it to the pool: a session that may still hold

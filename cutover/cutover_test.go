@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,4 +182,60 @@ func TestOldNameTaken(t *testing.T) {
 	}
 	tableHolds(t, db, "t", "orig")
 	tableHolds(t, db, "_t_del", "keep")
+}
+
+// TestNoWriteSlipsIntoTheOldTable: writes queued behind the cut-over's lock must all land in the new
+// table. The RENAME locks tables in name order; `_t_del` sorts before `t`, so unlocking as soon as the
+// sentry is dropped used to let queued writes into the old table first: lost to the new one.
+func TestNoWriteSlipsIntoTheOldTable(t *testing.T) {
+	for attempt := 0; attempt < 5; attempt++ {
+		db, cfg := setup(t)
+		var locked atomic.Bool
+		cfg.Failpoint = func(step string) {
+			if step == "locked" {
+				locked.Store(true)
+			}
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		var queued sync.Map // tokens of rows whose INSERT started while the table was locked
+		var seq atomic.Int64
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					wasLocked := locked.Load()
+					token := fmt.Sprintf("q%d", seq.Add(1))
+					if _, err := db.Exec("INSERT INTO t (v) VALUES (?)", token); err != nil {
+						t.Errorf("write failed: %v", err)
+						return
+					}
+					if wasLocked {
+						queued.Store(token, true)
+					}
+				}
+			}()
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, err := Run(context.Background(), cfg)
+		time.Sleep(50 * time.Millisecond)
+		stop()
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slipped := 0
+		queued.Range(func(token, _ any) bool {
+			var n int
+			if err := db.QueryRow("SELECT COUNT(*) FROM _t_del WHERE v = ?", token).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			slipped += n
+			return true
+		})
+		if slipped > 0 {
+			t.Fatalf("attempt %d: %d writes queued behind the lock landed in the old table", attempt, slipped)
+		}
+	}
 }

@@ -97,6 +97,10 @@ type Config struct {
 	// it, on a terminal); the periodic status line is then not logged.
 	OnProgress func(Progress)
 
+	// Failpoint, for tests only, is called at named steps ("cutover:locked", "copy:chunk", ...), so a
+	// test can kill doppel exactly there.
+	Failpoint func(step string)
+
 	Logger *zap.Logger
 	// Out receives the human-readable plan (what the migration will do).
 	Out io.Writer

@@ -125,6 +125,7 @@ func (r *run) observe(ctx context.Context) error {
 	var lastStatus, lastRate time.Time = time.Now(), time.Now()
 	lastTick := time.Now()
 	var sent [binlog.Delete + 1][2]int64 // events received and applied already passed to the metrics
+	var lastRetention time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -155,6 +156,27 @@ func (r *run) observe(ctx context.Context) error {
 			}
 		}
 		r.feedMetrics(ctx, &sent)
+		if now.Sub(lastRetention) >= time.Minute {
+			lastRetention = now
+			r.watchRetention(ctx)
+		}
+	}
+}
+
+// watchRetention warns while a resume is still possible that it may soon not be: the server purges
+// binary logs older than its retention, and a resume needs them from the checkpoint on.
+func (r *run) watchRetention(ctx context.Context) {
+	applied := r.applier.AppliedTime()
+	if applied.IsZero() || !r.cfg.Checkpoint {
+		return
+	}
+	keep, err := dbconn.BinlogRetention(ctx, r.s.inspect)
+	if err != nil || keep <= 0 {
+		return
+	}
+	if age := time.Since(applied); age > keep/2 {
+		r.log().Warn("the binary logs a resume would need are getting old: the server purges them after its retention, and then doppel can no longer resume this run",
+			zap.Duration("needed since", age.Round(time.Second)), zap.Duration("retention", keep))
 	}
 }
 

@@ -367,6 +367,9 @@ var _ copier.Gate = (*throttle.Throttler)(nil)
 
 // afterChunk rests as --nice-ratio asks and records the chunk.
 func (r *run) afterChunk(ctx context.Context, took time.Duration, rows int64) error {
+	if r.cfg.Failpoint != nil {
+		r.cfg.Failpoint("copy:chunk")
+	}
 	r.cfg.Metrics.ObserveChunk(took, rows)
 	return r.throttle.Nice(ctx, took)
 }
@@ -410,6 +413,11 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: r.markers,
 		BeforeRename: func() { r.ddl.swapping.Store(true) },
+		Failpoint: func(step string) {
+			if r.cfg.Failpoint != nil {
+				r.cfg.Failpoint("cutover:" + step)
+			}
+		},
 		OnAttempt: func(blocked time.Duration, err error) {
 			r.cfg.Metrics.AddCutOverAttempt()
 			if blocked > 0 {

@@ -45,6 +45,17 @@ func serveMetrics(ctx context.Context, addr string, cfg *migration.Config) (stop
 	return func() { cancel(); <-done }, nil
 }
 
+// failpoint returns a Failpoint that, at the step named by DOPPEL_FAILPOINT (a testing aid, see
+// docs/testing.md), says so on stderr and waits to be killed.
+func failpoint(step string, stderr io.Writer) func(string) {
+	return func(at string) {
+		if at == step {
+			fmt.Fprintf(stderr, "doppel: failpoint %s reached; waiting to be killed\n", at)
+			select {}
+		}
+	}
+}
+
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
@@ -109,6 +120,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg.Out = stdout
 	if bar != nil {
 		cfg.OnProgress = bar.Update
+	}
+	if fp := os.Getenv("DOPPEL_FAILPOINT"); fp != "" {
+		cfg.Failpoint = failpoint(fp, stderr)
 	}
 	if o.metricsAddress != "" {
 		stopMetrics, err := serveMetrics(ctx, o.metricsAddress, &cfg)
