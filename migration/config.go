@@ -84,6 +84,9 @@ type Config struct {
 	// fails then keeps its ghost and changelog tables, to be continued with Resume.
 	Checkpoint         bool
 	CheckpointInterval time.Duration
+	// Checksum compares the ghost with the original before the swap, and refuses to swap when they
+	// differ.
+	Checksum bool
 	// PanicOnWarnings stops the migration when copying or replaying leaves a warning.
 	PanicOnWarnings bool
 	// Resume continues a stopped run from its checkpoint instead of starting over.
@@ -114,6 +117,7 @@ func DefaultConfig() Config {
 		DMLBatchSize:          100,
 		DeferSecondaryIndexes: true,
 		Checkpoint:            true,
+		Checksum:              true,
 		CheckpointInterval:    2 * time.Second,
 		CutOverLockTimeout:    3 * time.Second,
 		DefaultRetries:        60,

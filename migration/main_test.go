@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/verify"
 )
 
 var sb *sandbox.Sandbox
@@ -411,6 +416,11 @@ func TestAttemptInstantDDL(t *testing.T) {
 	if got := tableList(t, db); got != "t" {
 		t.Errorf("tables %q: an instant ALTER creates nothing", got)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := sb.WaitReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
 	// Changing a column's type cannot be instant: doppel copies as usual.
 	cfg = testConfig(name, "MODIFY n BIGINT NULL")
 	cfg.AttemptInstantDDL = true
@@ -502,5 +512,60 @@ func TestPanicOnWarnings(t *testing.T) {
 	cfg.PanicOnWarnings = false
 	if _, err := Run(ctx, cfg); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// corruptingHook writes an on-row-copy-complete hook that runs statements on the primary, after
+// the copy and before the verification.
+func corruptingHook(t *testing.T, statements ...string) string {
+	t.Helper()
+	client, err := osexec.LookPath("mariadb")
+	if err != nil {
+		if client, err = osexec.LookPath("mysql"); err != nil {
+			t.Fatal("no mariadb or mysql client to corrupt the ghost table with")
+		}
+	}
+	dir := t.TempDir()
+	p := sb.Primary.Config()
+	script := fmt.Sprintf("#!/bin/sh\nexec %s -h%s -P%d -u%s \"$GH_OST_DATABASE_NAME\" -e %q\n", client, p.Host, p.Port, p.User, strings.Join(statements, "; "))
+	if err := os.WriteFile(filepath.Join(dir, "gh-ost-on-row-copy-complete"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestVerifyRepairsAndRefuses: a ghost row changed behind doppel's back is found before the swap and
+// re-copied; a difference that comes back (a trigger on the ghost) makes doppel refuse to swap and
+// name the key range.
+func TestVerifyRepairsAndRefuses(t *testing.T) {
+	name, db := newTable(t, 3000)
+	cfg := testConfig(name, "ADD INDEX (n)")
+	cfg.HooksPath = corruptingHook(t, "UPDATE _t_gho SET v = 'corrupt' WHERE id = 1234")
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verified == nil || res.Verified.Repaired != 1 {
+		t.Fatalf("verification %+v, want one chunk repaired", res.Verified)
+	}
+	var v string
+	if err := db.QueryRow("SELECT v FROM t WHERE id = 1234").Scan(&v); err != nil || v != "v1234" {
+		t.Errorf("row 1234 is %q after the swap (%v), want v1234", v, err)
+	}
+
+	name, db = newTable(t, 3000)
+	before := checksum(t, db, "t")
+	cfg = testConfig(name, "ADD INDEX (n)")
+	cfg.Checkpoint = false
+	cfg.HooksPath = corruptingHook(t,
+		"CREATE TRIGGER spoil BEFORE INSERT ON _t_gho FOR EACH ROW SET NEW.v = IF(NEW.id = 2345, 'spoiled', NEW.v)",
+		"UPDATE _t_gho SET v = 'spoiled' WHERE id = 2345")
+	_, err = Run(context.Background(), cfg)
+	var mismatch *verify.MismatchError
+	if !errors.As(err, &mismatch) || !strings.Contains(err.Error(), "does not cut over") {
+		t.Fatalf("error %v, want a mismatch naming the key range", err)
+	}
+	if got := tableList(t, db); got != "t" || checksum(t, db, "t") != before {
+		t.Errorf("tables %q after a refused swap, or the original changed", got)
 	}
 }

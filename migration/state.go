@@ -11,6 +11,7 @@ const (
 	StateCopying
 	StateIndexing   // the copy is done; the deferred secondary indexes are being built
 	StateCatchingUp // the replay finishes what is left
+	StateVerifying  // the ghost is compared with the original
 	StatePostponed  // ready, waiting for the postpone flag file to go
 	StateCuttingOver
 	StateCleaningUp
@@ -18,7 +19,7 @@ const (
 	StateFailed
 )
 
-var stateNames = [...]string{"validating", "preparing", "copying", "adding-indexes", "catching-up", "postponed", "cutting-over", "cleaning-up", "done", "failed"}
+var stateNames = [...]string{"validating", "preparing", "copying", "adding-indexes", "catching-up", "verifying", "postponed", "cutting-over", "cleaning-up", "done", "failed"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {

@@ -44,6 +44,7 @@ type options struct {
 	copyWorkers          int
 	deferIndexes         bool
 	checkpoint, resume   bool
+	checksum             bool
 	panicOnWarnings      bool
 
 	maxLagMillis, heartbeatMillis        int
@@ -96,6 +97,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "the ALTER renames columns: do not carry their values over")
 	fs.BoolVar(&o.checkpoint, "checkpoint", d.Checkpoint, "record the progress in the changelog table; a failed run then keeps its tables for --resume (=false: drop them)")
 	fs.BoolVar(&o.resume, "resume", false, "continue a stopped run of the same migration from its checkpoint")
+	fs.BoolVar(&o.checksum, "checksum", d.Checksum, "compare the ghost with the original before the swap and refuse to swap when they differ (=false skips it)")
 	fs.BoolVar(&o.panicOnWarnings, "panic-on-warnings", false, "stop when copying or replaying makes the server warn (a value truncated or rounded)")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
 	th := d.Throttle
@@ -168,6 +170,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.CopyWorkers = o.copyWorkers
 	c.DeferSecondaryIndexes = o.deferIndexes
 	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
+	c.Checksum = o.checksum
 	c.InitiallyDropGhostTable, c.InitiallyDropOldTable, c.OkToDropTable = o.dropGhost, o.dropOld, o.okToDrop
 	c.CutOverLockTimeout = time.Duration(o.cutOverLockTimeout) * time.Second
 	c.DefaultRetries = o.defaultRetries

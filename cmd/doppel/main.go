@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -155,6 +156,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "doppel: migrated %s in %s: %d rows copied, %d changes replayed, table blocked %s at the cut-over.\n",
 		sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond), res.RowsCopied, res.ChangesApplied,
 		res.CutOver.Blocked.Round(time.Millisecond))
+	if v := res.Verified; v != nil {
+		fmt.Fprintf(stdout, "doppel: verified before the swap: %d rows compared in %d chunks", v.Rows, v.Chunks)
+		if v.Repaired > 0 {
+			fmt.Fprintf(stdout, ", %d chunks re-copied", v.Repaired)
+		}
+		if len(v.Unverified) > 0 {
+			fmt.Fprintf(stdout, "; not hashed: %s", strings.Join(v.Unverified, ", "))
+		}
+		fmt.Fprintln(stdout, ".")
+	}
 	if res.OldTable != "" {
 		fmt.Fprintf(stdout, "doppel: the original table is kept as %s; drop it when you no longer need it.\n", sqlbuild.QualifiedName(cfg.Database, res.OldTable))
 	}
