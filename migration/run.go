@@ -174,6 +174,9 @@ func (r *run) execute(ctx context.Context) (res *Result, err error) {
 		return nil, err
 	}
 	r.setState(StatePreparing)
+	if err := r.dropLeftovers(ctx); err != nil {
+		return nil, err
+	}
 	prepare := r.prepare
 	if r.resume != nil {
 		prepare = r.prepareResume
@@ -203,12 +206,6 @@ func (r *run) execute(ctx context.Context) (res *Result, err error) {
 // checks it.
 func (r *run) prepare(ctx context.Context) error {
 	db, schema := r.s.primary, r.cfg.Database
-	for _, name := range r.p.dropFirst {
-		r.log().Info("dropping a leftover table, as asked", zap.String("table", name))
-		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(schema, name)); err != nil {
-			return fmt.Errorf("dropping leftover table %s: %w", name, err)
-		}
-	}
 	changelog := sqlbuild.QualifiedName(schema, r.p.changelog)
 	if _, err := db.ExecContext(ctx, fmt.Sprintf(changelogDDL, changelog)); err != nil {
 		return fmt.Errorf("creating the changelog table %s: %w", changelog, err)
@@ -227,6 +224,18 @@ func (r *run) prepare(ctx context.Context) error {
 	}
 	r.log().Info("ghost table ready", zap.String("ghost", r.p.names.ghost), zap.String("key", r.p.key.Orig.Name),
 		zap.Int("columns copied", len(r.p.mapping.Copied)))
+	return nil
+}
+
+// dropLeftovers drops what an earlier run left and validation allowed dropping: tables named by an
+// --initially-drop-* flag, and a cut-over sentry.
+func (r *run) dropLeftovers(ctx context.Context) error {
+	for _, name := range r.p.dropFirst {
+		r.log().Info("dropping a table left by an earlier run", zap.String("table", name))
+		if _, err := r.s.primary.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(r.cfg.Database, name)); err != nil {
+			return fmt.Errorf("dropping leftover table %s: %w", name, err)
+		}
+	}
 	return nil
 }
 
