@@ -198,6 +198,13 @@ func (a *Applier) take(ctx context.Context, b *batch, txn binlog.Txn) error {
 		if err := a.add(b, ch); err != nil {
 			return err
 		}
+		// A huge transaction is written in parts, so memory stays bounded; the position moves only
+		// past whole transactions, so a restart replays this one from its start.
+		if b.events >= maxBatchEvents {
+			if err := a.flush(ctx, b); err != nil {
+				return err
+			}
+		}
 	}
 	b.end, b.endTime = txn.End, txn.Time
 	return nil
@@ -270,9 +277,11 @@ func (a *Applier) keyOf(row []any) ([]any, error) {
 	return key, nil
 }
 
+// maxBatchEvents bounds the row changes held before writing, whatever the transaction's size;
 // maxPlaceholders stays under the server's limit of 65535 placeholders per prepared statement, and
 // maxStatementBytes well under the default max_allowed_packet, whatever the row width.
 const (
+	maxBatchEvents    = 10000
 	maxPlaceholders   = 60000
 	maxStatementBytes = 4 << 20
 )
