@@ -218,6 +218,11 @@ func runChecks(ctx context.Context, db *sql.DB, database, table string, r *Repor
 // estimate extrapolates the sample to the table: rows read per second, slowed down by writeCost.
 func estimate(s *Sample, rows int64) *Estimate {
 	if s.Rows == 0 {
+		if rows > 0 {
+			// The statistics claim rows the sample did not find: they are stale, and there is no
+			// rate to extrapolate from.
+			return nil
+		}
 		return &Estimate{Basis: "the table is empty"}
 	}
 	seconds := s.ElapsedSeconds * writeCost
