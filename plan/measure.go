@@ -27,7 +27,7 @@ func duplicateQuery(database, table string, uc *uniqueCheck) (string, error) {
 			e = fmt.Sprintf("LEFT(%s, %d)", e, p.prefix)
 		}
 		if p.charset != "" {
-			if !isName(p.charset) || !isName(p.collation) {
+			if !sqlbuild.IsWord(p.charset) || !sqlbuild.IsWord(p.collation) {
 				return "", fmt.Errorf("unexpected charset or collation %q/%q", p.charset, p.collation)
 			}
 			e = fmt.Sprintf("CONVERT(%s USING %s) COLLATE %s", e, p.charset, p.collation)
@@ -36,19 +36,6 @@ func duplicateQuery(database, table string, uc *uniqueCheck) (string, error) {
 	}
 	return fmt.Sprintf("SELECT 1 FROM %s WHERE %s GROUP BY %s HAVING COUNT(*) > 1 LIMIT 1",
 		sqlbuild.QualifiedName(database, table), strings.Join(notNull, " AND "), strings.Join(exprs, ", ")), nil
-}
-
-// isName reports whether s is a plain charset or collation name, safe to write into SQL unquoted.
-func isName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // exists runs a query that returns a row when what it looks for exists.

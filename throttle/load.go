@@ -39,7 +39,7 @@ func ParseLoad(s string) (Load, error) {
 			return nil, fmt.Errorf("%q has an empty entry: write Name=N,Name=N", s)
 		case !ok:
 			return nil, fmt.Errorf("%q: want Name=N, e.g. Threads_running=25", part)
-		case !isStatusName(name):
+		case !sqlbuild.IsWord(name):
 			return nil, fmt.Errorf("%q: %q is not a status variable name (letters, digits and _ only)", part, name)
 		}
 		limit, err := strconv.ParseInt(num, 10, 64)
@@ -54,18 +54,6 @@ func ParseLoad(s string) (Load, error) {
 		l = append(l, Threshold{Name: name, Limit: limit})
 	}
 	return l, nil
-}
-
-func isStatusName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // String is the list in the form ParseLoad reads.
