@@ -24,13 +24,7 @@ var streams atomic.Uint32
 // testDB creates a database for the test and returns its name and a pool on it.
 func testDB(t *testing.T) (string, *sql.DB) {
 	t.Helper()
-	name := sb.NewDatabase(t)
-	db, err := sb.Primary.DB(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return name, db
+	return sb.NewDB(t)
 }
 
 func mustExec(t *testing.T, db *sql.DB, queries ...string) {

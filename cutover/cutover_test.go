@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,22 +26,11 @@ var caughtUp = catchUpFunc(func(context.Context) error { return nil })
 // setup creates `t` with rows marked 'orig' and `_t_gho` with rows marked 'ghost'.
 func setup(t *testing.T) (*sql.DB, Config) {
 	t.Helper()
-	name := sb.NewDatabase(t)
-	db, err := sb.Primary.DB(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, q := range []string{
+	name, db := sb.NewDB(t,
 		"CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10))",
 		"CREATE TABLE _t_gho (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10), extra INT NULL)",
 		"INSERT INTO t (v) VALUES ('orig'), ('orig')",
-		"INSERT INTO _t_gho (v) VALUES ('ghost'), ('ghost')",
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+		"INSERT INTO _t_gho (v) VALUES ('ghost'), ('ghost')")
 	return db, Config{DB: db, Schema: name, Table: "t", Ghost: "_t_gho", Old: "_t_del", LockTimeout: time.Second, Attempts: 3, CatchUp: caughtUp}
 }
 
@@ -57,23 +45,7 @@ func tableHolds(t *testing.T, db *sql.DB, table, want string) {
 	}
 }
 
-func tables(t *testing.T, db *sql.DB) string {
-	t.Helper()
-	rows, err := db.Query("SHOW TABLES")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	return strings.Join(names, ",")
-}
+func tables(t *testing.T, db *sql.DB) string { t.Helper(); return sandbox.Tables(t, db) }
 
 func TestSwapUnderWrites(t *testing.T) {
 	db, cfg := setup(t)

@@ -39,23 +39,13 @@ func testConfig(db, alter string) Config {
 
 func exec(t *testing.T, db *sql.DB, queries ...string) {
 	t.Helper()
-	for _, q := range queries {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	sandbox.MustExec(t, db, queries...)
 }
 
 // newTable creates db.t with n rows and returns a pool on the primary.
 func newTable(t *testing.T, n int) (string, *sql.DB) {
 	t.Helper()
-	name := sb.NewDatabase(t)
-	db, err := sb.Primary.DB(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	exec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL)")
+	name, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL)")
 	if n > 0 {
 		exec(t, db, fmt.Sprintf("INSERT INTO t SELECT seq, CONCAT('v', seq), seq %% 7 FROM seq_1_to_%d", n))
 	}
@@ -67,23 +57,7 @@ func newTable(t *testing.T, n int) (string, *sql.DB) {
 	return name, db
 }
 
-func tableList(t *testing.T, db *sql.DB) string {
-	t.Helper()
-	rows, err := db.Query("SHOW TABLES")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	return strings.Join(names, ",")
-}
+func tableList(t *testing.T, db *sql.DB) string { t.Helper(); return sandbox.Tables(t, db) }
 
 func checksum(t *testing.T, db *sql.DB, table string) string {
 	t.Helper()

@@ -21,18 +21,7 @@ func TestMain(m *testing.M) { sandbox.RunTests(m, sandbox.Options{NoReplica: tru
 // newDB gives the test its own database on the sandbox, with the statements run in it.
 func newDB(t *testing.T, statements ...string) (string, *sql.DB) {
 	t.Helper()
-	name := sb.NewDatabase(t)
-	db, err := sb.Primary.DB(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	for _, s := range statements {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	return name, db
+	return sb.NewDB(t, statements...)
 }
 
 func ctxFor(t *testing.T) context.Context {

@@ -2,9 +2,11 @@ package sandbox
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -70,4 +72,51 @@ func (sb *Sandbox) NewDatabase(t testing.TB) string {
 		}
 	})
 	return name
+}
+
+// NewDB is NewDatabase plus a pool on it (doppel's session settings) that the test's clean-up
+// closes, with statements run in it first.
+func (sb *Sandbox) NewDB(t testing.TB, statements ...string) (string, *sql.DB) {
+	t.Helper()
+	name := sb.NewDatabase(t)
+	db, err := sb.Primary.DB(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	MustExec(t, db, statements...)
+	return name, db
+}
+
+// MustExec runs statements on db, failing the test at the first error.
+func MustExec(t testing.TB, db *sql.DB, statements ...string) {
+	t.Helper()
+	for _, s := range statements {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// Tables lists the tables of db's database, sorted, comma-separated.
+func Tables(t testing.TB, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query("SHOW TABLES")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
 }
