@@ -262,14 +262,26 @@ func compareNumbers(a, b []byte) int {
 	return x.Cmp(y)
 }
 
+// differingColumns describes the columns whose values differ: name, then both values (shortened).
 func differingColumns(names []string, a, b [][]byte) []string {
 	var out []string
 	for i := range names {
 		if !bytes.Equal(a[i], b[i]) || (a[i] == nil) != (b[i] == nil) {
-			out = append(out, names[i])
+			out = append(out, names[i]+" ("+shorten(a[i])+" vs "+shorten(b[i])+")")
 		}
 	}
 	return out
+}
+
+func shorten(b []byte) string {
+	const keep = 40
+	if b == nil {
+		return "NULL"
+	}
+	if len(b) > keep {
+		return printable(b[:keep]) + fmt.Sprintf("…(%d bytes)", len(b))
+	}
+	return printable(b)
 }
 
 // describeKey renders a key for a report: printable text as it is, anything else in hex.

@@ -44,6 +44,9 @@ type Config struct {
 	// Columns are the columns written besides the key. Empty means every column that is not
 	// generated. Generated columns are never written.
 	Columns []string
+	// Unique are columns whose values must not repeat besides those of the table's unique keys,
+	// such as the columns of a unique key an ALTER is about to add.
+	Unique []string
 	// Workers run transactions concurrently; 0 means 4.
 	Workers int
 	// Rate is the target number of transactions per second over all workers; 0 means as fast as
@@ -77,9 +80,9 @@ const (
 	// load must keep flowing, not queue behind one lock.
 	lockWaitTimeout = 5
 	// txTimeout bounds one transaction, including waits for locks at a cut-over.
-	txTimeout   = 2 * time.Minute
-	maxAttempts = 3
-	seedBatch   = 100
+	txTimeout         = 2 * time.Minute
+	maxAttempts       = 3
+	seedRowsPerInsert = 100
 )
 
 // New inspects the table and reads the keys of the rows it already holds.
@@ -123,6 +126,9 @@ func (g *Generator) chooseColumns(ctx context.Context, t *table.Table) error {
 		return err
 	}
 	unique := map[string]bool{}
+	for _, name := range g.cfg.Unique {
+		unique[strings.ToLower(name)] = true
+	}
 	for _, ix := range t.Indexes {
 		if ix.Unique {
 			for _, c := range ix.Columns {
@@ -260,17 +266,25 @@ func (g *Generator) session(ctx context.Context) (*sql.Conn, error) {
 	}
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
-			conn.Close()
+			discard(conn)
 			return nil, fmt.Errorf("loadgen: setting up the session (%s): %w", s, err)
 		}
 	}
 	if g.cfg.TimeZone != "" {
 		if _, err := conn.ExecContext(ctx, "SET SESSION time_zone = ?", g.cfg.TimeZone); err != nil {
-			conn.Close()
+			discard(conn)
 			return nil, fmt.Errorf("loadgen: setting time_zone %q: %w", g.cfg.TimeZone, err)
 		}
 	}
 	return conn, nil
+}
+
+// discard closes a generator session for good instead of returning it to the pool: its time_zone
+// and sql_mode must not leak into the caller's other uses of the pool (a TIMESTAMP read there would
+// come back in the generator's time zone).
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
 }
 
 // sampleKeys reads the keys of the rows the table holds. It reads through a generator session, so
@@ -280,7 +294,7 @@ func (g *Generator) sampleKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer discard(conn)
 	exprs := make([]string, len(g.keyCols))
 	for i, c := range g.keyCols {
 		exprs[i] = sampleExpr(c)
@@ -319,10 +333,10 @@ func (g *Generator) Seed(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer discard(conn)
 	r := g.rand()
 	for n > 0 {
-		batch := min(n, seedBatch)
+		batch := min(n, seedRowsPerInsert)
 		var err error
 		// A batch fails as a whole when a value collides under a unique key outside the tracked
 		// key; new random values almost always succeed.
@@ -377,7 +391,7 @@ func (g *Generator) Run(ctx context.Context) error {
 		c, err := g.session(ctx)
 		if err != nil {
 			for _, c := range conns {
-				c.Close()
+				discard(c)
 			}
 			return err
 		}
@@ -401,7 +415,7 @@ func (g *Generator) Run(ctx context.Context) error {
 
 // work is one worker: a transaction every interval (or back to back) until ctx ends.
 func (g *Generator) work(ctx context.Context, conn *sql.Conn, interval time.Duration) {
-	defer func() { conn.Close() }()
+	defer func() { discard(conn) }()
 	r := g.rand()
 	next := time.Now()
 	for {
@@ -423,7 +437,7 @@ func (g *Generator) work(ctx context.Context, conn *sql.Conn, interval time.Dura
 		}
 		if err := g.transact(ctx, conn, r); isConnError(err) {
 			// The connection is gone (a timeout closed it): go on with a new one.
-			conn.Close()
+			discard(conn)
 			var serr error
 			if conn, serr = g.session(ctx); serr != nil {
 				g.stats.fail(serr)

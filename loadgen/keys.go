@@ -17,10 +17,15 @@ type row struct {
 // operating on is taken out of the set, so no two workers touch the same row (fewer deadlocks, and
 // the set stays exact); its identity stays reserved until the row is gone, so no insert reuses it.
 type keySet struct {
-	mu   sync.Mutex
-	idle []row           // rows no worker is operating on
-	ids  map[string]bool // identities of every row, idle or taken
+	mu     sync.Mutex
+	idle   []row           // rows no worker is operating on
+	ids    map[string]bool // identities of every row, idle or taken
+	recent []row           // keys of rows gone lately, oldest first, for reuse
 }
+
+// recentLen keys of rows gone lately are remembered, so that new rows can take a key deleted
+// moments ago: a replay must then apply the delete and the insert of one key in their order.
+const recentLen = 64
 
 func newKeySet() *keySet { return &keySet{ids: map[string]bool{}} }
 
@@ -35,11 +40,39 @@ func (s *keySet) reserve(id string) bool {
 	return true
 }
 
-// release forgets an identity: the row was deleted, or the insert that reserved it failed.
+// release forgets an identity reserved for a row that was never written.
 func (s *keySet) release(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.ids, id)
+}
+
+// free forgets a row that is gone (deleted, or moved to another key) and keeps its key for reuse.
+func (s *keySet) free(k row) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.ids, k.id)
+	s.recent = append(s.recent, k)
+	if len(s.recent) > recentLen {
+		s.recent = s.recent[1:]
+	}
+}
+
+// reuse reserves the key of a row gone lately; false when there is none free.
+func (s *keySet) reuse(r *rand.Rand) (row, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.recent) == 0 {
+		return row{}, false
+	}
+	i := r.IntN(len(s.recent))
+	k := s.recent[i]
+	s.recent = append(s.recent[:i], s.recent[i+1:]...)
+	if s.ids[k.id] {
+		return row{}, false // taken again meanwhile
+	}
+	s.ids[k.id] = true
+	return k, true
 }
 
 // put makes a row (whose identity is reserved) available to the workers.
@@ -63,13 +96,6 @@ func (s *keySet) take(r *rand.Rand) (row, bool) {
 	s.idle[i] = s.idle[last]
 	s.idle = s.idle[:last]
 	return k, true
-}
-
-// len is the number of rows known to exist.
-func (s *keySet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.ids)
 }
 
 // identity returns a string that is equal for two keys exactly when the table holds them equal, as

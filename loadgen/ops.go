@@ -23,13 +23,18 @@ var opWeights = []struct {
 	weight int
 	build  func(g *Generator, r *rand.Rand) *op
 }{
-	{25, (*Generator).insertOp},
-	{25, (*Generator).updateOp},
+	{22, (*Generator).insertOp},
+	{20, (*Generator).updateOp},
 	{15, (*Generator).updateKeyOp},
-	{15, (*Generator).deleteOp},
+	{13, (*Generator).deleteOp},
 	{10, (*Generator).upsertOp},
 	{10, (*Generator).replaceOp},
+	{5, (*Generator).updateManyOp},
+	{5, (*Generator).deleteManyOp},
 }
+
+// reuseShare is the share of inserts and key changes that take the key of a row gone lately.
+const reuseShare = 4 // one in four
 
 // nextOp picks a random operation; nil when none is possible (the key's domain is full).
 func (g *Generator) nextOp(r *rand.Rand) *op {
@@ -49,7 +54,7 @@ func (g *Generator) nextOp(r *rand.Rand) *op {
 }
 
 func (g *Generator) insertOp(r *rand.Rand) *op {
-	k, ok := g.freshKey(r)
+	k, ok := g.newKey(r)
 	if !ok {
 		return nil
 	}
@@ -93,7 +98,7 @@ func (g *Generator) updateKeyOp(r *rand.Rand) *op {
 	if !ok {
 		return nil
 	}
-	nk, changed, ok := g.changedKey(r, k)
+	nk, changed, ok := g.movedKey(r, k)
 	if !ok {
 		g.keys.put(k)
 		return nil
@@ -115,14 +120,18 @@ func (g *Generator) updateKeyOp(r *rand.Rand) *op {
 		name: "update-key",
 		sql:  func(t string) string { return "UPDATE " + t + " SET " + set + " WHERE " + where },
 		done: func(committed bool) {
-			old, kept := k, nk
-			if !committed {
-				old, kept = nk, k
+			switch {
+			case !committed:
+				if nk.id != k.id {
+					g.keys.release(nk.id)
+				}
+				g.keys.put(k)
+			case nk.id == k.id: // a case variant: the same row, other bytes
+				g.keys.put(nk)
+			default:
+				g.keys.free(k)
+				g.keys.put(nk)
 			}
-			if old.id != kept.id {
-				g.keys.release(old.id)
-			}
-			g.keys.put(kept)
 		},
 	}
 }
@@ -138,7 +147,7 @@ func (g *Generator) deleteOp(r *rand.Rand) *op {
 		sql:  func(t string) string { return "DELETE FROM " + t + " WHERE " + where },
 		done: func(committed bool) {
 			if committed {
-				g.keys.release(k.id)
+				g.keys.free(k)
 			} else {
 				g.keys.put(k)
 			}
@@ -200,6 +209,97 @@ func (g *Generator) replaceOp(r *rand.Rand) *op {
 	}
 }
 
+// newKey returns a key for a new row: now and then the key of a row gone lately, else a fresh one.
+func (g *Generator) newKey(r *rand.Rand) (row, bool) {
+	if r.IntN(reuseShare) == 0 {
+		if k, ok := g.keys.reuse(r); ok {
+			return k, true
+		}
+	}
+	return g.freshKey(r)
+}
+
+// updateManyOp sets the same new values in a few rows with one statement: one binlog event with
+// several row images.
+func (g *Generator) updateManyOp(r *rand.Rand) *op {
+	// One value for several rows: never for a column whose values must not repeat.
+	var shared []*column
+	for _, c := range g.cols {
+		if !c.unique {
+			shared = append(shared, c)
+		}
+	}
+	if len(shared) == 0 {
+		return nil
+	}
+	rows := g.takeSome(r)
+	if rows == nil {
+		return nil
+	}
+	cols := someOf(r, shared)
+	set := assignments(cols, g.randomValues(r, cols))
+	where := g.whereAny(rows)
+	return &op{
+		name: "update-many",
+		sql:  func(t string) string { return "UPDATE " + t + " SET " + set + " WHERE " + where },
+		done: func(bool) {
+			for _, k := range rows {
+				g.keys.put(k)
+			}
+		},
+	}
+}
+
+// deleteManyOp deletes a few rows with one statement.
+func (g *Generator) deleteManyOp(r *rand.Rand) *op {
+	rows := g.takeSome(r)
+	if rows == nil {
+		return nil
+	}
+	where := g.whereAny(rows)
+	return &op{
+		name: "delete-many",
+		sql:  func(t string) string { return "DELETE FROM " + t + " WHERE " + where },
+		done: func(committed bool) {
+			for _, k := range rows {
+				if committed {
+					g.keys.free(k)
+				} else {
+					g.keys.put(k)
+				}
+			}
+		},
+	}
+}
+
+// takeSome takes two to five rows; nil when fewer than two are idle.
+func (g *Generator) takeSome(r *rand.Rand) []row {
+	var rows []row
+	for n := 2 + r.IntN(4); len(rows) < n; {
+		k, ok := g.keys.take(r)
+		if !ok {
+			break
+		}
+		rows = append(rows, k)
+	}
+	if len(rows) < 2 {
+		for _, k := range rows {
+			g.keys.put(k)
+		}
+		return nil
+	}
+	return rows
+}
+
+// whereAny addresses any of the rows.
+func (g *Generator) whereAny(rows []row) string {
+	parts := make([]string, len(rows))
+	for i, k := range rows {
+		parts[i] = "(" + g.where(k.key) + ")"
+	}
+	return strings.Join(parts, " OR ")
+}
+
 // freshKey returns a new key no tracked row holds, with its identity reserved; false when several
 // tries found none free (a small key domain that is full).
 func (g *Generator) freshKey(r *rand.Rand) (row, bool) {
@@ -214,6 +314,21 @@ func (g *Generator) freshKey(r *rand.Rand) (row, bool) {
 		}
 	}
 	return row{}, false
+}
+
+// movedKey returns the key a row moves to: now and then the key of a row gone lately, else k with
+// some columns changed (changed[i] says which).
+func (g *Generator) movedKey(r *rand.Rand, k row) (nk row, changed []bool, ok bool) {
+	if r.IntN(reuseShare) == 0 {
+		if reused, found := g.keys.reuse(r); found {
+			changed = make([]bool, len(g.keyCols))
+			for i := range changed {
+				changed[i] = true
+			}
+			return reused, changed, true
+		}
+	}
+	return g.changedKey(r, k)
 }
 
 // changedKey returns k with some columns changed (changed[i] says which), its identity reserved
@@ -256,11 +371,14 @@ func (g *Generator) caseVariantKey(r *rand.Rand, k row) row {
 }
 
 // someColumns picks one to three distinct written columns outside the key.
-func (g *Generator) someColumns(r *rand.Rand) []*column {
-	n := min(1+r.IntN(3), len(g.cols))
+func (g *Generator) someColumns(r *rand.Rand) []*column { return someOf(r, g.cols) }
+
+// someOf picks one to three distinct columns of cols.
+func someOf(r *rand.Rand, cols []*column) []*column {
+	n := min(1+r.IntN(3), len(cols))
 	var out []*column
-	for _, i := range r.Perm(len(g.cols))[:n] {
-		out = append(out, g.cols[i])
+	for _, i := range r.Perm(len(cols))[:n] {
+		out = append(out, cols[i])
 	}
 	return out
 }

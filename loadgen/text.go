@@ -80,9 +80,9 @@ func (a *alphabet) value(s string) value {
 	return value{kind: kindBytes, raw: []byte(s), charset: "utf8mb4"}
 }
 
-// random returns text of at most chars characters and maxBytes encoded bytes. Now and then it ends
-// in spaces, which PAD SPACE collations ignore and CHAR strips.
-func (a *alphabet) random(r *rand.Rand, chars, maxBytes int) string {
+// random returns text of at most chars characters and maxBytes encoded bytes. With spaces, it ends
+// now and then in spaces, which PAD SPACE collations ignore.
+func (a *alphabet) random(r *rand.Rand, chars, maxBytes int, spaces bool) string {
 	var b strings.Builder
 	n, size := 0, 0
 	add := func(piece string) bool {
@@ -96,7 +96,7 @@ func (a *alphabet) random(r *rand.Rand, chars, maxBytes int) string {
 		return true
 	}
 	trailing := 0
-	if r.IntN(10) == 0 {
+	if spaces && r.IntN(10) == 0 {
 		trailing = min(2, chars)
 	}
 	for n < chars-trailing {
@@ -133,20 +133,20 @@ func randomJSON(r *rand.Rand) string {
 	case 0:
 		doc = nil
 	case 1:
-		doc = utf.random(r, r.IntN(20), 1<<20)
+		doc = utf.random(r, r.IntN(20), 1<<20, true)
 	case 2:
 		doc = r.Int64()
 	default:
 		obj := map[string]any{}
 		for i := r.IntN(6); i >= 0; i-- {
-			key := utf.random(r, 1+r.IntN(8), 1<<20)
+			key := utf.random(r, 1+r.IntN(8), 1<<20, true)
 			switch r.IntN(6) {
 			case 0:
 				obj[key] = r.Int64() - r.Int64()
 			case 1:
 				obj[key] = r.NormFloat64() * 1e6
 			case 2:
-				obj[key] = utf.random(r, r.IntN(30), 1<<20)
+				obj[key] = utf.random(r, r.IntN(30), 1<<20, true)
 			case 3:
 				obj[key] = []any{r.IntN(100), "😀", true, nil, 2.5}
 			case 4:

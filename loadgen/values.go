@@ -60,9 +60,9 @@ func (v value) sql() string {
 type column struct {
 	table.Column
 	json bool
-	// unique columns belong to a unique key: their text is drawn from letters and digits only, so
-	// that two values the generator thinks distinct never collide under a case- and
-	// accent-insensitive collation (which would make an INSERT fail as a duplicate).
+	// unique columns belong to a unique key: their values must not repeat. Text is drawn from
+	// letters and digits only, so that two values the generator thinks distinct never collide under
+	// a case- and accent-insensitive collation (which would make an INSERT fail as a duplicate).
 	unique   bool
 	maxChars int // longest string in characters; CHAR, VARCHAR and TEXT
 	maxBytes int // longest string or byte string in bytes
@@ -140,16 +140,34 @@ func (c *column) caseInsensitive() bool {
 	return c.IsText() && strings.Contains(strings.ToLower(c.Collation), "_ci")
 }
 
-// random returns a random value for the column: NULL now and then when the column allows it.
+// random returns a random value for a column outside the key: NULL now and then when the column
+// allows it, and values that rarely repeat for a column under a unique key.
 func (c *column) random(r *rand.Rand) value {
-	if c.Nullable && !c.unique && r.IntN(10) == 0 {
+	if c.unique {
+		return c.distinct(r)
+	}
+	if c.Nullable && r.IntN(10) == 0 {
 		return null
 	}
 	return c.notNull(r)
 }
 
-// key returns a random value for a column of the key rows are addressed by.
+// key returns a random value for a column of the key rows are addressed by. Extremes are welcome:
+// the key set keeps a value that is taken from being written twice.
 func (c *column) key(r *rand.Rand) value { return c.notNull(r) }
+
+// distinct returns a value drawn uniformly from the type, without the favoured extremes, for a
+// column under a unique key the key set does not track: a repeated value would fail the insert.
+func (c *column) distinct(r *rand.Rand) value {
+	switch c.DataType {
+	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
+		return number(uniformInt(r, intBits(c.DataType), c.Unsigned))
+	case "decimal", "numeric":
+		intDigits := int(c.Precision - c.Scale)
+		return number(formatDecimal(digits(r, intDigits), digits(r, int(c.Scale)), !c.Unsigned && r.IntN(2) == 0))
+	}
+	return c.notNull(r)
+}
 
 func (c *column) notNull(r *rand.Rand) value {
 	switch c.DataType {
@@ -188,7 +206,9 @@ func (c *column) notNull(r *rand.Rand) value {
 		low := min(4, c.maxChars)
 		return c.text.value(randomKeyText(r, low+r.IntN(min(c.maxChars, 16)-low+1)))
 	}
-	return c.text.value(c.text.random(r, c.randomLength(r, c.maxChars), c.maxBytes))
+	// CHAR strips trailing spaces when read, so a value written with them reads back without: an
+	// ALTER from CHAR to VARCHAR would then keep the spaces of rows written after the swap only.
+	return c.text.value(c.text.random(r, c.randomLength(r, c.maxChars), c.maxBytes, c.DataType != "char"))
 }
 
 // randomLength picks a length up to limit: often short, sometimes empty, sometimes exactly the limit
@@ -245,10 +265,15 @@ func randomInt(r *rand.Rand, bits int, unsigned bool) string {
 		}
 		return strconv.Itoa(r.IntN(5) - 2)
 	}
+	return uniformInt(r, bits, unsigned)
+}
+
+func uniformInt(r *rand.Rand, bits int, unsigned bool) string {
 	u := r.Uint64() >> (64 - bits)
 	if unsigned {
 		return strconv.FormatUint(u, 10)
 	}
+	lo, _ := intBounds(bits, unsigned)
 	return strconv.FormatInt(lo+int64(u), 10)
 }
 
@@ -265,15 +290,21 @@ func randomDecimal(r *rand.Rand, precision, scale int, unsigned bool) string {
 	default:
 		whole, frac = digits(r, r.IntN(intDigits+1)), digits(r, scale)
 	}
+	return formatDecimal(whole, frac, !unsigned && r.IntN(3) == 0)
+}
+
+// formatDecimal writes a DECIMAL in the server's canonical form: no leading zeros, the fraction as
+// given, no negative zero.
+func formatDecimal(whole, frac string, negative bool) string {
 	whole = strings.TrimLeft(whole, "0")
 	if whole == "" {
 		whole = "0"
 	}
 	s := whole
-	if scale > 0 {
+	if frac != "" {
 		s += "." + frac
 	}
-	if !unsigned && r.IntN(3) == 0 && strings.Trim(s, "0.") != "" {
+	if negative && strings.Trim(s, "0.") != "" {
 		s = "-" + s
 	}
 	return s

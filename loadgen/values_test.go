@@ -311,6 +311,8 @@ func TestText(t *testing.T) {
 		{name: "text", col: textColumn("text", "text", "utf8mb4"), maxChars: largeLen, maxBytes: 65535, valid: utf8.Valid, wantBig: true},
 		{name: "trailing spaces", col: textColumn("varchar", "varchar(50)", "utf8mb4"), maxChars: 50, maxBytes: 200, valid: utf8.Valid,
 			want: func(b []byte) bool { return len(b) > 1 && bytes.HasSuffix(b, []byte("  ")) }},
+		{name: "no trailing spaces in CHAR", col: textColumn("char", "char(50)", "utf8mb4"), maxChars: 50, maxBytes: 200,
+			valid: func(b []byte) bool { return utf8.Valid(b) && !bytes.HasSuffix(b, []byte(" ")) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exact, big, wanted, nulls := false, false, false, 0
@@ -365,6 +367,26 @@ func TestUniqueText(t *testing.T) {
 			if strings.Trim(string(v.raw), keyLetters) != "" {
 				t.Fatalf("key text %q holds more than letters and digits", v.raw)
 			}
+		}
+	}
+}
+
+// TestDistinct checks that a column under a unique key outside the tracked key gets values that do
+// not repeat, where the type leaves room for that.
+func TestDistinct(t *testing.T) {
+	for _, c := range []table.Column{
+		{Name: "u", DataType: "bigint", ColumnType: "bigint", Nullable: true},
+		{Name: "u", DataType: "int", ColumnType: "int unsigned", Unsigned: true},
+		{Name: "u", DataType: "decimal", ColumnType: "decimal(12,2)", Precision: 12, Scale: 2},
+		textColumn("varchar", "varchar(30)", "utf8mb4"),
+	} {
+		seen := map[string]bool{}
+		for _, v := range generate(t, c, false, true) {
+			id := v.text + string(v.raw)
+			if v.kind == kindNull || seen[id] {
+				t.Fatalf("%s: %q repeats (or is NULL) among %d values", c.ColumnType, id, len(seen))
+			}
+			seen[id] = true
 		}
 	}
 }

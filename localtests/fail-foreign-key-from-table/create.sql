@@ -1,0 +1,8 @@
+CREATE TABLE parent (id INT NOT NULL PRIMARY KEY);
+INSERT INTO parent VALUES (1), (2);
+CREATE TABLE t (
+  id INT NOT NULL PRIMARY KEY,
+  parent_id INT NULL,
+  CONSTRAINT fk_t_parent FOREIGN KEY (parent_id) REFERENCES parent (id)
+);
+INSERT INTO t VALUES (1, 1), (2, NULL);

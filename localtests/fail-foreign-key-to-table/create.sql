@@ -1,0 +1,12 @@
+CREATE TABLE t (
+  id INT NOT NULL PRIMARY KEY,
+  v INT NULL,
+  w VARCHAR(20) NULL
+);
+INSERT INTO t VALUES (1, 10, 'a'), (2, 20, 'b'), (3, NULL, NULL);
+CREATE TABLE child (
+  id INT NOT NULL PRIMARY KEY,
+  t_id INT NULL,
+  CONSTRAINT fk_child_t FOREIGN KEY (t_id) REFERENCES t (id)
+);
+INSERT INTO child VALUES (1, 1);

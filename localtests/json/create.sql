@@ -1,0 +1,6 @@
+CREATE TABLE t (
+  id INT NOT NULL PRIMARY KEY,
+  doc JSON NULL,
+  meta JSON NOT NULL DEFAULT '{}',
+  label VARCHAR(20) NULL
+);

@@ -1,0 +1,6 @@
+CREATE TABLE t (
+  id INT NOT NULL PRIMARY KEY,
+  old_name VARCHAR(30) NULL,
+  n INT NULL,
+  v INT NULL
+);
