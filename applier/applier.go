@@ -45,6 +45,10 @@ type Config struct {
 	}
 	// PanicOnWarnings makes a batch whose statements leave a warning an error.
 	PanicOnWarnings bool
+	// Divert, when set, sees every change of the original table first; when it returns true the
+	// change is not written (the migration takes the changes that reach the original once the
+	// swap has begun: they belong to the new table, which the ghost is turning into).
+	Divert func(binlog.Change) bool
 	// OnFlush, when set, is called after every batch written, with how long the write took.
 	OnFlush func(took time.Duration)
 	Logger  *zap.Logger
@@ -191,6 +195,9 @@ func (a *Applier) take(ctx context.Context, b *batch, txn binlog.Txn) error {
 			continue
 		}
 		a.received.Add(1)
+		if a.cfg.Divert != nil && a.cfg.Divert(ch) {
+			continue
+		}
 		if ch.Kind <= binlog.Delete {
 			a.receivedKind[ch.Kind].Add(1)
 			b.kinds[ch.Kind]++
@@ -259,6 +266,9 @@ func (a *Applier) remove(b *batch, row []any) error {
 	b.set(key, nil)
 	return nil
 }
+
+// KeyOf returns the key values of a row image of the original table.
+func (a *Applier) KeyOf(row []any) ([]any, error) { return a.keyOf(row) }
 
 // keyOf returns the key values of a row image, checking the image matches the table's definition.
 func (a *Applier) keyOf(row []any) ([]any, error) {

@@ -264,7 +264,10 @@ func waitRenameFirstInLine(ctx context.Context, cfg Config, bID int64, renamed <
 	for time.Now().Before(deadline) {
 		_, err := probe.ExecContext(ctx, "SELECT 1 FROM "+ghost+" LIMIT 0")
 		if dbconn.ErrorNumber(err) == dbconn.ErrLockWaitTimeout {
-			return nil // the RENAME holds the ghost: it is now first in line for the original
+			// The RENAME holds the ghost's lock (nothing else uses the ghost at this point) and
+			// asks for the original's next; give it a moment to queue there before unlocking.
+			time.Sleep(renameQueueMargin)
+			return nil
 		}
 		if err != nil {
 			return killRename(ctx, cfg, bID, renamed, err)
@@ -277,6 +280,11 @@ func waitRenameFirstInLine(ctx context.Context, cfg Config, bID int64, renamed <
 	}
 	return killRename(ctx, cfg, bID, renamed, fmt.Errorf("the RENAME did not queue for %s within %s", cfg.Table, cfg.LockTimeout))
 }
+
+// renameQueueMargin is how long the RENAME is given, once it holds the ghost's lock, to queue for the
+// original's: a few instructions on the server, so this is generous even on a busy one. It adds to
+// how long the table is blocked.
+const renameQueueMargin = 20 * time.Millisecond
 
 // killRename aborts the queued RENAME, so that unlocking renames nothing.
 func killRename(ctx context.Context, cfg Config, bID int64, renamed <-chan error, why error) error {

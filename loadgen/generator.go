@@ -415,7 +415,11 @@ func (g *Generator) Run(ctx context.Context) error {
 
 // work is one worker: a transaction every interval (or back to back) until ctx ends.
 func (g *Generator) work(ctx context.Context, conn *sql.Conn, interval time.Duration) {
-	defer func() { discard(conn) }()
+	defer func() {
+		if conn != nil {
+			discard(conn)
+		}
+	}()
 	r := g.rand()
 	next := time.Now()
 	for {
@@ -436,12 +440,22 @@ func (g *Generator) work(ctx context.Context, conn *sql.Conn, interval time.Dura
 			return
 		}
 		if err := g.transact(ctx, conn, r); isConnError(err) {
-			// The connection is gone (a timeout closed it): go on with a new one.
+			// The connection is gone (a timeout closed it, the server restarted): go on with a new
+			// one as soon as the server takes connections again.
 			discard(conn)
-			var serr error
-			if conn, serr = g.session(ctx); serr != nil {
-				g.stats.fail(serr)
-				return
+			conn = nil
+			for conn == nil {
+				var err error
+				if conn, err = g.session(ctx); err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(200 * time.Millisecond):
+					}
+				}
 			}
 		}
 	}

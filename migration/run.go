@@ -40,6 +40,18 @@ type Result struct {
 	Verified *verify.Result
 }
 
+// swappedError is a failure that came after the tables were swapped: the migration itself is done.
+type swappedError struct{ error }
+
+func (e *swappedError) Unwrap() error { return e.error }
+
+// Swapped reports whether err came after the tables were swapped, so the original table is no
+// longer the table in place.
+func Swapped(err error) bool {
+	var s *swappedError
+	return errors.As(err, &s)
+}
+
 // Run validates the request and, with cfg.Execute, migrates the table. It returns an error unless
 // the table was swapped (or, without Execute, could be). On every error before the swap the
 // original table is untouched and serving, and doppel has removed what it created.
@@ -91,8 +103,11 @@ type run struct {
 	checkpointed atomic.Bool        // a checkpoint of this run has been written
 	cutover      cutover.Result
 
-	workers     int          // copy workers
-	copyStart   atomic.Int64 // UnixNano when the row copy started
+	workers     int           // copy workers
+	copyStart   atomic.Int64  // UnixNano when the row copy started
+	applierDone chan struct{} // closed when the apply loop has stopped
+	sealed      atomic.Bool   // the swap has begun: no change may reach the original any more
+	slips       slips
 	chunk       atomic.Int64
 	dmlBatch    atomic.Int64
 	postpone    atomic.Pointer[string] // the postpone flag file, changeable from the socket
@@ -159,6 +174,10 @@ func (r *run) execute(ctx context.Context) (res *Result, err error) {
 		// cancellation it caused.
 		if cause := context.Cause(ctx); err != nil && errors.Is(cause, errPanic) {
 			err = cause
+		}
+		if err != nil && r.swapped.Load() {
+			r.finish(ctx, &Result{})
+			err = &swappedError{err}
 		}
 		if err != nil && !r.swapped.Load() {
 			if r.resumable(err) {
@@ -301,7 +320,11 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 	}
 	helper(func(ctx context.Context) error { return r.reader.Run(ctx, pos, r.txns) })
 	helper(func(ctx context.Context) error { return r.checkpointLoop(ctx, pos) })
-	helper(func(ctx context.Context) error { return r.applier.Run(ctx, r.txns) })
+	r.applierDone = make(chan struct{})
+	helper(func(ctx context.Context) error {
+		defer close(r.applierDone)
+		return r.applier.Run(ctx, r.txns)
+	})
 	helper(r.throttle.Run)
 	helper(r.observe)
 	helper(r.watchPanicFlag)
@@ -314,7 +337,13 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 		stopHelpers()
 		return err
 	})
-	return g.Wait()
+	err = g.Wait()
+	if r.swapped.Load() && err != nil && !errors.Is(err, errSlipped) {
+		// The swap is done and complete; what failed afterwards was only bookkeeping.
+		r.log().Warn("after the swap", zap.Error(err))
+		return nil
+	}
+	return err
 }
 
 // copyWorkers is --copy-workers, or with 0 one worker per four CPUs of the server, between 1 and 8.
@@ -357,6 +386,7 @@ func (r *run) build(ctx context.Context) error {
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		OnOther: r.onChangelog, OnDDL: r.ddl.onDDL, Gate: applyGate{r}, OnFlush: r.cfg.Metrics.ObserveApplyBatch,
+		Divert: r.divert,
 		Logger: r.log(),
 	})
 	if err != nil {
@@ -429,13 +459,20 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: r.markers,
-		BeforeRename: func() { r.ddl.swapping.Store(true) },
+		BeforeRename: func() {
+			r.ddl.swapping.Store(true)
+			r.sealed.Store(true)
+		},
 		Failpoint: func(step string) {
 			if r.cfg.Failpoint != nil {
 				r.cfg.Failpoint("cutover:" + step)
 			}
 		},
 		OnAttempt: func(blocked time.Duration, err error) {
+			if err != nil { // nothing was renamed: the original takes writes again
+				r.ddl.swapping.Store(false)
+				r.sealed.Store(false)
+			}
 			r.cfg.Metrics.AddCutOverAttempt()
 			if blocked > 0 {
 				r.cfg.Metrics.ObserveCutOverLock(blocked)
@@ -449,7 +486,7 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	r.swapped.Store(true)
 	r.cutover = res
 	r.log().Info("cut-over complete", zap.Int("attempts", res.Attempts), zap.Duration("table blocked", res.Blocked))
-	return nil
+	return r.checkNoSlip(ctx)
 }
 
 // verify compares the ghost with the original before the swap (--checksum): a chunk that differs is

@@ -246,12 +246,11 @@ func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) 
 		case c.name == p.old && isSentry(ctx, s, cfg.Database, c.name):
 			p.dropFirst = append(p.dropFirst, c.name)
 		case !c.allowed:
-			also := ""
+			what := "Check it holds nothing you need, then drop it or run with " + c.flag
 			if c.resumed {
-				also = "; to continue that run from where it stopped, add --resume"
+				what = "To continue that run from where it stopped, add --resume; to start over, check it holds nothing you need, then drop it or run with " + c.flag
 			}
-			return refuse("table %s already exists, probably left by an earlier run%s. Otherwise check it holds nothing you need, then drop it or run with %s",
-				sqlbuild.QualifiedName(cfg.Database, c.name), also, c.flag)
+			return refuse("table %s already exists, probably left by an earlier run. %s", sqlbuild.QualifiedName(cfg.Database, c.name), what)
 		default:
 			p.dropFirst = append(p.dropFirst, c.name)
 		}

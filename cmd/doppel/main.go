@@ -140,7 +140,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		logger.Error("migration failed", zap.Error(err))
 		fmt.Fprintf(stderr, "doppel: %v\n", err)
-		if !migration.IsRefusal(err) {
+		switch {
+		case migration.Swapped(err):
+			fmt.Fprintf(stderr, "doppel: the tables were swapped: %s is the migrated table.\n", sqlbuild.QualifiedName(cfg.Database, cfg.Table))
+		case !migration.IsRefusal(err):
 			fmt.Fprintf(stderr, "doppel: the original table %s is untouched.\n", sqlbuild.QualifiedName(cfg.Database, cfg.Table))
 		}
 		return 1
