@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -275,10 +276,10 @@ func (b *bench) doppelRun(ctx context.Context, name string, args []string, withL
 		return Result{}, fmt.Errorf("doppel failed: %w\n%s", runErr, logs.String())
 	}
 	r := Result{Name: name, Seconds: took.Seconds(), RowsPerSec: float64(b.o.rows) / took.Seconds()}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		r.PeakRSSMiB = float64(ru.Maxrss) / 1024 // Linux reports KiB
-	}
-	r.BlockedMs = blockedMs(logs.String())
+	// doppel reports its own peak memory: the child's rusage would also count what this process
+	// held when it started doppel.
+	r.PeakRSSMiB = summaryFigure(logs.String(), "peak memory ", "MiB")
+	r.BlockedMs = summaryFigure(logs.String(), "table blocked ", "")
 	say("  %s, peak RSS %.0f MiB", took.Round(time.Millisecond), r.PeakRSSMiB)
 	if load != nil {
 		load.cut()                                          // during
@@ -304,17 +305,23 @@ func (prefixed) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// blockedMs reads "table blocked 12ms" from doppel's summary line.
-func blockedMs(out string) float64 {
-	i := strings.Index(out, "table blocked ")
+// summaryFigure reads a figure from doppel's summary line: the number after label, in MiB when
+// unit is "MiB", else a duration returned in milliseconds.
+func summaryFigure(out, label, unit string) float64 {
+	i := strings.Index(out, label)
 	if i < 0 {
 		return 0
 	}
-	f := strings.Fields(out[i+len("table blocked "):])
+	f := strings.Fields(out[i+len(label):])
 	if len(f) == 0 {
 		return 0
 	}
-	d, err := time.ParseDuration(strings.TrimSuffix(f[0], "."))
+	text := strings.TrimRight(f[0], ".,")
+	if unit == "MiB" {
+		v, _ := strconv.ParseFloat(text, 64)
+		return v
+	}
+	d, err := time.ParseDuration(text)
 	if err != nil {
 		return 0
 	}

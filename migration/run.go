@@ -499,7 +499,8 @@ func (r *run) verify(ctx context.Context) error {
 	r.setState(StateVerifying)
 	res, err := verify.Run(ctx, verify.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
-		CatchUp: r.markers.CatchUp, Workers: r.workers, LockTimeout: r.cfg.CutOverLockTimeout,
+		// Reads only: two sessions keep two server threads busy even where the copy uses one.
+		CatchUp: r.markers.CatchUp, Workers: max(2, r.workers), LockTimeout: r.cfg.CutOverLockTimeout,
 		Retries: min(r.cfg.DefaultRetries, 5), Logger: r.log(), OnProgress: r.cfg.Metrics.SetChecksumProgress,
 	})
 	if err != nil {

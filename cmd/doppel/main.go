@@ -156,9 +156,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond))
 		return 0
 	}
-	fmt.Fprintf(stdout, "doppel: migrated %s in %s: %d rows copied, %d changes replayed, table blocked %s at the cut-over.\n",
+	fmt.Fprintf(stdout, "doppel: migrated %s in %s: %d rows copied, %d changes replayed, table blocked %s at the cut-over, peak memory %.0f MiB.\n",
 		sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond), res.RowsCopied, res.ChangesApplied,
-		res.CutOver.Blocked.Round(time.Millisecond))
+		res.CutOver.Blocked.Round(time.Millisecond), peakRSSMiB())
 	if v := res.Verified; v != nil {
 		fmt.Fprintf(stdout, "doppel: verified before the swap: %d rows compared in %d chunks", v.Rows, v.Chunks)
 		if v.Repaired > 0 {
