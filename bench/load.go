@@ -65,7 +65,7 @@ func (l *phasedLoad) stop() {
 }
 
 // finish stops the load and checks the migrated table against the oracle, altered natively.
-func (l *phasedLoad) finish(ctx context.Context, db *sql.DB, tbl, oracle, alter string) (*Load, error) {
+func (l *phasedLoad) finish(ctx context.Context, db *sql.DB, tbl, oracle, alter string, swappedAt time.Time) (*Load, error) {
 	l.stop()
 	if len(l.marks) != 4 {
 		return nil, fmt.Errorf("the load has %d phase marks, want 4", len(l.marks))
@@ -73,6 +73,9 @@ func (l *phasedLoad) finish(ctx context.Context, db *sql.DB, tbl, oracle, alter 
 	st := l.gen.Stats()
 	res := &Load{Before: l.latency(0), During: l.latency(1), After: l.latency(2), Committed: st.Committed, Failed: st.Failed}
 	res.LongestStall = res.During.Max
+	if !swappedAt.IsZero() {
+		res.CutOverStall = float64(l.gen.LongestAround(swappedAt, time.Second)) / float64(time.Millisecond)
+	}
 	if _, err := db.ExecContext(ctx, "ALTER TABLE "+sqlbuild.QuoteIdent(oracle)+" "+alter); err != nil {
 		return nil, fmt.Errorf("altering the oracle: %w", err)
 	}

@@ -80,11 +80,13 @@ type Result struct {
 
 // Load is the write load's latency in the three phases of the loaded run.
 type Load struct {
-	Rate          float64 `json:"rate"`
-	Before        Latency `json:"before"`
-	During        Latency `json:"during"`
-	After         Latency `json:"after"`
-	LongestStall  float64 `json:"longest_stall_ms"`
+	Rate         float64 `json:"rate"`
+	Before       Latency `json:"before"`
+	During       Latency `json:"during"`
+	After        Latency `json:"after"`
+	LongestStall float64 `json:"longest_stall_ms"`
+	// CutOverStall is the longest transaction running within a second of the swap.
+	CutOverStall  float64 `json:"cutover_stall_ms"`
 	Committed     int64   `json:"committed"`
 	Failed        int64   `json:"failed"`
 	OracleMatches bool    `json:"oracle_matches"`
@@ -286,7 +288,7 @@ func (b *bench) doppelRun(ctx context.Context, name string, args []string, withL
 		if err := load.phase(ctx, b.o.settle); err != nil { // after
 			return Result{}, err
 		}
-		r.Load, err = load.finish(ctx, b.db, tbl, oracle, b.o.alter)
+		r.Load, err = load.finish(ctx, b.db, tbl, oracle, b.o.alter, swapTime(logs.String()))
 		if err != nil {
 			return Result{}, err
 		}
@@ -303,6 +305,21 @@ func (prefixed) Write(p []byte) (int, error) {
 		fmt.Println("    | " + l)
 	}
 	return len(p), nil
+}
+
+// swapTime reads when doppel logged the swap ("... INFO tables swapped ...", console format).
+func swapTime(out string) time.Time {
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, "tables swapped") {
+			continue
+		}
+		if f := strings.Fields(line); len(f) > 0 {
+			if t, err := time.Parse("2006-01-02T15:04:05.000Z0700", f[0]); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
 }
 
 // summaryFigure reads a figure from doppel's summary line: the number after label, in MiB when
@@ -369,6 +386,7 @@ func printReport(w io.Writer, rep *Report) {
 			fmt.Fprintf(tw, "%s\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%.1f ms\n", p.name, p.l.Count, p.l.P50, p.l.P95, p.l.P99, p.l.Max)
 		}
 		tw.Flush()
-		fmt.Fprintf(w, "longest stall during the migration: %.0f ms; p95 during / before: %.2fx\n", l.LongestStall, l.During.P95/l.Before.P95)
+		fmt.Fprintf(w, "longest stall during the migration: %.0f ms; around the cut-over: %.0f ms; p95 during / before: %.2fx\n",
+			l.LongestStall, l.CutOverStall, l.During.P95/l.Before.P95)
 	}
 }

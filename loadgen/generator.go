@@ -589,6 +589,7 @@ type recorder struct {
 	committed, failed, conflicts, divergent int64
 	errors                                  []string
 	latencies                               []time.Duration
+	ends                                    []time.Time // when each committed, in the same order
 	ops                                     map[string]OpStats
 }
 
@@ -597,6 +598,7 @@ func (r *recorder) commit(op string, d time.Duration, unchanged bool) {
 	defer r.mu.Unlock()
 	r.committed++
 	r.latencies = append(r.latencies, d)
+	r.ends = append(r.ends, time.Now())
 	if r.ops == nil {
 		r.ops = map[string]OpStats{}
 	}

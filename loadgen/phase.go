@@ -22,3 +22,18 @@ func (g *Generator) Latencies(from, to int) []time.Duration {
 	slices.Sort(out)
 	return out
 }
+
+// LongestAround returns the longest latency among the transactions that were running at any time
+// within window of at: the stall the application saw around a moment such as a cut-over.
+func (g *Generator) LongestAround(at time.Time, window time.Duration) time.Duration {
+	g.stats.mu.Lock()
+	defer g.stats.mu.Unlock()
+	var longest time.Duration
+	for i, end := range g.stats.ends {
+		start := end.Add(-g.stats.latencies[i])
+		if start.Before(at.Add(window)) && end.After(at.Add(-window)) {
+			longest = max(longest, g.stats.latencies[i])
+		}
+	}
+	return longest
+}

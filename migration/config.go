@@ -113,7 +113,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		ChunkSize:             20000,
-		ChunkTarget:           500 * time.Millisecond,
+		ChunkTarget:           100 * time.Millisecond,
 		DMLBatchSize:          100,
 		DeferSecondaryIndexes: true,
 		Checkpoint:            true,
