@@ -118,41 +118,45 @@ func BinlogDistance(ctx context.Context, db *sql.DB, fromFile string, fromPos ui
 	if fromFile == toFile {
 		return int64(toPos) - int64(fromPos), nil
 	}
-	rows, err := db.QueryContext(ctx, "SHOW BINARY LOGS")
-	if err != nil {
-		return 0, fmt.Errorf("listing binary logs: %w", err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
+	logs, err := binaryLogs(ctx, db)
 	if err != nil {
 		return 0, err
 	}
 	var total int64
-	for rows.Next() {
-		vals := make([]sql.RawBytes, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return 0, err
-		}
-		name := string(vals[0])
-		size, _ := strconv.ParseInt(string(vals[1]), 10, 64)
+	for _, l := range logs {
 		switch {
-		case name == fromFile:
-			total += size - int64(fromPos)
-		case name > fromFile && name < toFile:
-			total += size
-		case name == toFile:
+		case l.name == fromFile:
+			total += l.size - int64(fromPos)
+		case l.name > fromFile && l.name < toFile:
+			total += l.size
+		case l.name == toFile:
 			total += int64(toPos)
 		}
 	}
-	return total, rows.Err()
+	return total, nil
 }
 
 // BinlogFiles lists the server's binary log files, oldest first.
 func BinlogFiles(ctx context.Context, db *sql.DB) ([]string, error) {
+	logs, err := binaryLogs(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]string, len(logs))
+	for i, l := range logs {
+		files[i] = l.name
+	}
+	return files, nil
+}
+
+type binaryLog struct {
+	name string
+	size int64
+}
+
+// binaryLogs reads SHOW BINARY LOGS. Its columns differ between versions (MySQL 8 adds Encrypted),
+// so only the first two, name and size, are read.
+func binaryLogs(ctx context.Context, db *sql.DB) ([]binaryLog, error) {
 	rows, err := db.QueryContext(ctx, "SHOW BINARY LOGS")
 	if err != nil {
 		return nil, fmt.Errorf("listing binary logs: %w", err)
@@ -160,9 +164,9 @@ func BinlogFiles(ctx context.Context, db *sql.DB) ([]string, error) {
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing binary logs: %w", err)
 	}
-	var files []string
+	var logs []binaryLog
 	for rows.Next() {
 		vals := make([]sql.RawBytes, len(cols))
 		ptrs := make([]any, len(cols))
@@ -170,11 +174,15 @@ func BinlogFiles(ctx context.Context, db *sql.DB) ([]string, error) {
 			ptrs[i] = &vals[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("listing binary logs: %w", err)
 		}
-		files = append(files, string(vals[0]))
+		size, _ := strconv.ParseInt(string(vals[1]), 10, 64)
+		logs = append(logs, binaryLog{name: string(vals[0]), size: size})
 	}
-	return files, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing binary logs: %w", err)
+	}
+	return logs, nil
 }
 
 // BinlogRetention is how long the server keeps binary logs: binlog_expire_logs_seconds (MySQL 8,

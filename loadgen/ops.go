@@ -158,37 +158,29 @@ func (g *Generator) deleteOp(r *rand.Rand) *op {
 // upsertOp inserts an existing row's key again with ON DUPLICATE KEY UPDATE, so the insert becomes
 // an update; text keys of case-insensitive collations are given in another case, and set to it.
 func (g *Generator) upsertOp(r *rand.Rand) *op {
-	k, ok := g.keys.take(r)
-	if !ok {
-		return nil
-	}
-	vk := g.caseVariantKey(r, k)
-	cols := sqlbuild.QuoteIdents(columnNames(g.written()))
-	vals := literals(append(append([]value(nil), vk.key...), g.randomValues(r, g.cols)...))
 	var updates []string
 	for _, c := range g.written() {
 		q := sqlbuild.QuoteIdent(c.Name)
 		updates = append(updates, q+" = VALUES("+q+")")
 	}
-	onDup := strings.Join(updates, ", ")
-	return &op{
-		name: "upsert",
-		sql: func(t string) string {
-			return "INSERT INTO " + t + " (" + cols + ") VALUES (" + vals + ") ON DUPLICATE KEY UPDATE " + onDup
-		},
-		done: func(committed bool) {
-			if committed {
-				g.keys.put(vk)
-			} else {
-				g.keys.put(k)
-			}
-		},
-	}
+	onDup := " ON DUPLICATE KEY UPDATE " + strings.Join(updates, ", ")
+	return g.rewriteOp(r, "upsert", func(t, cols, vals string) string {
+		return "INSERT INTO " + t + " (" + cols + ") VALUES (" + vals + ")" + onDup
+	})
 }
 
 // replaceOp REPLACEs an existing row, with its key in another case where a case-insensitive
 // collation holds that equal.
 func (g *Generator) replaceOp(r *rand.Rand) *op {
+	return g.rewriteOp(r, "replace", func(t, cols, vals string) string {
+		return "REPLACE INTO " + t + " (" + cols + ") VALUES (" + vals + ")"
+	})
+}
+
+// rewriteOp writes new values into an existing row through an insert statement that names its key,
+// built by stmt from the table, the column list and the values. The key is taken in another case
+// where the collation allows it; once committed, the row goes by that key.
+func (g *Generator) rewriteOp(r *rand.Rand, name string, stmt func(t, cols, vals string) string) *op {
 	k, ok := g.keys.take(r)
 	if !ok {
 		return nil
@@ -197,8 +189,8 @@ func (g *Generator) replaceOp(r *rand.Rand) *op {
 	cols := sqlbuild.QuoteIdents(columnNames(g.written()))
 	vals := literals(append(append([]value(nil), vk.key...), g.randomValues(r, g.cols)...))
 	return &op{
-		name: "replace",
-		sql:  func(t string) string { return "REPLACE INTO " + t + " (" + cols + ") VALUES (" + vals + ")" },
+		name: name,
+		sql:  func(t string) string { return stmt(t, cols, vals) },
 		done: func(committed bool) {
 			if committed {
 				g.keys.put(vk)
