@@ -30,19 +30,22 @@ var (
 	doppel string // the binary under test
 )
 
-func TestMain(m *testing.M) {
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+// runTests builds the doppel binary the tests kill and restart, and removes it when they are done.
+func runTests(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "doppel-faults-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
+	defer os.RemoveAll(dir)
 	doppel = filepath.Join(dir, "doppel")
 	if out, err := exec.Command("go", "build", "-o", doppel, "../cmd/doppel").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building doppel: %v\n%s", err, out)
-		os.Exit(1)
+		return 1
 	}
-	defer os.RemoveAll(dir)
-	sandbox.RunTests(m, sandbox.Options{}, &sb)
+	return sandbox.Run(m, sandbox.Options{}, &sb)
 }
 
 const alter = "ADD COLUMN extra INT NULL, ADD INDEX idx_extra_k (k, extra)"

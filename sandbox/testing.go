@@ -14,16 +14,20 @@ import (
 	"go.uber.org/goleak"
 )
 
-// RunTests is a TestMain body: it starts a sandbox with opts, stores it in *out, runs the package's
-// tests, checks that they leaked no goroutines, stops the sandbox and exits. A sandbox that cannot
-// start fails the run: integration tests are never skipped silently.
-func RunTests(m *testing.M, opts Options, out **Sandbox) {
+// RunTests is a TestMain body: it runs the package's tests with Run and exits with its code.
+func RunTests(m *testing.M, opts Options, out **Sandbox) { os.Exit(Run(m, opts, out)) }
+
+// Run starts a sandbox with opts, stores it in *out, runs the package's tests, checks that they
+// leaked no goroutines, stops the sandbox and returns the exit code. A sandbox that cannot start
+// fails the run: integration tests are never skipped silently. A TestMain with its own clean-up
+// calls Run rather than RunTests, so that its deferred calls run before it exits.
+func Run(m *testing.M, opts Options, out **Sandbox) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	sb, err := Start(ctx, opts)
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
-		os.Exit(1)
+		return 1
 	}
 	*out = sb
 	code := m.Run()
@@ -39,7 +43,7 @@ func RunTests(m *testing.M, opts Options, out **Sandbox) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 var nonWord = regexp.MustCompile(`[^a-z0-9_]+`)
