@@ -139,6 +139,14 @@ func (t TLSConfig) build(host string) (*tls.Config, error) {
 // Ping checks that the server answers, with a message that names the address.
 func Ping(ctx context.Context, db *sql.DB, c Config) error {
 	if err := db.PingContext(ctx); err != nil {
+		var me *mysql.MySQLError
+		if errors.As(err, &me) && me.Number == 1045 {
+			hint := "check --user and --password (or the [client] section of --conf)"
+			if !c.TLS.Enabled {
+				hint += ", and whether the account requires TLS: then add --ssl with --ssl-ca, and --ssl-cert/--ssl-key for REQUIRE X509"
+			}
+			return fmt.Errorf("cannot connect to %s as %q: %w; %s", c.Addr(), c.User, err, hint)
+		}
 		return fmt.Errorf("cannot connect to %s as %q: %w", c.Addr(), c.User, err)
 	}
 	return nil

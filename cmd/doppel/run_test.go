@@ -18,9 +18,22 @@ import (
 	"github.com/doppel-sql/doppel/sandbox"
 )
 
-var sb *sandbox.Sandbox
+var (
+	sb       *sandbox.Sandbox
+	tlsCerts certs // the servers accept TLS with these; see TestTLS
+)
 
-func TestMain(m *testing.M) { sandbox.RunTests(m, sandbox.Options{}, &sb) }
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+func runTests(m *testing.M) int {
+	var err error
+	if tlsCerts, err = makeCerts(); err != nil {
+		fmt.Fprintln(os.Stderr, "making TLS certificates:", err)
+		return 1
+	}
+	defer os.RemoveAll(tlsCerts.dir)
+	return sandbox.Run(m, sandbox.Options{ExtraArgs: tlsCerts.serverArgs()}, &sb)
+}
 
 type lockedBuffer struct {
 	mu sync.Mutex
