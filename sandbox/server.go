@@ -205,6 +205,13 @@ func (s *Server) signalAndWait(sig syscall.Signal, grace time.Duration) error {
 	if proc == nil {
 		return nil
 	}
+	select {
+	case <-done:
+		// Nobody asked it to stop: the server crashed. Its log says why; the data directory is
+		// removed after this, so the tail is all that is left of it.
+		return fmt.Errorf("the %s server (pid %d) had exited on its own, before it was stopped%s", s.Name, proc.Pid, s.errorLogTail())
+	default:
+	}
 	if err := proc.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signalling the %s server (pid %d): %w", s.Name, proc.Pid, err)
 	}
