@@ -74,11 +74,13 @@ func (m *markers) onOther(ch binlog.Change) error {
 	return nil
 }
 
-// writer changes random rows of the original until ctx ends: inserts, updates (NULLs, key
-// changes) and deletes, as an application would.
-func writer(ctx context.Context, db *sql.DB, seed uint64, ops *atomic.Int64) error {
+// writer changes random rows of the original until stop ends: inserts, updates (NULLs, key
+// changes) and deletes, as an application would. Each statement runs under ctx, not stop: a
+// statement cancelled half way may still commit on the server after the writer has returned, and
+// the final comparison would race it.
+func writer(ctx, stop context.Context, db *sql.DB, seed uint64, ops *atomic.Int64) error {
 	rnd := rand.New(rand.NewPCG(seed, seed))
-	for ctx.Err() == nil {
+	for stop.Err() == nil {
 		id := 1 + rnd.IntN(20000)
 		var q string
 		var args []any
@@ -99,7 +101,7 @@ func writer(ctx context.Context, db *sql.DB, seed uint64, ops *atomic.Int64) err
 		}
 		if _, err := db.ExecContext(ctx, q, args...); err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return ctx.Err()
 			}
 			if dbconn.IsRetryable(err) || dbconn.ErrorNumber(err) == dbconn.ErrDupEntry {
 				continue // as an application would: a key change may collide
@@ -176,10 +178,10 @@ func TestVerifyUnderWrites(t *testing.T) {
 	}()
 
 	writeCtx, stopWrites := context.WithCancel(pctx)
-	writes, wctx := errgroup.WithContext(writeCtx)
+	writes, wctx := errgroup.WithContext(pctx)
 	var ops atomic.Int64
 	for i := range 3 {
-		writes.Go(func() error { return writer(wctx, db, uint64(i+1), &ops) })
+		writes.Go(func() error { return writer(wctx, writeCtx, db, uint64(i+1), &ops) })
 	}
 	defer func() {
 		stopWrites()
