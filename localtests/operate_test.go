@@ -147,6 +147,10 @@ func (c *caseRun) runInterruptedThenResumed(copyDone bool, interrupt func(p *dop
 	defer func() { _ = stop() }() // on a t.Fatal below; the load's error is then moot
 	c.waitForLoad(load)
 
+	// The load's overlap is counted over both runs and the gap between them: a resume after the
+	// copy can finish in a fraction of a second, and what it must replay is mostly written while
+	// doppel was away.
+	before := load.Stats().Committed
 	p := c.startDoppel()
 	interrupt(p)
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -160,7 +164,6 @@ func (c *caseRun) runInterruptedThenResumed(copyDone bool, interrupt func(p *dop
 	}
 
 	c.f.args = append(c.f.args, "--resume")
-	before := load.Stats().Committed
 	res = c.doppel()
 	during := load.Stats().Committed - before
 	time.Sleep(loadAfter)
