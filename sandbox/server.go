@@ -67,6 +67,9 @@ func startServer(ctx context.Context, spec serverSpec) (*Server, error) {
 	if err := copyDir(spec.template, dataDir); err != nil {
 		return nil, fmt.Errorf("preparing the %s data directory: %w", spec.name, err)
 	}
+	if err := os.Mkdir(tmpDir(spec), 0o700); err != nil {
+		return nil, fmt.Errorf("preparing the %s temporary directory: %w", spec.name, err)
+	}
 	// A free port can be taken by someone else between our check and the server's bind: try again.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -95,6 +98,10 @@ func serverArgs(spec serverSpec, dataDir string, port int) []string {
 		"--socket=" + filepath.Join(dataDir, "mysqld.sock"),
 		"--pid-file=" + filepath.Join(dataDir, "mysqld.pid"),
 		"--log-error=" + filepath.Join(dataDir, "error.log"),
+		// Each server its own temporary directory: a server starting removes every #sql* file
+		// of its tmpdir, and in a shared /tmp those are the internal temporary tables of the
+		// other servers running (MariaDB then fails their queries, or crashes dropping them).
+		"--tmpdir=" + tmpDir(spec),
 		"--server-id=" + strconv.Itoa(spec.serverID),
 		"--log-bin=binlog",
 		"--binlog-format=ROW",
@@ -123,6 +130,9 @@ func serverArgs(spec serverSpec, dataDir string, port int) []string {
 	}
 	return append(args, spec.opts.ExtraArgs...)
 }
+
+// tmpDir is the server's temporary directory, next to its data directory.
+func tmpDir(spec serverSpec) string { return filepath.Join(spec.root, spec.name+"-tmp") }
 
 // start runs the server process and waits until it accepts connections.
 func (s *Server) start(ctx context.Context) error {
