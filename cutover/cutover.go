@@ -52,8 +52,9 @@ type Config struct {
 	// BeforeRename runs just before the RENAME is issued, so a binlog reader can expect it.
 	BeforeRename func()
 	// Failpoint, when set, is called at each step of an attempt with the step's name ("sentry",
-	// "locked", "caught-up", "rename-queued", "sentry-dropped"): tests stop doppel there to prove
-	// the swap is safe wherever it dies.
+	// "locked", "caught-up", "rename-queued", "sentry-dropped", and "failed" after an attempt that
+	// failed, before OnAttempt): tests stop or slow doppel there to prove the swap is safe wherever
+	// it dies.
 	Failpoint func(step string)
 	// OnAttempt, when set, is called after every attempt with how long it kept the table locked (0
 	// when it did not lock it) and its error (nil for the swap).
@@ -83,6 +84,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var lastErr error
 	for attempt := 1; attempt <= cfg.Attempts; attempt++ {
 		blocked, err := swap(ctx, cfg)
+		if err != nil {
+			cfg.failpoint("failed")
+		}
 		if cfg.OnAttempt != nil {
 			cfg.OnAttempt(blocked, err)
 		}

@@ -10,12 +10,15 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sandbox"
 	"github.com/doppel-sql/doppel/verify"
 )
@@ -143,6 +146,94 @@ func TestMigrateOnMaster(t *testing.T) {
 	}
 }
 
+// TestFailedCutOverAttemptKeepsQueuedWrites fails the first cut-over attempt after its last catch-up,
+// with writes queued behind its lock: those writes reach the original once the lock is let go, and
+// the replay must apply them like any other, not take them for writes that got past a swap. The
+// second attempt swaps; the migrated table must hold every write.
+func TestFailedCutOverAttemptKeepsQueuedWrites(t *testing.T) {
+	name, db := newTable(t, 3000)
+	cfg := testConfig(name, "MODIFY v VARCHAR(40) NOT NULL")
+	var failed atomic.Bool
+	var writes sync.WaitGroup
+	var writeErrs atomic.Int64
+	cfg.Failpoint = func(step string) {
+		if step == "cutover:failed" {
+			// A slow clean-up of the failed attempt: the replay meets the queued writes before
+			// the attempt has ended.
+			time.Sleep(500 * time.Millisecond)
+		}
+		if step != "cutover:rename-queued" || !failed.CompareAndSwap(false, true) {
+			return
+		}
+		// The original is locked and doppel's RENAME waits: queue writes behind them.
+		queued := []string{
+			"INSERT INTO t VALUES (5001, 'queued insert', 1)",
+			"UPDATE t SET v = 'queued update' WHERE id = 10",
+			"DELETE FROM t WHERE id = 20",
+			"UPDATE t SET id = 5002 WHERE id = 30",
+		}
+		for _, q := range queued {
+			writes.Add(1)
+			go func() {
+				defer writes.Done()
+				if _, err := db.Exec(q); err != nil {
+					writeErrs.Add(1)
+					t.Errorf("%s: %v", q, err)
+				}
+			}()
+		}
+		waitProcesslist(t, db, "(INFO LIKE 'INSERT%' OR INFO LIKE 'UPDATE%' OR INFO LIKE 'DELETE%') AND STATE LIKE 'Waiting for%'", len(queued))
+		// Now make the attempt fail: kill the RENAME, so unlocking renames nothing.
+		var id int64
+		if err := db.QueryRow("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'").Scan(&id); err != nil {
+			t.Errorf("finding doppel's RENAME: %v", err)
+			return
+		}
+		if _, err := db.Exec(fmt.Sprintf("KILL QUERY %d", id)); err != nil {
+			t.Errorf("killing doppel's RENAME: %v", err)
+		}
+	}
+	res, err := Run(context.Background(), cfg)
+	writes.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !failed.Load() || res.CutOver.Attempts != 2 {
+		t.Fatalf("cut-over in %d attempt(s), want the first failed and the second swapped", res.CutOver.Attempts)
+	}
+	if writeErrs.Load() > 0 {
+		return
+	}
+	if got, want := checksum(t, db, "t"), checksum(t, db, "_t_del"); got != want {
+		t.Errorf("the migrated table's checksum is %s, the original's %s: writes queued behind the failed attempt are missing", got, want)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM t WHERE id IN (5001, 5002) OR v = 'queued update'").Scan(&n); err != nil || n != 3 {
+		t.Errorf("%d of the 3 rows written behind the failed attempt are in the migrated table (%v)", n, err)
+	}
+}
+
+// waitProcesslist waits until at least n sessions match the processlist condition where.
+func waitProcesslist(t *testing.T, db *sql.DB, where string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got int
+		if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE " + where).Scan(&got); err != nil {
+			t.Errorf("reading the processlist: %v", err)
+			return
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d sessions match %s, want %d", got, where, n)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestRefusesPrimaryWithoutAllowOnMaster(t *testing.T) {
 	name, db := newTable(t, 10)
 	cfg := testConfig(name, "ADD COLUMN x INT")
@@ -229,20 +320,7 @@ func TestCancelThenResume(t *testing.T) {
 	cfg := testConfig(name, "ADD COLUMN x INT")
 	cfg.ChunkSize = 10
 	cfg.CheckpointInterval = 50 * time.Millisecond
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		// Cancel once the ghost holds some rows.
-		for ctx.Err() == nil {
-			var n int
-			if db.QueryRow("SELECT COUNT(*) FROM _t_gho").Scan(&n) == nil && n > 2000 {
-				cancel()
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}()
-	_, err := Run(ctx, cfg)
-	cancel()
+	err := runUntilCopied(cfg, db, 2000)
 	if err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("error %v, want one saying how to resume", err)
 	}
@@ -293,9 +371,8 @@ func TestResumeRefusals(t *testing.T) {
 
 	cfg.Resume = false
 	cfg.ChunkSize = 10
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	_, _ = Run(ctx, cfg)
-	cancel()
+	cfg.CheckpointInterval = 50 * time.Millisecond
+	_ = runUntilCopied(cfg, db, 1000)
 	if got := tableList(t, db); got != "_t_ghc,_t_gho,t" {
 		t.Fatalf("tables %q", got)
 	}
@@ -303,6 +380,16 @@ func TestResumeRefusals(t *testing.T) {
 	cfg.Alter = "ADD COLUMN y INT"
 	expectRefusal(t, cfg, db, "resume with the same ALTER")
 	cfg.Alter = "ADD COLUMN x INT"
+
+	// The binary logs the stopped run still needs are purged from the server it reads them on.
+	replica, err := sb.Replica.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close()
+	purgeBinlogs(t, replica)
+	expectRefusal(t, cfg, db, "have been purged")
+
 	exec(t, db, "ALTER TABLE t ADD COLUMN z INT NULL")
 	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel2()
@@ -310,6 +397,53 @@ func TestResumeRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectRefusal(t, cfg, db, "has changed since the stopped run")
+}
+
+// runUntilCopied runs a migration and cancels it, as Ctrl-C would, once the ghost table holds more
+// than rows rows.
+func runUntilCopied(cfg Config, db *sql.DB, rows int) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			var n int
+			if db.QueryRow("SELECT COUNT(*) FROM _t_gho").Scan(&n) == nil && n > rows {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	_, err := Run(ctx, cfg)
+	return err
+}
+
+// purgeBinlogs starts a new binary log on db's server and purges every one before it. The server
+// keeps a file that a binlog dump thread still reads (a reader closing down), with a warning only,
+// so the purge is repeated until the new file is the oldest.
+func purgeBinlogs(t *testing.T, db *sql.DB) {
+	t.Helper()
+	ctx := context.Background()
+	exec(t, db, "FLUSH BINARY LOGS")
+	st, err := dbconn.ReadBinlogStatus(ctx, db, sb.Flavor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		exec(t, db, "PURGE BINARY LOGS TO '"+st.File+"'")
+		files, err := dbconn.BinlogFiles(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binary logs %v are still on the server after purging those before %s", files, st.File)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestConcurrentAlterStops: someone else alters the original table while doppel copies it.

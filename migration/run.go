@@ -106,7 +106,7 @@ type run struct {
 	workers     int           // copy workers
 	copyStart   atomic.Int64  // UnixNano when the row copy started
 	applierDone chan struct{} // closed when the apply loop has stopped
-	sealed      atomic.Bool   // the swap has begun: no change may reach the original any more
+	seal        seal          // the swap has begun: no change may reach the original any more
 	slips       slips
 	chunk       atomic.Int64
 	dmlBatch    atomic.Int64
@@ -461,7 +461,7 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: r.markers,
 		BeforeRename: func() {
 			r.ddl.swapping.Store(true)
-			r.sealed.Store(true)
+			r.seal.begin()
 		},
 		Failpoint: func(step string) {
 			if r.cfg.Failpoint != nil {
@@ -471,8 +471,8 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 		OnAttempt: func(blocked time.Duration, err error) {
 			if err != nil { // nothing was renamed: the original takes writes again
 				r.ddl.swapping.Store(false)
-				r.sealed.Store(false)
 			}
+			r.seal.end(err == nil)
 			r.cfg.Metrics.AddCutOverAttempt()
 			if blocked > 0 {
 				r.cfg.Metrics.ObserveCutOverLock(blocked)

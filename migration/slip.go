@@ -18,7 +18,7 @@ import (
 var errSlipped = errors.New("writes reached the old table during the swap")
 
 // slips records the changes of the original table seen between the last catch-up under the
-// cut-over's lock and doppel's RENAME. There must be none: the lock holds every write back and the
+// successful cut-over attempt's lock and doppel's RENAME. There must be none: the lock holds every write back and the
 // RENAME goes first. One that got through went to the old table, not to the new one.
 type slips struct {
 	mu   sync.Mutex
@@ -26,10 +26,70 @@ type slips struct {
 	keys []string // the first few, as text: user data, shown only in the error that needs them
 }
 
-// divert is the applier's Divert: once the swap has begun, a change of the original table is a
-// write that got past the swap, recorded and not applied (the ghost is being renamed).
+// seal tells the apply loop what a change of the original table means once a cut-over attempt has
+// caught up under its lock. Until the attempt ends, no write can reach the original; one that shows
+// in the binlog is either a write that got past the swap (the attempt renamed the tables: the write
+// went to the old table) or, when the attempt failed and let the lock go, an ordinary write that the
+// replay must apply like any other. Which of the two is known only when the attempt ends, so the
+// apply loop waits for that: a few milliseconds, the failed attempt's clean-up.
+//
+// Deciding by the clock instead (sealed until the attempt returns) would drop the writes that
+// queued behind a failed attempt's lock and reached the binlog before the attempt had returned.
+type seal struct {
+	mu      sync.Mutex
+	state   sealState
+	decided chan struct{} // closed when a sealed attempt ends
+}
+
+type sealState int
+
+const (
+	unsealed sealState = iota
+	sealed             // an attempt is under way past its catch-up
+	swapped            // the attempt renamed the tables
+)
+
+// begin seals: the attempt has caught up under its lock and is about to rename.
+func (s *seal) begin() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state, s.decided = sealed, make(chan struct{})
+}
+
+// end records the outcome of a sealed attempt; without one under way it does nothing.
+func (s *seal) end(renamed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != sealed {
+		return
+	}
+	s.state = unsealed
+	if renamed {
+		s.state = swapped
+	}
+	close(s.decided)
+}
+
+// wait returns the state, after the outcome when an attempt is under way. The cut-over calls end
+// after every attempt, each bounded by its lock timeouts.
+func (s *seal) wait() sealState {
+	s.mu.Lock()
+	state, decided := s.state, s.decided
+	s.mu.Unlock()
+	if state != sealed {
+		return state
+	}
+	<-decided
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// divert is the applier's Divert: once the tables are swapped, a change of the original table that
+// the binlog shows before doppel's RENAME is a write that got past the swap, recorded and not
+// applied (the ghost has been renamed).
 func (r *run) divert(ch binlog.Change) bool {
-	if !r.sealed.Load() {
+	if r.seal.wait() != swapped {
 		return false
 	}
 	row := ch.After
