@@ -18,8 +18,8 @@ import (
 var errSlipped = errors.New("writes reached the old table during the swap")
 
 // slips records the changes of the original table seen between the last catch-up under the
-// successful cut-over attempt's lock and doppel's RENAME. There must be none: the lock holds every write back and the
-// RENAME goes first. One that got through went to the old table, not to the new one.
+// successful cut-over attempt's lock and doppel's RENAME. There must be none: the lock holds every
+// write back and the RENAME goes first. One that got through went to the old table, not the new one.
 type slips struct {
 	mu   sync.Mutex
 	n    int
