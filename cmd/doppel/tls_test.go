@@ -136,9 +136,18 @@ func TestTLS(t *testing.T) {
 	}
 
 	var tlsOut, tlsErr lockedBuffer
-	args := append(base, "--ssl", "--ssl-ca="+tlsCerts.ca, "--ssl-cert="+tlsCerts.clientCert, "--ssl-key="+tlsCerts.clientKey)
+	args := append(base, "--ssl", "--ssl-ca="+tlsCerts.ca, "--ssl-cert="+tlsCerts.clientCert, "--ssl-key="+tlsCerts.clientKey, "--debug")
 	if code := run(ctx, args, &tlsOut, &tlsErr); code != 0 {
 		t.Fatalf("exit code %d over TLS; stderr:\n%s", code, tlsErr.String())
+	}
+	// Neither the refusal nor the whole run at debug level may show the password.
+	if !strings.Contains(tlsErr.String()+tlsOut.String(), "DEBUG") {
+		t.Errorf("--debug logged nothing at debug level:\n%s", tlsErr.String())
+	}
+	for _, out := range []string{stdout.String(), stderr.String(), tlsOut.String(), tlsErr.String()} {
+		if strings.Contains(out, "tls-secret") {
+			t.Errorf("doppel's output shows the password:\n%s", out)
+		}
 	}
 	var n int
 	if err := db.QueryRow("SELECT COUNT(*) FROM t WHERE note IS NULL").Scan(&n); err != nil {
