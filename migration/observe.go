@@ -3,7 +3,9 @@ package migration
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -30,9 +32,8 @@ type Progress struct {
 	Lag       time.Duration // the largest replica lag measured
 }
 
-// snapshot reads the counters; with prev and the time since it, it also gives the recent copy rate
-// and the ETA that follows from it.
-func (r *run) snapshot(prev *Progress, interval time.Duration) Progress {
+// snapshot reads the counters, the recent copy rate and the ETA that follows from it.
+func (r *run) snapshot() Progress {
 	p := Progress{State: r.state.get(), Estimated: r.p.rows, Elapsed: time.Since(r.start), ETA: -1}
 	if r.copier != nil {
 		p.Copied, p.Chunks = r.copier.RowsCopied(), r.copier.Chunks()
@@ -57,9 +58,7 @@ func (r *run) snapshot(prev *Progress, interval time.Duration) Progress {
 		// The server's row count is an estimate: never claim the copy is done before it is.
 		p.Percent = min(99.9, 100*float64(p.Copied)/float64(p.Estimated))
 	}
-	if prev != nil && interval > 0 {
-		p.RowsPerS = float64(p.Copied-prev.Copied) / interval.Seconds()
-	}
+	p.RowsPerS = r.rate.rate()
 	// The ETA comes from the recent rate only, and is unknown rather than wrong when there is no
 	// rate yet or doppel is throttled.
 	if p.State == StateCopying && p.RowsPerS > 0 && p.Throttled == "" {
@@ -121,9 +120,7 @@ func (r *run) statusText(p Progress) string {
 func (r *run) observe(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var prev, prevTick *Progress
-	var lastStatus, lastRate time.Time = time.Now(), time.Now()
-	lastTick := time.Now()
+	lastStatus := time.Now()
 	var sent [binlog.Delete + 1][2]int64 // events received and applied already passed to the metrics
 	var lastRetention time.Time
 	for {
@@ -135,25 +132,26 @@ func (r *run) observe(ctx context.Context) error {
 		case <-tick.C:
 		}
 		now := time.Now()
+		if r.copier != nil {
+			r.rate.add(now, r.copier.RowsCopied())
+		}
+		p := r.snapshot()
 		if r.cfg.OnProgress != nil {
-			p := r.snapshot(prevTick, now.Sub(lastTick))
-			prevTick, lastTick = &p, now
 			r.cfg.OnProgress(p)
 		}
 		if now.Sub(lastStatus) >= r.cfg.StatusInterval {
-			p := r.snapshot(prev, now.Sub(lastRate))
-			prev, lastRate, lastStatus = &p, now, now
+			lastStatus = now
 			if r.cfg.OnProgress == nil { // a progress bar shows it instead
 				r.log().Info(p.Line(), zap.Int64("rows/s", int64(p.RowsPerS)))
 			}
 			v := r.hookVars()
 			v.Status = p.Line()
 			_ = r.hookWith(ctx, hooks.OnStatus, v)
-			if p.ETA < 0 {
-				r.cfg.Metrics.SetETAUnknown()
-			} else {
-				r.cfg.Metrics.SetETA(p.ETA)
-			}
+		}
+		if p.ETA < 0 {
+			r.cfg.Metrics.SetETAUnknown()
+		} else {
+			r.cfg.Metrics.SetETA(p.ETA)
 		}
 		r.feedMetrics(ctx, &sent)
 		if now.Sub(lastRetention) >= time.Minute {
@@ -162,6 +160,37 @@ func (r *run) observe(ctx context.Context) error {
 		}
 	}
 }
+
+// rateMeter measures the recent copy rate from samples of the rows copied, taken every second by
+// the observe loop and read by any goroutine (the status line, the socket, the hooks).
+type rateMeter struct {
+	samples []rateSample  // oldest first, spanning about rateWindow; the observe loop's only
+	bits    atomic.Uint64 // the rate in rows/s, as float64 bits
+}
+
+type rateSample struct {
+	at     time.Time
+	copied int64
+}
+
+// rateWindow is how far back the rate looks: long enough to smooth out chunk-to-chunk jitter, short
+// enough to follow a throttle, a retuned chunk size or a change of load within seconds.
+const rateWindow = 10 * time.Second
+
+// add records that copied rows had been copied at at.
+func (m *rateMeter) add(at time.Time, copied int64) {
+	m.samples = append(m.samples, rateSample{at, copied})
+	for len(m.samples) > 2 && at.Sub(m.samples[1].at) >= rateWindow {
+		m.samples = m.samples[1:]
+	}
+	first := m.samples[0]
+	if d := at.Sub(first.at); d > 0 {
+		m.bits.Store(math.Float64bits(float64(copied-first.copied) / d.Seconds()))
+	}
+}
+
+// rate is the recent rate in rows/s; 0 before two samples.
+func (m *rateMeter) rate() float64 { return math.Float64frombits(m.bits.Load()) }
 
 // watchRetention warns while a resume is still possible that it may soon not be: the server purges
 // binary logs older than its retention, and a resume needs them from the checkpoint on.

@@ -156,7 +156,7 @@ func (r *run) hookVars() hooks.Vars {
 		v.MigratedHost, v.InspectedHost = r.s.primaryCfg.Addr(), r.s.inspectCfg.Addr()
 	}
 	if r.p != nil {
-		p := r.snapshot(nil, 0)
+		p := r.snapshot()
 		v.EstimatedRows, v.CopiedRows, v.Progress, v.ETA = p.Estimated, p.Copied, p.Percent, p.ETA
 		if start := r.copyStart.Load(); start != 0 {
 			v.ElapsedCopy = time.Since(time.Unix(0, start))
@@ -194,7 +194,7 @@ func (r *run) listenControl() (*control.Server, error) {
 
 // Status implements control.Controller.
 func (r *run) Status(short bool) string {
-	p := r.snapshot(nil, 0)
+	p := r.snapshot()
 	if short {
 		return p.Line()
 	}

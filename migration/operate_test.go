@@ -221,11 +221,18 @@ func TestSocketCommands(t *testing.T) {
 	if after := checksum(t, o.db, "_t_gho"); after != before {
 		t.Error("the ghost table changed while the operator throttled doppel")
 	}
+	// Resting four times each chunk's time keeps the small copy going for seconds, long enough to
+	// watch its rate.
+	o.mustSend("nice-ratio=4")
 	o.mustSend("no-throttle")
 
 	// The copy goes on in chunks of 17 rows, as set.
 	status := o.mustSend("status")
 	o.waitStatus("the copy under way", 20*time.Second, func(s string) bool { status = s; r, _ := copied(t, s); return r > 17*5 })
+	// The socket's status gives an ETA from the recent copy rate while the copy runs unthrottled.
+	o.waitStatus("an ETA", 20*time.Second, func(s string) bool {
+		return strings.Contains(s, "state copying") && !strings.Contains(s, "ETA unknown") && !strings.Contains(s, "Throttled: ")
+	})
 	rows, chunks := copied(t, status)
 	// One row of the full key range was deleted above: a chunk may hold 16.
 	if (rows < 17*chunks-1 || rows > 17*chunks) && rows < 5000 {

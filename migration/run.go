@@ -105,6 +105,7 @@ type run struct {
 
 	workers     int           // copy workers
 	copyStart   atomic.Int64  // UnixNano when the row copy started
+	rate        rateMeter     // the recent copy rate
 	applierDone chan struct{} // closed when the apply loop has stopped
 	seal        seal          // the swap has begun: no change may reach the original any more
 	slips       slips
