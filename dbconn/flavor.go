@@ -40,6 +40,8 @@ type Flavor interface {
 	ChangeSourceSQL(host string, port int, user, password, file string, pos uint64) string
 	StartReplicaSQL() string
 	StopReplicaSQL() string
+	// ResetReplicaAllSQL makes a stopped replica forget its primary: it is no replica any more.
+	ResetReplicaAllSQL() string
 	// LogReplicaUpdatesVar names the variable saying whether a replica writes what it replicates to
 	// its own binlog (log_slave_updates was renamed log_replica_updates in MySQL 8.0.26).
 	LogReplicaUpdatesVar() string
@@ -126,6 +128,12 @@ func (f mySQL) StopReplicaSQL() string {
 	}
 	return "STOP SLAVE"
 }
+func (f mySQL) ResetReplicaAllSQL() string {
+	if f.v.AtLeast(8, 0, 22) {
+		return "RESET REPLICA ALL"
+	}
+	return "RESET SLAVE ALL"
+}
 func (f mySQL) RenameUnderLockTables() bool { return f.v.AtLeast(8, 0, 13) }
 func (f mySQL) LogReplicaUpdatesVar() string {
 	if f.v.AtLeast(8, 0, 26) {
@@ -156,5 +164,6 @@ func (f mariaDB) ChangeSourceSQL(host string, port int, user, password, file str
 }
 func (f mariaDB) StartReplicaSQL() string      { return "START SLAVE" }
 func (f mariaDB) StopReplicaSQL() string       { return "STOP SLAVE" }
+func (f mariaDB) ResetReplicaAllSQL() string   { return "RESET SLAVE ALL" }
 func (f mariaDB) RenameUnderLockTables() bool  { return false }
 func (f mariaDB) LogReplicaUpdatesVar() string { return "log_slave_updates" }

@@ -17,25 +17,25 @@ import (
 // statement names are checked.
 func TestFlavors(t *testing.T) {
 	for _, tc := range []struct {
-		version                                  string
-		name, replicaStatus, binlogStatus, start string
-		logReplicaUpdates                        string
-		renameUnderLock                          bool
-		changeSourcePrefix                       string
+		version                                         string
+		name, replicaStatus, binlogStatus, start, reset string
+		logReplicaUpdates                               string
+		renameUnderLock                                 bool
+		changeSourcePrefix                              string
 	}{
-		{"5.7.44-log", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "log_slave_updates", false, "CHANGE MASTER TO MASTER_HOST="},
-		{"8.0.21", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "log_slave_updates", true, "CHANGE MASTER TO MASTER_HOST="},
-		{"8.0.36", "mysql", "SHOW REPLICA STATUS", "SHOW MASTER STATUS", "START REPLICA", "log_replica_updates", true, "CHANGE REPLICATION SOURCE TO SOURCE_HOST="},
-		{"8.4.3", "mysql", "SHOW REPLICA STATUS", "SHOW BINARY LOG STATUS", "START REPLICA", "log_replica_updates", true, "CHANGE REPLICATION SOURCE TO SOURCE_HOST="},
-		{"10.4.32-MariaDB", "mariadb", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "log_slave_updates", false, "CHANGE MASTER TO MASTER_HOST="},
-		{"10.11.6-MariaDB-0+deb12u1-log", "mariadb", "SHOW REPLICA STATUS", "SHOW BINLOG STATUS", "START SLAVE", "log_slave_updates", false, "CHANGE MASTER TO MASTER_HOST="},
+		{"5.7.44-log", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", false, "CHANGE MASTER TO MASTER_HOST="},
+		{"8.0.21", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", true, "CHANGE MASTER TO MASTER_HOST="},
+		{"8.0.36", "mysql", "SHOW REPLICA STATUS", "SHOW MASTER STATUS", "START REPLICA", "RESET REPLICA ALL", "log_replica_updates", true, "CHANGE REPLICATION SOURCE TO SOURCE_HOST="},
+		{"8.4.3", "mysql", "SHOW REPLICA STATUS", "SHOW BINARY LOG STATUS", "START REPLICA", "RESET REPLICA ALL", "log_replica_updates", true, "CHANGE REPLICATION SOURCE TO SOURCE_HOST="},
+		{"10.4.32-MariaDB", "mariadb", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", false, "CHANGE MASTER TO MASTER_HOST="},
+		{"10.11.6-MariaDB-0+deb12u1-log", "mariadb", "SHOW REPLICA STATUS", "SHOW BINLOG STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", false, "CHANGE MASTER TO MASTER_HOST="},
 	} {
 		f, err := NewFlavor(tc.version)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := []string{f.Name(), f.ReplicaStatusQuery(), f.BinlogStatusQuery(), f.StartReplicaSQL(), f.LogReplicaUpdatesVar()}
-		want := []string{tc.name, tc.replicaStatus, tc.binlogStatus, tc.start, tc.logReplicaUpdates}
+		got := []string{f.Name(), f.ReplicaStatusQuery(), f.BinlogStatusQuery(), f.StartReplicaSQL(), f.ResetReplicaAllSQL(), f.LogReplicaUpdatesVar()}
+		want := []string{tc.name, tc.replicaStatus, tc.binlogStatus, tc.start, tc.reset, tc.logReplicaUpdates}
 		for i := range got {
 			if got[i] != want[i] {
 				t.Errorf("%s: got %q, want %q", tc.version, got[i], want[i])

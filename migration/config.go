@@ -26,6 +26,10 @@ type Config struct {
 	AssumeMasterHost string
 	// AllowOnMaster lets Conn point at the primary.
 	AllowOnMaster bool
+	// AllowMasterMaster accepts a primary that is itself a replica: an active-passive pair of
+	// primaries replicating from each other. Which of the two takes the writes is then the one
+	// found from the replica, --assume-master-host, or with AllowOnMaster the host itself.
+	AllowMasterMaster bool
 
 	Database string
 	Table    string
@@ -46,6 +50,15 @@ type Config struct {
 	InitiallyDropGhostTable bool // drop a leftover ghost and changelog table first
 	InitiallyDropOldTable   bool // drop a leftover _T_del table first
 	OkToDropTable           bool // drop the old table after the swap instead of keeping it
+	// TimestampOldTable names the old table _T_<UTC time>_del instead of _T_del, so that the old
+	// tables of several migrations of one table can be kept side by side.
+	TimestampOldTable bool
+
+	// ExactRowCount counts the table's rows (SELECT COUNT(*) on the inspected server) for the
+	// progress and the ETA, instead of the server's estimate, which can be off by half. With
+	// ConcurrentRowCount the count runs alongside the copy; without it, before the copy starts.
+	ExactRowCount      bool
+	ConcurrentRowCount bool
 
 	CutOverLockTimeout time.Duration
 	// DefaultRetries bounds retries of failed chunks, replay batches and cut-over attempts.
@@ -118,6 +131,7 @@ func DefaultConfig() Config {
 		DeferSecondaryIndexes: true,
 		Checkpoint:            true,
 		Checksum:              true,
+		ConcurrentRowCount:    true,
 		CheckpointInterval:    2 * time.Second,
 		CutOverLockTimeout:    3 * time.Second,
 		DefaultRetries:        60,
@@ -191,6 +205,11 @@ type names struct {
 
 func namesFor(table string) names {
 	return names{ghost: "_" + table + "_gho", old: "_" + table + "_del", changelog: "_" + table + "_ghc"}
+}
+
+// timestampedOld is the old table's name with --timestamp-old-table, as gh-ost names it.
+func timestampedOld(table string, now time.Time) string {
+	return "_" + table + "_" + now.UTC().Format("20060102150405") + "_del"
 }
 
 // maxNameLen is the longest table name MySQL and MariaDB accept, in characters.

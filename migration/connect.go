@@ -60,6 +60,9 @@ func connect(ctx context.Context, cfg *Config) (_ *servers, err error) {
 		}
 		s.primaryCfg = cfg.Conn.WithHost(host, port)
 		s.replicaMode = isReplica
+	case isReplica && cfg.AllowOnMaster && cfg.AllowMasterMaster:
+		// One of a pair of primaries: it replicates from the other, and takes the writes.
+		s.primaryCfg = cfg.Conn
 	case isReplica:
 		if st.SourceHost == "" {
 			return nil, fmt.Errorf("%s is a replica but does not say of which primary: give it with --assume-master-host", cfg.Conn.Addr())
@@ -82,8 +85,9 @@ func connect(ctx context.Context, cfg *Config) (_ *servers, err error) {
 		return nil, fmt.Errorf("connecting to the primary of %s: %w (give the primary's address with --assume-master-host if it differs from what the replica reports)", cfg.Conn.Addr(), err)
 	}
 	if s.replicaMode {
-		if _, primaryIsReplica, err := dbconn.ReadReplicaStatus(ctx, s.primary, s.flavor); err == nil && primaryIsReplica && cfg.AssumeMasterHost == "" {
-			return nil, fmt.Errorf("the primary %s of %s is itself a replica: doppel does not walk chains of replicas; give the top primary with --assume-master-host", s.primaryCfg.Addr(), cfg.Conn.Addr())
+		if _, primaryIsReplica, err := dbconn.ReadReplicaStatus(ctx, s.primary, s.flavor); err == nil && primaryIsReplica && cfg.AssumeMasterHost == "" && !cfg.AllowMasterMaster {
+			return nil, fmt.Errorf("the primary %s of %s is itself a replica: doppel does not walk chains of replicas. Give the top primary with --assume-master-host, "+
+				"or, when the two are a pair of primaries replicating from each other and %s takes the writes, add --allow-master-master", s.primaryCfg.Addr(), cfg.Conn.Addr(), s.primaryCfg.Addr())
 		}
 	}
 	return s, nil

@@ -234,6 +234,56 @@ func waitProcesslist(t *testing.T, db *sql.DB, where string, n int) {
 	}
 }
 
+// TestMasterMaster makes the sandbox a pair of primaries for the test's length (the primary also
+// replicates from the replica, as an active-passive pair does) and migrates through it: refused
+// without --allow-master-master, done with it from the replica and from the primary.
+func TestMasterMaster(t *testing.T) {
+	name, db := newTable(t, 2000)
+	ctx := context.Background()
+	replica, err := sb.Replica.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close()
+	st, err := dbconn.ReadBinlogStatus(ctx, replica, sb.Flavor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sb.Replica.Config()
+	exec(t, db, sb.Flavor.ChangeSourceSQL(r.Host, r.Port, r.User, r.Password, st.File, st.Pos), sb.Flavor.StartReplicaSQL())
+	defer exec(t, db, sb.Flavor.StopReplicaSQL(), sb.Flavor.ResetReplicaAllSQL())
+
+	cfg := testConfig(name, "ADD COLUMN x INT NULL")
+	_, err = Run(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), "--allow-master-master") {
+		t.Fatalf("a primary that is a replica too: %v, want a refusal naming --allow-master-master", err)
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Fatalf("tables %q after the refusal, want t alone", got)
+	}
+
+	cfg.AllowMasterMaster = true
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatalf("from the replica with --allow-master-master: %v", err)
+	}
+	cfg = testConfig(name, "ADD COLUMN y INT NULL")
+	cfg.Conn, cfg.AllowOnMaster, cfg.AllowMasterMaster, cfg.InitiallyDropOldTable = sb.Primary.Config(), true, true, true
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatalf("on the primary with --allow-on-master --allow-master-master: %v", err)
+	}
+	if ddl := showCreate(t, db, "t"); !strings.Contains(ddl, "`x` int") || !strings.Contains(ddl, "`y` int") {
+		t.Errorf("not migrated twice:\n%s", ddl)
+	}
+	var differ, rows int
+	if err := db.QueryRow(`SELECT (SELECT COUNT(*) FROM t a LEFT JOIN _t_del b USING (id) WHERE b.id IS NULL OR NOT (a.v <=> b.v AND a.n <=> b.n)),
+		(SELECT COUNT(*) FROM t)`).Scan(&differ, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if differ != 0 || rows != 2000 {
+		t.Errorf("%d of %d rows differ from the previous table, want 0 of 2000", differ, rows)
+	}
+}
+
 func TestRefusesPrimaryWithoutAllowOnMaster(t *testing.T) {
 	name, db := newTable(t, 10)
 	cfg := testConfig(name, "ADD COLUMN x INT")

@@ -34,7 +34,7 @@ type Progress struct {
 
 // snapshot reads the counters, the recent copy rate and the ETA that follows from it.
 func (r *run) snapshot() Progress {
-	p := Progress{State: r.state.get(), Estimated: r.p.rows, Elapsed: time.Since(r.start), ETA: -1}
+	p := Progress{State: r.state.get(), Estimated: r.rows.Load(), Elapsed: time.Since(r.start), ETA: -1}
 	if r.copier != nil {
 		p.Copied, p.Chunks = r.copier.RowsCopied(), r.copier.Chunks()
 	}

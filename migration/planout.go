@@ -19,7 +19,14 @@ func writePlan(w io.Writer, cfg *Config, s *servers, p *validated) {
 		fmt.Fprintf(w, "  topology   on the primary %s (--allow-on-master)\n", s.primaryCfg.Addr())
 	}
 	fmt.Fprintf(w, "  alter      %s\n", p.alter.Clause)
-	fmt.Fprintf(w, "  rows       about %d (server estimate)\n", p.rows)
+	switch {
+	case cfg.countFirst():
+		fmt.Fprintf(w, "  rows       %d (counted, --exact-rowcount)\n", p.rows)
+	case cfg.countAlongside():
+		fmt.Fprintf(w, "  rows       about %d (server estimate; --exact-rowcount counts them during the copy)\n", p.rows)
+	default:
+		fmt.Fprintf(w, "  rows       about %d (server estimate)\n", p.rows)
+	}
 	if p.key != nil {
 		fmt.Fprintf(w, "  key        %s (%s): rows are copied in chunks of %d along it and changes replayed by it\n",
 			sqlbuild.QuoteIdent(p.key.Orig.Name), sqlbuild.QuoteIdents(p.key.Names()), cfg.ChunkSize)

@@ -106,6 +106,7 @@ type run struct {
 	workers     int           // copy workers
 	copyStart   atomic.Int64  // UnixNano when the row copy started
 	rate        rateMeter     // the recent copy rate
+	rows        atomic.Int64  // the original's rows: the server's estimate, or counted (--exact-rowcount)
 	applierDone chan struct{} // closed when the apply loop has stopped
 	seal        seal          // the swap has begun: no change may reach the original any more
 	slips       slips
@@ -143,12 +144,21 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
-	r.cfg.Metrics.SetRowsEstimated(r.p.rows)
+	r.rows.Store(r.p.rows)
+	if r.cfg.countFirst() {
+		if err := r.countRows(ctx); err != nil {
+			return nil, err
+		}
+		r.p.rows = r.rows.Load()
+	}
+	r.cfg.Metrics.SetRowsEstimated(r.rows.Load())
 	if err := r.hook(ctx, hooks.OnValidated); err != nil {
 		return nil, err
 	}
-	if err := r.hook(ctx, hooks.OnRowCountComplete); err != nil {
-		return nil, err
+	if !r.cfg.countAlongside() {
+		if err := r.hook(ctx, hooks.OnRowCountComplete); err != nil {
+			return nil, err
+		}
 	}
 	writePlan(r.cfg.Out, r.cfg, r.s, r.p)
 	if !r.cfg.Execute {
@@ -328,6 +338,9 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 	})
 	helper(r.throttle.Run)
 	helper(r.observe)
+	if r.cfg.countAlongside() {
+		helper(r.countAlongside)
+	}
 	helper(r.watchPanicFlag)
 	if ctl != nil {
 		helper(ctl.Serve)
@@ -426,7 +439,7 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	r.setState(StateCopying)
 	r.copyStart.Store(time.Now().UnixNano())
 	if r.resume == nil || !r.resume.CopyDone {
-		r.log().Info("copying rows", zap.Int64("estimated rows", r.p.rows), zap.Int64("largest chunk", r.chunk.Load()),
+		r.log().Info("copying rows", zap.Int64("estimated rows", r.rows.Load()), zap.Int64("largest chunk", r.chunk.Load()),
 			zap.Duration("chunk target", r.cfg.ChunkTarget), zap.Int("workers", r.workers))
 		if err := r.copier.Run(ctx); err != nil {
 			return err

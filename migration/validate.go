@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -53,6 +54,9 @@ func IsRefusal(err error) bool {
 // a TEMPORARY table in its own session, invisible to others and never written to a ROW binlog.
 func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*validated, error) {
 	p := &validated{names: namesFor(cfg.Table), alter: a}
+	if cfg.TimestampOldTable {
+		p.old = timestampedOld(cfg.Table, time.Now())
+	}
 	if len(a.Renames) > 0 && !cfg.ApproveRenamedColumns && !cfg.SkipRenamedColumns {
 		var pairs []string
 		for from, to := range a.Renames {

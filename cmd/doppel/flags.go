@@ -29,11 +29,17 @@ type options struct {
 	alter                string
 	execute              bool
 	allowOnMaster        bool
+	allowMasterMaster    bool
 	assumeMasterHost     string
 	chunkSize            int64
 	dmlBatchSize         int64
 	dropGhost, dropOld   bool
 	okToDrop             bool
+	timestampOld         bool
+	exactRowCount        bool
+	concurrentRowCount   bool
+	assumeRBR, switchRBR bool
+	cutOver              string
 	cutOverLockTimeout   int
 	defaultRetries       int
 	approveRenamed       bool
@@ -81,6 +87,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.alter, "alter", "", `the change, as in ALTER TABLE, e.g. "ADD COLUMN x INT NULL, ADD INDEX (x)" (required)`)
 	fs.BoolVar(&o.execute, "execute", false, "migrate; without it doppel only validates and prints what it would do")
 	fs.BoolVar(&o.allowOnMaster, "allow-on-master", false, "--host is the primary: inspect and read the binlog there")
+	fs.BoolVar(&o.allowMasterMaster, "allow-master-master", false, "the primary replicates from another primary (an active-passive pair): accept it")
 	fs.StringVar(&o.assumeMasterHost, "assume-master-host", "", "the primary as host[:port], instead of what the replica reports")
 	fs.BoolVar(&o.attemptInstantDDL, "attempt-instant-ddl", false, "when the server can run the ALTER with ALGORITHM=INSTANT, run it natively and finish in seconds")
 	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "the largest copy chunk, in rows (10-100000); chunks are sized to --chunk-target-ms up to it")
@@ -91,6 +98,12 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.dropGhost, "initially-drop-ghost-table", false, "drop a ghost (_T_gho) and changelog (_T_ghc) table left by an earlier run")
 	fs.BoolVar(&o.dropOld, "initially-drop-old-table", false, "drop an old table (_T_del) left by an earlier run")
 	fs.BoolVar(&o.okToDrop, "ok-to-drop-table", false, "drop the original table after the swap instead of keeping it as _T_del")
+	fs.BoolVar(&o.timestampOld, "timestamp-old-table", false, "keep the original as _T_<UTC time>_del instead of _T_del, so old tables of several migrations can be kept")
+	fs.BoolVar(&o.exactRowCount, "exact-rowcount", false, "count the rows (SELECT COUNT(*) on --host) for an accurate progress and ETA instead of the server's estimate")
+	fs.BoolVar(&o.concurrentRowCount, "concurrent-rowcount", d.ConcurrentRowCount, "with --exact-rowcount, count while the copy runs (=false: count before it starts)")
+	fs.StringVar(&o.cutOver, "cut-over", "atomic", "the cut-over algorithm; doppel's is always atomic (gh-ost's two-step is not offered: it leaves a moment with no table)")
+	fs.BoolVar(&o.assumeRBR, "assume-rbr", false, "accepted for gh-ost runbooks; doppel never changes binlog_format, it checks it is ROW")
+	fs.BoolVar(&o.switchRBR, "switch-to-rbr", false, "accepted for gh-ost runbooks; doppel never changes binlog_format: set it to ROW yourself, doppel checks and says so")
 	fs.IntVar(&o.cutOverLockTimeout, "cut-over-lock-timeout-seconds", int(d.CutOverLockTimeout/time.Second), "longest the table may stay locked in one cut-over attempt")
 	fs.IntVar(&o.defaultRetries, "default-retries", d.DefaultRetries, "attempts for a failing chunk, replay batch or cut-over")
 	fs.BoolVar(&o.approveRenamed, "approve-renamed-columns", false, "the ALTER renames columns: carry their values over")
@@ -162,7 +175,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c := migration.DefaultConfig()
 	c.Conn = conn
 	c.AssumeMasterHost = o.assumeMasterHost
-	c.AllowOnMaster = o.allowOnMaster
+	c.AllowOnMaster, c.AllowMasterMaster = o.allowOnMaster, o.allowMasterMaster
 	c.Database, c.Table, c.Alter = o.database, o.table, o.alter
 	c.Execute = o.execute
 	c.ChunkSize, c.DMLBatchSize = o.chunkSize, o.dmlBatchSize
@@ -172,6 +185,14 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
 	c.Checksum = o.checksum
 	c.InitiallyDropGhostTable, c.InitiallyDropOldTable, c.OkToDropTable = o.dropGhost, o.dropOld, o.okToDrop
+	c.TimestampOldTable = o.timestampOld
+	c.ExactRowCount, c.ConcurrentRowCount = o.exactRowCount, o.concurrentRowCount
+	switch o.cutOver {
+	case "atomic", "default":
+	default:
+		return migration.Config{}, fmt.Errorf("--cut-over=%s: doppel's cut-over is always the atomic one (a blocked RENAME of both tables at once); "+
+			"gh-ost's two-step cut-over leaves a moment when the table does not exist, and doppel does not offer it. Leave --cut-over out", o.cutOver)
+	}
 	c.CutOverLockTimeout = time.Duration(o.cutOverLockTimeout) * time.Second
 	c.DefaultRetries = o.defaultRetries
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed

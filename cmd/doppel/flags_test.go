@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/doppel-sql/doppel/migration"
 )
 
 func parse(t *testing.T, args ...string) (*flag.FlagSet, *options) {
@@ -86,4 +88,40 @@ func TestEveryFlagIsDocumented(t *testing.T) {
 			t.Errorf("flag --%s is not in docs/flags.md", f.Name)
 		}
 	})
+}
+
+// TestGhostRunbookFlags: flags that gh-ost runbooks commonly carry are accepted, and do what doppel
+// can honestly do with them.
+func TestGhostRunbookFlags(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		check   func(o *options, c migration.Config) bool
+		wantErr string
+	}{
+		{[]string{"--exact-rowcount"}, func(_ *options, c migration.Config) bool { return c.ExactRowCount && c.ConcurrentRowCount }, ""},
+		{[]string{"--exact-rowcount", "--concurrent-rowcount=false"}, func(_ *options, c migration.Config) bool { return c.ExactRowCount && !c.ConcurrentRowCount }, ""},
+		{[]string{"--timestamp-old-table"}, func(_ *options, c migration.Config) bool { return c.TimestampOldTable }, ""},
+		{[]string{"--allow-master-master"}, func(_ *options, c migration.Config) bool { return c.AllowMasterMaster }, ""},
+		// Accepted and changing nothing: doppel never changes binlog_format.
+		{[]string{"--assume-rbr", "--switch-to-rbr"}, func(o *options, _ migration.Config) bool { return o.assumeRBR && o.switchRBR }, ""},
+		{[]string{"--cut-over=atomic"}, func(*options, migration.Config) bool { return true }, ""},
+		{[]string{"--cut-over=default"}, func(*options, migration.Config) bool { return true }, ""},
+		{[]string{"--cut-over=two-step"}, nil, "always the atomic one"},
+	} {
+		fs, o := parse(t, c.args...)
+		cfg, err := o.config(fs)
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%q: error %v, want one saying %q", c.args, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		if !c.check(o, cfg) {
+			t.Errorf("%q parsed as %+v", c.args, cfg)
+		}
+	}
 }
