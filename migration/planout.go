@@ -9,8 +9,9 @@ import (
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
-// writePlan prints what the migration will do, for people: before --execute, and at its start.
-func writePlan(w io.Writer, cfg *Config, s *servers, p *validated) {
+// writePlan prints what the migration will do, for people: before --execute, and at its start. rows
+// is the server's estimate, or the count with --exact-rowcount when it counts first.
+func writePlan(w io.Writer, cfg *Config, s *servers, p *validated, rows int64) {
 	q := func(name string) string { return sqlbuild.QualifiedName(cfg.Database, name) }
 	fmt.Fprintf(w, "doppel: migration of %s on %s %s\n", q(cfg.Table), flavorName(s), s.flavor.Version())
 	if s.replicaMode {
@@ -21,11 +22,11 @@ func writePlan(w io.Writer, cfg *Config, s *servers, p *validated) {
 	fmt.Fprintf(w, "  alter      %s\n", p.alter.Clause)
 	switch {
 	case cfg.countFirst():
-		fmt.Fprintf(w, "  rows       %d (counted, --exact-rowcount)\n", p.rows)
+		fmt.Fprintf(w, "  rows       %d (counted, --exact-rowcount)\n", rows)
 	case cfg.countAlongside():
-		fmt.Fprintf(w, "  rows       about %d (server estimate; --exact-rowcount counts them during the copy)\n", p.rows)
+		fmt.Fprintf(w, "  rows       about %d (server estimate; --exact-rowcount counts them during the copy)\n", rows)
 	default:
-		fmt.Fprintf(w, "  rows       about %d (server estimate)\n", p.rows)
+		fmt.Fprintf(w, "  rows       about %d (server estimate)\n", rows)
 	}
 	if p.key != nil {
 		fmt.Fprintf(w, "  key        %s (%s): rows are copied in chunks of %d along it and changes replayed by it\n",

@@ -149,7 +149,6 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 		if err := r.countRows(ctx); err != nil {
 			return nil, err
 		}
-		r.p.rows = r.rows.Load()
 	}
 	r.cfg.Metrics.SetRowsEstimated(r.rows.Load())
 	if err := r.hook(ctx, hooks.OnValidated); err != nil {
@@ -160,7 +159,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
-	writePlan(r.cfg.Out, r.cfg, r.s, r.p)
+	writePlan(r.cfg.Out, r.cfg, r.s, r.p, r.rows.Load())
 	if !r.cfg.Execute {
 		writePreflight(ctx, r.cfg, r.s, a)
 		fmt.Fprintln(r.cfg.Out, "Nothing was changed. Run again with --execute to migrate.")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,12 +37,12 @@ type slips struct {
 // Deciding by the clock instead (sealed until the attempt returns) would drop the writes that
 // queued behind a failed attempt's lock and reached the binlog before the attempt had returned.
 type seal struct {
-	mu      sync.Mutex
-	state   sealState
+	state   atomic.Int32  // a sealState; read without the lock on every change of the original
+	mu      sync.Mutex    // guards decided, and orders begin and end
 	decided chan struct{} // closed when a sealed attempt ends
 }
 
-type sealState int
+type sealState = int32
 
 const (
 	unsealed sealState = iota
@@ -53,36 +54,39 @@ const (
 func (s *seal) begin() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.state, s.decided = sealed, make(chan struct{})
+	s.decided = make(chan struct{})
+	s.state.Store(sealed)
 }
 
 // end records the outcome of a sealed attempt; without one under way it does nothing.
 func (s *seal) end(renamed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != sealed {
+	if s.state.Load() != sealed {
 		return
 	}
-	s.state = unsealed
+	outcome := unsealed
 	if renamed {
-		s.state = swapped
+		outcome = swapped
 	}
+	s.state.Store(outcome)
 	close(s.decided)
 }
 
 // wait returns the state, after the outcome when an attempt is under way. The cut-over calls end
 // after every attempt, each bounded by its lock timeouts.
 func (s *seal) wait() sealState {
+	if state := s.state.Load(); state != sealed {
+		return state
+	}
 	s.mu.Lock()
-	state, decided := s.state, s.decided
+	state, decided := s.state.Load(), s.decided
 	s.mu.Unlock()
 	if state != sealed {
 		return state
 	}
 	<-decided
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state
+	return s.state.Load()
 }
 
 // divert is the applier's Divert: once the tables are swapped, a change of the original table that

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,19 +65,17 @@ func freeAddr(t *testing.T) string {
 
 // TestCommandEndToEnd runs the doppel command against the sandbox with JSON logs, metrics and a
 // postponed cut-over, steers it with doppel ctl, and checks every log line is valid JSON.
-func TestCommandEndToEnd(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	dbName := sb.NewDatabase(t)
-	db, err := sb.Primary.DB(dbName)
+// newDatabase creates a database of the test's own on the primary, runs queries in it, and waits
+// until the replica has them too. The pool is closed when the test ends.
+func newDatabase(ctx context.Context, t *testing.T, queries ...string) (string, *sql.DB) {
+	t.Helper()
+	name := sb.NewDatabase(t)
+	db, err := sb.Primary.DB(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	for _, q := range []string{
-		"CREATE TABLE `select` (id INT PRIMARY KEY, `we``ird col` VARCHAR(20))",
-		"INSERT INTO `select` SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000",
-	} {
+	t.Cleanup(func() { db.Close() })
+	for _, q := range queries {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -84,6 +83,16 @@ func TestCommandEndToEnd(t *testing.T) {
 	if err := sb.WaitReplica(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return name, db
+}
+
+func TestCommandEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dbName, _ := newDatabase(ctx, t,
+		"CREATE TABLE `select` (id INT PRIMARY KEY, `we``ird col` VARCHAR(20))",
+		"INSERT INTO `select` SELECT seq, CONCAT('v', seq) FROM seq_1_to_3000",
+	)
 	dir, err := os.MkdirTemp("", "dpl")
 	if err != nil {
 		t.Fatal(err)

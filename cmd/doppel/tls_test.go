@@ -94,25 +94,12 @@ func writePEM(path, kind string, der []byte) error {
 func TestTLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dbName := sb.NewDatabase(t)
-	db, err := sb.Primary.DB(dbName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{
+	dbName, db := newDatabase(ctx, t,
 		"CREATE USER IF NOT EXISTS 'doppel_tls'@'127.0.0.1' IDENTIFIED BY 'tls-secret' REQUIRE X509",
 		"GRANT ALL ON *.* TO 'doppel_tls'@'127.0.0.1'",
 		"CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))",
 		"INSERT INTO t SELECT seq, CONCAT('v', seq) FROM seq_1_to_2000",
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := sb.WaitReplica(ctx); err != nil {
-		t.Fatal(err)
-	}
+	)
 	r := sb.Replica.Config()
 	base := []string{
 		"--host=" + r.Host, fmt.Sprintf("--port=%d", r.Port), "--user=doppel_tls", "--password=tls-secret",
