@@ -10,11 +10,15 @@ import (
 )
 
 // fromBinlog converts a value of column c as go-mysql decodes it into the value to bind through
-// table.BindExpr. It must give back exactly what the row holds:
+// table.BindExpr into a column of c's own type (the replay's stage table, or the key of the ghost).
+// It must give back exactly what the row holds:
 //   - integers: the binlog does not say whether a column is unsigned unless binlog_row_metadata=FULL,
 //     so go-mysql may decode 4294967295 in an INT UNSIGNED as -1; the column's definition decides;
-//   - ENUM and SET arrive as member numbers and bit masks: turned into their member names, since the
-//     ghost's members may be numbered differently;
+//   - BIT: its bits as an unsigned number (go-mysql gives BIT(64) with the top bit set as a negative
+//     int64, which compares with no stored value);
+//   - ENUM and SET arrive as the member number and the bit mask, and are bound as such: a number
+//     assigned to an ENUM or SET column selects the members by position, exactly what the row holds
+//     (member names may repeat in other letter cases, or collate together);
 //   - text and binary strings stay the bytes stored (no charset conversion ever); BINARY(n) gets back
 //     the trailing zero bytes the binlog leaves out, or comparisons with the stored value fail;
 //   - DECIMAL as its exact decimal text.
@@ -25,30 +29,21 @@ func fromBinlog(c *table.Column, v any) (any, error) {
 	switch c.DataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
 		return integer(c, v)
+	case "bit", "set":
+		n, err := asUint(v)
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		return n, nil
 	case "enum":
 		n, err := asUint(v)
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", c.Name, err)
 		}
-		if n == 0 {
-			return "", nil // the empty "error" member that non-strict inserts store
-		}
 		if n > uint64(len(c.Elems)) {
 			return nil, fmt.Errorf("column %s: ENUM member %d of %d: the table definition does not match the binlog", c.Name, n, len(c.Elems))
 		}
-		return c.Elems[n-1], nil
-	case "set":
-		mask, err := asUint(v)
-		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", c.Name, err)
-		}
-		var members []string
-		for i, e := range c.Elems {
-			if mask&(1<<uint(i)) != 0 {
-				members = append(members, e)
-			}
-		}
-		return strings.Join(members, ","), nil
+		return n, nil
 	case "decimal":
 		switch d := v.(type) {
 		case decimal.Decimal:
@@ -72,10 +67,13 @@ func fromBinlog(c *table.Column, v any) (any, error) {
 	switch x := v.(type) {
 	case string:
 		if c.IsText() || c.DataType == "json" || c.DataType == "varbinary" {
-			return []byte(x), nil
+			return append([]byte{}, x...), nil // never nil: a nil []byte is bound as NULL
 		}
 		return x, nil
 	case []byte:
+		if x == nil {
+			return []byte{}, nil
+		}
 		return x, nil
 	}
 	return v, nil

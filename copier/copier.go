@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,11 @@ type Config struct {
 	// AfterChunk, when set, runs after every chunk with how long it took and how many rows it
 	// inserted: the nice-ratio rest and the metrics. An error stops the copy.
 	AfterChunk func(ctx context.Context, took time.Duration, rows int64) error
-	Logger     *zap.Logger // nil: no logs
+	// CatchUp, when set, returns once the replay has applied every change committed before the
+	// call. A chunk whose row collides with a ghost row under a unique key of the ghost calls it and
+	// is tried again: the ghost row may be an old version the replay has not updated yet.
+	CatchUp func(ctx context.Context) error
+	Logger  *zap.Logger // nil: no logs
 }
 
 // Copier copies rows. Its counters may be read while it runs.
@@ -66,6 +71,10 @@ type Copier struct {
 	// lower key, the others' start after it.
 	copyFirst, copyNext string
 	bindRange           func(keys ...[]any) []any
+	// nullCheck selects a row of a chunk's range (its lower key included) that holds NULL in a
+	// column the ghost declares NOT NULL; it takes bindRange's arguments. Empty when no such column
+	// exists.
+	nullCheck string
 
 	rowsCopied atomic.Int64
 	chunks     atomic.Int64
@@ -93,20 +102,28 @@ func New(cfg Config) (*Copier, error) {
 	for _, p := range cfg.Key.Columns {
 		c.keyCols = append(c.keyCols, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
 	}
-	var origCols, ghostCols []string
-	for _, p := range cfg.Mapping.Copied {
-		origCols = append(origCols, p.Orig.Name)
-		ghostCols = append(ghostCols, p.Ghost.Name)
+	tmpl := sqlbuild.Copy{
+		From: c.origTbl, Index: cfg.Key.Orig.Name, Into: sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name),
+		Lock: true, Key: cfg.Key.KeyColumns(),
 	}
-	tmpl := sqlbuild.CopyChunk{
-		Orig: c.origTbl, Ghost: sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name), Index: cfg.Key.Orig.Name,
-		OrigCols: origCols, GhostCols: ghostCols, NoopCol: cfg.Key.Columns[0].Ghost.Name,
+	var nullable []string
+	for _, p := range cfg.Mapping.Copied {
+		tmpl.Cols = append(tmpl.Cols, p.Ghost.Name)
+		tmpl.Exprs = append(tmpl.Exprs, table.SelectExpr(p.Orig, p.Ghost))
+		if p.Orig.Nullable && !p.Ghost.Nullable {
+			nullable = append(nullable, sqlbuild.QuoteIdent(p.Orig.Name)+" IS NULL")
+		}
 	}
 	for _, first := range []bool{true, false} {
 		where, bind := sqlbuild.And(sqlbuild.After(c.keyCols, first), sqlbuild.UpTo(c.keyCols, true))
 		tmpl.Where = where.SQL
 		if first {
 			c.copyFirst = tmpl.SQL()
+			// Including the lower key is harmless here: that row was copied by the chunk before.
+			if len(nullable) > 0 {
+				c.nullCheck = fmt.Sprintf("SELECT 1 FROM %s FORCE INDEX (%s) WHERE %s AND (%s) LIMIT 1",
+					c.origTbl, sqlbuild.QuoteIdent(cfg.Key.Orig.Name), where.SQL, strings.Join(nullable, " OR "))
+			}
 		} else {
 			c.copyNext = tmpl.SQL()
 		}
@@ -150,6 +167,56 @@ func (c *Copier) Chunks() int64 { return c.chunks.Load() }
 
 // Done reports whether the copy has finished.
 func (c *Copier) Done() bool { return c.done.Load() }
+
+// collisionAttempts bounds how often a colliding chunk is tried again after catching up the replay.
+const collisionAttempts = 3
+
+// exec runs the chunk's INSERT … SELECT and returns the rows it inserted.
+func (c *Copier) exec(ctx context.Context, ch chunk, query string, args []any) (int64, error) {
+	var affected int64
+	err := dbconn.Retry(ctx, c.cfg.Retries, func(ctx context.Context) error {
+		// One session for the statement and, with PanicOnWarnings, its warnings.
+		conn, err := c.cfg.DB.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		res, err := conn.ExecContext(ctx, query, args...)
+		if err != nil {
+			if dbconn.IsRetryable(err) {
+				c.cfg.Logger.Warn("chunk copy failed, retrying", zap.Int64("chunk", ch.seq), zap.Error(err))
+			}
+			return err
+		}
+		if affected, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if c.cfg.PanicOnWarnings {
+			return dbconn.CheckWarnings(ctx, conn)
+		}
+		return nil
+	})
+	return affected, err
+}
+
+// collision reports whether err says a row of the chunk collides with a ghost row under a unique
+// key of the ghost: sqlbuild.Copy's NULL for the key (1048) when no row of the chunk holds a NULL
+// for a column the ghost declares NOT NULL (which raises 1048 too), or a duplicate (1062).
+func (c *Copier) collision(ctx context.Context, ch chunk, err error) bool {
+	switch dbconn.ErrorNumber(err) {
+	case dbconn.ErrDupEntry:
+		return true
+	case dbconn.ErrBadNull:
+	default:
+		return false
+	}
+	if c.nullCheck == "" {
+		return true
+	}
+	var one int
+	qerr := c.cfg.DB.QueryRowContext(ctx, c.nullCheck, c.bindRange(ch.lower, ch.upper)...).Scan(&one)
+	return errors.Is(qerr, sql.ErrNoRows)
+}
 
 // chunk is one key range [lower, upper]; lower is exclusive except for the first chunk.
 type chunk struct {
@@ -297,28 +364,23 @@ func (c *Copier) copyChunk(ctx context.Context, ch chunk) error {
 	args := c.bindRange(ch.lower, ch.upper)
 	start := time.Now()
 	var affected int64
-	err := dbconn.Retry(ctx, c.cfg.Retries, func(ctx context.Context) error {
-		// One session for the statement and, with PanicOnWarnings, its warnings.
-		conn, err := c.cfg.DB.Conn(ctx)
-		if err != nil {
-			return err
+	var err error
+	for attempt := 1; ; attempt++ {
+		affected, err = c.exec(ctx, ch, query, args)
+		if err == nil || !c.collision(ctx, ch, err) {
+			break
 		}
-		defer conn.Close()
-		res, err := conn.ExecContext(ctx, query, args...)
-		if err != nil {
-			if dbconn.IsRetryable(err) {
-				c.cfg.Logger.Warn("chunk copy failed, retrying", zap.Int64("chunk", ch.seq), zap.Error(err))
-			}
-			return err
+		if c.cfg.CatchUp == nil || attempt == collisionAttempts {
+			err = fmt.Errorf("%w: %v", table.ErrCollision, err)
+			break
 		}
-		if affected, err = res.RowsAffected(); err != nil {
-			return err
+		// The ghost row it collides with may be an old version of a row whose change the replay
+		// has not applied yet: wait until it has, and try again.
+		c.cfg.Logger.Info("a chunk collides under a unique key of the altered table; catching up the replay and trying again", zap.Int64("chunk", ch.seq))
+		if cerr := c.cfg.CatchUp(ctx); cerr != nil {
+			return fmt.Errorf("catching up the replay after chunk %d collided: %w", ch.seq, cerr)
 		}
-		if c.cfg.PanicOnWarnings {
-			return dbconn.CheckWarnings(ctx, conn)
-		}
-		return nil
-	})
+	}
 	if err != nil {
 		return fmt.Errorf("copying chunk %d of %s into the ghost table: %w", ch.seq, c.origTbl, err)
 	}

@@ -19,7 +19,6 @@ package cutover
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -49,6 +48,10 @@ type Config struct {
 	// Attempts is how many times the swap is tried before giving up.
 	Attempts int
 	CatchUp  CatchUp
+	// UnderLock, when set, runs after the catch-up while the original is locked, with the session
+	// that holds the lock (the only one that can read the original now): the last check of the
+	// ghost. An error gives the attempt up; wrapping ErrAbort gives the swap up.
+	UnderLock func(ctx context.Context, locked *sql.Conn) error
 	// BeforeRename runs just before the RENAME is issued, so a binlog reader can expect it.
 	BeforeRename func()
 	// Failpoint, when set, is called at each step of an attempt with the step's name ("sentry",
@@ -73,6 +76,10 @@ type Result struct {
 // ErrSentryExists means the old table's name is taken, so no swap can be tried.
 var ErrSentryExists = errors.New("the old table name is taken")
 
+// ErrAbort, wrapped in an error of CatchUp, gives the swap up without more attempts: the ghost must
+// not replace the original, and trying again cannot change that.
+var ErrAbort = errors.New("the swap must not happen")
+
 // Run tries the swap up to cfg.Attempts times. On error nothing was renamed.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Logger == nil {
@@ -94,7 +101,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{Attempts: attempt, Blocked: blocked}, nil
 		}
 		lastErr = err
-		if errors.Is(err, ErrSentryExists) || ctx.Err() != nil {
+		if errors.Is(err, ErrSentryExists) || errors.Is(err, ErrAbort) || ctx.Err() != nil {
 			break
 		}
 		cfg.Logger.Warn("cut-over attempt failed; the original table is untouched, trying again",
@@ -122,12 +129,12 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer discard(a)
+	defer dbconn.Discard(a)
 	b, err := cfg.DB.Conn(ctx)
 	if err != nil {
 		return 0, err
 	}
-	defer discard(b)
+	defer dbconn.Discard(b)
 	if _, err := a.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", timeoutSecs)); err != nil {
 		return 0, err
 	}
@@ -170,6 +177,15 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		return time.Since(lockedAt), fmt.Errorf("replaying the last changes while %s was locked: %w", tbl, err)
 	}
 
+	if cfg.UnderLock != nil {
+		checkCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
+		err := cfg.UnderLock(checkCtx, a)
+		cancel()
+		if err != nil {
+			unlock()
+			return time.Since(lockedAt), fmt.Errorf("checking the ghost table while %s was locked: %w", tbl, err)
+		}
+	}
 	cfg.failpoint("caught-up")
 	if cfg.BeforeRename != nil {
 		cfg.BeforeRename()
@@ -258,7 +274,7 @@ func waitRenameFirstInLine(ctx context.Context, cfg Config, bID int64, renamed <
 	if err != nil {
 		return killRename(ctx, cfg, bID, renamed, err)
 	}
-	defer discard(probe)
+	defer dbconn.Discard(probe)
 	// Fail at once instead of waiting when the ghost's lock is taken (MySQL rounds 0 up to 1 s).
 	if _, err := probe.ExecContext(ctx, "SET SESSION lock_wait_timeout = 0"); err != nil {
 		return killRename(ctx, cfg, bID, renamed, err)
@@ -335,13 +351,6 @@ func (c Config) failpoint(step string) {
 	if c.Failpoint != nil {
 		c.Failpoint(step)
 	}
-}
-
-// discard closes a session instead of returning it to the pool: a session that may still hold
-// LOCK TABLES must never serve another query.
-func discard(c *sql.Conn) {
-	_ = c.Raw(func(any) error { return driver.ErrBadConn })
-	_ = c.Close()
 }
 
 // SentryComment marks the sentry table, so clean-up can tell it from a table holding data.

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -82,6 +83,10 @@ func driverConfig(c Config, database string) (*mysql.Config, error) {
 	mc.Collation = "utf8mb4_general_ci"
 	mc.Loc = time.UTC
 	mc.InterpolateParams = true // one round trip per statement; []byte goes as _binary'…'
+	// The driver reads the server's max_allowed_packet, and sends a statement that would not fit in
+	// it once its values are written into the text (escaping may double a BLOB) as a prepared
+	// statement instead, the large values apart: a row as large as the server accepts is replayed.
+	mc.MaxAllowedPacket = 0
 	mc.AllowNativePasswords = true
 	mc.Timeout = c.ConnectTimeout
 	if mc.Timeout == 0 {
@@ -150,4 +155,12 @@ func Ping(ctx context.Context, db *sql.DB, c Config) error {
 		return fmt.Errorf("cannot connect to %s as %q: %w", c.Addr(), c.User, err)
 	}
 	return nil
+}
+
+// Discard closes a session instead of returning it to the pool: a session that may still hold
+// LOCK TABLES, a transaction, a temporary table or changed session settings must never serve
+// another query.
+func Discard(c *sql.Conn) {
+	_ = c.Raw(func(any) error { return driver.ErrBadConn })
+	_ = c.Close()
 }

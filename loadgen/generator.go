@@ -25,6 +25,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
@@ -266,25 +267,17 @@ func (g *Generator) session(ctx context.Context) (*sql.Conn, error) {
 	}
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
-			discard(conn)
+			dbconn.Discard(conn)
 			return nil, fmt.Errorf("loadgen: setting up the session (%s): %w", s, err)
 		}
 	}
 	if g.cfg.TimeZone != "" {
 		if _, err := conn.ExecContext(ctx, "SET SESSION time_zone = ?", g.cfg.TimeZone); err != nil {
-			discard(conn)
+			dbconn.Discard(conn)
 			return nil, fmt.Errorf("loadgen: setting time_zone %q: %w", g.cfg.TimeZone, err)
 		}
 	}
 	return conn, nil
-}
-
-// discard closes a generator session for good instead of returning it to the pool: its time_zone
-// and sql_mode must not leak into the caller's other uses of the pool (a TIMESTAMP read there would
-// come back in the generator's time zone).
-func discard(conn *sql.Conn) {
-	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-	_ = conn.Close()
 }
 
 // sampleKeys reads the keys of the rows the table holds. It reads through a generator session, so
@@ -294,7 +287,7 @@ func (g *Generator) sampleKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer discard(conn)
+	defer dbconn.Discard(conn)
 	exprs := make([]string, len(g.keyCols))
 	for i, c := range g.keyCols {
 		exprs[i] = sampleExpr(c)
@@ -333,7 +326,7 @@ func (g *Generator) Seed(ctx context.Context, n int) error {
 	if err != nil {
 		return err
 	}
-	defer discard(conn)
+	defer dbconn.Discard(conn)
 	r := g.rand()
 	for n > 0 {
 		batch := min(n, seedRowsPerInsert)
@@ -391,7 +384,7 @@ func (g *Generator) Run(ctx context.Context) error {
 		c, err := g.session(ctx)
 		if err != nil {
 			for _, c := range conns {
-				discard(c)
+				dbconn.Discard(c)
 			}
 			return err
 		}
@@ -417,7 +410,7 @@ func (g *Generator) Run(ctx context.Context) error {
 func (g *Generator) work(ctx context.Context, conn *sql.Conn, interval time.Duration) {
 	defer func() {
 		if conn != nil {
-			discard(conn)
+			dbconn.Discard(conn)
 		}
 	}()
 	r := g.rand()
@@ -442,7 +435,7 @@ func (g *Generator) work(ctx context.Context, conn *sql.Conn, interval time.Dura
 		if err := g.transact(ctx, conn, r); isConnError(err) {
 			// The connection is gone (a timeout closed it, the server restarted): go on with a new
 			// one as soon as the server takes connections again.
-			discard(conn)
+			dbconn.Discard(conn)
 			conn = nil
 			for conn == nil {
 				var err error

@@ -677,6 +677,12 @@ func TestPanicOnWarnings(t *testing.T) {
 // the copy and before the verification.
 func corruptingHook(t *testing.T, statements ...string) string {
 	t.Helper()
+	return hookRunning(t, "gh-ost-on-row-copy-complete", statements...)
+}
+
+// hookRunning writes the hook named hook, which runs statements on the primary.
+func hookRunning(t *testing.T, hook string, statements ...string) string {
+	t.Helper()
 	client, err := osexec.LookPath("mariadb")
 	if err != nil {
 		if client, err = osexec.LookPath("mysql"); err != nil {
@@ -686,7 +692,7 @@ func corruptingHook(t *testing.T, statements ...string) string {
 	dir := t.TempDir()
 	p := sb.Primary.Config()
 	script := fmt.Sprintf("#!/bin/sh\nexec %s -h%s -P%d -u%s \"$GH_OST_DATABASE_NAME\" -e %q\n", client, p.Host, p.Port, p.User, strings.Join(statements, "; "))
-	if err := os.WriteFile(filepath.Join(dir, "gh-ost-on-row-copy-complete"), []byte(script), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, hook), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return dir

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -415,7 +416,7 @@ func (r *run) build(ctx context.Context) error {
 		After: after, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
-		Gate: r.throttle, AfterChunk: r.afterChunk, Logger: r.log(),
+		Gate: r.throttle, AfterChunk: r.afterChunk, CatchUp: r.markers.CatchUp, Logger: r.log(),
 	})
 	return err
 }
@@ -456,6 +457,9 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	if err := r.markers.CatchUp(ctx); err != nil {
 		return err
 	}
+	if err := r.checkCollisions(); err != nil {
+		return err
+	}
 	if err := r.verify(ctx); err != nil {
 		return err
 	}
@@ -468,10 +472,13 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	if err := r.hook(ctx, hooks.OnBeforeCutOver); err != nil {
 		return fmt.Errorf("not cutting over: %w", err)
 	}
+	if err := r.verifyReplayed(ctx); err != nil {
+		return err
+	}
 	r.setState(StateCuttingOver)
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
-		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: r.markers,
+		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r}, UnderLock: r.verifyUnderLock,
 		BeforeRename: func() {
 			r.ddl.swapping.Store(true)
 			r.seal.begin()
@@ -502,6 +509,34 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	return r.checkNoSlip(ctx)
 }
 
+// checkCollisions refuses to go on while replayed rows are held back for colliding with other rows
+// under a unique key the ALTER adds: the ghost lacks them, and swapping would lose them.
+func (r *run) checkCollisions() error {
+	c := r.applier.Collisions()
+	if c == nil {
+		return nil
+	}
+	var keys []string
+	for _, u := range r.p.unique {
+		keys = append(keys, sqlbuild.QuoteIdent(u.Ghost.Name))
+	}
+	return fmt.Errorf("%w: %d row(s) of %s written during the migration repeat values that another row holds under the unique key(s) %s of the altered table (one of them has the key %s = %s). A native ALTER would fail on these rows too. doppel does not swap: remove the duplicates, or stop the application from writing them, and run the migration again",
+		table.ErrCollision, c.Rows, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table), strings.Join(keys, ", "), sqlbuild.QuoteIdents(r.p.key.Names()), table.FormatKey(c.Example))
+}
+
+// swapCatchUp is the cut-over's catch-up: the markers, then no row may be held back.
+type swapCatchUp struct{ r *run }
+
+func (s swapCatchUp) CatchUp(ctx context.Context) error {
+	if err := s.r.markers.CatchUp(ctx); err != nil {
+		return err
+	}
+	if err := s.r.checkCollisions(); err != nil {
+		return fmt.Errorf("%w: %w", cutover.ErrAbort, err)
+	}
+	return nil
+}
+
 // verify compares the ghost with the original before the swap (--checksum): a chunk that differs is
 // re-copied and compared again; one that still differs stops the migration before the cut-over.
 func (r *run) verify(ctx context.Context) error {
@@ -510,17 +545,75 @@ func (r *run) verify(ctx context.Context) error {
 		return nil
 	}
 	r.setState(StateVerifying)
-	res, err := verify.Run(ctx, verify.Config{
-		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
-		// Reads only: two sessions keep two server threads busy even where the copy uses one.
-		CatchUp: r.markers.CatchUp, Workers: max(2, r.workers), LockTimeout: r.cfg.CutOverLockTimeout,
-		Retries: min(r.cfg.DefaultRetries, 5), Logger: r.log(), OnProgress: r.cfg.Metrics.SetChecksumProgress,
-	})
+	cfg := r.verifyConfig()
+	cfg.OnProgress = r.cfg.Metrics.SetChecksumProgress
+	// The rows the replay changes from the checksum's point on are compared again before the swap.
+	cfg.AtPoint = func() { r.applier.TakeTouched() }
+	res, err := verify.Run(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("verifying the ghost table before the swap: %w", err)
 	}
 	r.verified = res
 	return nil
+}
+
+func (r *run) verifyConfig() verify.Config {
+	return verify.Config{
+		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
+		// Reads only: two sessions keep two server threads busy even where the copy uses one.
+		CatchUp: r.markers.CatchUp, Workers: max(2, r.workers), LockTimeout: r.cfg.CutOverLockTimeout,
+		Retries: min(r.cfg.DefaultRetries, 5), Logger: r.log(),
+	}
+}
+
+// underLockKeys is how many rows changed since the checksum the cut-over compares while it holds the
+// original locked: a few milliseconds of queries. When more changed (a long postponed cut-over, a
+// busy table), they are compared first at a consistent point of their own.
+const underLockKeys = 2000
+
+// verifyReplayed compares the rows the replay changed after the checksum's consistent point, at a
+// new consistent point, until few enough are left for the cut-over to compare under its lock.
+func (r *run) verifyReplayed(ctx context.Context) error {
+	if !r.cfg.Checksum {
+		return nil
+	}
+	for range 10 {
+		n, overflow := r.applier.TouchedCount()
+		if overflow {
+			r.log().Info("too many rows changed since the checksum to keep track of them: verifying the whole table again")
+			return r.verify(ctx)
+		}
+		if n <= underLockKeys {
+			return nil
+		}
+		take := func() [][]any {
+			keys, _ := r.applier.TakeTouched()
+			return keys
+		}
+		if err := verify.RunKeys(ctx, r.verifyConfig(), take); err != nil {
+			return fmt.Errorf("verifying the rows replayed since the checksum: %w", err)
+		}
+	}
+	return nil
+}
+
+// verifyUnderLock is the cut-over's last check, while the original is locked and every change is in
+// the ghost: the rows the replay changed since the last comparison are compared once more, the
+// original's through the session that holds the lock.
+func (r *run) verifyUnderLock(ctx context.Context, locked *sql.Conn) error {
+	if !r.cfg.Checksum {
+		return nil
+	}
+	keys, overflow := r.applier.Touched()
+	if overflow {
+		return errors.New("too many rows changed since the checksum to compare them under the lock")
+	}
+	err := verify.Keys(ctx, r.verifyConfig(), locked, r.s.primary, keys)
+	var mismatch *verify.MismatchError
+	if errors.As(err, &mismatch) {
+		return fmt.Errorf("%w: %w", cutover.ErrAbort, err)
+	}
+	return err
 }
 
 // finish removes the changelog and, if asked, the old table, after a successful swap. Failures here

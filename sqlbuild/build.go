@@ -56,6 +56,18 @@ func UpTo(cols []KeyCol, inclusive bool) Cond {
 	return bound(cols, "<", inclusive)
 }
 
+// Equal is the condition "key = v".
+func Equal(cols []KeyCol) Cond {
+	var c Cond
+	parts := make([]string, len(cols))
+	for i, col := range cols {
+		parts[i] = QuoteIdent(col.Name) + " = " + col.Bind
+		c.Args = append(c.Args, i)
+	}
+	c.SQL = strings.Join(parts, " AND ")
+	return c
+}
+
 func bound(cols []KeyCol, op string, inclusive bool) Cond {
 	var c Cond
 	if len(cols) > 1 {
@@ -112,32 +124,79 @@ func SelectBoundary(table, index string, cols []KeyCol, where Cond, offset int) 
 		keyNames(cols), table, QuoteIdent(index), where.SQL, keyNames(cols), offset)
 }
 
-// CopyChunk describes one chunk of the row copy.
-type CopyChunk struct {
-	Orig, Ghost string // qualified table names
-	Index       string // index of the original to read along
-	OrigCols    []string
-	GhostCols   []string // same length and order as OrigCols
-	Where       string   // the chunk's key range on the original
-	// NoopCol is a ghost column for the no-op ON DUPLICATE KEY UPDATE.
-	NoopCol string
+// Copy is an INSERT … SELECT into the ghost table: the row copy (from the original, a key range at
+// a time), the replay (from its stage table, which holds the binlog's row images), and a chunk copied
+// again by the verification. Every value the ghost receives goes through one such statement, so the
+// server converts it the same way whichever path it takes.
+type Copy struct {
+	From  string // the qualified source table
+	Index string // the source's index to read along; empty: no FORCE INDEX
+	Into  string // the qualified ghost table
+	Cols  []string
+	Exprs []string // what to select for each of Cols, over the source's columns
+	Where string   // empty: every row
+	// Lock reads the source with LOCK IN SHARE MODE: a concurrent DELETE of a copied row then commits
+	// after the copy does, so its binlog event is replayed after it and the row cannot come back.
+	Lock bool
+	// Key are the columns of the ghost's iteration key.
+	Key []KeyColumn
+	// Update overwrites the copied columns of a row the ghost already holds under the same key (the
+	// replay: the row image is newer). Without it that row is kept as it is (the copy: the replay
+	// may have written a newer version already).
+	Update bool
 }
 
-// SQL returns the INSERT … SELECT of the chunk. The locking read (LOCK IN SHARE MODE) makes a
-// concurrent DELETE of a row in the chunk commit after the chunk does, so its binlog event is replayed
-// after the copy and the row cannot come back to life. A row the replay has already written is kept
-// as it is, by a no-op ON DUPLICATE KEY UPDATE rather than INSERT IGNORE: IGNORE would also turn
-// errors such as a value that does not fit the new column type into warnings and silently change data.
-func (c CopyChunk) SQL() string {
-	noop := QuoteIdent(c.NoopCol)
-	return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s FORCE INDEX (%s) WHERE %s LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE %s = %s.%s",
-		c.Ghost, QuoteIdents(c.GhostCols), QuoteIdents(c.OrigCols), c.Orig, QuoteIdent(c.Index), c.Where, noop, c.Ghost, noop)
+// KeyColumn is one column of the ghost's iteration key, as Copy compares it.
+type KeyColumn struct {
+	Name string
+	// AsBytes compares the values as their stored bytes instead of by the column's collation, under
+	// which distinct values ('a', 'A') may compare equal.
+	AsBytes bool
 }
 
-// Replace returns a REPLACE of rows rows into table, each value bound through binds[i].
-func Replace(table string, cols, binds []string, rows int) string {
+// SQL returns the statement. It never drops a row silently: when the inserted row collides with a
+// row of another key (a unique key the ALTER adds, which the original does not enforce), the
+// ON DUPLICATE KEY UPDATE clause assigns NULL to the ghost's first key column, which is NOT NULL, and
+// the server fails the statement under doppel's strict sql_mode (error 1048). A plain INSERT IGNORE or
+// REPLACE would lose a row without a word, and IGNORE would also turn data errors into warnings.
+func (c Copy) SQL() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "REPLACE INTO %s (%s) VALUES ", table, QuoteIdents(cols))
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) SELECT %s FROM %s", c.Into, QuoteIdents(c.Cols), strings.Join(c.Exprs, ", "), c.From)
+	if c.Index != "" {
+		fmt.Fprintf(&b, " FORCE INDEX (%s)", QuoteIdent(c.Index))
+	}
+	if c.Where != "" {
+		b.WriteString(" WHERE " + c.Where)
+	}
+	if c.Lock {
+		b.WriteString(" LOCK IN SHARE MODE")
+	}
+	same := make([]string, len(c.Key))
+	isKey := map[string]bool{}
+	for i, k := range c.Key {
+		have, incoming := c.Into+"."+QuoteIdent(k.Name), "VALUES("+QuoteIdent(k.Name)+")"
+		if k.AsBytes {
+			have, incoming = "CAST("+have+" AS BINARY)", "CAST("+incoming+" AS BINARY)"
+		}
+		same[i] = have + " <=> " + incoming
+		isKey[k.Name] = true
+	}
+	first := QuoteIdent(c.Key[0].Name)
+	fmt.Fprintf(&b, " ON DUPLICATE KEY UPDATE %s = IF(%s, %s.%s, NULL)", first, strings.Join(same, " AND "), c.Into, first)
+	if c.Update {
+		for _, col := range c.Cols {
+			if !isKey[col] {
+				fmt.Fprintf(&b, ", %s = VALUES(%s)", QuoteIdent(col), QuoteIdent(col))
+			}
+		}
+	}
+	return b.String()
+}
+
+// InsertValues returns an INSERT of rows rows into table, each value bound through binds[i].
+func InsertValues(table string, cols, binds []string, rows int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", table, QuoteIdents(cols))
 	tuple := "(" + strings.Join(binds, ", ") + ")"
 	for i := 0; i < rows; i++ {
 		if i > 0 {
@@ -145,6 +204,36 @@ func Replace(table string, cols, binds []string, rows int) string {
 		}
 		b.WriteString(tuple)
 	}
+	return b.String()
+}
+
+// ColumnDef is a column of a table doppel creates for itself.
+type ColumnDef struct {
+	Name string
+	// Type is the column's type as information_schema.COLUMNS.COLUMN_TYPE shows it ("int(10) unsigned",
+	// "enum('a','b')"): server output, written as it is.
+	Type               string
+	Charset, Collation string // empty for types without a character set
+	Nullable           bool
+}
+
+// CreateTemporary returns the CREATE TEMPORARY TABLE of a session-private table with these columns
+// and a primary key over key. Character set and collation names must be words (IsWord).
+func CreateTemporary(table string, cols []ColumnDef, key []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CREATE TEMPORARY TABLE %s (", table)
+	for _, c := range cols {
+		fmt.Fprintf(&b, "%s %s", QuoteIdent(c.Name), c.Type)
+		if c.Charset != "" {
+			fmt.Fprintf(&b, " CHARACTER SET %s COLLATE %s", c.Charset, c.Collation)
+		}
+		if c.Nullable {
+			b.WriteString(" NULL, ")
+		} else {
+			b.WriteString(" NOT NULL, ")
+		}
+	}
+	fmt.Fprintf(&b, "PRIMARY KEY (%s)) ENGINE=InnoDB", QuoteIdents(key))
 	return b.String()
 }
 

@@ -3,6 +3,7 @@ package table
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
@@ -37,15 +38,42 @@ func BindExpr(c, target *Column) string {
 	return "?"
 }
 
-// ValueFromText converts a value of c read with doppel's session (text protocol, character_set_results
-// binary, so the stored bytes) into the value to bind through BindExpr: integers as int64 or uint64
-// (a numeric string would be compared as a double and lose precision past 2^53), everything else as
-// the bytes read. Only types a key can be iterated on need to be handled.
+// ReadExpr is what to select to read column c's value exactly with doppel's session (text protocol):
+// ENUM and SET as their member number and bit mask, FLOAT and DOUBLE as a double (the text protocol
+// prints a FLOAT with six digits, too few to give the same FLOAT back), anything else as it is.
+func ReadExpr(c *Column) string {
+	col := sqlbuild.QuoteIdent(c.Name)
+	switch {
+	case c.DataType == "enum" || c.DataType == "set":
+		return col + " + 0"
+	case isReal(c.DataType):
+		return col + " + 0E0"
+	}
+	return col
+}
+
+// ValueFromText converts a value of c read through ReadExpr with doppel's session (text protocol,
+// character_set_results binary, so the stored bytes) into the value to bind through BindExpr into a
+// column of c's type: integers as int64 or uint64 (a numeric string would be compared as a double
+// and lose precision past 2^53), BIT, ENUM and SET as the unsigned number, FLOAT and DOUBLE as a
+// float64, everything else as the bytes read.
 func ValueFromText(c *Column, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
 	switch {
+	case c.DataType == "enum" || c.DataType == "set":
+		n, err := strconv.ParseUint(string(b), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s value of column %s: %w", c.DataType, c.Name, err)
+		}
+		return n, nil
+	case isReal(c.DataType):
+		f, err := strconv.ParseFloat(string(b), 64)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s value of column %s: %w", c.DataType, c.Name, err)
+		}
+		return f, nil
 	case isInteger(c.DataType) || c.DataType == "year":
 		if c.Unsigned {
 			n, err := strconv.ParseUint(string(b), 10, 64)
@@ -66,8 +94,33 @@ func ValueFromText(c *Column, b []byte) (any, error) {
 			n = n<<8 | uint64(x)
 		}
 		return n, nil
-	case c.IsText(), c.DataType == "binary", c.DataType == "varbinary":
-		return append([]byte(nil), b...), nil
+	case c.DataType == "decimal" || isTemporal(c.DataType) || c.DataType == "date":
+		return string(b), nil // ASCII text, compared and assigned as such
 	}
-	return string(b), nil
+	// Never nil: a nil []byte is bound as NULL, and an empty string is not NULL.
+	return append([]byte{}, b...), nil
+}
+
+// FormatKey prints key values for an operator: key values are user data, for error messages the
+// operator needs to find the rows, never for logs.
+func FormatKey(key []any) string {
+	parts := make([]string, len(key))
+	for i, v := range key {
+		switch x := v.(type) {
+		case int64:
+			parts[i] = strconv.FormatInt(x, 10)
+		case uint64:
+			parts[i] = strconv.FormatUint(x, 10)
+		case []byte:
+			parts[i] = strconv.Quote(string(x))
+		case string:
+			parts[i] = strconv.Quote(x)
+		default:
+			parts[i] = fmt.Sprint(x)
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
 }

@@ -161,6 +161,10 @@ func sharedKey(ix *Index, ghost *Table, m Mapping) (*Key, string) {
 			return nil, fmt.Sprintf("uses column %s, which allows NULL", ic.Name)
 		case !iterable(p.Orig.DataType):
 			return nil, fmt.Sprintf("uses column %s of type %s, which doppel cannot iterate on", ic.Name, p.Orig.DataType)
+		case p.Ghost.Nullable:
+			// The copy and the replay detect a row colliding under another unique key by assigning
+			// NULL to the key (sqlbuild.Copy): the key must refuse NULL in the ghost too.
+			return nil, fmt.Sprintf("uses column %s, which the altered table allows to be NULL", ic.Name)
 		}
 		k.Columns = append(k.Columns, *p)
 	}

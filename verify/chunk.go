@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/doppel-sql/doppel/sqlbuild"
@@ -26,6 +25,8 @@ type side struct {
 	index string // the key's index in this table
 	key   []sqlbuild.KeyCol
 	hash  string // the row hash expression
+	// stager, when set, hashes the original's rows after the server's conversion instead of hash.
+	stager *stager
 }
 
 // where is the condition selecting c's rows and its arguments.
@@ -60,6 +61,14 @@ type sum struct {
 }
 
 func (s side) checksum(ctx context.Context, conn *sql.Conn, c chunk) (sum, error) {
+	if s.stager != nil {
+		where, args := s.where(c)
+		out, err := s.stager.checksum(ctx, conn, s.name, s.index, where, args)
+		if err != nil {
+			return sum{}, fmt.Errorf("checksumming chunk %d of %s: %w", c.seq, s.name, err)
+		}
+		return out, nil
+	}
 	q, args := s.checksumSQL(c)
 	var out sum
 	if err := conn.QueryRowContext(ctx, q, args...).Scan(&out.rows, &out.hash); err != nil {
@@ -172,27 +181,4 @@ func (r keyReader) read(ctx context.Context, conn *sql.Conn, q string, args []an
 		}
 	}
 	return key, rows.Err()
-}
-
-// formatKey prints a key value for the mismatch error.
-func formatKey(key []any) string {
-	parts := make([]string, len(key))
-	for i, v := range key {
-		switch x := v.(type) {
-		case int64:
-			parts[i] = strconv.FormatInt(x, 10)
-		case uint64:
-			parts[i] = strconv.FormatUint(x, 10)
-		case []byte:
-			parts[i] = strconv.Quote(string(x))
-		case string:
-			parts[i] = strconv.Quote(x)
-		default:
-			parts[i] = fmt.Sprint(x)
-		}
-	}
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }

@@ -8,11 +8,12 @@ import (
 	"github.com/doppel-sql/doppel/table"
 )
 
-// rowHash is the per-row hash of each table over the columns that can be compared, and the
-// columns that cannot.
+// rowHash is the per-row hash of each table over the copied columns.
 type rowHash struct {
 	orig, ghost string // SQL expressions: a BIGINT UNSIGNED per row
-	unverified  []string
+	// staged lists the columns whose type change no expression reproduces exactly (with the type
+	// change): the original's rows are then hashed after the server's own conversion (stager).
+	staged []string
 }
 
 // newRowHash builds the row hash expressions of both tables over the copied columns.
@@ -37,8 +38,8 @@ func newRowHash(pairs []table.Pair) rowHash {
 	for _, p := range pairs {
 		o, g, why := convert(p.Orig, p.Ghost)
 		if why != "" {
-			h.unverified = append(h.unverified, fmt.Sprintf("%s (%s)", p.Ghost.Name, why))
-			continue
+			h.staged = append(h.staged, fmt.Sprintf("%s (%s)", p.Ghost.Name, why))
+			g = render(p.Ghost, sqlbuild.QuoteIdent(p.Ghost.Name))
 		}
 		origFields = append(origFields, field(o))
 		ghostFields = append(ghostFields, field(g))

@@ -3,7 +3,6 @@ package verify
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -27,11 +26,11 @@ var errHeldTooLong = errors.New("the original table was held for the lock timeou
 
 // openSnapshot makes a consistent point with n sessions, retrying when the lock cannot be had or
 // the replay is too slow to catch up under it.
-func (v *verifier) openSnapshot(ctx context.Context, n int) (*snapshot, error) {
+func (v *verifier) openSnapshot(ctx context.Context, n int, atPoint func()) (*snapshot, error) {
 	var lastErr error
 	attempt := 1
 	for ; ; attempt++ {
-		s, err := v.tryOpenSnapshot(ctx, n)
+		s, err := v.tryOpenSnapshot(ctx, n, atPoint)
 		if err == nil {
 			v.cfg.Logger.Debug("consistent point made", zap.Int("sessions", n), zap.Duration("table held", s.held), zap.Int("attempt", attempt))
 			return s, nil
@@ -55,7 +54,7 @@ func (v *verifier) openSnapshot(ctx context.Context, n int) (*snapshot, error) {
 // replay then catches up, so the ghost holds every change the original has and nothing else writes
 // to it; n sessions start a consistent snapshot, which all see this same state; the lock is
 // released. The table is held only for the catch-up and the snapshots' start.
-func (v *verifier) tryOpenSnapshot(ctx context.Context, n int) (_ *snapshot, err error) {
+func (v *verifier) tryOpenSnapshot(ctx context.Context, n int, atPoint func()) (_ *snapshot, err error) {
 	if err := v.settle(ctx); err != nil {
 		return nil, err
 	}
@@ -72,8 +71,14 @@ func (v *verifier) tryOpenSnapshot(ctx context.Context, n int) (_ *snapshot, err
 			return nil, fmt.Errorf("opening a checksum session: %w", err)
 		}
 		s.conns = append(s.conns, c)
+		if v.orig.stager != nil {
+			if err := v.orig.stager.prepare(ctx, c); err != nil {
+				return nil, err
+			}
+		}
 		// A consistent snapshot needs REPEATABLE READ (under READ COMMITTED the server ignores WITH
-		// CONSISTENT SNAPSHOT); this sets it for the session's next transaction only.
+		// CONSISTENT SNAPSHOT); this sets it for the session's next transaction only, so nothing may
+		// run in between.
 		if _, err := c.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
 			return nil, fmt.Errorf("preparing a checksum session: %w", err)
 		}
@@ -82,7 +87,7 @@ func (v *verifier) tryOpenSnapshot(ctx context.Context, n int) (_ *snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("opening the locking session: %w", err)
 	}
-	defer discard(lock)
+	defer dbconn.Discard(lock)
 	secs := max(1, int(math.Ceil(v.cfg.LockTimeout.Seconds())))
 	if _, err := lock.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", secs)); err != nil {
 		return nil, fmt.Errorf("preparing the locking session: %w", err)
@@ -91,7 +96,7 @@ func (v *verifier) tryOpenSnapshot(ctx context.Context, n int) (_ *snapshot, err
 		return nil, fmt.Errorf("locking %s for reads: %w", v.orig.name, err)
 	}
 	lockedAt := time.Now()
-	err = v.underLock(ctx, s)
+	err = v.underLock(ctx, s, atPoint)
 	// The lock also goes when the session is discarded, but UNLOCK releases it at once.
 	_, unlockErr := lock.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES")
 	s.held = time.Since(lockedAt)
@@ -124,8 +129,9 @@ func (v *verifier) settle(ctx context.Context) error {
 // settleRounds bounds settle: a replay that never gets quick is then left to the lock timeout.
 const settleRounds = 10
 
-// underLock catches up and starts the snapshots, within the lock timeout.
-func (v *verifier) underLock(ctx context.Context, s *snapshot) error {
+// underLock catches up and starts the snapshots, within the lock timeout. atPoint, when set, runs
+// once the ghost holds every change and before the snapshots start.
+func (v *verifier) underLock(ctx context.Context, s *snapshot, atPoint func()) error {
 	hold, cancel := context.WithTimeout(ctx, v.cfg.LockTimeout)
 	defer cancel()
 	heldTooLong := func(err error) error {
@@ -136,6 +142,9 @@ func (v *verifier) underLock(ctx context.Context, s *snapshot) error {
 	}
 	if err := v.cfg.CatchUp(hold); err != nil {
 		return heldTooLong(fmt.Errorf("catching up while %s was locked: %w", v.orig.name, err))
+	}
+	if atPoint != nil {
+		atPoint()
 	}
 	for _, c := range s.conns {
 		if _, err := c.ExecContext(hold, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
@@ -152,14 +161,7 @@ func (s *snapshot) close() {
 	defer cancel()
 	for _, c := range s.conns {
 		_, _ = c.ExecContext(ctx, "ROLLBACK") // a failure leaves the session to discard, which rolls back too
-		discard(c)
+		dbconn.Discard(c)
 	}
 	s.conns = nil
-}
-
-// discard closes a session instead of returning it to the pool: one that may still hold LOCK
-// TABLES, a transaction or changed session settings must never serve another query.
-func discard(c *sql.Conn) {
-	_ = c.Raw(func(any) error { return driver.ErrBadConn })
-	_ = c.Close()
 }

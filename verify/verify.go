@@ -52,6 +52,10 @@ type Config struct {
 	// OnProgress, when set, receives the rows of the original compared so far and an estimate of
 	// the total (never below the former). Calls do not overlap.
 	OnProgress func(doneRows, totalRows int64)
+	// AtPoint, when set, is called at the consistent point Run compares the tables at, once the
+	// ghost holds every change of the original and before anything can change again: the caller
+	// notes which rows the replay changes after it (they are compared again before the swap).
+	AtPoint func()
 }
 
 // Result describes a verification that passed.
@@ -60,10 +64,11 @@ type Result struct {
 	Rows   int64 // rows of the original compared
 	// Repaired is how many chunks differed, were re-copied and then matched.
 	Repaired int
-	// Unverified lists the ghost columns, with the type change, that are left out of the hash
-	// because no exact conversion of the original's values is known; the row counts cover them.
-	Unverified []string
-	Duration   time.Duration
+	// Converted lists the ghost columns, with the type change, for which no SQL expression is known
+	// to give the ghost's value: the original's rows were compared after the server's own
+	// conversion, through temporary tables (slower).
+	Converted []string
+	Duration  time.Duration
 	// Locked is the longest time the original was held for a consistent point.
 	Locked time.Duration
 }
@@ -97,19 +102,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now()
-	res := &Result{Unverified: v.hash.unverified}
+	res := &Result{Converted: v.hash.staged}
 	v.cfg.Logger.Info("verifying the ghost table against the original", zap.String("table", v.orig.name),
 		zap.Int64("chunk size", v.cfg.ChunkSize), zap.Int("workers", v.cfg.Workers))
-	if len(res.Unverified) > 0 {
-		v.cfg.Logger.Warn("columns left out of the checksum: no exact conversion of their type change is known; the row counts still cover them",
-			zap.Strings("columns", res.Unverified))
+	if len(res.Converted) > 0 {
+		v.cfg.Logger.Info("comparing the original's rows after the server's own conversion: no expression is known to give the ghost's values of these columns",
+			zap.Strings("columns", res.Converted))
 	}
 	if v.unordered != "" {
 		v.cfg.Logger.Warn("the key sorts differently in the ghost table: comparing the tables whole", zap.String("why", v.unordered))
 	}
 	v.estimate = v.estimateRows(ctx)
 
-	first, err := v.pass(ctx, nil)
+	first, err := v.pass(ctx, nil, v.cfg.AtPoint)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +136,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		res.Repaired = len(again)
 		v.cfg.Logger.Warn("chunks differed and were copied again; checking them once more", zap.Int("chunks", len(again)))
-		second, err := v.pass(ctx, again)
+		second, err := v.pass(ctx, again, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -166,6 +171,9 @@ func newVerifier(cfg Config) (*verifier, error) {
 	}
 	v := &verifier{cfg: cfg, hash: newRowHash(cfg.Mapping.Copied), unordered: sortsAlike(cfg.Key)}
 	v.orig, v.ghost = sidesOf(&v.cfg, v.hash)
+	if len(v.hash.staged) > 0 {
+		v.orig.stager = newStager(&v.cfg, v.hash.ghost)
+	}
 	v.keys = keyReader{orig: v.orig, cols: cfg.Key.Columns}
 	return v, nil
 }
@@ -187,7 +195,7 @@ var errTooMany = errors.New("too many chunks differ")
 
 // pass compares the chunks in only, or every chunk of the key when only is nil, at one new
 // consistent point.
-func (v *verifier) pass(ctx context.Context, only []chunk) (passResult, error) {
+func (v *verifier) pass(ctx context.Context, only []chunk, atPoint func()) (passResult, error) {
 	// One session per worker, and when the chunks are still to be found, one more that finds them
 	// in the same snapshot.
 	workers, sessions := v.cfg.Workers, v.cfg.Workers+1
@@ -195,7 +203,7 @@ func (v *verifier) pass(ctx context.Context, only []chunk) (passResult, error) {
 		workers = min(workers, len(only))
 		sessions = workers
 	}
-	snap, err := v.openSnapshot(ctx, sessions)
+	snap, err := v.openSnapshot(ctx, sessions, atPoint)
 	if err != nil {
 		return passResult{}, err
 	}
@@ -288,14 +296,11 @@ func (v *verifier) repair(ctx context.Context, c chunk) error {
 	gWhere, gArgs := v.ghost.where(c)
 	oWhere, oArgs := v.orig.where(c)
 	del := "DELETE FROM " + v.ghost.name + " WHERE " + gWhere
-	var origCols, ghostCols []string
+	cp := sqlbuild.Copy{From: v.orig.name, Index: v.orig.index, Into: v.ghost.name, Where: oWhere, Lock: true, Key: v.cfg.Key.KeyColumns()}
 	for _, p := range v.cfg.Mapping.Copied {
-		origCols, ghostCols = append(origCols, p.Orig.Name), append(ghostCols, p.Ghost.Name)
+		cp.Cols, cp.Exprs = append(cp.Cols, p.Ghost.Name), append(cp.Exprs, table.SelectExpr(p.Orig, p.Ghost))
 	}
-	ins := sqlbuild.CopyChunk{
-		Orig: v.orig.name, Ghost: v.ghost.name, Index: v.orig.index, OrigCols: origCols, GhostCols: ghostCols,
-		Where: oWhere, NoopCol: v.cfg.Key.Columns[0].Ghost.Name,
-	}.SQL()
+	ins := cp.SQL()
 	err := dbconn.Retry(ctx, v.cfg.Retries, func(ctx context.Context) error {
 		tx, err := v.cfg.DB.BeginTx(ctx, nil)
 		if err != nil {
@@ -367,6 +372,7 @@ type MismatchError struct {
 	Table    string   // the original table, qualified
 	Key      []string // the key's columns in the original
 	Ranges   []Range  // the key ranges that differ
+	Keys     [][]any  // the rows that differ among those the replay changed after the checksum
 	Repaired bool     // whether they were copied again before the last comparison
 	Reason   string   // why they were not copied again, when they were not
 }
@@ -388,10 +394,10 @@ func (r Range) Describe(key []string) string {
 	}
 	var bounds []string
 	if r.Lower != nil {
-		bounds = append(bounds, "> "+formatKey(r.Lower))
+		bounds = append(bounds, "> "+table.FormatKey(r.Lower))
 	}
 	if r.Upper != nil {
-		bounds = append(bounds, "<= "+formatKey(r.Upper))
+		bounds = append(bounds, "<= "+table.FormatKey(r.Upper))
 	}
 	where := "the whole key"
 	if len(bounds) > 0 {
@@ -402,6 +408,25 @@ func (r Range) Describe(key []string) string {
 
 func (e *MismatchError) Error() string {
 	var b strings.Builder
+	if len(e.Keys) > 0 {
+		names := sqlbuild.QuoteIdents(e.Key)
+		if len(e.Key) > 1 {
+			names = "(" + names + ")"
+		}
+		fmt.Fprintf(&b, "the ghost table does not hold the same data as %s for %d row(s) the replay changed after the checksum: %s = ", e.Table, len(e.Keys), names)
+		for i, k := range e.Keys {
+			if i == maxPrinted {
+				fmt.Fprintf(&b, "; and %d more", len(e.Keys)-i)
+				break
+			}
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(table.FormatKey(k))
+		}
+		b.WriteString(". doppel does not cut over; the original table is untouched")
+		return b.String()
+	}
 	fmt.Fprintf(&b, "the ghost table does not hold the same data as %s in %d key range(s)", e.Table, len(e.Ranges))
 	if e.Repaired {
 		b.WriteString(", even after copying them again")

@@ -164,7 +164,7 @@ func TestEqualTablesVerifyClean(t *testing.T) {
 	calls := 0
 	f.cfg.OnProgress = func(done, total int64) { lastDone, lastTotal = done, total; calls++ }
 	res := f.mustPass(t)
-	if res.Rows != 1500 || res.Chunks != 16 || res.Repaired != 0 || len(res.Unverified) != 0 {
+	if res.Rows != 1500 || res.Chunks != 16 || res.Repaired != 0 || len(res.Converted) != 0 {
 		t.Errorf("result %+v, want 1500 rows in 16 chunks, nothing repaired or unverified", res)
 	}
 	if lastDone != 1500 || lastTotal != 1500 || calls < 16 {
@@ -184,8 +184,8 @@ func TestTypeChangesVerifyClean(t *testing.T) {
 	// u: the ü of the rows fit latin1; MariaDB's JSON is LONGTEXT, unchanged.
 	f := newFixture(t, "t", manyTypes, alter, manyRows...)
 	res := f.mustPass(t)
-	if want := []string{"f (float to double)"}; strings.Join(res.Unverified, ",") != strings.Join(want, ",") {
-		t.Errorf("unverified %q, want %q", res.Unverified, want)
+	if want := []string{"f (float to double)"}; strings.Join(res.Converted, ",") != strings.Join(want, ",") {
+		t.Errorf("converted %q, want %q", res.Converted, want)
 	}
 	if res.Repaired != 0 || res.Rows != 1500 {
 		t.Fatalf("result %+v, want 1500 rows, nothing repaired", res)
@@ -195,7 +195,7 @@ func TestTypeChangesVerifyClean(t *testing.T) {
 		"s = 'cafe'", "u = 'naive'", "c = 'ab '", "n = -6", "z = 43", "big = big - 1", "d = 10.01", "dt = '2020-01-01 10:00:00.98'",
 		"ts = '2020-01-01 10:00:00.556'", "tm = '-12:00:00.4'", "dd = '2020-02-29 00:00:01'", "e = 'a'", "st = 'x'", "bt = 22",
 		"bn = 'ac'", "vb = 'x'", "bl = 'blob '", "j = '{\"a\": [1,2]}'", "y = 2023",
-		"vc = 'sq'", "tb = 'é\\0'", "vt = 'ok '", "ie = -7.01", "et = 'Q'",
+		"vc = 'sq'", "f = 1.5", "tb = 'é\\0'", "vt = 'ok '", "ie = -7.01", "et = 'Q'",
 	} {
 		exec(t, f.db, "UPDATE "+f.ghostQ+" SET "+change+" WHERE id = 1")
 		res := f.mustPass(t)

@@ -164,8 +164,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if v.Repaired > 0 {
 			fmt.Fprintf(stdout, ", %d chunks re-copied", v.Repaired)
 		}
-		if len(v.Unverified) > 0 {
-			fmt.Fprintf(stdout, "; not hashed: %s", strings.Join(v.Unverified, ", "))
+		if len(v.Converted) > 0 {
+			fmt.Fprintf(stdout, "; compared after the server's own conversion: %s", strings.Join(v.Converted, ", "))
 		}
 		fmt.Fprintln(stdout, ".")
 	}

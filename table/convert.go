@@ -1,0 +1,63 @@
+package table
+
+import (
+	"errors"
+
+	"github.com/doppel-sql/doppel/sqlbuild"
+)
+
+// ErrCollision means a row of the original collides with another row under a unique key of the
+// altered table that the original does not enforce (a key the ALTER adds): writing it would lose one
+// of them. The copy and the replay raise it instead of dropping a row.
+var ErrCollision = errors.New("a row collides with another row under a unique key of the altered table")
+
+// SelectExpr returns what the copy selects from the original's column o (or from a column of the
+// same definition: the replay's stage table) to assign to the ghost's column g, so that g stores
+// exactly what ALTER TABLE stores for the same value.
+//
+// An INSERT … SELECT assigns a column's value to another column the way ALTER TABLE copies it, with
+// one known exception (MariaDB 10.11, found by the differential test in package fidelity): a FLOAT or
+// DOUBLE assigned to a string column is printed with as many digits as the string column has room
+// for (3.141590118408203 for a FLOAT 3.14159 into VARCHAR(40)), and rounded to fit a short one,
+// while ALTER TABLE prints the number with its own type's digits (3.14159) and fails when that does
+// not fit. CAST(… AS CHAR) prints it the ALTER's way.
+func SelectExpr(o, g *Column) string {
+	col := sqlbuild.QuoteIdent(o.Name)
+	if isReal(o.DataType) && isString(g) {
+		return "CAST(" + col + " AS CHAR)"
+	}
+	return col
+}
+
+// isString reports whether c holds character or byte strings (not ENUM or SET, which hold members).
+func isString(c *Column) bool {
+	switch c.DataType {
+	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext",
+		"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return true
+	}
+	return false
+}
+
+func isReal(dataType string) bool {
+	return dataType == "float" || dataType == "double" || dataType == "real"
+}
+
+// Def returns c's definition for a table doppel creates with the same column type.
+func (c *Column) Def() sqlbuild.ColumnDef {
+	d := sqlbuild.ColumnDef{Name: c.Name, Type: c.ColumnType, Nullable: c.Nullable}
+	if c.Charset != "" { // text, and the members of ENUM and SET
+		d.Charset, d.Collation = c.Charset, c.Collation
+	}
+	return d
+}
+
+// KeyColumns returns the ghost's iteration key columns for sqlbuild.Copy: text is compared as its
+// bytes, so values a collation deems equal are not taken for the same row.
+func (k *Key) KeyColumns() []sqlbuild.KeyColumn {
+	out := make([]sqlbuild.KeyColumn, len(k.Columns))
+	for i, p := range k.Columns {
+		out[i] = sqlbuild.KeyColumn{Name: p.Ghost.Name, AsBytes: p.Ghost.Charset != ""}
+	}
+	return out
+}
