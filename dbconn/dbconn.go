@@ -54,6 +54,11 @@ func (c Config) WithHost(host string, port int) Config {
 //   - no NO_ZERO_DATE / NO_ZERO_IN_DATE: rows holding zero dates copy as they are.
 const SQLMode = "STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
 
+// LenientSQLMode is SQLMode without strictness, for the one write that needs it: putting back into
+// a column of its own type a value a row already holds but a strict session cannot write, such as an
+// ENUM's empty "error" member (number 0) that a non-strict application stored.
+const LenientSQLMode = "NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION"
+
 // Open returns a pool on the server in c with doppel's session settings:
 //   - utf8mb4 for what doppel sends, and character_set_results=binary so every value read comes back
 //     as the bytes stored, never converted through a charset (the same bytes the binlog carries);
@@ -163,4 +168,21 @@ func Ping(ctx context.Context, db *sql.DB, c Config) error {
 func Discard(c *sql.Conn) {
 	_ = c.Raw(func(any) error { return driver.ErrBadConn })
 	_ = c.Close()
+}
+
+// Execer runs a statement: a *sql.DB, *sql.Conn or *sql.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// WithSQLMode runs fn with the session's sql_mode set to mode, and sets it back to SQLMode after.
+func WithSQLMode(ctx context.Context, session Execer, mode string, fn func() error) error {
+	if _, err := session.ExecContext(ctx, "SET SESSION sql_mode = '"+mode+"'"); err != nil {
+		return fmt.Errorf("setting sql_mode: %w", err)
+	}
+	err := fn()
+	if _, resetErr := session.ExecContext(context.WithoutCancel(ctx), "SET SESSION sql_mode = '"+SQLMode+"'"); resetErr != nil {
+		return errors.Join(err, fmt.Errorf("setting sql_mode back: %w", resetErr))
+	}
+	return err
 }

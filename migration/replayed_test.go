@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/table"
 	"github.com/doppel-sql/doppel/verify"
 )
@@ -234,5 +235,43 @@ func TestLargeRowReplayed(t *testing.T) {
 		if err != nil || n != size || !zeros {
 			t.Errorf("row %d after the swap: %d bytes, all zero %v (%v); want %d zero bytes", id, n, zeros, err, size)
 		}
+	}
+}
+
+// TestEnumErrorMemberKept: an ENUM's empty "error" member (number 0), which a non-strict
+// application can store, survives the copy, the replay and a checksum that converts the rows
+// itself (FLOAT to DOUBLE has no exact expression), as it survives a native ALTER.
+func TestEnumErrorMemberKept(t *testing.T) {
+	name, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, e ENUM('a','b') NULL, f FLOAT NULL, n INT NULL)")
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"SET SESSION sql_mode = ''", "INSERT INTO t SELECT seq, IF(seq % 3 = 0, 'zzz', 'b'), seq / 4, 0 FROM seq_1_to_300"} {
+		if _, err := conn.ExecContext(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dbconn.Discard(conn) // its sql_mode must not serve the test's other statements
+	waitReplica(t)
+	cfg := testConfig(name, "MODIFY f DOUBLE NULL")
+	cfg.Checkpoint = false
+	cfg.ChunkSize = 50
+	cfg.ChunkTarget = 0
+	var once sync.Once
+	cfg.Failpoint = func(step string) {
+		if step == "copy:chunk" {
+			once.Do(func() { exec(t, db, "UPDATE t SET n = n + 1 WHERE id % 3 = 0 OR id > 280") })
+		}
+	}
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var zeros, updated int
+	if err := db.QueryRow("SELECT SUM(e + 0 = 0), SUM(n = 1) FROM t").Scan(&zeros, &updated); err != nil {
+		t.Fatal(err)
+	}
+	if zeros != 100 || updated < 100 {
+		t.Errorf("%d rows hold the error member after the swap (want 100), %d rows were updated during the copy", zeros, updated)
 	}
 }

@@ -61,3 +61,20 @@ func (k *Key) KeyColumns() []sqlbuild.KeyColumn {
 	}
 	return out
 }
+
+// HasEnumErrorValue reports whether a row of values of cols (bound as for a column of the same type:
+// ValueFromText, or the replay's) holds an ENUM's empty "error" member, number 0, which only a
+// non-strict session can write (dbconn.LenientSQLMode).
+func HasEnumErrorValue(cols []*Column, rows [][]any) bool {
+	for i, c := range cols {
+		if c.DataType != "enum" {
+			continue
+		}
+		for _, r := range rows {
+			if n, ok := r[i].(uint64); ok && n == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
@@ -169,12 +170,22 @@ func (s *stager) put(ctx context.Context, conn *sql.Conn, rows [][]any) error {
 	for _, r := range rows {
 		args = append(args, r...)
 	}
-	if _, err := conn.ExecContext(ctx, sqlbuild.InsertValues(s.stage, s.stageCols, s.stageBinds, len(rows)), args...); err != nil {
+	insert := func() error {
+		_, err := conn.ExecContext(ctx, sqlbuild.InsertValues(s.stage, s.stageCols, s.stageBinds, len(rows)), args...)
+		return err
+	}
+	var err error
+	if table.HasEnumErrorValue(s.readCols, rows) {
+		err = dbconn.WithSQLMode(ctx, conn, dbconn.LenientSQLMode, insert)
+	} else {
+		err = insert()
+	}
+	if err != nil {
 		return fmt.Errorf("staging rows to convert: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, s.fill); err != nil {
 		return fmt.Errorf("converting staged rows: %w", err)
 	}
-	_, err := conn.ExecContext(ctx, "DELETE FROM "+s.stage)
+	_, err = conn.ExecContext(ctx, "DELETE FROM "+s.stage)
 	return err
 }
