@@ -265,14 +265,14 @@ func (r *run) Set(name, value string) error {
 	switch name {
 	case control.ChunkSize:
 		n, _ := strconv.ParseInt(value, 10, 64)
-		if n < 10 || n > 100000 {
-			return fmt.Errorf("chunk-size %d is out of range: use 10 to 100000", n)
+		if n < MinChunkSize || n > MaxChunkSize {
+			return fmt.Errorf("chunk-size %d is out of range: use %d to %d", n, MinChunkSize, MaxChunkSize)
 		}
 		r.chunk.Store(n)
 	case control.DMLBatchSize:
 		n, _ := strconv.ParseInt(value, 10, 64)
-		if n < 1 || n > 10000 {
-			return fmt.Errorf("dml-batch-size %d is out of range: use 1 to 10000", n)
+		if n < 1 || n > MaxDMLBatchSize {
+			return fmt.Errorf("dml-batch-size %d is out of range: use 1 to %d", n, MaxDMLBatchSize)
 		}
 		r.dmlBatch.Store(n)
 	case control.MaxLagMillis:
