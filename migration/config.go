@@ -203,13 +203,13 @@ func (c *Config) Check() error {
 		add("--dml-batch-size %d is out of range: use 1 to %d", c.DMLBatchSize, MaxDMLBatchSize)
 	}
 	if c.ChunkTarget < 0 || c.ChunkTarget > MaxChunkTarget {
-		add("--chunk-target-ms %d is out of range: use 0 (always --chunk-size rows) to %d", c.ChunkTarget.Milliseconds(), MaxChunkTarget.Milliseconds())
+		add("--chunk-target-ms %d is out of range: use 0 to %d (0: always --chunk-size rows)", c.ChunkTarget.Milliseconds(), MaxChunkTarget.Milliseconds())
 	}
 	if c.CopyWorkers < 0 || c.CopyWorkers > MaxCopyWorkers {
-		add("--copy-workers %d is out of range: use 0 (sized to the server) to %d", c.CopyWorkers, MaxCopyWorkers)
+		add("--copy-workers %d is out of range: use 0 to %d (0: sized to the server)", c.CopyWorkers, MaxCopyWorkers)
 	}
 	if c.CutOverLockTimeout < time.Second || c.CutOverLockTimeout > MaxCutOverLockTimeout || c.CutOverLockTimeout%time.Second != 0 {
-		add("--cut-over-lock-timeout-seconds %s is out of range: use whole seconds, 1 to %d (doppel waits up to %d times it, and servers accept a lock_wait_timeout of at most 31536000)",
+		add("--cut-over-lock-timeout-seconds %s is out of range: use 1 to %d whole seconds (the cut-over's RENAME waits up to %d times it, and servers accept a lock_wait_timeout of at most 31536000)",
 			c.CutOverLockTimeout, MaxCutOverLockTimeout/time.Second, cutOverWaitFactor)
 	}
 	if c.DefaultRetries < 1 || c.DefaultRetries > MaxDefaultRetries {

@@ -169,36 +169,30 @@ func addConnFlags(fs *flag.FlagSet, o *options) {
 }
 
 // config turns parsed options into a migration.Config. Every problem with the flags is reported
-// at once: whole-number flags that doppel multiplies into durations or narrows are checked in their
-// own unit first (so 2^32 cannot wrap to 0 nor a huge timeout overflow), and when one is out of
-// range the rest of the Config is checked with it too (migration.Config.Check).
+// at once. Numeric flags are range-checked here, in their own unit and before they are converted,
+// so that 2^32 + 1 cannot wrap to a server id of 1 nor a huge timeout overflow; a value out of range
+// makes the command line wrong (exit code 2), and the rest of the Config is checked with it
+// (migration.Config.Check) so that all mistakes come in one go.
 func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	conn, err := o.connConfig(fs)
 	if err != nil {
 		return migration.Config{}, err
 	}
 	c := migration.DefaultConfig()
-	var errs []error
-	// convert returns n × unit, or lo after recording that n is outside [lo, hi] (given in units),
-	// so that Check does not report the same flag again.
-	convert := func(name string, n int64, unit, lo, hi time.Duration) time.Duration {
-		if n < int64(lo/unit) || n > int64(hi/unit) {
-			errs = append(errs, fmt.Errorf("--%s %d is out of range: use %d to %d", name, n, lo/unit, hi/unit))
-			return lo
-		}
-		return time.Duration(n) * unit
-	}
-	ms := func(name string, n int, lo, hi time.Duration) time.Duration {
-		return convert(name, int64(n), time.Millisecond, lo, hi)
+	var rc rangeCheck
+	ms := func(name string, n int, lo, hi, def time.Duration, note string) time.Duration {
+		return rc.duration(name, int64(n), time.Millisecond, lo, hi, def, note)
 	}
 	c.Conn = conn
+	c.Conn.Port = int(rc.whole("port", int64(conn.Port), 1, migration.MaxPort, 3306, ""))
 	c.AssumeMasterHost = o.assumeMasterHost
 	c.AllowOnMaster, c.AllowMasterMaster = o.allowOnMaster, o.allowMasterMaster
 	c.Database, c.Table, c.Alter = o.database, o.table, o.alter
 	c.Execute = o.execute
-	c.ChunkSize, c.DMLBatchSize = o.chunkSize, o.dmlBatchSize
-	c.ChunkTarget = ms("chunk-target-ms", o.chunkTargetMillis, 0, migration.MaxChunkTarget)
-	c.CopyWorkers = o.copyWorkers
+	c.ChunkSize = rc.whole("chunk-size", o.chunkSize, migration.MinChunkSize, migration.MaxChunkSize, c.ChunkSize, "")
+	c.DMLBatchSize = rc.whole("dml-batch-size", o.dmlBatchSize, 1, migration.MaxDMLBatchSize, c.DMLBatchSize, "")
+	c.ChunkTarget = ms("chunk-target-ms", o.chunkTargetMillis, 0, migration.MaxChunkTarget, c.ChunkTarget, "0: always --chunk-size rows")
+	c.CopyWorkers = int(rc.whole("copy-workers", int64(o.copyWorkers), 0, migration.MaxCopyWorkers, 0, "0: sized to the server"))
 	c.DeferSecondaryIndexes = o.deferIndexes
 	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
 	c.Checksum = o.checksum
@@ -208,53 +202,77 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	switch o.cutOver {
 	case "atomic", "default":
 	default:
-		errs = append(errs, fmt.Errorf("--cut-over=%s: doppel's cut-over is always the atomic one (a blocked RENAME of both tables at once); "+
+		rc.errs = append(rc.errs, fmt.Errorf("--cut-over=%s: doppel's cut-over is always the atomic one (a blocked RENAME of both tables at once); "+
 			"gh-ost's two-step cut-over leaves a moment when the table does not exist, and doppel does not offer it. Leave --cut-over out", o.cutOver))
 	}
-	if n := int64(o.cutOverLockTimeout); n < 1 || n > int64(migration.MaxCutOverLockTimeout/time.Second) {
-		errs = append(errs, fmt.Errorf("--cut-over-lock-timeout-seconds %d is out of range: use 1 to %d (the cut-over's RENAME waits up to three times it, and servers accept a lock_wait_timeout of at most 31536000)",
-			n, migration.MaxCutOverLockTimeout/time.Second))
-	} else {
-		c.CutOverLockTimeout = time.Duration(n) * time.Second
-	}
-	c.DefaultRetries = o.defaultRetries
+	c.CutOverLockTimeout = rc.duration("cut-over-lock-timeout-seconds", int64(o.cutOverLockTimeout), time.Second, time.Second, migration.MaxCutOverLockTimeout, c.CutOverLockTimeout,
+		"the cut-over's RENAME waits up to three times it, and servers accept a lock_wait_timeout of at most 31536000")
+	c.DefaultRetries = int(rc.whole("default-retries", int64(o.defaultRetries), 1, migration.MaxDefaultRetries, int64(c.DefaultRetries), ""))
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
 	c.AttemptInstantDDL = o.attemptInstantDDL
 	if o.serverID < 1 || o.serverID > migration.MaxServerID {
-		errs = append(errs, fmt.Errorf("--replica-server-id %d is out of range: use 1 to %d (server ids are 32-bit), and one no other server or replica uses", o.serverID, uint64(migration.MaxServerID)))
+		rc.errs = append(rc.errs, fmt.Errorf("--replica-server-id %d is out of range: use 1 to %d (server ids are 32-bit), and one no other server or replica uses", o.serverID, uint64(migration.MaxServerID)))
 	} else {
 		c.ServerID = uint32(o.serverID)
 	}
-	c.StatusInterval = o.statusInterval
-	c.Throttle.MaxLag = ms("max-lag-millis", o.maxLagMillis, throttle.MinMaxLag, throttle.MaxMaxLag)
-	c.Throttle.HeartbeatInterval = ms("heartbeat-interval-millis", o.heartbeatMillis, throttle.MinHeartbeatInterval, throttle.MaxHeartbeatInterval)
-	c.Throttle.ControlReplicas = o.throttleControlReplicas
-	c.Throttle.MaxLoad, c.Throttle.CriticalLoad = o.maxLoad, o.criticalLoad
-	c.Throttle.CriticalLoadInterval = ms("critical-load-interval-millis", o.criticalLoadIntervalMillis, 0, throttle.MaxCriticalLoadInterval)
-	c.Throttle.CriticalLoadHibernate = convert("critical-load-hibernate-seconds", int64(o.criticalLoadHibernateSeconds), time.Second, 0, throttle.MaxCriticalLoadHibernate)
-	c.Throttle.ThrottleQuery, c.Throttle.ThrottleHTTP = o.throttleQuery, o.throttleHTTP
-	c.Throttle.HTTPInterval = ms("throttle-http-interval-millis", o.throttleHTTPIntervalMillis, throttle.MinHTTPInterval, throttle.MaxHTTPInterval)
-	c.Throttle.HTTPTimeout = ms("throttle-http-timeout-millis", o.throttleHTTPTimeoutMillis, throttle.MinHTTPTimeout, throttle.MaxHTTPTimeout)
-	c.Throttle.FlagFile, c.Throttle.AdditionalFlagFile = o.throttleFlagFile, o.throttleAdditional
-	c.Throttle.NiceRatio = o.niceRatio
+	if o.statusInterval < migration.MinStatusInterval || o.statusInterval > migration.MaxStatusInterval {
+		rc.errs = append(rc.errs, fmt.Errorf("--status-interval %s is out of range: use %s to %s", o.statusInterval, migration.MinStatusInterval, migration.MaxStatusInterval))
+	} else {
+		c.StatusInterval = o.statusInterval
+	}
+	th := &c.Throttle
+	th.MaxLag = ms("max-lag-millis", o.maxLagMillis, throttle.MinMaxLag, throttle.MaxMaxLag, th.MaxLag, "")
+	th.HeartbeatInterval = ms("heartbeat-interval-millis", o.heartbeatMillis, throttle.MinHeartbeatInterval, throttle.MaxHeartbeatInterval, th.HeartbeatInterval, "")
+	th.ControlReplicas = o.throttleControlReplicas
+	th.MaxLoad, th.CriticalLoad = o.maxLoad, o.criticalLoad
+	th.CriticalLoadInterval = ms("critical-load-interval-millis", o.criticalLoadIntervalMillis, 0, throttle.MaxCriticalLoadInterval, 0, "0: act at once")
+	th.CriticalLoadHibernate = rc.duration("critical-load-hibernate-seconds", int64(o.criticalLoadHibernateSeconds), time.Second, 0, throttle.MaxCriticalLoadHibernate, 0, "0: stop instead")
+	th.ThrottleQuery, th.ThrottleHTTP = o.throttleQuery, o.throttleHTTP
+	th.HTTPInterval = ms("throttle-http-interval-millis", o.throttleHTTPIntervalMillis, throttle.MinHTTPInterval, throttle.MaxHTTPInterval, th.HTTPInterval, "")
+	th.HTTPTimeout = ms("throttle-http-timeout-millis", o.throttleHTTPTimeoutMillis, throttle.MinHTTPTimeout, throttle.MaxHTTPTimeout, th.HTTPTimeout, "")
+	th.FlagFile, th.AdditionalFlagFile = o.throttleFlagFile, o.throttleAdditional
+	// NaN fails both comparisons.
+	if o.niceRatio >= 0 && o.niceRatio <= throttle.MaxNiceRatio {
+		th.NiceRatio = o.niceRatio
+	} else {
+		rc.errs = append(rc.errs, fmt.Errorf("--nice-ratio %v is out of range: use 0 to %v", o.niceRatio, throttle.MaxNiceRatio))
+	}
 	c.SocketPath = o.socketFile
 	if c.SocketPath == "" && c.Database != "" && c.Table != "" {
 		c.SocketPath = control.DefaultSocketPath(c.Database, c.Table)
 	}
-	switch {
-	case o.tcpPort < 0 || o.tcpPort > migration.MaxPort:
-		errs = append(errs, fmt.Errorf("--serve-tcp-port %d is out of range: use 1 to %d, or 0 for none", o.tcpPort, migration.MaxPort))
-	case o.tcpPort > 0:
-		c.TCPAddr = fmt.Sprintf("127.0.0.1:%d", o.tcpPort)
+	if port := rc.whole("serve-tcp-port", int64(o.tcpPort), 0, migration.MaxPort, 0, "0: none"); port > 0 {
+		c.TCPAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
 	c.PostponeCutOverFlagFile, c.PanicFlagFile = o.postponeFlagFile, o.panicFlagFile
 	c.HooksPath, c.HooksHint, c.HooksHintOwner, c.HooksHintToken = o.hooksPath, o.hooksHint, o.hooksHintOwner, o.hooksHintToken
-	if len(errs) > 0 {
-		// Report the rest of what is wrong too, not one batch of mistakes after another.
-		return migration.Config{}, errors.Join(append(errs, c.Check())...)
+	if len(rc.errs) > 0 {
+		return migration.Config{}, errors.Join(append(rc.errs, c.Check())...)
 	}
 	return c, nil
+}
+
+// rangeCheck collects the flags that are out of range. A value out of range is replaced by def in
+// the Config only so that Config.Check does not report that flag a second time; the Config is
+// never used then.
+type rangeCheck struct{ errs []error }
+
+// whole returns n when it lies in [lo, hi], def otherwise. note, when set, explains a special value.
+func (rc *rangeCheck) whole(name string, n, lo, hi, def int64, note string) int64 {
+	if n >= lo && n <= hi {
+		return n
+	}
+	if note != "" {
+		note = " (" + note + ")"
+	}
+	rc.errs = append(rc.errs, fmt.Errorf("--%s %d is out of range: use %d to %d%s", name, n, lo, hi, note))
+	return def
+}
+
+// duration is whole for a flag counted in units, checked before it is multiplied.
+func (rc *rangeCheck) duration(name string, n int64, unit, lo, hi, def time.Duration, note string) time.Duration {
+	return time.Duration(rc.whole(name, n, int64(lo/unit), int64(hi/unit), int64(def/unit), note)) * unit
 }
 
 // connConfig says how to reach the server; --conf and MYSQL_PWD fill what the command line left unset.
