@@ -120,3 +120,40 @@ func TestUntouched(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedDuringCutOver: after a cut-over error, what doppel says and drops follows the tables,
+// not the error: a RENAME can complete on the server while doppel loses its connection.
+func TestFailedDuringCutOver(t *testing.T) {
+	cutErr := errors.New("renaming the tables: invalid connection")
+	for _, tc := range []struct {
+		name    string
+		setup   []string
+		check   func(error) bool
+		after   string // the tables left
+		message string
+	}{
+		{"nothing renamed", []string{"CREATE TABLE _t_gho LIKE t"}, Untouched, "t", "invalid connection"},
+		{"renamed", []string{"CREATE TABLE _t_gho LIKE t", "RENAME TABLE t TO _t_del, _t_gho TO t"}, Swapped, "_t_del,t", "invalid connection"},
+		{"cannot tell", []string{fmt.Sprintf("CREATE TABLE _t_del (id INT PRIMARY KEY) COMMENT='%s'", cutover.SentryComment)},
+			func(err error) bool { return !Untouched(err) && !Swapped(err) }, "_t_del,_t_ghc,t", "doppel cannot tell whether the tables were swapped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name, db := newTable(t, 10)
+			exec(t, db, "CREATE TABLE _t_ghc (id INT PRIMARY KEY)")
+			exec(t, db, tc.setup...)
+			cfg := testConfig(name, "ADD COLUMN x INT")
+			if err := cfg.Check(); err != nil {
+				t.Fatal(err)
+			}
+			r := &run{cfg: &cfg, s: &servers{primary: db}, p: &validated{names: namesFor("t")}, created: []string{"_t_ghc", "_t_gho"}}
+			r.state.set(StateCuttingOver)
+			err := r.failed(context.Background(), cutErr)
+			if !errors.Is(err, cutErr) || !tc.check(err) || !strings.Contains(err.Error(), tc.message) {
+				t.Errorf("failed() = %v (untouched %v, swapped %v)", err, Untouched(err), Swapped(err))
+			}
+			if got := tableList(t, db); got != tc.after {
+				t.Errorf("tables %q, want %q", got, tc.after)
+			}
+		})
+	}
+}
