@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"go.uber.org/zap"
@@ -142,58 +143,104 @@ func DefaultConfig() Config {
 	}
 }
 
-func (c *Config) check() error {
+// The values the settings accept, in their flags' units where they have flags. docs/flags.md
+// gives the reason for each bound.
+const (
+	MinChunkSize, MaxChunkSize = 10, 100000 // gh-ost's bounds of --chunk-size
+	MaxDMLBatchSize            = 10000
+	MaxCopyWorkers             = 64
+	// MaxChunkTarget bounds --chunk-target-ms: a chunk holds shared locks on its rows while it
+	// runs, and the application's writes to them wait that long.
+	MaxChunkTarget = 10 * time.Second
+	// MaxCutOverLockTimeout bounds --cut-over-lock-timeout-seconds: the cut-over's RENAME session
+	// waits three times it (lock_wait_timeout), and MySQL and MariaDB accept at most 31536000 s
+	// there (MariaDB silently truncates more).
+	MaxCutOverLockTimeout = 31536000 / cutOverWaitFactor * time.Second
+	// MaxDefaultRetries bounds --default-retries: cut-over attempts wait up to 10 s apart, so more
+	// is a migration that does not give up for more than a day.
+	MaxDefaultRetries = 10000
+	// MinStatusInterval and MaxStatusInterval bound --status-interval: progress is sampled once a
+	// second.
+	MinStatusInterval = time.Second
+	MaxStatusInterval = 24 * time.Hour
+	// MaxServerID is the largest server id: they are 32-bit unsigned, and 0 is none.
+	MaxServerID = math.MaxUint32
+	// MaxPort is the largest TCP port.
+	MaxPort = 65535
+)
+
+// cutOverWaitFactor is how many lock timeouts the cut-over's RENAME waits (package cutover).
+const cutOverWaitFactor = 3
+
+// Check reports every bad setting at once, before anything connects, and fills in what is not
+// user input (a nil Logger or Out). A bad value is refused with its range, never replaced.
+func (c *Config) Check() error {
 	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.Database == "" {
-		errs = append(errs, errors.New("--database is required"))
+		add("--database is required")
 	}
 	if c.Table == "" {
-		errs = append(errs, errors.New("--table is required"))
+		add("--table is required")
 	}
 	if c.Alter == "" {
-		errs = append(errs, errors.New("--alter is required"))
+		add("--alter is required")
 	}
-	if c.ChunkSize < 10 || c.ChunkSize > 100000 {
-		errs = append(errs, fmt.Errorf("--chunk-size %d is out of range: use 10 to 100000", c.ChunkSize))
+	if c.Conn.Port < 1 || c.Conn.Port > MaxPort {
+		add("--port %d is out of range: use 1 to %d", c.Conn.Port, MaxPort)
 	}
-	if c.DMLBatchSize < 1 || c.DMLBatchSize > 10000 {
-		errs = append(errs, fmt.Errorf("--dml-batch-size %d is out of range: use 1 to 10000", c.DMLBatchSize))
+	if c.AssumeMasterHost != "" {
+		if _, port, err := splitHostPort(c.AssumeMasterHost, c.Conn.Port); err != nil {
+			errs = append(errs, err)
+		} else if port < 1 || port > MaxPort {
+			add("--assume-master-host %q: port %d is out of range: use 1 to %d", c.AssumeMasterHost, port, MaxPort)
+		}
 	}
-	if c.ApproveRenamedColumns && c.SkipRenamedColumns {
-		errs = append(errs, errors.New("--approve-renamed-columns and --skip-renamed-columns contradict each other: give one"))
+	if c.ChunkSize < MinChunkSize || c.ChunkSize > MaxChunkSize {
+		add("--chunk-size %d is out of range: use %d to %d", c.ChunkSize, MinChunkSize, MaxChunkSize)
 	}
-	if c.CutOverLockTimeout < time.Second {
-		errs = append(errs, errors.New("--cut-over-lock-timeout-seconds must be at least 1"))
+	if c.DMLBatchSize < 1 || c.DMLBatchSize > MaxDMLBatchSize {
+		add("--dml-batch-size %d is out of range: use 1 to %d", c.DMLBatchSize, MaxDMLBatchSize)
 	}
-	if c.CopyWorkers < 0 || c.CopyWorkers > 64 {
-		errs = append(errs, fmt.Errorf("--copy-workers %d is out of range: use 0 (sized to the server) to 64", c.CopyWorkers))
+	if c.ChunkTarget < 0 || c.ChunkTarget > MaxChunkTarget {
+		add("--chunk-target-ms %d is out of range: use 0 to %d (0: always --chunk-size rows)", c.ChunkTarget.Milliseconds(), MaxChunkTarget.Milliseconds())
 	}
-	if c.Resume && !c.Checkpoint {
-		errs = append(errs, errors.New("--resume needs --checkpoint: the progress to resume from is the checkpoint"))
+	if c.CopyWorkers < 0 || c.CopyWorkers > MaxCopyWorkers {
+		add("--copy-workers %d is out of range: use 0 to %d (0: sized to the server)", c.CopyWorkers, MaxCopyWorkers)
 	}
-	if c.Resume && c.InitiallyDropGhostTable {
-		errs = append(errs, errors.New("--resume and --initially-drop-ghost-table contradict each other: resume the stopped run, or drop it and start over"))
+	if c.CutOverLockTimeout < time.Second || c.CutOverLockTimeout > MaxCutOverLockTimeout || c.CutOverLockTimeout%time.Second != 0 {
+		add("--cut-over-lock-timeout-seconds %s is out of range: use 1 to %d whole seconds (the cut-over's RENAME waits up to %d times it, and servers accept a lock_wait_timeout of at most 31536000)",
+			c.CutOverLockTimeout, MaxCutOverLockTimeout/time.Second, cutOverWaitFactor)
+	}
+	if c.DefaultRetries < 1 || c.DefaultRetries > MaxDefaultRetries {
+		add("--default-retries %d is out of range: use 1 to %d", c.DefaultRetries, MaxDefaultRetries)
 	}
 	if c.CheckpointInterval <= 0 {
-		c.CheckpointInterval = 2 * time.Second
+		add("the checkpoint interval %s must be positive", c.CheckpointInterval)
 	}
-	if c.ChunkTarget < 0 {
-		errs = append(errs, errors.New("--chunk-target-ms must not be negative"))
-	}
-	if c.DefaultRetries < 1 {
-		c.DefaultRetries = 1
+	if c.StatusInterval < MinStatusInterval || c.StatusInterval > MaxStatusInterval {
+		add("--status-interval %s is out of range: use %s to %s", c.StatusInterval, MinStatusInterval, MaxStatusInterval)
 	}
 	if c.ServerID == 0 {
-		errs = append(errs, errors.New("--replica-server-id must not be 0"))
+		add("--replica-server-id 0 is out of range: use 1 to %d", uint32(MaxServerID))
+	}
+	if c.ApproveRenamedColumns && c.SkipRenamedColumns {
+		add("--approve-renamed-columns and --skip-renamed-columns contradict each other: give one")
+	}
+	if c.Resume && !c.Checkpoint {
+		add("--resume needs --checkpoint: the progress to resume from is the checkpoint")
+	}
+	if c.Resume && c.InitiallyDropGhostTable {
+		add("--resume and --initially-drop-ghost-table contradict each other: resume the stopped run, or drop it and start over")
+	}
+	if err := c.Throttle.Check(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
 	if c.Out == nil {
 		c.Out = io.Discard
-	}
-	if c.StatusInterval <= 0 {
-		c.StatusInterval = 30 * time.Second
 	}
 	return errors.Join(errs...)
 }

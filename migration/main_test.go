@@ -371,8 +371,11 @@ func TestCancelThenResume(t *testing.T) {
 	cfg.ChunkSize = 10
 	cfg.CheckpointInterval = 50 * time.Millisecond
 	err := runUntilCopied(cfg, db, 2000)
-	if err == nil || !strings.Contains(err.Error(), "--resume") {
+	if err == nil || !strings.Contains(err.Error(), "run the same command with --resume to continue") {
 		t.Fatalf("error %v, want one saying how to resume", err)
+	}
+	if !Untouched(err) {
+		t.Errorf("a cancelled copy does not count as leaving the original untouched: %v", err)
 	}
 	if got := tableList(t, db); got != "_t_ghc,_t_gho,t" {
 		t.Errorf("tables %q after cancelling, want the ghost and changelog kept", got)

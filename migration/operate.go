@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/control"
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/hooks"
 	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/throttle"
@@ -19,11 +20,23 @@ import (
 // errPanic ends a run the operator stopped (the panic command or --panic-flag-file).
 var errPanic = errors.New("stopped by the operator (panic)")
 
-// newThrottler builds the throttler from the flags; a bad flag is a refusal, before anything is
-// created. It runs from the copy's start to the swap.
-func (r *run) newThrottler() (*throttle.Throttler, error) {
+// newThrottler builds the throttler from the flags and checks them against the primary; a bad
+// one is a refusal, before anything is created. It runs from the copy's start to the swap;
+// release closes the throttle query's own connection.
+func (r *run) newThrottler(ctx context.Context) (th *throttle.Throttler, release func(), err error) {
 	cfg := r.cfg.Throttle
 	cfg.Primary = r.s.primary
+	queryDB, err := dbconn.Open(r.s.primaryCfg, r.cfg.Database)
+	if err != nil {
+		return nil, nil, err
+	}
+	queryDB.SetMaxOpenConns(1)
+	cfg.QueryDB = queryDB
+	defer func() {
+		if err != nil {
+			_ = queryDB.Close()
+		}
+	}()
 	cfg.Changelog = sqlbuild.QualifiedName(r.cfg.Database, namesFor(r.cfg.Table).changelog)
 	cfg.Flavor = r.s.flavor
 	if r.s.replicaMode {
@@ -39,11 +52,13 @@ func (r *run) newThrottler() (*throttle.Throttler, error) {
 			r.cfg.Metrics.SetNotThrottled()
 		}
 	}
-	th, err := throttle.New(cfg)
-	if err != nil {
-		return nil, &refusal{msg: err.Error()}
+	if th, err = throttle.New(cfg); err != nil {
+		return nil, nil, &refusal{msg: err.Error()}
 	}
-	return th, nil
+	if err := th.Preflight(ctx); err != nil {
+		return nil, nil, &refusal{msg: err.Error()}
+	}
+	return th, func() { _ = queryDB.Close() }, nil
 }
 
 // applyGate holds the apply loop while doppel is throttled, so that a throttled migration writes
@@ -238,34 +253,40 @@ func (r *run) Get(name string) (string, error) {
 	return "", fmt.Errorf("%s cannot be read", name)
 }
 
+// setTimeout bounds the server checks of a setting changed from the control socket.
+const setTimeout = 5 * time.Second
+
 // Set implements control.Controller.
 func (r *run) Set(name, value string) error {
 	th := r.throttle
+	// Some settings are checked on the primary (a status variable exists, the query runs).
+	ctx, cancel := context.WithTimeout(context.Background(), setTimeout)
+	defer cancel()
 	switch name {
 	case control.ChunkSize:
 		n, _ := strconv.ParseInt(value, 10, 64)
-		if n < 10 || n > 100000 {
-			return fmt.Errorf("chunk-size %d is out of range: use 10 to 100000", n)
+		if n < MinChunkSize || n > MaxChunkSize {
+			return fmt.Errorf("chunk-size %d is out of range: use %d to %d", n, MinChunkSize, MaxChunkSize)
 		}
 		r.chunk.Store(n)
 	case control.DMLBatchSize:
 		n, _ := strconv.ParseInt(value, 10, 64)
-		if n < 1 || n > 10000 {
-			return fmt.Errorf("dml-batch-size %d is out of range: use 1 to 10000", n)
+		if n < 1 || n > MaxDMLBatchSize {
+			return fmt.Errorf("dml-batch-size %d is out of range: use 1 to %d", n, MaxDMLBatchSize)
 		}
 		r.dmlBatch.Store(n)
 	case control.MaxLagMillis:
 		n, _ := strconv.ParseInt(value, 10, 64)
 		return th.SetMaxLag(time.Duration(n) * time.Millisecond)
 	case control.MaxLoad:
-		return th.SetMaxLoad(value)
+		return th.SetMaxLoad(ctx, value)
 	case control.CriticalLoad:
-		return th.SetCriticalLoad(value)
+		return th.SetCriticalLoad(ctx, value)
 	case control.NiceRatio:
 		f, _ := strconv.ParseFloat(value, 64)
 		return th.SetNiceRatio(f)
 	case control.ThrottleQuery:
-		th.SetThrottleQuery(value)
+		return th.SetThrottleQuery(ctx, value)
 	case control.ThrottleHTTP:
 		return th.SetThrottleHTTP(value)
 	case control.ThrottleControlReplicas:

@@ -192,7 +192,8 @@ func TestSocketCommands(t *testing.T) {
 		{"nice-ratio=0.5", "nice-ratio=?", "0.5"},
 		{"max-load=Threads_running=1000", "max-load=?", "Threads_running=1000"},
 		{"critical-load=Threads_running=2000", "critical-load=?", "Threads_running=2000"},
-		{"throttle-query=SELECT 0", "throttle-query=?", "SELECT 0"},
+		// The query's default database is the migrated one, as with gh-ost.
+		{"throttle-query=SELECT COUNT(*) < 0 FROM t", "throttle-query=?", "SELECT COUNT(*) < 0 FROM t"},
 		{"nice-ratio=0", "nice-ratio=?", "0"},
 	} {
 		o.mustSend(c.set)
@@ -200,9 +201,24 @@ func TestSocketCommands(t *testing.T) {
 			t.Errorf("%s then %s: %q, want %q", c.set, c.get, got, c.want)
 		}
 	}
-	for _, bad := range []string{"chunk-size=5", "chunk-size=abc", "dml-batch-size=0", "max-load=nonsense", "no-such-command"} {
-		if answer, err := o.send(bad); err == nil {
-			t.Errorf("%s accepted: %q", bad, answer)
+	for _, bad := range []struct{ command, answer string }{
+		{"chunk-size=5", "out of range"}, {"chunk-size=abc", "not a whole number"}, {"dml-batch-size=0", "out of range"},
+		{"max-load=nonsense", "want Name=N"}, {"no-such-command", ""},
+		{"max-load=Thread_running=5", "no status variable Thread_running (did you mean Threads_running?"},
+		{"critical-load=Threads_running=0", "a limit of 0 is always reached"},
+		{"nice-ratio=1000", "out of range: use 0 to 100"},
+		{"max-lag-millis=99", "out of range: use 100 to"},
+		{"throttle-query=DROP TABLE t", "a DROP statement"},
+		{"throttle-query=SELECT nope FROM t", "Error 1054"},
+	} {
+		if answer, err := o.send(bad.command); err == nil || !strings.Contains(answer+err.Error(), bad.answer) {
+			t.Errorf("%s: %q, %v; want a refusal saying %q", bad.command, answer, err, bad.answer)
+		}
+	}
+	// Refused changes leave the settings as they were.
+	for get, want := range map[string]string{"max-load=?": "Threads_running=1000", "throttle-query=?": "SELECT COUNT(*) < 0 FROM t", "nice-ratio=?": "0"} {
+		if got := strings.TrimSpace(o.mustSend(get)); got != want {
+			t.Errorf("%s: %q after refused changes, want %q", get, got, want)
 		}
 	}
 	if got := o.mustSend("applier"); !strings.Contains(got, sb.Primary.Config().Addr()) {

@@ -54,10 +54,11 @@ func Swapped(err error) bool {
 }
 
 // Run validates the request and, with cfg.Execute, migrates the table. It returns an error unless
-// the table was swapped (or, without Execute, could be). On every error before the swap the
-// original table is untouched and serving, and doppel has removed what it created.
+// the table was swapped (or, without Execute, could be). After an error, Swapped and Untouched
+// tell what became of the original table, and the error says what doppel kept for --resume or
+// dropped, and why.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if err := cfg.check(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
 	hk, err := hooks.New(hooks.Config{Dir: cfg.HooksPath, Logger: cfg.Logger})
@@ -137,9 +138,11 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	for _, w := range r.p.warnings {
 		r.log().Warn(w)
 	}
-	if r.throttle, err = r.newThrottler(); err != nil {
+	var closeThrottle func()
+	if r.throttle, closeThrottle, err = r.newThrottler(ctx); err != nil {
 		return nil, err
 	}
+	defer closeThrottle()
 	if r.cfg.Resume {
 		if err := r.checkResume(ctx); err != nil {
 			return nil, err
@@ -186,17 +189,8 @@ func (r *run) execute(ctx context.Context) (res *Result, err error) {
 		if cause := context.Cause(ctx); err != nil && errors.Is(cause, errPanic) {
 			err = cause
 		}
-		if err != nil && r.swapped.Load() {
-			r.finish(ctx, &Result{})
-			err = &swappedError{err}
-		}
-		if err != nil && !r.swapped.Load() {
-			if r.resumable(err) {
-				err = fmt.Errorf("%w. The original table is untouched. %s and %s are kept with the progress made: run the same command with --resume to continue, or drop them (or add --initially-drop-ghost-table) to start over",
-					err, sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost), sqlbuild.QualifiedName(r.cfg.Database, r.p.changelog))
-			} else {
-				r.dropCreated()
-			}
+		if err != nil {
+			err = r.failed(ctx, err)
 		}
 	}()
 	ctl, err := r.listenControl()
@@ -634,18 +628,20 @@ func (r *run) finish(ctx context.Context, res *Result) {
 	res.OldTable = r.p.old
 }
 
-// dropCreated removes the tables this run created, after a failure before the swap. The original
-// table was never written to.
-func (r *run) dropCreated() {
+// dropCreated removes the tables this run created, after a failure before the swap, and returns
+// those it could not drop. The original table was never written to.
+func (r *run) dropCreated() (left []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, name := range r.created {
 		if _, err := r.s.primary.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(r.cfg.Database, name)); err != nil {
 			r.log().Error("could not drop a table doppel created; drop it by hand", zap.String("table", name), zap.Error(err))
+			left = append(left, sqlbuild.QualifiedName(r.cfg.Database, name))
 			continue
 		}
-		r.log().Info("dropped a table doppel created; the original table is untouched", zap.String("table", name))
+		r.log().Info("dropped a table doppel created", zap.String("table", name))
 	}
+	return left
 }
 
 // setState moves to the next phase, for the logs, the metrics and the control socket.

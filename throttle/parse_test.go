@@ -15,7 +15,7 @@ func TestParseLoad(t *testing.T) {
 		{name: "blank", in: "  ", want: ""},
 		{name: "one", in: "Threads_running=25", want: "Threads_running=25"},
 		{name: "two with spaces", in: " Threads_running = 25 , Threads_connected=500 ", want: "Threads_running=25,Threads_connected=500"},
-		{name: "zero", in: "Threads_running=0", want: "Threads_running=0"},
+		{name: "zero", in: "Threads_running=0", err: "a limit of 0 is always reached"},
 		{name: "no equals", in: "Threads_running", err: "want Name=N"},
 		{name: "no number", in: "Threads_running=", err: "not a whole number"},
 		{name: "float", in: "Threads_running=2.5", err: "not a whole number"},

@@ -184,7 +184,7 @@ func (t *Throttler) onCriticalLoad(ctx context.Context, critical Load, hit strin
 	return fmt.Errorf("%w: %s (critical-load %s)", ErrCriticalLoad, hit, critical)
 }
 
-// checkQuery runs the throttle query on the primary; a result > 0 throttles.
+// checkQuery runs the throttle query on the primary, read-only; a result > 0 throttles.
 func (t *Throttler) checkQuery(ctx context.Context) error {
 	q := t.ThrottleQuery()
 	if q == "" {
@@ -193,8 +193,7 @@ func (t *Throttler) checkQuery(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	var n sql.NullFloat64
-	err := t.cfg.Primary.QueryRowContext(cctx, q).Scan(&n)
+	n, err := runQuery(cctx, t.queryDB(), q)
 	switch {
 	case ctx.Err() != nil || q != t.ThrottleQuery():
 		// Stopping, or the query was replaced meanwhile: this result is no one's answer.

@@ -4,9 +4,11 @@
 // a throttle query, an HTTP endpoint, flag files and the operator's own command. Any one signal that
 // says "throttle" throttles; the first in a fixed order gives the reason.
 //
-// A signal that cannot be evaluated (a replica that does not answer, a status variable the server
-// does not have, a throttle query that fails) throttles too, with a reason that says so: doppel
-// never writes on a guess.
+// Settings are checked before anything runs: ranges and syntax by Config.Check, the status
+// variables and the throttle query against the primary by Preflight, and every change from the
+// control socket the same way. A signal that still cannot be evaluated while running (a replica
+// that does not answer, a throttle query that starts failing) throttles, with a reason that says
+// so: doppel never writes on a guess. The throttle query runs in a read-only transaction.
 package throttle
 
 import (
@@ -36,16 +38,14 @@ const (
 	checkTimeout = time.Second
 	// flagFileInterval is how often the flag files are looked at; a stat is cheap.
 	flagFileInterval = 100 * time.Millisecond
-	// minMaxLag is the smallest --max-lag-millis, as in gh-ost: below it the heartbeat interval
-	// itself would throttle.
-	minMaxLag = 100 * time.Millisecond
 )
 
 // ErrCriticalLoad is what Run returns, wrapped with the threshold that was reached, when
 // --critical-load is met (twice, with --critical-load-interval-millis) and no hibernation is set.
 var ErrCriticalLoad = errors.New("critical load reached: doppel stopped the migration")
 
-// Config configures a Throttler. Zero durations take the defaults of DefaultConfig.
+// Config configures a Throttler. Start from DefaultConfig: a zero interval is refused, not
+// replaced.
 type Config struct {
 	// Primary is where heartbeats are written and max-load, critical-load and the throttle query
 	// are checked.
@@ -80,6 +80,10 @@ type Config struct {
 	LoadInterval time.Duration
 	// ThrottleQuery is --throttle-query: run on the primary, a result > 0 throttles.
 	ThrottleQuery string
+	// QueryDB, when set, runs the throttle query: a pool on the primary whose default database is
+	// the migrated one, so the query names tables as it does with gh-ost, and of its own, so the
+	// query's session state never reaches doppel's writes. nil: Primary.
+	QueryDB *sql.DB
 	// ThrottleHTTP is --throttle-http: a HEAD request every HTTPInterval; any answer but 200, or
 	// none within HTTPTimeout, throttles.
 	ThrottleHTTP              string
@@ -173,33 +177,17 @@ type Throttler struct {
 	wakeLag, wakeLoad, wakeQuery, wakeHTTP chan struct{} // a setter changed what the poller checks
 }
 
-// New checks cfg and returns a Throttler. Nothing is checked until Run; until then, and until the
-// first round of replica checks ends, lag counts as too high.
+// New checks cfg (Config.Check) and returns a Throttler. Nothing is checked on the server until
+// Preflight or Run; until the first round of replica checks ends, lag counts as too high.
 func New(cfg Config) (*Throttler, error) {
 	if cfg.Primary == nil || cfg.Changelog == "" || cfg.Flavor == nil {
 		return nil, errors.New("throttle: Primary, Changelog and Flavor are required")
 	}
-	d := DefaultConfig()
-	for _, f := range []struct{ v, def *time.Duration }{
-		{&cfg.HeartbeatInterval, &d.HeartbeatInterval}, {&cfg.MaxLag, &d.MaxLag}, {&cfg.LoadInterval, &d.LoadInterval},
-		{&cfg.HTTPInterval, &d.HTTPInterval}, {&cfg.HTTPTimeout, &d.HTTPTimeout},
-	} {
-		if *f.v == 0 {
-			*f.v = *f.def
-		}
+	if err := cfg.Check(); err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
-	}
-	var errs []error
-	if cfg.HeartbeatInterval < 10*time.Millisecond || cfg.HeartbeatInterval > time.Second {
-		errs = append(errs, fmt.Errorf("--heartbeat-interval-millis %d is out of range: use 10 to 1000", cfg.HeartbeatInterval.Milliseconds()))
-	}
-	if cfg.LoadInterval < 0 || cfg.HTTPInterval < 0 || cfg.HTTPTimeout < 0 {
-		errs = append(errs, errors.New("throttle: check intervals and timeouts must be positive"))
-	}
-	if cfg.CriticalLoadInterval < 0 || cfg.CriticalLoadHibernate < 0 {
-		errs = append(errs, errors.New("--critical-load-interval-millis and --critical-load-hibernate-seconds must not be negative"))
 	}
 	t := &Throttler{
 		cfg: cfg, log: cfg.Logger,
@@ -212,27 +200,51 @@ func New(cfg Config) (*Throttler, error) {
 	t.transport = http.DefaultTransport.(*http.Transport).Clone()
 	t.client = &http.Client{Transport: t.transport}
 	t.state.Store(&verdict{})
-	for _, set := range []struct {
-		flag string
-		err  error
-	}{
-		{"--max-lag-millis", t.SetMaxLag(cfg.MaxLag)},
-		{"--max-load", t.SetMaxLoad(cfg.MaxLoad)},
-		{"--critical-load", t.SetCriticalLoad(cfg.CriticalLoad)},
-		{"--nice-ratio", t.SetNiceRatio(cfg.NiceRatio)},
-		{"--throttle-http", t.SetThrottleHTTP(cfg.ThrottleHTTP)},
-		{"--throttle-control-replicas", t.SetControlReplicas(cfg.ControlReplicas)},
-	} {
-		if set.err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", set.flag, set.err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	t.SetThrottleQuery(cfg.ThrottleQuery)
+	// Check has parsed every value already.
+	maxLoad, _ := ParseLoad(cfg.MaxLoad)
+	critical, _ := ParseLoad(cfg.CriticalLoad)
+	replicas, _ := ParseReplicas(cfg.ControlReplicas, cfg.ReplicaConn)
+	t.maxLag.Store(int64(cfg.MaxLag))
+	t.maxLoad.Store(&maxLoad)
+	t.criticalLoad.Store(&critical)
+	t.niceRatio.Store(math.Float64bits(cfg.NiceRatio))
+	t.query.Store(&cfg.ThrottleQuery)
+	t.httpURL.Store(&cfg.ThrottleHTTP)
+	t.controlReplicas.Store(&replicas)
 	t.forgetLag()
 	return t, nil
+}
+
+// Preflight checks the settings against the primary before anything is created: every status
+// variable --max-load and --critical-load name exists there and holds a number, and the throttle
+// query runs (once, read-only). Each would otherwise throttle for ever once the migration runs.
+func (t *Throttler) Preflight(ctx context.Context) error {
+	return errors.Join(
+		checkStatus(ctx, t.cfg.Primary, "--max-load", *t.maxLoad.Load()),
+		checkStatus(ctx, t.cfg.Primary, "--critical-load", *t.criticalLoad.Load()),
+		t.tryQuery(ctx, t.ThrottleQuery()),
+	)
+}
+
+// tryQuery runs q once as the throttle check would, and returns the server's error.
+func (t *Throttler) tryQuery(ctx context.Context, q string) error {
+	if q == "" {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, checkTimeout)
+	defer cancel()
+	if _, err := runQuery(cctx, t.queryDB(), q); err != nil {
+		return fmt.Errorf("--throttle-query failed on the primary: %w", shortError(cctx, err))
+	}
+	return nil
+}
+
+// queryDB is where the throttle query runs.
+func (t *Throttler) queryDB() *sql.DB {
+	if t.cfg.QueryDB != nil {
+		return t.cfg.QueryDB
+	}
+	return t.cfg.Primary
 }
 
 // forgetLag drops every measurement: lag counts as unknown until the next round of checks.
@@ -355,8 +367,8 @@ func (t *Throttler) lagVerdict() (ok bool, reason string) {
 
 // SetMaxLag changes max-lag-millis; it applies to the last measurements at once.
 func (t *Throttler) SetMaxLag(d time.Duration) error {
-	if d < minMaxLag {
-		return fmt.Errorf("%d is too small: use at least %d", d.Milliseconds(), minMaxLag.Milliseconds())
+	if err := checkMaxLag(d); err != nil {
+		return err
 	}
 	t.maxLag.Store(int64(d))
 	if t.lags.Load() != nil {
@@ -368,10 +380,14 @@ func (t *Throttler) SetMaxLag(d time.Duration) error {
 // MaxLag is the current max-lag-millis.
 func (t *Throttler) MaxLag() time.Duration { return time.Duration(t.maxLag.Load()) }
 
-// SetMaxLoad replaces the max-load thresholds ("Name=N,..."; empty for none).
-func (t *Throttler) SetMaxLoad(s string) error {
+// SetMaxLoad replaces the max-load thresholds ("Name=N,..."; empty for none), after checking
+// that the primary has every variable. On error the old thresholds stay.
+func (t *Throttler) SetMaxLoad(ctx context.Context, s string) error {
 	l, err := ParseLoad(s)
 	if err != nil {
+		return err
+	}
+	if err := checkStatus(ctx, t.cfg.Primary, "max-load", l); err != nil {
 		return err
 	}
 	t.maxLoad.Store(&l)
@@ -382,10 +398,14 @@ func (t *Throttler) SetMaxLoad(s string) error {
 // MaxLoad is the current max-load, in the form SetMaxLoad reads.
 func (t *Throttler) MaxLoad() string { return t.maxLoad.Load().String() }
 
-// SetCriticalLoad replaces the critical-load thresholds ("Name=N,..."; empty for none).
-func (t *Throttler) SetCriticalLoad(s string) error {
+// SetCriticalLoad replaces the critical-load thresholds ("Name=N,..."; empty for none), after
+// checking that the primary has every variable. On error the old thresholds stay.
+func (t *Throttler) SetCriticalLoad(ctx context.Context, s string) error {
 	l, err := ParseLoad(s)
 	if err != nil {
+		return err
+	}
+	if err := checkStatus(ctx, t.cfg.Primary, "critical-load", l); err != nil {
 		return err
 	}
 	t.criticalLoad.Store(&l)
@@ -398,8 +418,8 @@ func (t *Throttler) CriticalLoad() string { return t.criticalLoad.Load().String(
 
 // SetNiceRatio changes the nice ratio: 0 copies flat out, 1 rests as long as each chunk took.
 func (t *Throttler) SetNiceRatio(r float64) error {
-	if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-		return fmt.Errorf("%v is not a number >= 0", r)
+	if err := checkNiceRatio(r); err != nil {
+		return err
 	}
 	t.niceRatio.Store(math.Float64bits(r))
 	return nil
@@ -408,13 +428,21 @@ func (t *Throttler) SetNiceRatio(r float64) error {
 // NiceRatio is the current nice ratio.
 func (t *Throttler) NiceRatio() float64 { return math.Float64frombits(t.niceRatio.Load()) }
 
-// SetThrottleQuery replaces the throttle query; empty turns it off.
-func (t *Throttler) SetThrottleQuery(q string) {
+// SetThrottleQuery replaces the throttle query, after checking it (CheckQuery) and trying it once
+// on the primary; empty turns it off. On error the old query stays.
+func (t *Throttler) SetThrottleQuery(ctx context.Context, q string) error {
+	if err := CheckQuery(q); err != nil {
+		return err
+	}
+	if err := t.tryQuery(ctx, q); err != nil {
+		return err
+	}
 	t.query.Store(&q)
 	if q == "" {
 		t.set(sigQuery, false, "")
 	}
 	wake(t.wakeQuery)
+	return nil
 }
 
 // ThrottleQuery is the current throttle query.
@@ -422,20 +450,29 @@ func (t *Throttler) ThrottleQuery() string { return *t.query.Load() }
 
 // SetThrottleHTTP replaces the throttle URL; it must be http:// or https://. Empty turns it off.
 func (t *Throttler) SetThrottleHTTP(u string) error {
-	if u != "" {
-		parsed, err := url.Parse(u)
-		if err != nil {
-			return fmt.Errorf("%q is not a URL: %w", u, err)
-		}
-		if (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-			return fmt.Errorf("%q is not an http:// or https:// URL", u)
-		}
+	if err := checkURL(u); err != nil {
+		return err
 	}
 	t.httpURL.Store(&u)
 	if u == "" {
 		t.set(sigHTTP, false, "")
 	}
 	wake(t.wakeHTTP)
+	return nil
+}
+
+// checkURL accepts an http:// or https:// URL with a host, or "" (no check).
+func checkURL(u string) error {
+	if u == "" {
+		return nil
+	}
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %w", u, err)
+	}
+	if (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL", u)
+	}
 	return nil
 }
 

@@ -340,6 +340,7 @@ func TestControlReplicas(t *testing.T) {
 
 func TestMaxLoad(t *testing.T) {
 	f := newFixture(t)
+	ctx := context.Background()
 	cfg := f.config()
 	cfg.LoadInterval = 100 * time.Millisecond
 	cfg.MaxLoad = "Threads_connected=1"
@@ -349,36 +350,92 @@ func TestMaxLoad(t *testing.T) {
 	if !strings.HasSuffix(reason, ">= 1") {
 		t.Errorf("reason %q does not give the threshold", reason)
 	}
-	if err := th.SetMaxLoad("threads_connected=100000,Threads_running=100000"); err != nil {
+	if err := th.SetMaxLoad(ctx, "threads_connected=100000,Threads_running=100000"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 3*time.Second, "released under a high threshold", free(th))
 	if got := th.MaxLoad(); got != "threads_connected=100000,Threads_running=100000" {
 		t.Errorf("MaxLoad() = %q", got)
 	}
-	if err := th.SetMaxLoad("No_such_variable=1"); err != nil {
-		t.Fatal(err)
+	// Refused changes leave the thresholds in force.
+	for _, bad := range []struct{ value, err string }{
+		{"Thread_running=1", "the primary has no status variable Thread_running (did you mean Threads_running?"},
+		{"Ssl_cipher=1", `the status variable Ssl_cipher holds "", not a number`},
+		{"Threads_running=lots", "not a whole number"},
+		{"Threads_running=0", "a limit of 0 is always reached"},
+	} {
+		if err := th.SetMaxLoad(ctx, bad.value); err == nil || !strings.Contains(err.Error(), bad.err) {
+			t.Errorf("SetMaxLoad(%q) = %v, want an error with %q", bad.value, err, bad.err)
+		}
+		if err := th.SetCriticalLoad(ctx, bad.value); err == nil || !strings.Contains(err.Error(), bad.err) {
+			t.Errorf("SetCriticalLoad(%q) = %v, want an error with %q", bad.value, err, bad.err)
+		}
 	}
-	eventually(t, 3*time.Second, "an unknown variable throttles", throttledFor(th, "no status variable No_such_variable"))
-	if err := th.SetMaxLoad("Threads_running=lots"); err == nil {
-		t.Error("a malformed max-load was accepted")
+	if got := th.MaxLoad(); got != "threads_connected=100000,Threads_running=100000" {
+		t.Errorf("MaxLoad() = %q after refused changes", got)
 	}
-	if err := th.SetMaxLoad(""); err != nil {
+	if err := th.SetMaxLoad(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 3*time.Second, "released without max-load", free(th))
-
-	// A misspelt critical-load throttles; it never ends the migration.
-	if err := th.SetCriticalLoad("Thread_running=1"); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 3*time.Second, "an unknown critical-load variable throttles", throttledFor(th, "critical-load: the primary has no status variable Thread_running"))
-	if err := th.SetCriticalLoad(""); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 3*time.Second, "released without critical-load", free(th))
 	if got := th.CriticalLoad(); got != "" {
 		t.Errorf("CriticalLoad() = %q", got)
+	}
+}
+
+// TestPreflight: what the server must confirm is checked before the migration creates anything,
+// all problems at once.
+func TestPreflight(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.primary.Exec("CREATE TABLE kept (id INT PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	// A function that writes: the read-only transaction must stop it.
+	if _, err := f.primary.Exec("CREATE FUNCTION writes() RETURNS INT DETERMINISTIC MODIFIES SQL DATA BEGIN INSERT INTO kept VALUES (1); RETURN 0; END"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Config)
+		wants []string
+	}{
+		{"fine", func(c *Config) {
+			c.MaxLoad, c.CriticalLoad, c.ThrottleQuery = "Threads_running=25", "threads_connected=1000", "SELECT COUNT(*) FROM kept"
+		}, nil},
+		{"unknown variables", func(c *Config) { c.MaxLoad, c.CriticalLoad = "Threads_runing=25", "No_such_thing=10" }, []string{
+			"--max-load: the primary has no status variable Threads_runing (did you mean Threads_running? SHOW GLOBAL STATUS",
+			"--critical-load: the primary has no status variable No_such_thing (SHOW GLOBAL STATUS lists",
+		}},
+		{"not a number", func(c *Config) { c.CriticalLoad = "Ssl_version=1" }, []string{`--critical-load: the status variable Ssl_version holds "`}},
+		{"query fails", func(c *Config) { c.ThrottleQuery = "SELECT no_such_column" }, []string{"--throttle-query failed on the primary: Error 1054"}},
+		{"query writes", func(c *Config) { c.ThrottleQuery = "SELECT writes()" }, []string{"--throttle-query failed on the primary: Error 1792"}},
+		{"two columns", func(c *Config) { c.ThrottleQuery = "SELECT 1, 2" }, []string{"--throttle-query failed on the primary: sql: expected 2 destination arguments"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := f.config()
+			tc.edit(&cfg)
+			th, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = th.Preflight(ctx)
+			if len(tc.wants) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			for _, want := range tc.wants {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("Preflight() = %v, want an error with %q", err, want)
+				}
+			}
+		})
+	}
+	var n int
+	if err := f.primary.QueryRow("SELECT COUNT(*) FROM kept").Scan(&n); err != nil || n != 0 {
+		t.Errorf("the throttle query wrote %d rows (%v)", n, err)
 	}
 }
 
@@ -404,18 +461,48 @@ func TestFlagFiles(t *testing.T) {
 
 func TestThrottleQuery(t *testing.T) {
 	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.primary.Exec("CREATE TABLE gate (n INT NULL)"); err != nil {
+		t.Fatal(err)
+	}
 	cfg := f.config()
 	cfg.LoadInterval = 100 * time.Millisecond
 	cfg.ThrottleQuery = "SELECT 1"
 	th := start(t, cfg)
 	eventually(t, 3*time.Second, "throttled by the query", throttledFor(th, "throttle-query returned 1"))
-	th.SetThrottleQuery("SELECT 0")
+	if err := th.SetThrottleQuery(ctx, "SELECT 0"); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, 3*time.Second, "released when it returns 0", free(th))
-	th.SetThrottleQuery("SELECT no_such_column")
-	eventually(t, 3*time.Second, "a failing query throttles", throttledFor(th, "throttle-query failed"))
-	th.SetThrottleQuery("SELECT NULL")
+	// Refused changes leave the query in force.
+	for _, bad := range []struct{ q, err string }{
+		{"SELECT no_such_column", "Error 1054"},
+		{"DROP TABLE gate", "a DROP statement"},
+		{"SELECT 0; DROP TABLE gate", "2 statements"},
+	} {
+		if err := th.SetThrottleQuery(ctx, bad.q); err == nil || !strings.Contains(err.Error(), bad.err) {
+			t.Errorf("SetThrottleQuery(%q) = %v, want an error with %q", bad.q, err, bad.err)
+		}
+	}
+	if got := th.ThrottleQuery(); got != "SELECT 0" {
+		t.Errorf("ThrottleQuery() = %q after refused changes", got)
+	}
+	if err := th.SetThrottleQuery(ctx, "SELECT MAX(n) FROM gate"); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, 3*time.Second, "NULL throttles", throttledFor(th, "returned NULL"))
-	th.SetThrottleQuery("")
+	if _, err := f.primary.Exec("INSERT INTO gate VALUES (0)"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "released when it returns 0", free(th))
+	// A query that worked when it was set and fails later throttles.
+	if _, err := f.primary.Exec("DROP TABLE gate"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 3*time.Second, "a failing query throttles", throttledFor(th, "throttle-query failed"))
+	if err := th.SetThrottleQuery(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
 	if !free(th)() {
 		t.Error("still throttled right after the query was removed")
 	}
@@ -532,7 +619,7 @@ func TestCriticalLoadHibernates(t *testing.T) {
 	if before != after {
 		t.Errorf("heartbeats went on while hibernating: %q, then %q", before, after)
 	}
-	if err := th.SetCriticalLoad(""); err != nil {
+	if err := th.SetCriticalLoad(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "awake and healthy after hibernation", free(th))
@@ -626,13 +713,14 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		err  string
 	}{
 		{"no primary", func(c *Config) { c.Primary = nil }, "Primary, Changelog and Flavor are required"},
-		{"max-lag", func(c *Config) { c.MaxLag = 50 * time.Millisecond }, "--max-lag-millis: 50 is too small: use at least 100"},
+		{"max-lag", func(c *Config) { c.MaxLag = 50 * time.Millisecond }, "--max-lag-millis 50 is out of range: use 100 to 31536000000"},
 		{"max-load", func(c *Config) { c.MaxLoad = "Threads_running" }, "--max-load: "},
 		{"critical-load", func(c *Config) { c.CriticalLoad = "Threads_running=x" }, "--critical-load: "},
-		{"nice-ratio", func(c *Config) { c.NiceRatio = -0.5 }, "--nice-ratio: "},
+		{"nice-ratio", func(c *Config) { c.NiceRatio = -0.5 }, "--nice-ratio -0.5 is out of range: use 0 to 100"},
 		{"throttle-http", func(c *Config) { c.ThrottleHTTP = "localhost/x" }, "--throttle-http: "},
 		{"replicas", func(c *Config) { c.ControlReplicas = "a,,b" }, "--throttle-control-replicas: "},
 		{"heartbeat", func(c *Config) { c.HeartbeatInterval = 5 * time.Second }, "--heartbeat-interval-millis 5000 is out of range"},
+		{"throttle-query", func(c *Config) { c.ThrottleQuery = "DROP TABLE t" }, "--throttle-query: a DROP statement"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := f.config()

@@ -35,6 +35,10 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "doppel ctl: --timeout %s must be positive\n", *timeout)
+		return 2
+	}
 	command := strings.Join(fs.Args(), " ")
 	if command == "" {
 		fmt.Fprintln(stderr, "doppel ctl: give a command, e.g. doppel ctl --socket /tmp/doppel.db.t.sock status")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/migration"
+	"github.com/doppel-sql/doppel/throttle"
 )
 
 // options are the command line of a migration. Names follow gh-ost's wherever gh-ost has the flag,
@@ -69,7 +71,7 @@ type options struct {
 	hooksHintOwner, hooksHintToken       string
 	postponeFlagFile, panicFlagFile      string
 	metricsAddress                       string
-	serverID                             uint
+	serverID                             uint64
 	statusInterval                       time.Duration
 	logFormat                            string
 	verbose, debug                       bool
@@ -91,8 +93,8 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.assumeMasterHost, "assume-master-host", "", "the primary as host[:port], instead of what the replica reports")
 	fs.BoolVar(&o.attemptInstantDDL, "attempt-instant-ddl", false, "when the server can run the ALTER with ALGORITHM=INSTANT, run it natively and finish in seconds")
 	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "the largest copy chunk, in rows (10-100000); chunks are sized to --chunk-target-ms up to it")
-	fs.IntVar(&o.chunkTargetMillis, "chunk-target-ms", int(d.ChunkTarget/time.Millisecond), "size copy chunks to take about this long (0: always --chunk-size rows)")
-	fs.IntVar(&o.copyWorkers, "copy-workers", 0, "chunks copied in parallel (0: sized to the server)")
+	fs.IntVar(&o.chunkTargetMillis, "chunk-target-ms", int(d.ChunkTarget/time.Millisecond), "size copy chunks to take about this long (0-10000; 0: always --chunk-size rows)")
+	fs.IntVar(&o.copyWorkers, "copy-workers", 0, "chunks copied in parallel (0-64; 0: sized to the server)")
 	fs.BoolVar(&o.deferIndexes, "defer-secondary-indexes", d.DeferSecondaryIndexes, "copy without the plain secondary indexes and build them once after the copy (=false to keep them during the copy)")
 	fs.Int64Var(&o.dmlBatchSize, "dml-batch-size", d.DMLBatchSize, "binlog row changes replayed per transaction (1-10000)")
 	fs.BoolVar(&o.dropGhost, "initially-drop-ghost-table", false, "drop a ghost (_T_gho) and changelog (_T_ghc) table left by an earlier run")
@@ -104,8 +106,8 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.cutOver, "cut-over", "atomic", "the cut-over algorithm; doppel's is always atomic (gh-ost's two-step is not offered: it leaves a moment with no table)")
 	fs.BoolVar(&o.assumeRBR, "assume-rbr", false, "accepted for gh-ost runbooks; doppel never changes binlog_format, it checks it is ROW")
 	fs.BoolVar(&o.switchRBR, "switch-to-rbr", false, "accepted for gh-ost runbooks; doppel never changes binlog_format: set it to ROW yourself, doppel checks and says so")
-	fs.IntVar(&o.cutOverLockTimeout, "cut-over-lock-timeout-seconds", int(d.CutOverLockTimeout/time.Second), "longest the table may stay locked in one cut-over attempt")
-	fs.IntVar(&o.defaultRetries, "default-retries", d.DefaultRetries, "attempts for a failing chunk, replay batch or cut-over")
+	fs.IntVar(&o.cutOverLockTimeout, "cut-over-lock-timeout-seconds", int(d.CutOverLockTimeout/time.Second), "longest the table may stay locked in one cut-over attempt (1-10512000)")
+	fs.IntVar(&o.defaultRetries, "default-retries", d.DefaultRetries, "attempts for a failing chunk, replay batch or cut-over (1-10000)")
 	fs.BoolVar(&o.approveRenamed, "approve-renamed-columns", false, "the ALTER renames columns: carry their values over")
 	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "the ALTER renames columns: do not carry their values over")
 	fs.BoolVar(&o.checkpoint, "checkpoint", d.Checkpoint, "record the progress in the changelog table; a failed run then keeps its tables for --resume (=false: drop them)")
@@ -114,22 +116,22 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.panicOnWarnings, "panic-on-warnings", false, "stop when copying or replaying makes the server warn (a value truncated or rounded)")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
 	th := d.Throttle
-	fs.IntVar(&o.maxLagMillis, "max-lag-millis", int(th.MaxLag/time.Millisecond), "replica lag above which doppel throttles (and the cut-over waits)")
+	fs.IntVar(&o.maxLagMillis, "max-lag-millis", int(th.MaxLag/time.Millisecond), "replica lag above which doppel throttles (and the cut-over waits) (100-31536000000)")
 	fs.IntVar(&o.heartbeatMillis, "heartbeat-interval-millis", int(th.HeartbeatInterval/time.Millisecond), "how often doppel writes and reads its heartbeat (10-1000)")
 	fs.StringVar(&o.throttleControlReplicas, "throttle-control-replicas", "", "more replicas whose lag throttles: host[:port],host[:port]")
 	fs.StringVar(&o.maxLoad, "max-load", "", "throttle while a status variable on the primary is above its limit, e.g. Threads_running=25,Threads_connected=500")
 	fs.StringVar(&o.criticalLoad, "critical-load", "", "stop (or hibernate) when a status variable on the primary reaches its limit, e.g. Threads_running=100")
-	fs.IntVar(&o.criticalLoadIntervalMillis, "critical-load-interval-millis", 0, "when > 0, check critical load again after this long before acting on it")
-	fs.IntVar(&o.criticalLoadHibernateSeconds, "critical-load-hibernate-seconds", 0, "when > 0, critical load pauses everything for this long instead of stopping")
-	fs.StringVar(&o.throttleQuery, "throttle-query", "", "query run every second on the primary; a result > 0 throttles")
+	fs.IntVar(&o.criticalLoadIntervalMillis, "critical-load-interval-millis", 0, "when > 0, check critical load again after this long before acting on it (0-3600000)")
+	fs.IntVar(&o.criticalLoadHibernateSeconds, "critical-load-hibernate-seconds", 0, "when > 0, critical load pauses everything for this long instead of stopping (0-86400)")
+	fs.StringVar(&o.throttleQuery, "throttle-query", "", "one SELECT run every second on the primary, in a read-only transaction; a result > 0 throttles")
 	fs.StringVar(&o.throttleHTTP, "throttle-http", "", "URL checked with HEAD; any answer but 200 throttles")
-	fs.IntVar(&o.throttleHTTPIntervalMillis, "throttle-http-interval-millis", int(th.HTTPInterval/time.Millisecond), "how often --throttle-http is checked")
-	fs.IntVar(&o.throttleHTTPTimeoutMillis, "throttle-http-timeout-millis", int(th.HTTPTimeout/time.Millisecond), "how long --throttle-http may take to answer")
+	fs.IntVar(&o.throttleHTTPIntervalMillis, "throttle-http-interval-millis", int(th.HTTPInterval/time.Millisecond), "how often --throttle-http is checked (10-3600000)")
+	fs.IntVar(&o.throttleHTTPTimeoutMillis, "throttle-http-timeout-millis", int(th.HTTPTimeout/time.Millisecond), "how long --throttle-http may take to answer (1-60000)")
 	fs.StringVar(&o.throttleFlagFile, "throttle-flag-file", "", "throttle while this file exists")
 	fs.StringVar(&o.throttleAdditional, "throttle-additional-flag-file", th.AdditionalFlagFile, "throttle while this file exists too (shared with gh-ost: touch it to pause every migration on the host)")
-	fs.Float64Var(&o.niceRatio, "nice-ratio", 0, "rest after each chunk, as a multiple of its time: 0 none, 1 doubles the copy time")
+	fs.Float64Var(&o.niceRatio, "nice-ratio", 0, "rest after each chunk, as a multiple of its time (0-100): 0 none, 1 doubles the copy time")
 	fs.StringVar(&o.socketFile, "serve-socket-file", "", "Unix socket for interactive commands (default /tmp/doppel.<database>.<table>.sock)")
-	fs.IntVar(&o.tcpPort, "serve-tcp-port", 0, "also serve interactive commands on this port of 127.0.0.1 (0: no)")
+	fs.IntVar(&o.tcpPort, "serve-tcp-port", 0, "also serve interactive commands on this port of 127.0.0.1 (1-65535; 0: no)")
 	fs.StringVar(&o.postponeFlagFile, "postpone-cut-over-flag-file", "", "while this file exists, the cut-over waits (the replay goes on)")
 	fs.StringVar(&o.panicFlagFile, "panic-flag-file", "", "when this file appears, stop at once; the original table is left as it is")
 	fs.StringVar(&o.hooksPath, "hooks-path", "", "directory of gh-ost-compatible hooks (gh-ost-on-*, doppel-on-*)")
@@ -137,8 +139,8 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.hooksHintOwner, "hooks-hint-owner", "", "passed to hooks as GH_OST_HOOKS_HINT_OWNER")
 	fs.StringVar(&o.hooksHintToken, "hooks-hint-token", "", "passed to hooks as GH_OST_HOOKS_HINT_TOKEN")
 	fs.StringVar(&o.metricsAddress, "metrics-address", "", "serve Prometheus /metrics and /healthz on HOST:PORT for the whole run")
-	fs.UintVar(&o.serverID, "replica-server-id", uint(d.ServerID), "server id the binlog stream registers with; unique in the topology")
-	fs.DurationVar(&o.statusInterval, "status-interval", d.StatusInterval, "how often progress is logged")
+	fs.Uint64Var(&o.serverID, "replica-server-id", uint64(d.ServerID), "server id the binlog stream registers with (1-4294967295); unique in the topology")
+	fs.DurationVar(&o.statusInterval, "status-interval", d.StatusInterval, "how often progress is logged (1s-24h)")
 	fs.StringVar(&o.logFormat, "log-format", "console", "console or json")
 	fs.BoolVar(&o.verbose, "verbose", false, "log progress and steps (the default; kept for gh-ost users)")
 	fs.BoolVar(&o.debug, "debug", false, "log debug detail")
@@ -156,7 +158,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 func addConnFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.conf, "conf", "", "my.cnf-style file whose [client] section gives user, password, host and port")
 	fs.StringVar(&o.host, "host", "127.0.0.1", "server to inspect and read the binlog from: a replica, or the primary with --allow-on-master")
-	fs.IntVar(&o.port, "port", 3306, "port of --host")
+	fs.IntVar(&o.port, "port", 3306, "port of --host (1-65535)")
 	fs.StringVar(&o.user, "user", "", "user name (needs REPLICATION SLAVE and REPLICATION CLIENT, and ALTER, CREATE, DROP, INSERT, UPDATE, DELETE, SELECT, LOCK TABLES on the database)")
 	fs.StringVar(&o.password, "password", "", "password; prefer --conf or the MYSQL_PWD environment variable, which stay out of the process list")
 	fs.BoolVar(&o.ssl, "ssl", false, "connect with TLS")
@@ -166,21 +168,31 @@ func addConnFlags(fs *flag.FlagSet, o *options) {
 	fs.BoolVar(&o.sslAllowInsecure, "ssl-allow-insecure", false, "do not verify the server's certificate")
 }
 
-// config turns parsed options into a migration.Config.
+// config turns parsed options into a migration.Config. Every problem with the flags is reported
+// at once. Numeric flags are range-checked here, in their own unit and before they are converted,
+// so that 2^32 + 1 cannot wrap to a server id of 1 nor a huge timeout overflow; a value out of range
+// makes the command line wrong (exit code 2), and the rest of the Config is checked with it
+// (migration.Config.Check) so that all mistakes come in one go.
 func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	conn, err := o.connConfig(fs)
 	if err != nil {
 		return migration.Config{}, err
 	}
 	c := migration.DefaultConfig()
+	var rc rangeCheck
+	ms := func(name string, n int, lo, hi, def time.Duration, note string) time.Duration {
+		return rc.duration(name, int64(n), time.Millisecond, lo, hi, def, note)
+	}
 	c.Conn = conn
+	c.Conn.Port = int(rc.whole("port", int64(conn.Port), 1, migration.MaxPort, 3306, ""))
 	c.AssumeMasterHost = o.assumeMasterHost
 	c.AllowOnMaster, c.AllowMasterMaster = o.allowOnMaster, o.allowMasterMaster
 	c.Database, c.Table, c.Alter = o.database, o.table, o.alter
 	c.Execute = o.execute
-	c.ChunkSize, c.DMLBatchSize = o.chunkSize, o.dmlBatchSize
-	c.ChunkTarget = time.Duration(o.chunkTargetMillis) * time.Millisecond
-	c.CopyWorkers = o.copyWorkers
+	c.ChunkSize = rc.whole("chunk-size", o.chunkSize, migration.MinChunkSize, migration.MaxChunkSize, c.ChunkSize, "")
+	c.DMLBatchSize = rc.whole("dml-batch-size", o.dmlBatchSize, 1, migration.MaxDMLBatchSize, c.DMLBatchSize, "")
+	c.ChunkTarget = ms("chunk-target-ms", o.chunkTargetMillis, 0, migration.MaxChunkTarget, c.ChunkTarget, "0: always --chunk-size rows")
+	c.CopyWorkers = int(rc.whole("copy-workers", int64(o.copyWorkers), 0, migration.MaxCopyWorkers, 0, "0: sized to the server"))
 	c.DeferSecondaryIndexes = o.deferIndexes
 	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
 	c.Checksum = o.checksum
@@ -190,37 +202,77 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	switch o.cutOver {
 	case "atomic", "default":
 	default:
-		return migration.Config{}, fmt.Errorf("--cut-over=%s: doppel's cut-over is always the atomic one (a blocked RENAME of both tables at once); "+
-			"gh-ost's two-step cut-over leaves a moment when the table does not exist, and doppel does not offer it. Leave --cut-over out", o.cutOver)
+		rc.errs = append(rc.errs, fmt.Errorf("--cut-over=%s: doppel's cut-over is always the atomic one (a blocked RENAME of both tables at once); "+
+			"gh-ost's two-step cut-over leaves a moment when the table does not exist, and doppel does not offer it. Leave --cut-over out", o.cutOver))
 	}
-	c.CutOverLockTimeout = time.Duration(o.cutOverLockTimeout) * time.Second
-	c.DefaultRetries = o.defaultRetries
+	c.CutOverLockTimeout = rc.duration("cut-over-lock-timeout-seconds", int64(o.cutOverLockTimeout), time.Second, time.Second, migration.MaxCutOverLockTimeout, c.CutOverLockTimeout,
+		"the cut-over's RENAME waits up to three times it, and servers accept a lock_wait_timeout of at most 31536000")
+	c.DefaultRetries = int(rc.whole("default-retries", int64(o.defaultRetries), 1, migration.MaxDefaultRetries, int64(c.DefaultRetries), ""))
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
 	c.AttemptInstantDDL = o.attemptInstantDDL
-	c.ServerID = uint32(o.serverID)
-	c.StatusInterval = o.statusInterval
-	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	c.Throttle.MaxLag = ms(o.maxLagMillis)
-	c.Throttle.HeartbeatInterval = ms(o.heartbeatMillis)
-	c.Throttle.ControlReplicas = o.throttleControlReplicas
-	c.Throttle.MaxLoad, c.Throttle.CriticalLoad = o.maxLoad, o.criticalLoad
-	c.Throttle.CriticalLoadInterval = ms(o.criticalLoadIntervalMillis)
-	c.Throttle.CriticalLoadHibernate = time.Duration(o.criticalLoadHibernateSeconds) * time.Second
-	c.Throttle.ThrottleQuery, c.Throttle.ThrottleHTTP = o.throttleQuery, o.throttleHTTP
-	c.Throttle.HTTPInterval, c.Throttle.HTTPTimeout = ms(o.throttleHTTPIntervalMillis), ms(o.throttleHTTPTimeoutMillis)
-	c.Throttle.FlagFile, c.Throttle.AdditionalFlagFile = o.throttleFlagFile, o.throttleAdditional
-	c.Throttle.NiceRatio = o.niceRatio
+	if o.serverID < 1 || o.serverID > migration.MaxServerID {
+		rc.errs = append(rc.errs, fmt.Errorf("--replica-server-id %d is out of range: use 1 to %d (server ids are 32-bit), and one no other server or replica uses", o.serverID, uint64(migration.MaxServerID)))
+	} else {
+		c.ServerID = uint32(o.serverID)
+	}
+	if o.statusInterval < migration.MinStatusInterval || o.statusInterval > migration.MaxStatusInterval {
+		rc.errs = append(rc.errs, fmt.Errorf("--status-interval %s is out of range: use %s to %s", o.statusInterval, migration.MinStatusInterval, migration.MaxStatusInterval))
+	} else {
+		c.StatusInterval = o.statusInterval
+	}
+	th := &c.Throttle
+	th.MaxLag = ms("max-lag-millis", o.maxLagMillis, throttle.MinMaxLag, throttle.MaxMaxLag, th.MaxLag, "")
+	th.HeartbeatInterval = ms("heartbeat-interval-millis", o.heartbeatMillis, throttle.MinHeartbeatInterval, throttle.MaxHeartbeatInterval, th.HeartbeatInterval, "")
+	th.ControlReplicas = o.throttleControlReplicas
+	th.MaxLoad, th.CriticalLoad = o.maxLoad, o.criticalLoad
+	th.CriticalLoadInterval = ms("critical-load-interval-millis", o.criticalLoadIntervalMillis, 0, throttle.MaxCriticalLoadInterval, 0, "0: act at once")
+	th.CriticalLoadHibernate = rc.duration("critical-load-hibernate-seconds", int64(o.criticalLoadHibernateSeconds), time.Second, 0, throttle.MaxCriticalLoadHibernate, 0, "0: stop instead")
+	th.ThrottleQuery, th.ThrottleHTTP = o.throttleQuery, o.throttleHTTP
+	th.HTTPInterval = ms("throttle-http-interval-millis", o.throttleHTTPIntervalMillis, throttle.MinHTTPInterval, throttle.MaxHTTPInterval, th.HTTPInterval, "")
+	th.HTTPTimeout = ms("throttle-http-timeout-millis", o.throttleHTTPTimeoutMillis, throttle.MinHTTPTimeout, throttle.MaxHTTPTimeout, th.HTTPTimeout, "")
+	th.FlagFile, th.AdditionalFlagFile = o.throttleFlagFile, o.throttleAdditional
+	// NaN fails both comparisons.
+	if o.niceRatio >= 0 && o.niceRatio <= throttle.MaxNiceRatio {
+		th.NiceRatio = o.niceRatio
+	} else {
+		rc.errs = append(rc.errs, fmt.Errorf("--nice-ratio %v is out of range: use 0 to %v", o.niceRatio, throttle.MaxNiceRatio))
+	}
 	c.SocketPath = o.socketFile
 	if c.SocketPath == "" && c.Database != "" && c.Table != "" {
 		c.SocketPath = control.DefaultSocketPath(c.Database, c.Table)
 	}
-	if o.tcpPort > 0 {
-		c.TCPAddr = fmt.Sprintf("127.0.0.1:%d", o.tcpPort)
+	if port := rc.whole("serve-tcp-port", int64(o.tcpPort), 0, migration.MaxPort, 0, "0: none"); port > 0 {
+		c.TCPAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
 	c.PostponeCutOverFlagFile, c.PanicFlagFile = o.postponeFlagFile, o.panicFlagFile
 	c.HooksPath, c.HooksHint, c.HooksHintOwner, c.HooksHintToken = o.hooksPath, o.hooksHint, o.hooksHintOwner, o.hooksHintToken
+	if len(rc.errs) > 0 {
+		return migration.Config{}, errors.Join(append(rc.errs, c.Check())...)
+	}
 	return c, nil
+}
+
+// rangeCheck collects the flags that are out of range. A value out of range is replaced by def in
+// the Config only so that Config.Check does not report that flag a second time; the Config is
+// never used then.
+type rangeCheck struct{ errs []error }
+
+// whole returns n when it lies in [lo, hi], def otherwise. note, when set, explains a special value.
+func (rc *rangeCheck) whole(name string, n, lo, hi, def int64, note string) int64 {
+	if n >= lo && n <= hi {
+		return n
+	}
+	if note != "" {
+		note = " (" + note + ")"
+	}
+	rc.errs = append(rc.errs, fmt.Errorf("--%s %d is out of range: use %d to %d%s", name, n, lo, hi, note))
+	return def
+}
+
+// duration is whole for a flag counted in units, checked before it is multiplied.
+func (rc *rangeCheck) duration(name string, n int64, unit, lo, hi, def time.Duration, note string) time.Duration {
+	return time.Duration(rc.whole(name, n, int64(lo/unit), int64(hi/unit), int64(def/unit), note)) * unit
 }
 
 // connConfig says how to reach the server; --conf and MYSQL_PWD fill what the command line left unset.
@@ -239,8 +291,8 @@ func (o *options) connConfig(fs *flag.FlagSet) (dbconn.Config, error) {
 		}
 		if v, ok := conf["port"]; ok && !set["port"] {
 			p, err := strconv.Atoi(v)
-			if err != nil {
-				return dbconn.Config{}, fmt.Errorf("--conf: port %q is not a number", v)
+			if err != nil || p < 1 || p > migration.MaxPort {
+				return dbconn.Config{}, fmt.Errorf("--conf: port %q is not a port: use 1 to %d", v, migration.MaxPort)
 			}
 			o.port = p
 		}

@@ -125,3 +125,126 @@ func TestGhostRunbookFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestNumericFlagRanges: every numeric and duration flag is checked against its range, in its own
+// unit and before anything is converted, so no value wraps, overflows or is silently replaced.
+func TestNumericFlagRanges(t *testing.T) {
+	required := []string{"--database=d", "--table=t", "--alter=ADD COLUMN x INT"}
+	for _, tc := range []struct {
+		args []string
+		want string // "" when the values are accepted
+	}{
+		{[]string{"--port=1", "--port=65535"}, ""},
+		{[]string{"--port=0"}, "--port 0 is out of range: use 1 to 65535"},
+		{[]string{"--port=65536"}, "--port 65536 is out of range: use 1 to 65535"},
+		{[]string{"--replica-server-id=1"}, ""},
+		{[]string{"--replica-server-id=4294967295"}, ""},
+		{[]string{"--replica-server-id=0"}, "--replica-server-id 0 is out of range: use 1 to 4294967295"},
+		{[]string{"--replica-server-id=4294967296"}, "--replica-server-id 4294967296 is out of range: use 1 to 4294967295"},
+		{[]string{"--replica-server-id=4294967297"}, "--replica-server-id 4294967297 is out of range"},
+		{[]string{"--replica-server-id=18446744073709551615"}, "--replica-server-id 18446744073709551615 is out of range"},
+		{[]string{"--cut-over-lock-timeout-seconds=1", "--cut-over-lock-timeout-seconds=10512000"}, ""},
+		{[]string{"--cut-over-lock-timeout-seconds=0"}, "--cut-over-lock-timeout-seconds 0 is out of range: use 1 to 10512000"},
+		{[]string{"--cut-over-lock-timeout-seconds=10512001"}, "--cut-over-lock-timeout-seconds 10512001 is out of range"},
+		{[]string{"--cut-over-lock-timeout-seconds=9223372036854775807"}, "--cut-over-lock-timeout-seconds 9223372036854775807 is out of range"},
+		{[]string{"--chunk-size=10", "--chunk-size=100000"}, ""},
+		{[]string{"--chunk-size=9"}, "--chunk-size 9 is out of range: use 10 to 100000"},
+		{[]string{"--chunk-size=100001"}, "--chunk-size 100001 is out of range"},
+		{[]string{"--dml-batch-size=1", "--dml-batch-size=10000"}, ""},
+		{[]string{"--dml-batch-size=0"}, "--dml-batch-size 0 is out of range: use 1 to 10000"},
+		{[]string{"--dml-batch-size=10001"}, "--dml-batch-size 10001 is out of range"},
+		{[]string{"--chunk-target-ms=0", "--chunk-target-ms=10000"}, ""},
+		{[]string{"--chunk-target-ms=-1"}, "--chunk-target-ms -1 is out of range: use 0 to 10000 (0: always --chunk-size rows)"},
+		{[]string{"--chunk-target-ms=10001"}, "--chunk-target-ms 10001 is out of range"},
+		{[]string{"--copy-workers=0", "--copy-workers=64"}, ""},
+		{[]string{"--copy-workers=-1"}, "--copy-workers -1 is out of range: use 0 to 64 (0: sized to the server)"},
+		{[]string{"--copy-workers=65"}, "--copy-workers 65 is out of range"},
+		{[]string{"--default-retries=1", "--default-retries=10000"}, ""},
+		{[]string{"--default-retries=0"}, "--default-retries 0 is out of range: use 1 to 10000"},
+		{[]string{"--default-retries=-5"}, "--default-retries -5 is out of range"},
+		{[]string{"--max-lag-millis=100", "--max-lag-millis=31536000000"}, ""},
+		{[]string{"--max-lag-millis=99"}, "--max-lag-millis 99 is out of range: use 100 to 31536000000"},
+		{[]string{"--max-lag-millis=9223372036854775807"}, "--max-lag-millis 9223372036854775807 is out of range"},
+		{[]string{"--heartbeat-interval-millis=10", "--heartbeat-interval-millis=1000"}, ""},
+		{[]string{"--heartbeat-interval-millis=9"}, "--heartbeat-interval-millis 9 is out of range: use 10 to 1000"},
+		{[]string{"--heartbeat-interval-millis=1001"}, "--heartbeat-interval-millis 1001 is out of range"},
+		{[]string{"--critical-load-interval-millis=0", "--critical-load-interval-millis=3600000"}, ""},
+		{[]string{"--critical-load-interval-millis=-1"}, "--critical-load-interval-millis -1 is out of range: use 0 to 3600000 (0: act at once)"},
+		{[]string{"--critical-load-hibernate-seconds=0", "--critical-load-hibernate-seconds=86400"}, ""},
+		{[]string{"--critical-load-hibernate-seconds=-1"}, "--critical-load-hibernate-seconds -1 is out of range: use 0 to 86400 (0: stop instead)"},
+		{[]string{"--critical-load-hibernate-seconds=9223372036854775807"}, "--critical-load-hibernate-seconds 9223372036854775807 is out of range"},
+		{[]string{"--throttle-http-interval-millis=10", "--throttle-http-interval-millis=3600000"}, ""},
+		{[]string{"--throttle-http-interval-millis=0"}, "--throttle-http-interval-millis 0 is out of range: use 10 to 3600000"},
+		{[]string{"--throttle-http-timeout-millis=1", "--throttle-http-timeout-millis=60000"}, ""},
+		{[]string{"--throttle-http-timeout-millis=0"}, "--throttle-http-timeout-millis 0 is out of range: use 1 to 60000"},
+		{[]string{"--throttle-http-timeout-millis=60001"}, "--throttle-http-timeout-millis 60001 is out of range"},
+		{[]string{"--nice-ratio=0", "--nice-ratio=100"}, ""},
+		{[]string{"--nice-ratio=-0.1"}, "--nice-ratio -0.1 is out of range: use 0 to 100"},
+		{[]string{"--nice-ratio=100.5"}, "--nice-ratio 100.5 is out of range"},
+		{[]string{"--nice-ratio=NaN"}, "--nice-ratio NaN is out of range"},
+		{[]string{"--serve-tcp-port=0", "--serve-tcp-port=65535"}, ""},
+		{[]string{"--serve-tcp-port=-1"}, "--serve-tcp-port -1 is out of range: use 0 to 65535 (0: none)"},
+		{[]string{"--serve-tcp-port=65536"}, "--serve-tcp-port 65536 is out of range"},
+		{[]string{"--status-interval=1s", "--status-interval=24h"}, ""},
+		{[]string{"--status-interval=0s"}, "--status-interval 0s is out of range: use 1s to 24h0m0s"},
+		{[]string{"--status-interval=-5s"}, "--status-interval -5s is out of range"},
+		{[]string{"--status-interval=25h"}, "--status-interval 25h0m0s is out of range"},
+		{[]string{"--max-load=Threads_running=0"}, `--max-load: "Threads_running=0": a limit of 0 is always reached`},
+		{[]string{"--critical-load=Threads_running=-3"}, `--critical-load: "Threads_running=-3": "-3" is not a whole number >= 1`},
+		{[]string{"--assume-master-host=db1:70000"}, `--assume-master-host "db1:70000": port 70000 is out of range`},
+	} {
+		fs, o := parse(t, append(append([]string{}, required...), tc.args...)...)
+		c, err := o.config(fs)
+		if err == nil {
+			// Only --max-load's and --assume-master-host's syntax are left to the Config's check
+			// (a refusal, exit code 1): numbers out of range are a bad command line.
+			err = c.Check()
+			if err != nil && !strings.Contains(tc.args[0], "load") && !strings.Contains(tc.args[0], "assume-master-host") {
+				t.Errorf("%q: out of range, but only the Config's check says so (exit code 1, not 2)", tc.args)
+			}
+		}
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%q: %v", tc.args, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one saying %q", tc.args, err, tc.want)
+			continue
+		}
+		if n := len(strings.Split(err.Error(), "\n")); n != 1 {
+			t.Errorf("%q: %d errors for one bad flag:\n%v", tc.args, n, err)
+		}
+	}
+}
+
+// TestBadFlagsReportedTogether: every bad flag is named in one go, whether the problem is found
+// while converting the flags or by the Config's own check.
+func TestBadFlagsReportedTogether(t *testing.T) {
+	fs, o := parse(t, "--replica-server-id=4294967297", "--cut-over-lock-timeout-seconds=99999999999", "--chunk-size=5",
+		"--nice-ratio=-1", "--max-load=Threads_running", "--throttle-query=DROP TABLE t")
+	_, err := o.config(fs)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"--replica-server-id 4294967297", "--cut-over-lock-timeout-seconds 99999999999", "--chunk-size 5",
+		"--nice-ratio -1", "--max-load: ", "--throttle-query: a DROP statement", "--database is required", "--table is required", "--alter is required"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the errors lack %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestConfPortRange(t *testing.T) {
+	for _, port := range []string{"0", "65536", "x"} {
+		path := filepath.Join(t.TempDir(), "my.cnf")
+		if err := os.WriteFile(path, []byte("[client]\nport="+port+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fs, o := parse(t, "--conf="+path)
+		if _, err := o.config(fs); err == nil || !strings.Contains(err.Error(), "is not a port: use 1 to 65535") {
+			t.Errorf("port=%s in --conf: %v", port, err)
+		}
+	}
+}

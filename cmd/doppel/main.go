@@ -140,10 +140,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		logger.Error("migration failed", zap.Error(err))
 		fmt.Fprintf(stderr, "doppel: %v\n", err)
+		// Say what became of the table only when it is known; a refusal says nothing was created.
 		switch {
 		case migration.Swapped(err):
 			fmt.Fprintf(stderr, "doppel: the tables were swapped: %s is the migrated table.\n", sqlbuild.QualifiedName(cfg.Database, cfg.Table))
-		case !migration.IsRefusal(err):
+		case migration.Untouched(err) && !migration.IsRefusal(err):
 			fmt.Fprintf(stderr, "doppel: the original table %s is untouched.\n", sqlbuild.QualifiedName(cfg.Database, cfg.Table))
 		}
 		return 1

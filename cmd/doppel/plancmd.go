@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/migration"
 	"github.com/doppel-sql/doppel/plan"
 )
 
@@ -42,6 +43,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 3
 	}
 	conn, err := o.connConfig(fs)
+	if err == nil && (conn.Port < 1 || conn.Port > migration.MaxPort) {
+		err = fmt.Errorf("--port %d is out of range: use 1 to %d", conn.Port, migration.MaxPort)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "doppel plan:", err)
 		return 3
