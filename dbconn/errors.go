@@ -78,6 +78,9 @@ type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
+// ErrWarned means a statement left warnings while --panic-on-warnings asks to stop on any.
+var ErrWarned = errors.New("the server warned")
+
 // warnDeprecated is the warning a deprecated syntax raises.
 const warnDeprecated = 1287
 
@@ -106,7 +109,7 @@ func CheckWarnings(ctx context.Context, q Querier) error {
 		return fmt.Errorf("reading warnings: %w", err)
 	}
 	if len(found) > 0 {
-		return fmt.Errorf("the server warned (--panic-on-warnings): %s", strings.Join(found, "; "))
+		return fmt.Errorf("%w (--panic-on-warnings): %s", ErrWarned, strings.Join(found, "; "))
 	}
 	return nil
 }

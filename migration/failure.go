@@ -11,6 +11,7 @@ import (
 	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // dataErrors are the server errors that a row's own values cause when they are written to the
@@ -75,6 +76,14 @@ func (r *run) failed(ctx context.Context, err error) error {
 	if r.swapped.Load() {
 		r.finish(ctx, &Result{})
 		return &swappedError{err}
+	}
+	if errors.Is(err, table.ErrCollision) || errors.Is(err, dbconn.ErrWarned) {
+		// The same rows meet the same unique key, or raise the same warning, on a --resume.
+		dropped := "doppel dropped the tables it created"
+		if left := r.dropCreated(); len(left) > 0 {
+			dropped = "doppel could not drop " + strings.Join(left, " and ") + ", which it created: drop them by hand"
+		}
+		return fmt.Errorf("%w. A --resume would meet the same rows again; %s", err, dropped)
 	}
 	if num, what := dataError(err); num != 0 {
 		dropped := "so doppel dropped the tables it created"

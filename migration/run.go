@@ -436,6 +436,10 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 		r.log().Info("copying rows", zap.Int64("estimated rows", r.rows.Load()), zap.Int64("largest chunk", r.chunk.Load()),
 			zap.Duration("chunk target", r.cfg.ChunkTarget), zap.Int("workers", r.workers))
 		if err := r.copier.Run(ctx); err != nil {
+			if errors.Is(err, table.ErrCollision) {
+				return fmt.Errorf("%w. A row of %s collides with another under the unique key(s) %s of the altered table even after the replay caught up: the table holds values that repeat under the new key (written during the migration: they were checked before it). A native ALTER would fail on these rows too. Remove the duplicates, or stop the application from writing them, and run the migration again",
+					err, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table), r.newUniqueKeys())
+			}
 			return err
 		}
 	}
@@ -510,12 +514,20 @@ func (r *run) checkCollisions() error {
 	if c == nil {
 		return nil
 	}
+	return fmt.Errorf("%w: %d row(s) of %s written during the migration repeat values that another row holds under the unique key(s) %s of the altered table (one of them has the key %s = %s). A native ALTER would fail on these rows too. doppel does not swap: remove the duplicates, or stop the application from writing them, and run the migration again",
+		table.ErrCollision, c.Rows, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table), r.newUniqueKeys(), sqlbuild.QuoteIdents(r.p.key.Names()), table.FormatKey(c.Example))
+}
+
+// newUniqueKeys names the unique keys of the altered table that the original does not enforce.
+func (r *run) newUniqueKeys() string {
 	var keys []string
 	for _, u := range r.p.unique {
 		keys = append(keys, sqlbuild.QuoteIdent(u.Ghost.Name))
 	}
-	return fmt.Errorf("%w: %d row(s) of %s written during the migration repeat values that another row holds under the unique key(s) %s of the altered table (one of them has the key %s = %s). A native ALTER would fail on these rows too. doppel does not swap: remove the duplicates, or stop the application from writing them, and run the migration again",
-		table.ErrCollision, c.Rows, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table), strings.Join(keys, ", "), sqlbuild.QuoteIdents(r.p.key.Names()), table.FormatKey(c.Example))
+	if len(keys) == 0 {
+		return "(none new: the ALTER changes how an existing key compares)"
+	}
+	return strings.Join(keys, ", ")
 }
 
 // swapCatchUp is the cut-over's catch-up: the markers, then no row may be held back.
