@@ -75,7 +75,7 @@ type Applier struct {
 	createStage string
 	stageCols   []string
 	stageBinds  []string
-	stageDefs   []*table.Column // the original's columns of stageCols
+	stageDefs   []*table.Column   // the original's columns of stageCols
 	stageKey    []sqlbuild.KeyCol // the key in the stage, to pick one row
 	fromStage   sqlbuild.Copy     // stage → ghost; Where is set for one row at a time
 	// notNull are the copied columns the ghost declares NOT NULL while the original allows NULL:
