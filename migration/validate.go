@@ -28,10 +28,13 @@ type validated struct {
 	probed    *table.Table
 	probeNote string
 	renames   map[string]string
-	mapping   table.Mapping
-	key       *table.Key
-	unique    []table.UniqueChange
-	rows      int64 // the server's estimate
+	// gone are the original columns whose values no ghost column takes: dropped by the ALTER, or
+	// renamed with --skip-renamed-columns.
+	gone    []string
+	mapping table.Mapping
+	key     *table.Key
+	unique  []table.UniqueChange
+	rows    int64 // the server's estimate
 	// Leftovers of an earlier run that the --initially-drop-* flags allow dropping.
 	dropFirst []string
 	warnings  []string
@@ -64,9 +67,14 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 		}
 		return nil, refuse("the ALTER renames columns (%s). Confirm with --approve-renamed-columns to carry their values over to the new names, or --skip-renamed-columns to treat them as dropped and added (the new columns get their default)", strings.Join(pairs, ", "))
 	}
-	p.renames = map[string]string{}
+	p.renames, p.gone = map[string]string{}, a.Dropped
 	if cfg.ApproveRenamedColumns {
 		p.renames = a.Renames
+	} else {
+		// gh-ost's meaning: a renamed column is dropped, and the new one added with its default.
+		for from := range a.Renames {
+			p.gone = append(p.gone, from)
+		}
 	}
 	if err := checkBinlog(ctx, s); err != nil {
 		return nil, err
@@ -310,18 +318,8 @@ func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 // checkGhost decides how the columns map and which key to use, and refuses unsafe unique keys.
 // It runs on the probe and again on the real ghost table.
 func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghost *table.Table) error {
-	renames := p.renames
-	mapping := table.MapColumns(p.orig, ghost, renames)
 	// A column dropped and added again under its name starts from its default, as in a native ALTER.
-	for _, name := range p.alter.Recreated {
-		var kept []table.Pair
-		for _, pair := range mapping.Copied {
-			if !strings.EqualFold(pair.Orig.Name, name) {
-				kept = append(kept, pair)
-			}
-		}
-		mapping.Copied = kept
-	}
+	mapping := table.MapColumns(p.orig, ghost, p.renames, p.gone...)
 	if len(mapping.Copied) == 0 {
 		return refuse("the altered table shares no column with the original: there is nothing to copy")
 	}

@@ -1,0 +1,8 @@
+-- latin1 text of every kind converted to UTF-16, a character set the SQL parser did not know.
+CREATE TABLE t (
+  id INT NOT NULL PRIMARY KEY,
+  name VARCHAR(40) NULL,
+  bio TEXT NULL,
+  c CHAR(5) NULL,
+  KEY idx_name (name)
+) DEFAULT CHARSET=latin1;
