@@ -48,11 +48,15 @@ func Parse(text, database, table string, srv *Server) (*Alter, error) {
 		return nil, err
 	}
 	if hasPrefix {
-		if named.schema != "" && !strings.EqualFold(named.schema, database) {
+		same := strings.EqualFold
+		if srv.TableNamesCaseSensitive {
+			same = func(a, b string) bool { return a == b }
+		}
+		if named.schema != "" && !same(named.schema, database) {
 			return nil, fmt.Errorf("--alter names table %s but --database is %q: give the ALTER clause only (such as --alter=\"ADD COLUMN ...\"), or name the same table",
 				sqlbuild.QualifiedName(named.schema, named.name), database)
 		}
-		if !strings.EqualFold(named.name, table) {
+		if !same(named.name, table) {
 			return nil, fmt.Errorf("--alter names table %q but --table is %q: give the ALTER clause only (such as --alter=\"ADD COLUMN ...\"), or name the same table", named.name, table)
 		}
 		stmtText, clause = canon, rest

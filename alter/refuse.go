@@ -60,7 +60,8 @@ func refuse(spec *ast.AlterTableSpec, native string) error {
 // checksum assume them.
 func checkEngine(opts []*ast.TableOption) error {
 	for _, opt := range opts {
-		if opt.Tp == ast.TableOptionEngine && !strings.EqualFold(opt.StrValue, "InnoDB") {
+		// InnoBase is the server's old alias of InnoDB.
+		if opt.Tp == ast.TableOptionEngine && !strings.EqualFold(opt.StrValue, "InnoDB") && !strings.EqualFold(opt.StrValue, "InnoBase") {
 			return fmt.Errorf("--alter makes the table %s (ENGINE=%s). doppel copies a live table with InnoDB's consistent reads and row locks, and its index build and checksum rely on them: it cannot copy into another engine. Change the engine with a native ALTER TABLE (it locks the table for writes while it copies)",
 				opt.StrValue, opt.StrValue)
 		}

@@ -14,9 +14,12 @@ type Server struct {
 	MariaDB bool
 	// Version is the server's version the way executable comments write it: 80036 for 8.0.36,
 	// 101106 for 10.11.6.
-	Version    int
-	Charsets   []Charset
-	Collations []Collation
+	Version int
+	// TableNamesCaseSensitive is true when the server tells tables apart by case
+	// (lower_case_table_names=0, the default on Linux): then t and T are two tables.
+	TableNamesCaseSensitive bool
+	Charsets                []Charset
+	Collations              []Collation
 }
 
 // Charset is a character set as information_schema.CHARACTER_SETS describes it.
@@ -44,6 +47,11 @@ func ReadServer(ctx context.Context, db *sql.DB) (*Server, error) {
 		return nil, err
 	}
 	srv := &Server{MariaDB: f.Name() == "mariadb", Version: VersionID(f.Version())}
+	var lowerCase int
+	if err := db.QueryRowContext(ctx, "SELECT @@lower_case_table_names").Scan(&lowerCase); err != nil {
+		return nil, fmt.Errorf("reading lower_case_table_names: %w", err)
+	}
+	srv.TableNamesCaseSensitive = lowerCase == 0
 	rows, err := db.QueryContext(ctx, "SELECT CHARACTER_SET_NAME, DEFAULT_COLLATE_NAME, MAXLEN FROM information_schema.CHARACTER_SETS")
 	if err != nil {
 		return nil, fmt.Errorf("reading the server's character sets: %w", err)
