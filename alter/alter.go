@@ -142,7 +142,7 @@ func oneStatement(s string) (string, error) {
 	for _, t := range tokenize(s) {
 		if t.kind == punct && s[t.start] == ';' {
 			if rest := strings.TrimSpace(s[t.end:]); rest != "" {
-				return "", fmt.Errorf("--alter holds more than one statement (%q follows a \";\"): give one ALTER", excerpt(rest, 0))
+				return "", fmt.Errorf("--alter must be one statement, but %q follows a \";\": give one ALTER", excerpt(rest, 0))
 			}
 			return strings.TrimSpace(s[:t.start]), nil
 		}
