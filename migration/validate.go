@@ -325,6 +325,10 @@ func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghos
 	}
 	for _, name := range mapping.Added {
 		c := ghost.Column(name)
+		if !c.HasDefault && !c.Generated && !c.AutoInc && skippedRename(p, name) {
+			return refuse("with --skip-renamed-columns the renamed column %s starts from its default, but it is NOT NULL without a DEFAULT: carry its values over with --approve-renamed-columns, or give it a DEFAULT",
+				sqlbuild.QuoteIdent(name))
+		}
 		if !c.HasDefault && !c.Generated && !c.AutoInc {
 			return refuse("the ALTER adds column %s as NOT NULL without a DEFAULT. A native ALTER would fill the existing rows with the type's implicit default (0, '' or a zero date); doppel copies under strict SQL mode and needs it said: add an explicit DEFAULT to the column (it can be dropped afterwards with a quick ALTER ... ALTER COLUMN ... DROP DEFAULT)",
 				sqlbuild.QuoteIdent(name))
@@ -359,4 +363,15 @@ func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghos
 	}
 	p.mapping, p.key, p.unique = mapping, key, unique
 	return nil
+}
+
+// skippedRename reports whether the ghost column name is a column the ALTER renames that doppel adds
+// instead (--skip-renamed-columns).
+func skippedRename(p *validated, name string) bool {
+	for from, to := range p.alter.Renames {
+		if strings.EqualFold(to, name) && p.renames[from] == "" {
+			return true
+		}
+	}
+	return false
 }
