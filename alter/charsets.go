@@ -10,7 +10,8 @@ import (
 // The TiDB parser refuses a character set or collation it does not know (cp1251, utf16,
 // utf8mb4_nopad_bin, uca1400_ai_ci, ...), and knows only those TiDB supports. Its tables are global
 // and unguarded, so they are extended with what the server reports, and read by the parser, under
-// one lock.
+// one lock. Packages plan and table parse too, without it: a run does so after Parse, once the
+// server's names are in; only a later Parse for a server with names still missing writes again.
 var (
 	parserMu sync.Mutex
 	// known are the lower-case names already found in the parser's tables or added to them.
@@ -48,7 +49,7 @@ func registerLocked(srv *Server) {
 		if cs == "utf8mb3" {
 			cs = charset.CharsetUTF8 // the parser's name for it
 		}
-		// The parser looks collations up by name only; the id is kept for completeness.
+		// The parser looks collations up by name only: an id it also uses for another name is harmless.
 		charset.AddCollation(&charset.Collation{ID: c.ID, CharsetName: cs, Name: name})
 	}
 }
