@@ -287,8 +287,9 @@ type altered struct {
 }
 
 // probeAlter applies the ALTER to a TEMPORARY copy of the table, which is private to this session
-// and not written to the binlog, and reads the result. A partitioned table cannot be TEMPORARY: its
-// copy is a real table, dropped at once (before doppel starts).
+// and not written to the binlog, and reads the result. A partitioned table cannot be TEMPORARY: when
+// the table or the altered one is partitioned, the copy is a real table, dropped at once (before
+// doppel starts).
 func (c *caseRun) probeAlter() altered {
 	t := c.t
 	conn, err := c.primary.Conn(c.ctx)
@@ -298,15 +299,23 @@ func (c *caseRun) probeAlter() altered {
 	defer conn.Close()
 	probe := c.q("_localtests_probe")
 	temporary := "TEMPORARY "
-	if _, err := conn.ExecContext(c.ctx, "CREATE TEMPORARY TABLE "+probe+" LIKE "+c.q(c.f.table)); err != nil {
+	isPartitioned := func(err error) bool {
 		var me *mysql.MySQLError
-		if !errors.As(err, &me) || me.Number != 1478 { // the partition engine refuses TEMPORARY
-			t.Fatalf("copying the table: %v", err)
+		return errors.As(err, &me) && me.Number == 1478 // the partition engine refuses TEMPORARY
+	}
+	if _, err = conn.ExecContext(c.ctx, "CREATE TEMPORARY TABLE "+probe+" LIKE "+c.q(c.f.table)); err == nil {
+		if _, err = conn.ExecContext(c.ctx, "ALTER TABLE "+probe+" "+c.f.alter); isPartitioned(err) {
+			if _, err := conn.ExecContext(c.ctx, "DROP TEMPORARY TABLE "+probe); err != nil {
+				t.Fatal(err)
+			}
 		}
+	}
+	if isPartitioned(err) {
 		temporary = ""
 		c.exec("CREATE TABLE " + probe + " LIKE " + c.q(c.f.table))
+		_, err = conn.ExecContext(c.ctx, "ALTER TABLE "+probe+" "+c.f.alter)
 	}
-	if _, err := conn.ExecContext(c.ctx, "ALTER TABLE "+probe+" "+c.f.alter); err != nil {
+	if err != nil {
 		t.Fatalf("applying the ALTER to a copy: %v", err)
 	}
 	after := columnsOf(t, conn, probe)

@@ -298,6 +298,11 @@ func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	}
 	alterSQL := "ALTER TABLE " + tmp + " " + p.alter.Clause
 	if _, err := conn.ExecContext(ctx, alterSQL); err != nil {
+		if dbconn.ErrorNumber(err) == 1478 { // the ALTER partitions the table, which cannot be temporary
+			p.probeNote = "the ALTER partitions the table, which a temporary copy cannot be; doppel checks it on the ghost table before copying"
+			cfg.Logger.Info("no temporary probe", zap.Error(err))
+			return nil
+		}
 		if dbconn.ErrorNumber(err) != 1796 { // FULLTEXT on a temporary InnoDB table
 			return refuse("the ALTER fails on a copy of %s: %v. Fix --alter", cfg.Table, err)
 		}
