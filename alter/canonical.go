@@ -23,7 +23,8 @@ import (
 //   - "#" and "-- " (two dashes, then a space, a control character or the end) run to the end of
 //     the line, inside an executable comment too.
 //   - '…' and "…" are strings, with backslash escapes and doubled quotes (doppel's sessions use
-//     neither ANSI_QUOTES nor NO_BACKSLASH_ESCAPES); `…` is a name, with doubled backticks.
+//     neither ANSI_QUOTES nor NO_BACKSLASH_ESCAPES); `…` is a name, with doubled backticks. MySQL 9's
+//     dollar-quoted strings are refused.
 func canonical(text string, srv *Server) (string, error) {
 	if !utf8.ValidString(text) {
 		return "", errors.New("--alter is not valid UTF-8")
@@ -90,6 +91,9 @@ func canonical(text string, srv *Server) (string, error) {
 			}
 			i = end
 			removed(i)
+		case c == '$' && !srv.MariaDB && srv.Version >= 90000 && (i == 0 || !isIdentChar(text[i-1])):
+			// MySQL 9 reads $tag$…$tag$ as a string, in which a comment is text.
+			return "", fmt.Errorf("--alter has a word starting with $ (at %q), which MySQL 9 may read as a dollar-quoted string: quote strings with ' and names with backticks", excerpt(text, i))
 		default:
 			out = append(out, c)
 			i++

@@ -85,6 +85,7 @@ func TestCanonical(t *testing.T) {
 		{name: "unterminated string", in: "COMMENT 'x", err: "string that never ends"},
 		{name: "unterminated name", in: "ADD COLUMN `x INT", err: "quoted name that never ends"},
 		{name: "nested executable", in: "FORCE /*! /*!40101 x */ */", err: "nests an executable comment"},
+		{name: "dollar inside a name", in: "ADD COLUMN a$b INT", want: map[string]string{"*": "ADD COLUMN a$b INT"}},
 		{name: "NUL", in: "FORCE\x00, DROP COLUMN w", err: "NUL"},
 		{name: "invalid UTF-8", in: "COMMENT '\xff'", err: "UTF-8"},
 	} {
@@ -108,6 +109,20 @@ func TestCanonical(t *testing.T) {
 					t.Errorf("%q: got %q, want %q", tc.in, got, want)
 				}
 			})
+		}
+	}
+}
+
+// TestCanonicalDollarQuotes: MySQL 9 reads $…$ as a string, in which "/*" is text; the others read a
+// comment there.
+func TestCanonicalDollarQuotes(t *testing.T) {
+	const in = "ADD COLUMN x INT COMMENT $$ /* $$, DROP COLUMN v /* */"
+	if _, err := canonical(in, &Server{Version: 90100}); err == nil || !strings.Contains(err.Error(), "dollar-quoted") {
+		t.Errorf("MySQL 9: error %v, want one about dollar quotes", err)
+	}
+	for _, srv := range []*Server{mysql84, mariadb} {
+		if got, err := canonical(in, srv); err != nil || got != "ADD COLUMN x INT COMMENT $$" {
+			t.Errorf("version %d: got %q, %v", srv.Version, got, err)
 		}
 	}
 }
