@@ -1,7 +1,8 @@
-// Package alter reads the ALTER clause a user gives doppel with the TiDB SQL parser: it checks that
-// the clause is one doppel can run on a ghost table and says which columns it renames. What the
-// change does to keys and columns is decided later by comparing the original and the altered ghost
-// table, which is exact whatever the syntax.
+// Package alter reads the ALTER clause a user gives doppel the way the server will read it: executable
+// comments expanded by the server's own rules, every other comment removed, then parsed with the TiDB
+// SQL parser. It refuses what doppel must not run on a ghost table, and says which columns the clause
+// renames and drops. What the change does to keys and columns is decided later by comparing the
+// original and the altered ghost table, which is exact whatever the syntax.
 package alter
 
 import (
@@ -12,66 +13,109 @@ import (
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions for the parser
+
+	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
 // Alter is a parsed ALTER clause.
 type Alter struct {
-	// Clause is the text that follows "ALTER TABLE <name> ", as the user wrote it.
+	// Clause is the text that follows "ALTER TABLE <name> " as the server reads it: the executable
+	// comments that run on it replaced by their content, every other comment removed. doppel runs
+	// this text, never the one the user wrote, so the checks see everything that runs.
 	Clause string
 	// Renames maps a renamed column's old name to its new one (CHANGE COLUMN a b, RENAME COLUMN a TO b).
 	Renames map[string]string
-	// Recreated are columns the clause drops and adds again under the same name: their values are not
-	// carried over, the new column starts from its default like any added column.
-	Recreated []string
+	// Dropped are the original columns the clause drops (DROP COLUMN). A column of the altered table
+	// by the same name is another column: it is added again, or another column renamed into the name.
+	Dropped []string
 	// SetsAutoIncrement is true when the clause sets the AUTO_INCREMENT counter itself.
 	SetsAutoIncrement bool
 }
 
-// Parse reads alterText, either the clause alone ("ADD COLUMN x INT") or a whole statement
-// ("ALTER TABLE t ADD COLUMN x INT") naming table.
-func Parse(alterText, table string) (*Alter, error) {
-	clause := strings.TrimSpace(alterText)
-	clause = strings.TrimSpace(strings.TrimSuffix(clause, ";"))
+// Parse reads text, either the clause alone ("ADD COLUMN x INT") or a whole statement ("ALTER TABLE t
+// ADD COLUMN x INT") naming database.table, for the server srv that will run it.
+func Parse(text, database, table string, srv *Server) (*Alter, error) {
+	canon, err := canonical(text, srv)
+	if err != nil {
+		return nil, err
+	}
+	if canon, err = oneStatement(canon); err != nil {
+		return nil, err
+	}
+	stmtText, clause := "ALTER TABLE t "+canon, canon
+	named, rest, hasPrefix, err := alterTablePrefix(canon)
+	if err != nil {
+		return nil, err
+	}
+	if hasPrefix {
+		same := strings.EqualFold
+		if srv.TableNamesCaseSensitive {
+			same = func(a, b string) bool { return a == b }
+		}
+		if named.schema != "" && !same(named.schema, database) {
+			return nil, fmt.Errorf("--alter names table %s but --database is %q: give the ALTER clause only (such as --alter=\"ADD COLUMN ...\"), or name the same table",
+				sqlbuild.QualifiedName(named.schema, named.name), database)
+		}
+		if !same(named.name, table) {
+			return nil, fmt.Errorf("--alter names table %q but --table is %q: give the ALTER clause only (such as --alter=\"ADD COLUMN ...\"), or name the same table", named.name, table)
+		}
+		stmtText, clause = canon, rest
+	}
 	if clause == "" {
 		return nil, errors.New("--alter is empty: give the change to make, such as --alter=\"ADD COLUMN note VARCHAR(100) NULL\"")
 	}
-	if rest, named, ok := stripAlterTable(clause); ok {
-		if !strings.EqualFold(named, table) {
-			return nil, fmt.Errorf("--alter names table %q but --table is %q: give the ALTER clause only (such as --alter=\"ADD COLUMN ...\"), or name the same table", named, table)
-		}
-		clause = rest
-	}
-	stmt, err := parseStatement("ALTER TABLE t " + clause)
+	native := "ALTER TABLE " + sqlbuild.QualifiedName(database, table) + " " + clause
+	stmt, err := parseStatement(stmtText, srv)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse --alter %q: %w. doppel reads the ALTER with the TiDB SQL parser, which knows MySQL syntax; MariaDB-only syntax (such as INVISIBLE columns) is not understood. Check the statement, or run this change with a native ALTER TABLE", clause, err)
+		return nil, fmt.Errorf("cannot parse --alter %q: %w. doppel reads the ALTER with the TiDB SQL parser, which knows MySQL syntax and the server's character sets and collations; other MariaDB-only syntax (such as INVISIBLE columns) is not understood. Check the statement, or run this change natively: %s", clause, err, native)
 	}
+	alterStmt, ok := stmt.(*ast.AlterTableStmt)
+	if !ok {
+		if _, analyze := stmt.(*ast.AnalyzeTableStmt); analyze {
+			return nil, fmt.Errorf("--alter analyzes partitions, a maintenance operation that changes neither the schema nor the rows: there is nothing to copy; run it natively: %s", native)
+		}
+		return nil, errors.New("--alter is not an ALTER TABLE clause: give the change to make, such as --alter=\"ADD COLUMN note VARCHAR(100) NULL\"")
+	}
+	if hasPrefix && !sameName(alterStmt.Table, named) {
+		return nil, fmt.Errorf("--alter names table %s, which doppel reads as %s: quote the name with backticks", sqlbuild.QualifiedName(alterStmt.Table.Schema.O, alterStmt.Table.Name.O), sqlbuild.QualifiedName(named.schema, named.name))
+	}
+	return read(alterStmt.Specs, clause, native)
+}
+
+// read collects what the specs rename and drop, and refuses what doppel must not run.
+func read(specs []*ast.AlterTableSpec, clause, native string) (*Alter, error) {
 	a := &Alter{Clause: clause, Renames: map[string]string{}}
-	dropped := map[string]bool{}
-	for _, spec := range stmt.Specs {
-		if err := refuse(spec); err != nil {
+	renamed := map[string]bool{}
+	rename := func(from, to string) error {
+		if strings.EqualFold(from, to) {
+			return nil // the same column, its values stay
+		}
+		if renamed[strings.ToLower(from)] {
+			return fmt.Errorf("--alter renames column %s twice: rename it once", sqlbuild.QuoteIdent(from))
+		}
+		renamed[strings.ToLower(from)] = true
+		a.Renames[from] = to
+		return nil
+	}
+	for _, spec := range specs {
+		if err := refuse(spec, native); err != nil {
 			return nil, err
 		}
 		switch spec.Tp {
 		case ast.AlterTableChangeColumn:
-			oldName := spec.OldColumnName.Name.O
-			newName := spec.NewColumns[0].Name.Name.O
-			if !strings.EqualFold(oldName, newName) {
-				a.Renames[oldName] = newName
+			if err := rename(spec.OldColumnName.Name.O, spec.NewColumns[0].Name.Name.O); err != nil {
+				return nil, err
 			}
+		case ast.AlterTableRenameColumn:
+			if err := rename(spec.OldColumnName.Name.O, spec.NewColumnName.Name.O); err != nil {
+				return nil, err
+			}
+		case ast.AlterTableDropColumn:
+			a.Dropped = append(a.Dropped, spec.OldColumnName.Name.O)
 		case ast.AlterTableOption:
 			for _, opt := range spec.Options {
 				if opt.Tp == ast.TableOptionAutoIncrement {
 					a.SetsAutoIncrement = true
-				}
-			}
-		case ast.AlterTableRenameColumn:
-			a.Renames[spec.OldColumnName.Name.O] = spec.NewColumnName.Name.O
-		case ast.AlterTableDropColumn:
-			dropped[strings.ToLower(spec.OldColumnName.Name.O)] = true
-		case ast.AlterTableAddColumns:
-			for _, col := range spec.NewColumns {
-				if dropped[strings.ToLower(col.Name.Name.O)] {
-					a.Recreated = append(a.Recreated, col.Name.Name.O)
 				}
 			}
 		}
@@ -79,7 +123,10 @@ func Parse(alterText, table string) (*Alter, error) {
 	return a, nil
 }
 
-func parseStatement(sql string) (*ast.AlterTableStmt, error) {
+func parseStatement(sql string, srv *Server) (ast.StmtNode, error) {
+	parserMu.Lock()
+	defer parserMu.Unlock()
+	registerLocked(srv)
 	stmts, _, err := parser.New().Parse(sql, "", "")
 	if err != nil {
 		return nil, err
@@ -87,80 +134,118 @@ func parseStatement(sql string) (*ast.AlterTableStmt, error) {
 	if len(stmts) != 1 {
 		return nil, errors.New("--alter must be one statement")
 	}
-	stmt, ok := stmts[0].(*ast.AlterTableStmt)
-	if !ok {
-		return nil, errors.New("not an ALTER TABLE clause")
-	}
-	return stmt, nil
+	return stmts[0], nil
 }
 
-// refuse returns an error for clauses doppel must not run on a ghost table.
-func refuse(spec *ast.AlterTableSpec) error {
-	switch spec.Tp {
-	case ast.AlterTableRenameTable:
-		return errors.New("--alter renames the table (RENAME TO). doppel changes a table in place and keeps its name; rename it separately with RENAME TABLE, which is instant")
-	case ast.AlterTableAddConstraint:
-		if spec.Constraint != nil && spec.Constraint.Tp == ast.ConstraintForeignKey {
-			return errors.New("--alter adds a FOREIGN KEY. doppel does not migrate tables with foreign keys: after the swap the constraint would point from or to the wrong table. Add the foreign key with a native ALTER TABLE")
-		}
-	case ast.AlterTableAlgorithm, ast.AlterTableLock:
-		return errors.New("--alter sets ALGORITHM= or LOCK=. doppel decides how the change runs (online, through a ghost table); remove those options from --alter")
-	case ast.AlterTableDiscardTablespace, ast.AlterTableImportTablespace, ast.AlterTableDiscardPartitionTablespace,
-		ast.AlterTableImportPartitionTablespace, ast.AlterTableExchangePartition, ast.AlterTableTruncatePartition,
-		ast.AlterTableCheckPartitions, ast.AlterTableOptimizePartition, ast.AlterTableRepairPartition,
-		ast.AlterTableSecondaryLoad, ast.AlterTableSecondaryUnload, ast.AlterTableSetTiFlashReplica:
-		return errors.New("--alter holds a table maintenance operation (tablespace, partition exchange, truncate or repair), not a schema change: run it natively")
-	}
-	return nil
-}
-
-// stripAlterTable splits "ALTER TABLE [db.]name rest" into rest and name. It only finds where the
-// table name ends; the rest is then checked by the parser.
-func stripAlterTable(s string) (rest, table string, ok bool) {
-	r := s
-	for _, word := range []string{"alter", "table"} {
-		r = strings.TrimLeft(r, " \t\r\n")
-		if len(r) <= len(word) || !strings.EqualFold(r[:len(word)], word) || !isSpace(r[len(word)]) {
-			return "", "", false
-		}
-		r = r[len(word):]
-	}
-	r = strings.TrimLeft(r, " \t\r\n")
-	name, r, ok := readIdent(r)
-	if !ok {
-		return "", "", false
-	}
-	if strings.HasPrefix(r, ".") {
-		if name, r, ok = readIdent(r[1:]); !ok {
-			return "", "", false
-		}
-	}
-	return strings.TrimSpace(r), name, true
-}
-
-// readIdent reads a bare or backtick-quoted identifier from the start of s.
-func readIdent(s string) (name, rest string, ok bool) {
-	if strings.HasPrefix(s, "`") {
-		var b strings.Builder
-		for i := 1; i < len(s); i++ {
-			if s[i] != '`' {
-				b.WriteByte(s[i])
-				continue
+// oneStatement drops a final ";" and refuses a second statement after it.
+func oneStatement(s string) (string, error) {
+	for _, t := range tokenize(s) {
+		if t.kind == punct && s[t.start] == ';' {
+			if rest := strings.TrimSpace(s[t.end:]); rest != "" {
+				return "", fmt.Errorf("--alter must be one statement, but %q follows a \";\": give one ALTER", excerpt(rest, 0))
 			}
-			if i+1 < len(s) && s[i+1] == '`' {
-				b.WriteByte('`')
-				i++
-				continue
-			}
-			return b.String(), s[i+1:], true
+			return strings.TrimSpace(s[:t.start]), nil
 		}
-		return "", "", false
 	}
-	i := 0
-	for i < len(s) && !isSpace(s[i]) && s[i] != '.' && s[i] != '`' {
-		i++
-	}
-	return s[:i], s[i:], i > 0
+	return s, nil
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+type tableName struct{ schema, name string }
+
+func sameName(t *ast.TableName, n tableName) bool {
+	return t.Schema.O == n.schema && t.Name.O == n.name
+}
+
+// alterTablePrefix splits "ALTER TABLE [db.]name rest" of s (comments already removed). It only finds
+// where the name ends; the parser checks the rest, and that it reads the same name.
+func alterTablePrefix(s string) (named tableName, rest string, ok bool, err error) {
+	toks := tokenize(s)
+	if len(toks) == 0 || !toks[0].isWord(s, "ALTER") {
+		return tableName{}, "", false, nil
+	}
+	if len(toks) > 1 && (toks[1].isWord(s, "ONLINE") || toks[1].isWord(s, "IGNORE")) {
+		return tableName{}, "", false, fmt.Errorf("--alter is ALTER %s TABLE: doppel decides how the change runs, and IGNORE would delete rows; give the ALTER clause only, such as --alter=\"ADD COLUMN ...\"",
+			strings.ToUpper(s[toks[1].start:toks[1].end]))
+	}
+	if len(toks) < 3 || !toks[1].isWord(s, "TABLE") {
+		return tableName{}, "", false, nil // a clause such as ALTER COLUMN
+	}
+	i := 2
+	name, ok := toks[i].ident(s)
+	if ok && i+2 < len(toks) && toks[i+1].kind == punct && s[toks[i+1].start] == '.' {
+		named.schema = name
+		i += 2
+		name, ok = toks[i].ident(s)
+	}
+	if !ok {
+		return tableName{}, "", false, fmt.Errorf("--alter: cannot read the table name at %q: write it bare or quoted with backticks", excerpt(s, toks[i].start))
+	}
+	named.name = name
+	return named, strings.TrimSpace(s[toks[i].end:]), true, nil
+}
+
+type tokenKind int
+
+const (
+	word  tokenKind = iota // a keyword, name or number
+	quote                  // '…', "…" or `…`
+	punct                  // any other character
+)
+
+type token struct {
+	kind       tokenKind
+	start, end int
+}
+
+// tokenize splits s, which holds no comments (see canonical), into the tokens this package needs to
+// tell apart: words, quoted strings and names, and single characters.
+func tokenize(s string) []token {
+	var toks []token
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case isSpace(c):
+			i++
+		case c == '\'' || c == '"' || c == '`':
+			end, err := quoted(s, i)
+			if err != nil {
+				end = len(s) // canonical has refused it already
+			}
+			toks = append(toks, token{quote, i, end})
+			i = end
+		case isIdentChar(c):
+			j := i
+			for j < len(s) && isIdentChar(s[j]) {
+				j++
+			}
+			toks = append(toks, token{word, i, j})
+			i = j
+		default:
+			toks = append(toks, token{punct, i, i + 1})
+			i++
+		}
+	}
+	return toks
+}
+
+func (t token) isWord(s, w string) bool {
+	return t.kind == word && strings.EqualFold(s[t.start:t.end], w)
+}
+
+// ident returns the name a bare or backtick-quoted identifier token stands for.
+func (t token) ident(s string) (string, bool) {
+	text := s[t.start:t.end]
+	switch {
+	case t.kind == word:
+		return text, true
+	case t.kind == quote && text[0] == '`' && len(text) >= 2:
+		return strings.ReplaceAll(text[1:len(text)-1], "``", "`"), true
+	}
+	return "", false
+}
+
+// isIdentChar reports whether c may be part of an unquoted name: ASCII letters, digits, _ and $, and
+// any byte of a non-ASCII character.
+func isIdentChar(c byte) bool {
+	return c >= 0x80 || c == '_' || c == '$' || isDigit(c) || (c|0x20 >= 'a' && c|0x20 <= 'z')
+}

@@ -1,49 +1,128 @@
 package alter
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
+
+// mariadbCharsets is a server with some of MariaDB's character sets and collations the parser lacks.
+var mariadbCharsets = &Server{
+	MariaDB: true, Version: 101106,
+	Charsets: []Charset{
+		{Name: "cp1251", DefaultCollation: "cp1251_general_ci", MaxLen: 1},
+		{Name: "utf16", DefaultCollation: "utf16_general_ci", MaxLen: 4},
+		{Name: "utf8mb3", DefaultCollation: "utf8mb3_general_ci", MaxLen: 3},
+	},
+	Collations: []Collation{
+		{Name: "cp1251_general_ci", Charset: "cp1251", ID: 51},
+		{Name: "utf8mb4_nopad_bin", Charset: "utf8mb4", ID: 1070},
+		{Name: "utf8mb3_polish_nopad_ci", Charset: "utf8mb3", ID: 1221},
+		{Name: "uca1400_ai_ci", ID: 0},
+		{Name: "utf8mb4_uca1400_ai_ci", Charset: "utf8mb4", ID: 2304},
+	},
+}
 
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		alter       string
+		server      *Server // mariadbCharsets when nil
 		clause      string
 		renames     map[string]string
-		recreated   []string
+		dropped     []string
 		setsAutoInc bool
 		err         string
 	}{
-		{name: "add column and index", alter: "ADD COLUMN x INT NULL, ADD INDEX (x)", clause: "ADD COLUMN x INT NULL, ADD INDEX (x)", renames: map[string]string{}},
-		{name: "whole statement", alter: "ALTER TABLE `t` ADD COLUMN x INT;", clause: "ADD COLUMN x INT", renames: map[string]string{}},
-		{name: "whole statement with schema", alter: "alter table db.t drop column c", clause: "drop column c", renames: map[string]string{}},
-		{name: "quoted name with backtick", alter: "ALTER TABLE `we``ird` ENGINE=InnoDB", clause: "ENGINE=InnoDB", renames: map[string]string{}, err: "names table"},
+		{name: "add column and index", alter: "ADD COLUMN x INT NULL, ADD INDEX (x)", clause: "ADD COLUMN x INT NULL, ADD INDEX (x)"},
+		{name: "whole statement", alter: "ALTER TABLE `t` ADD COLUMN x INT;", clause: "ADD COLUMN x INT"},
+		{name: "whole statement with schema", alter: "alter table d.t drop column c", clause: "drop column c", dropped: []string{"c"}},
+		{name: "whole statement, spaced schema", alter: "ALTER TABLE `d` . `t` FORCE", clause: "FORCE"},
+		{name: "whole statement in comments", alter: "/* why */ ALTER /*!40101 TABLE */ t -- the table\n FORCE /* ; */", clause: "FORCE"},
+		{name: "other schema", alter: "ALTER TABLE other.t ADD COLUMN x INT", err: "--database is \"d\""},
 		{name: "other table", alter: "ALTER TABLE u ADD COLUMN x INT", err: `names table "u"`},
+		{name: "table in another case", alter: "ALTER TABLE D.T FORCE", clause: "FORCE"},
+		{name: "table in another case, case-sensitive names", alter: "ALTER TABLE T FORCE", server: &Server{MariaDB: true, Version: 101106, TableNamesCaseSensitive: true}, err: `names table "T" but --table is "t"`},
+		{name: "schema in another case, case-sensitive names", alter: "ALTER TABLE D.t FORCE", server: &Server{MariaDB: true, Version: 101106, TableNamesCaseSensitive: true}, err: "--database is"},
+		{name: "comment between schema and name", alter: "ALTER TABLE d./**/t FORCE", clause: "FORCE"},
+		{name: "semicolon then a comment", alter: "FORCE; -- done", clause: "FORCE"},
+		{name: "semicolon in a line comment", alter: "FORCE -- ; DROP TABLE t", clause: "FORCE"},
+		{name: "drop without COLUMN", alter: "DROP a", clause: "DROP a", dropped: []string{"a"}},
+		{name: "engine InnoBase", alter: "ENGINE=InnoBase", clause: "ENGINE=InnoBase"},
+		{name: "quoted name with backtick", alter: "ALTER TABLE `t``x` ENGINE=InnoDB", err: "names table \"t`x\""},
+		{name: "alter ignore", alter: "ALTER IGNORE TABLE t ADD UNIQUE (v)", err: "ALTER IGNORE TABLE"},
+		{name: "alter online", alter: "ALTER ONLINE TABLE t FORCE", err: "ALTER ONLINE TABLE"},
+		{name: "a clause starting with ALTER", alter: "ALTER COLUMN v SET DEFAULT 1", clause: "ALTER COLUMN v SET DEFAULT 1"},
 		{name: "change column renames", alter: "CHANGE COLUMN a b INT NOT NULL", clause: "CHANGE COLUMN a b INT NOT NULL", renames: map[string]string{"a": "b"}},
-		{name: "change column same name", alter: "CHANGE COLUMN a a BIGINT", clause: "CHANGE COLUMN a a BIGINT", renames: map[string]string{}},
-		{name: "change column case only", alter: "CHANGE a A BIGINT", clause: "CHANGE a A BIGINT", renames: map[string]string{}},
+		{name: "change column same name", alter: "CHANGE COLUMN a a BIGINT", clause: "CHANGE COLUMN a a BIGINT"},
+		{name: "change column case only", alter: "CHANGE a A BIGINT", clause: "CHANGE a A BIGINT"},
+		{name: "rename column to itself", alter: "RENAME COLUMN a TO A", clause: "RENAME COLUMN a TO A"},
 		{name: "rename column", alter: "RENAME COLUMN `old name` TO `new name`", clause: "RENAME COLUMN `old name` TO `new name`", renames: map[string]string{"old name": "new name"}},
-		{name: "drop and add again", alter: "DROP COLUMN c, ADD COLUMN c INT", clause: "DROP COLUMN c, ADD COLUMN c INT", renames: map[string]string{}, recreated: []string{"c"}},
+		{name: "swap", alter: "RENAME COLUMN a TO b, RENAME COLUMN b TO a", clause: "RENAME COLUMN a TO b, RENAME COLUMN b TO a", renames: map[string]string{"a": "b", "b": "a"}},
+		{name: "renamed twice", alter: "RENAME COLUMN a TO b, CHANGE a c INT", err: "renames column `a` twice"},
+		{name: "drop and add again", alter: "DROP COLUMN c, ADD COLUMN c INT", clause: "DROP COLUMN c, ADD COLUMN c INT", dropped: []string{"c"}},
+		{name: "rename into a dropped name", alter: "DROP COLUMN a, CHANGE COLUMN b a INT", clause: "DROP COLUMN a, CHANGE COLUMN b a INT", renames: map[string]string{"b": "a"}, dropped: []string{"a"}},
+		{name: "rename hidden in a MariaDB comment", alter: "ADD COLUMN x INT /*M!100000 , CHANGE COLUMN w w2 INT */", clause: "ADD COLUMN x INT , CHANGE COLUMN w w2 INT", renames: map[string]string{"w": "w2"}},
+		{name: "MariaDB comment on MySQL", alter: "ADD COLUMN x INT /*M!100000 , CHANGE COLUMN w w2 INT */", server: mysql80, clause: "ADD COLUMN x INT"},
+		{name: "rename hidden in an executable comment", alter: "ADD COLUMN x INT /*! , RENAME COLUMN w TO w2 */", server: mysql80, clause: "ADD COLUMN x INT , RENAME COLUMN w TO w2", renames: map[string]string{"w": "w2"}},
+		{name: "second statement in a comment", alter: "ADD COLUMN x INT /*!; DROP TABLE t */", err: "must be one statement"},
+		{name: "two statements", alter: "ADD COLUMN x INT; DROP TABLE t", err: "must be one statement"},
+		{name: "semicolon in a string", alter: "COMMENT = 'a;b'", clause: "COMMENT = 'a;b'"},
+		{name: "only a comment", alter: "/* nothing */", err: "empty"},
 		{name: "rename table", alter: "RENAME TO u", err: "renames the table"},
 		{name: "rename table among others", alter: "ADD COLUMN x INT, RENAME TO u", err: "renames the table"},
 		{name: "foreign key", alter: "ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES p (id)", err: "FOREIGN KEY"},
 		{name: "algorithm", alter: "ADD COLUMN x INT, ALGORITHM=INPLACE", err: "ALGORITHM="},
-		{name: "discard tablespace", alter: "DISCARD TABLESPACE", err: "maintenance"},
+		{name: "algorithm in a comment", alter: "ADD COLUMN x INT /*!50600 , ALGORITHM=INPLACE */", server: mysql80, err: "ALGORITHM="},
+		{name: "discard tablespace", alter: "DISCARD TABLESPACE", err: "table maintenance operation"},
 		{name: "garbage", alter: "ADD COLUMNN x INT", err: "cannot parse"},
 		{name: "empty", alter: "  ", err: "empty"},
-		{name: "two statements", alter: "ADD COLUMN x INT; DROP TABLE t", err: "cannot parse"},
 		{name: "mariadb invisible", alter: "ADD COLUMN x INT INVISIBLE", err: "MariaDB-only"},
-		{name: "auto increment option", alter: "AUTO_INCREMENT = 1000", clause: "AUTO_INCREMENT = 1000", renames: map[string]string{}, setsAutoInc: true},
-		{name: "unicode names", alter: "ADD COLUMN `prénom 😀` VARCHAR(10)", clause: "ADD COLUMN `prénom 😀` VARCHAR(10)", renames: map[string]string{}},
+		{name: "auto increment option", alter: "AUTO_INCREMENT = 1000", clause: "AUTO_INCREMENT = 1000", setsAutoInc: true},
+		{name: "unicode names", alter: "ADD COLUMN `prénom 😀` VARCHAR(10)", clause: "ADD COLUMN `prénom 😀` VARCHAR(10)"},
+
+		{name: "charset cp1251", alter: "MODIFY v TEXT CHARACTER SET cp1251", clause: "MODIFY v TEXT CHARACTER SET cp1251"},
+		{name: "convert to utf16", alter: "CONVERT TO CHARACTER SET utf16", clause: "CONVERT TO CHARACTER SET utf16"},
+		{name: "default charset", alter: "DEFAULT CHARSET = cp1251", clause: "DEFAULT CHARSET = cp1251"},
+		{name: "nopad collation", alter: "MODIFY v VARCHAR(10) COLLATE utf8mb4_nopad_bin", clause: "MODIFY v VARCHAR(10) COLLATE utf8mb4_nopad_bin"},
+		{name: "utf8mb3 collation", alter: "MODIFY v VARCHAR(10) CHARACTER SET utf8mb3 COLLATE utf8mb3_polish_nopad_ci", clause: "MODIFY v VARCHAR(10) CHARACTER SET utf8mb3 COLLATE utf8mb3_polish_nopad_ci"},
+		{name: "uca1400 collation", alter: "MODIFY v VARCHAR(10) COLLATE uca1400_ai_ci", clause: "MODIFY v VARCHAR(10) COLLATE uca1400_ai_ci"},
+		{name: "uca1400 collation with its charset", alter: "MODIFY v VARCHAR(10) COLLATE utf8mb4_uca1400_ai_ci", clause: "MODIFY v VARCHAR(10) COLLATE utf8mb4_uca1400_ai_ci"},
+		{name: "unknown charset", alter: "MODIFY v TEXT CHARACTER SET klingon", err: "cannot parse"},
+		{name: "charset introducer", alter: "MODIFY v TEXT CHARACTER SET cp1251 DEFAULT _cp1251'x'", err: "cannot parse"},
+
+		{name: "engine InnoDB", alter: "ENGINE=InnoDB", clause: "ENGINE=InnoDB"},
+		{name: "engine MyISAM", alter: "ENGINE=MyISAM", err: "ENGINE=MyISAM"},
+		{name: "engine Aria among others", alter: "ADD COLUMN x INT, ENGINE = Aria", err: "ENGINE=Aria"},
+		{name: "engine in an executable comment", alter: "FORCE /*! , ENGINE=MEMORY */", err: "ENGINE=MEMORY"},
+		{name: "engine of new partitions", alter: "PARTITION BY HASH(id) (PARTITION p0 ENGINE=MyISAM, PARTITION p1 ENGINE=MyISAM)", err: "ENGINE=MyISAM"},
+
+		{name: "drop partition", alter: "DROP PARTITION p0, p1", err: "run it natively: ALTER TABLE `d`.`t` DROP PARTITION p0, p1"},
+		{name: "truncate partition", alter: "TRUNCATE PARTITION p0", err: "run it natively: ALTER TABLE `d`.`t` TRUNCATE PARTITION p0"},
+		{name: "truncate all partitions", alter: "TRUNCATE PARTITION ALL", err: "truncates partitions (ALL)"},
+		{name: "exchange partition", alter: "EXCHANGE PARTITION p0 WITH TABLE u", err: "exchanges a partition"},
+		{name: "analyze partition", alter: "ANALYZE PARTITION p0", err: "run it natively: ALTER TABLE `d`.`t` ANALYZE PARTITION p0"},
+		{name: "check partition", alter: "CHECK PARTITION p0", err: "maintenance"},
+		{name: "optimize partition", alter: "OPTIMIZE PARTITION p0", err: "maintenance"},
+		{name: "repair partition", alter: "REPAIR PARTITION ALL", err: "maintenance"},
+		{name: "discard partition tablespace", alter: "DISCARD PARTITION p0 TABLESPACE", err: "DISCARD or IMPORT TABLESPACE"},
+		{name: "import partition tablespace", alter: "IMPORT PARTITION p0 TABLESPACE", err: "DISCARD or IMPORT TABLESPACE"},
+		{name: "add partition", alter: "ADD PARTITION (PARTITION p9 VALUES LESS THAN (900))", clause: "ADD PARTITION (PARTITION p9 VALUES LESS THAN (900))"},
+		{name: "coalesce partition", alter: "COALESCE PARTITION 2", clause: "COALESCE PARTITION 2"},
+		{name: "reorganize partition", alter: "REORGANIZE PARTITION p0 INTO (PARTITION a VALUES LESS THAN (5), PARTITION b VALUES LESS THAN (10))", clause: "REORGANIZE PARTITION p0 INTO (PARTITION a VALUES LESS THAN (5), PARTITION b VALUES LESS THAN (10))"},
+		{name: "partition by", alter: "PARTITION BY HASH(id) PARTITIONS 4", clause: "PARTITION BY HASH(id) PARTITIONS 4"},
+		{name: "remove partitioning", alter: "REMOVE PARTITIONING", clause: "REMOVE PARTITIONING"},
+		{name: "rebuild partition", alter: "REBUILD PARTITION p0", clause: "REBUILD PARTITION p0"},
+		{name: "TiDB only", alter: "SECONDARY_LOAD", err: "not MySQL or MariaDB syntax"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			table := "t"
-			if strings.Contains(tc.alter, "we``ird") {
-				table = "other"
+			srv := tc.server
+			if srv == nil {
+				srv = mariadbCharsets
 			}
-			a, err := Parse(tc.alter, table)
+			a, err := Parse(tc.alter, "d", "t", srv)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one containing %q", err, tc.err)
@@ -56,33 +135,43 @@ func TestParse(t *testing.T) {
 			if a.Clause != tc.clause {
 				t.Errorf("clause %q, want %q", a.Clause, tc.clause)
 			}
+			if tc.renames == nil {
+				tc.renames = map[string]string{}
+			}
 			if !reflect.DeepEqual(a.Renames, tc.renames) {
 				t.Errorf("renames %v, want %v", a.Renames, tc.renames)
 			}
+			if !reflect.DeepEqual(a.Dropped, tc.dropped) {
+				t.Errorf("dropped %v, want %v", a.Dropped, tc.dropped)
+			}
 			if a.SetsAutoIncrement != tc.setsAutoInc {
 				t.Errorf("SetsAutoIncrement %v, want %v", a.SetsAutoIncrement, tc.setsAutoInc)
-			}
-			if !reflect.DeepEqual(a.Recreated, tc.recreated) {
-				t.Errorf("recreated %v, want %v", a.Recreated, tc.recreated)
 			}
 		})
 	}
 }
 
-func TestStripAlterTable(t *testing.T) {
-	for _, tc := range []struct{ in, rest, table string }{
-		{"ALTER TABLE t ADD x INT", "ADD x INT", "t"},
-		{"alter\ttable\n`a``b`.`c d` ENGINE=InnoDB", "ENGINE=InnoDB", "c d"},
-		{"ALTER TABLE db.t FORCE", "FORCE", "t"},
-	} {
-		rest, table, ok := stripAlterTable(tc.in)
-		if !ok || rest != tc.rest || table != tc.table {
-			t.Errorf("%q: got (%q, %q, %v), want (%q, %q)", tc.in, rest, table, ok, tc.rest, tc.table)
-		}
+// TestParseConcurrently parses while other servers' character sets are being added to the parser's
+// tables (run with -race).
+func TestParseConcurrently(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("testcs%d", i)
+			srv := &Server{MariaDB: true, Version: 101106,
+				Charsets:   []Charset{{Name: name, DefaultCollation: name + "_bin", MaxLen: 1}},
+				Collations: []Collation{{Name: name + "_bin", Charset: name, ID: 5000 + i}}}
+			for range 20 {
+				if _, err := Parse("MODIFY v TEXT CHARACTER SET "+name+" COLLATE "+name+"_bin, CONVERT TO CHARACTER SET utf16", "d", "t", &Server{
+					MariaDB: srv.MariaDB, Version: srv.Version, Charsets: append(srv.Charsets, mariadbCharsets.Charsets...), Collations: srv.Collations,
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
 	}
-	for _, in := range []string{"ADD COLUMN x INT", "ALTERTABLE t", "ALTER TABLE `unterminated"} {
-		if _, _, ok := stripAlterTable(in); ok {
-			t.Errorf("%q: stripped, want not", in)
-		}
-	}
+	wg.Wait()
 }

@@ -85,6 +85,10 @@ type fixture struct {
 	// noWrite, from no_write, are columns the load leaves alone (one per line): columns whose values
 	// a native ALTER does not keep, such as one dropped and added again.
 	noWrite []string
+	// oracleDefaults, from oracle_defaults, are columns set to their DEFAULT in the oracle after its
+	// native ALTER (one per line): with --skip-renamed-columns a renamed column starts from its
+	// default, while the native ALTER carries its values over.
+	oracleDefaults []string
 }
 
 // newFixture is a case written in Go rather than as a directory: table t, made by create, altered
@@ -159,6 +163,9 @@ func readFixture(dir string) (*fixture, error) {
 	}
 	if s, ok := read("no_write"); ok {
 		f.noWrite = lines(s)
+	}
+	if s, ok := read("oracle_defaults"); ok {
+		f.oracleDefaults = lines(s)
 	}
 	if err != nil {
 		return nil, err

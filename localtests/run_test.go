@@ -179,6 +179,9 @@ func (c *caseRun) checkMigrated(res doppelResult, st loadgen.Stats, during int64
 	}
 
 	c.exec("ALTER TABLE " + c.q(c.oracle()) + " " + c.f.alter)
+	for _, col := range c.f.oracleDefaults {
+		c.exec("UPDATE " + c.q(c.oracle()) + " SET " + sqlbuild.QuoteIdent(col) + " = DEFAULT")
+	}
 	c.checkSameDefinition(c.primary, c.f.table, c.primary, c.oracle())
 	key := c.keyOf(c.primary, c.f.table)
 	if err := loadgen.Compare(c.ctx, c.primary, c.schema, c.f.table, c.oracle(), key); err != nil {
@@ -284,7 +287,9 @@ type altered struct {
 }
 
 // probeAlter applies the ALTER to a TEMPORARY copy of the table, which is private to this session
-// and not written to the binlog, and reads the result.
+// and not written to the binlog, and reads the result. A partitioned table cannot be TEMPORARY: when
+// the table or the altered one is partitioned, the copy is a real table, dropped at once (before
+// doppel starts).
 func (c *caseRun) probeAlter() altered {
 	t := c.t
 	conn, err := c.primary.Conn(c.ctx)
@@ -293,15 +298,30 @@ func (c *caseRun) probeAlter() altered {
 	}
 	defer conn.Close()
 	probe := c.q("_localtests_probe")
-	for _, q := range []string{"CREATE TEMPORARY TABLE " + probe + " LIKE " + c.q(c.f.table), "ALTER TABLE " + probe + " " + c.f.alter} {
-		if _, err := conn.ExecContext(c.ctx, q); err != nil {
-			t.Fatalf("applying the ALTER to a copy: %s: %v", q, err)
+	temporary := "TEMPORARY "
+	isPartitioned := func(err error) bool {
+		var me *mysql.MySQLError
+		return errors.As(err, &me) && me.Number == 1478 // the partition engine refuses TEMPORARY
+	}
+	if _, err = conn.ExecContext(c.ctx, "CREATE TEMPORARY TABLE "+probe+" LIKE "+c.q(c.f.table)); err == nil {
+		if _, err = conn.ExecContext(c.ctx, "ALTER TABLE "+probe+" "+c.f.alter); isPartitioned(err) {
+			if _, err := conn.ExecContext(c.ctx, "DROP TEMPORARY TABLE "+probe); err != nil {
+				t.Fatal(err)
+			}
 		}
+	}
+	if isPartitioned(err) {
+		temporary = ""
+		c.exec("CREATE TABLE " + probe + " LIKE " + c.q(c.f.table))
+		_, err = conn.ExecContext(c.ctx, "ALTER TABLE "+probe+" "+c.f.alter)
+	}
+	if err != nil {
+		t.Fatalf("applying the ALTER to a copy: %v", err)
 	}
 	after := columnsOf(t, conn, probe)
 	var a altered
 	a.unique = uniqueColumnsOf(t, conn, probe)
-	if _, err := conn.ExecContext(c.ctx, "DROP TEMPORARY TABLE "+probe); err != nil {
+	if _, err := conn.ExecContext(c.ctx, "DROP "+temporary+"TABLE "+probe); err != nil {
 		t.Fatal(err)
 	}
 	skip := map[string]bool{}

@@ -124,14 +124,21 @@ func (r *run) log() *zap.Logger { return r.cfg.Logger }
 
 func (r *run) run(ctx context.Context) (*Result, error) {
 	r.hook(ctx, hooks.OnStartup)
-	a, err := alter.Parse(r.cfg.Alter, r.cfg.Table)
-	if err != nil {
-		return nil, &refusal{msg: err.Error()}
-	}
+	var err error
 	if r.s, err = connect(ctx, r.cfg); err != nil {
 		return nil, err
 	}
 	defer r.s.close()
+	// The ALTER is read as the primary, which runs it, reads it: its executable comments and its
+	// character sets.
+	srv, err := alter.ReadServer(ctx, r.s.primary)
+	if err != nil {
+		return nil, err
+	}
+	a, err := alter.Parse(r.cfg.Alter, r.cfg.Database, r.cfg.Table, srv)
+	if err != nil {
+		return nil, &refusal{msg: err.Error()}
+	}
 	if r.p, err = validate(ctx, r.cfg, r.s, a); err != nil {
 		return nil, err
 	}

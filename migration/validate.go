@@ -28,10 +28,13 @@ type validated struct {
 	probed    *table.Table
 	probeNote string
 	renames   map[string]string
-	mapping   table.Mapping
-	key       *table.Key
-	unique    []table.UniqueChange
-	rows      int64 // the server's estimate
+	// gone are the original columns whose values no ghost column takes: dropped by the ALTER, or
+	// renamed with --skip-renamed-columns.
+	gone    []string
+	mapping table.Mapping
+	key     *table.Key
+	unique  []table.UniqueChange
+	rows    int64 // the server's estimate
 	// Leftovers of an earlier run that the --initially-drop-* flags allow dropping.
 	dropFirst []string
 	warnings  []string
@@ -64,9 +67,14 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 		}
 		return nil, refuse("the ALTER renames columns (%s). Confirm with --approve-renamed-columns to carry their values over to the new names, or --skip-renamed-columns to treat them as dropped and added (the new columns get their default)", strings.Join(pairs, ", "))
 	}
-	p.renames = map[string]string{}
+	p.renames, p.gone = map[string]string{}, a.Dropped
 	if cfg.ApproveRenamedColumns {
 		p.renames = a.Renames
+	} else {
+		// gh-ost's meaning: a renamed column is dropped, and the new one added with its default.
+		for from := range a.Renames {
+			p.gone = append(p.gone, from)
+		}
 	}
 	if err := checkBinlog(ctx, s); err != nil {
 		return nil, err
@@ -290,6 +298,11 @@ func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	}
 	alterSQL := "ALTER TABLE " + tmp + " " + p.alter.Clause
 	if _, err := conn.ExecContext(ctx, alterSQL); err != nil {
+		if dbconn.ErrorNumber(err) == 1478 { // the ALTER partitions the table, which cannot be temporary
+			p.probeNote = "the ALTER partitions the table, which a temporary copy cannot be; doppel checks it on the ghost table before copying"
+			cfg.Logger.Info("no temporary probe", zap.Error(err))
+			return nil
+		}
 		if dbconn.ErrorNumber(err) != 1796 { // FULLTEXT on a temporary InnoDB table
 			return refuse("the ALTER fails on a copy of %s: %v. Fix --alter", cfg.Table, err)
 		}
@@ -310,23 +323,17 @@ func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 // checkGhost decides how the columns map and which key to use, and refuses unsafe unique keys.
 // It runs on the probe and again on the real ghost table.
 func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghost *table.Table) error {
-	renames := p.renames
-	mapping := table.MapColumns(p.orig, ghost, renames)
 	// A column dropped and added again under its name starts from its default, as in a native ALTER.
-	for _, name := range p.alter.Recreated {
-		var kept []table.Pair
-		for _, pair := range mapping.Copied {
-			if !strings.EqualFold(pair.Orig.Name, name) {
-				kept = append(kept, pair)
-			}
-		}
-		mapping.Copied = kept
-	}
+	mapping := table.MapColumns(p.orig, ghost, p.renames, p.gone...)
 	if len(mapping.Copied) == 0 {
 		return refuse("the altered table shares no column with the original: there is nothing to copy")
 	}
 	for _, name := range mapping.Added {
 		c := ghost.Column(name)
+		if !c.HasDefault && !c.Generated && !c.AutoInc && skippedRename(p, name) {
+			return refuse("with --skip-renamed-columns the renamed column %s starts from its default, but it is NOT NULL without a DEFAULT: carry its values over with --approve-renamed-columns, or give it a DEFAULT",
+				sqlbuild.QuoteIdent(name))
+		}
 		if !c.HasDefault && !c.Generated && !c.AutoInc {
 			return refuse("the ALTER adds column %s as NOT NULL without a DEFAULT. A native ALTER would fill the existing rows with the type's implicit default (0, '' or a zero date); doppel copies under strict SQL mode and needs it said: add an explicit DEFAULT to the column (it can be dropped afterwards with a quick ALTER ... ALTER COLUMN ... DROP DEFAULT)",
 				sqlbuild.QuoteIdent(name))
@@ -361,4 +368,15 @@ func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghos
 	}
 	p.mapping, p.key, p.unique = mapping, key, unique
 	return nil
+}
+
+// skippedRename reports whether the ghost column name is a column the ALTER renames that doppel adds
+// instead (--skip-renamed-columns).
+func skippedRename(p *validated, name string) bool {
+	for from, to := range p.alter.Renames {
+		if strings.EqualFold(to, name) && p.renames[from] == "" {
+			return true
+		}
+	}
+	return false
 }

@@ -24,8 +24,10 @@ type Mapping struct {
 }
 
 // MapColumns pairs the columns of orig and ghost by name, following renames (original name → ghost
-// name, as the ALTER renames them).
-func MapColumns(orig, ghost *Table, renames map[string]string) Mapping {
+// name, as the ALTER renames them). An original column named in gone (dropped by the ALTER, or renamed
+// with --skip-renamed-columns) is never paired: a ghost column of the same name is another column,
+// added again or renamed into the name, and must not receive the gone column's values.
+func MapColumns(orig, ghost *Table, renames map[string]string, gone ...string) Mapping {
 	ghostNameOf := func(origName string) string {
 		for from, to := range renames {
 			if strings.EqualFold(from, origName) {
@@ -34,11 +36,18 @@ func MapColumns(orig, ghost *Table, renames map[string]string) Mapping {
 		}
 		return origName
 	}
+	isGone := map[string]bool{}
+	for _, name := range gone {
+		isGone[strings.ToLower(name)] = true
+	}
 	var m Mapping
 	used := map[string]bool{}
 	for i := range orig.Columns {
 		oc := &orig.Columns[i]
-		gc := ghost.Column(ghostNameOf(oc.Name))
+		var gc *Column
+		if !isGone[strings.ToLower(oc.Name)] {
+			gc = ghost.Column(ghostNameOf(oc.Name))
+		}
 		if gc == nil {
 			m.Dropped = append(m.Dropped, oc.Name)
 			continue

@@ -73,6 +73,68 @@ func TestMapColumns(t *testing.T) {
 	}
 }
 
+// TestMapColumnsGone covers renames into the name of a column the ALTER drops, swaps, and renames
+// skipped with --skip-renamed-columns (their sources gone, their targets added).
+func TestMapColumnsGone(t *testing.T) {
+	orig := tbl("t", []string{"id int", "a int", "b int", "c int"})
+	for _, tc := range []struct {
+		name    string
+		ghost   []string
+		renames map[string]string
+		gone    []string
+		copied  []string
+		dropped []string
+		added   []string
+	}{
+		{
+			name: "approved: DROP a, CHANGE b a", ghost: []string{"id int", "a int", "c int"},
+			renames: map[string]string{"b": "a"}, gone: []string{"a"},
+			copied: []string{"id>id", "b>a", "c>c"}, dropped: []string{"a"},
+		},
+		{
+			name: "skipped: DROP a, CHANGE b a", ghost: []string{"id int", "a int", "c int"},
+			gone:   []string{"a", "b"},
+			copied: []string{"id>id", "c>c"}, dropped: []string{"a", "b"}, added: []string{"a"},
+		},
+		{
+			name: "approved swap", ghost: []string{"id int", "b int", "a int", "c int"},
+			renames: map[string]string{"a": "b", "b": "a"},
+			copied:  []string{"id>id", "a>b", "b>a", "c>c"},
+		},
+		{
+			name: "skipped swap", ghost: []string{"id int", "b int", "a int", "c int"},
+			gone:   []string{"a", "b"},
+			copied: []string{"id>id", "c>c"}, dropped: []string{"a", "b"}, added: []string{"b", "a"},
+		},
+		{
+			name: "dropped and added again", ghost: []string{"id int", "a int", "b int", "c bigint"},
+			gone:   []string{"A"},
+			copied: []string{"id>id", "b>b", "c>c"}, dropped: []string{"a"}, added: []string{"a"},
+		},
+		{
+			name: "CHANGE a a", ghost: []string{"id int", "a bigint", "b int", "c int"},
+			copied: []string{"id>id", "a>a", "b>b", "c>c"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := MapColumns(orig, tbl("_t_gho", tc.ghost), tc.renames, tc.gone...)
+			var copied []string
+			for _, p := range m.Copied {
+				copied = append(copied, p.Orig.Name+">"+p.Ghost.Name)
+			}
+			if !reflect.DeepEqual(copied, tc.copied) {
+				t.Errorf("copied %v, want %v", copied, tc.copied)
+			}
+			if !reflect.DeepEqual(m.Dropped, tc.dropped) {
+				t.Errorf("dropped %v, want %v", m.Dropped, tc.dropped)
+			}
+			if !reflect.DeepEqual(m.Added, tc.added) {
+				t.Errorf("added %v, want %v", m.Added, tc.added)
+			}
+		})
+	}
+}
+
 func TestChooseKey(t *testing.T) {
 	cols := []string{"id int", "email varchar coll=utf8mb4_general_ci", "n int null", "e enum", "f double", "a int", "b int"}
 	for _, tc := range []struct {

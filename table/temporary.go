@@ -3,6 +3,7 @@ package table
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -155,6 +156,11 @@ func charsetsOf(ctx context.Context, conn *sql.Conn, collations map[string]bool)
 	for coll := range collations {
 		var cs string
 		err := conn.QueryRowContext(ctx, "SELECT CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE COLLATION_NAME = ?", coll).Scan(&cs)
+		if errors.Is(err, sql.ErrNoRows) {
+			// MariaDB 10.10 and later list a collation named with its character set, such as
+			// utf8mb4_uca1400_ai_ci, only there.
+			err = conn.QueryRowContext(ctx, "SELECT CHARACTER_SET_NAME FROM information_schema.COLLATION_CHARACTER_SET_APPLICABILITY WHERE FULL_COLLATION_NAME = ?", coll).Scan(&cs)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("reading the character set of collation %s: %w", coll, err)
 		}
