@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
@@ -72,7 +73,8 @@ const trialName = "_doppel_trial"
 
 // Trial asks the server for its own reason: it copies one row of the original that meets cond into
 // a temporary copy of the table, in a session of its own, runs the ALTER clause there natively and
-// returns the server's error, the temporary table's name replaced by the original's. The reason is
+// returns the server's error, the temporary table's name replaced by the original's and the row's
+// value, which some messages quote, left out (doppel never prints row values). The reason is
 // empty, with accepted true, when the ALTER takes that row: the condition was wider than the
 // server's rules for it. found is false when no row meets cond any more.
 //
@@ -80,7 +82,10 @@ const trialName = "_doppel_trial"
 // the original then), and the temporary table is private to the session and not written to a ROW
 // binlog. The session is doppel's (its strict sql_mode): the copy would fail the same way. The
 // session is closed afterwards, not returned to the pool.
-func Trial(ctx context.Context, db *sql.DB, orig *table.Table, m table.Mapping, clause string, cond Cond) (reason string, accepted, found bool, err error) {
+//
+// The row is one that meets none of others, when there is one: the server stops at the first value
+// it cannot convert, and the reason asked for is cond's.
+func Trial(ctx context.Context, db *sql.DB, orig *table.Table, m table.Mapping, clause string, cond Cond, others []Cond) (reason string, accepted, found bool, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return "", false, false, err
@@ -91,13 +96,26 @@ func Trial(ctx context.Context, db *sql.DB, orig *table.Table, m table.Mapping, 
 	if _, err := conn.ExecContext(ctx, "CREATE TEMPORARY TABLE "+tmp+" LIKE "+sqlbuild.QualifiedName(orig.Schema, orig.Name)); err != nil {
 		return "", false, false, fmt.Errorf("creating a temporary copy of %s: %w", orig.Name, err)
 	}
+	// The row is copied as it is: under a strict mode the conversions cond evaluates would make their
+	// warnings errors. NO_AUTO_VALUE_ON_ZERO keeps a 0 in an AUTO_INCREMENT column.
+	if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'"); err != nil {
+		return "", false, false, err
+	}
 	src := newSource(orig, m)
 	tx, err := conn.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return "", false, false, err
 	}
-	res, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE %s LIMIT 1",
-		tmp, sqlbuild.QuoteIdents(src.columns), sqlbuild.QuoteIdents(src.aliases), src.from, cond.SQL))
+	order := ""
+	if len(others) > 0 {
+		sqls := make([]string, len(others))
+		for i, o := range others {
+			sqls[i] = "(" + o.SQL + ")"
+		}
+		order = " ORDER BY (" + strings.Join(sqls, " OR ") + ") IS TRUE"
+	}
+	res, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE %s%s LIMIT 1",
+		tmp, sqlbuild.QuoteIdents(src.columns), sqlbuild.QuoteIdents(src.aliases), src.from, cond.SQL, order))
 	if err != nil {
 		_ = tx.Rollback()
 		return "", false, false, fmt.Errorf("copying a row of %s into a temporary table: %w", orig.Name, err)
@@ -107,6 +125,9 @@ func Trial(ctx context.Context, db *sql.DB, orig *table.Table, m table.Mapping, 
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return "", false, false, err
+	}
+	if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = ?", dbconn.SQLMode); err != nil {
+		return "", false, true, err
 	}
 	alter := "ALTER TABLE " + tmp + " " + clause
 	_, err = conn.ExecContext(ctx, alter)
@@ -121,7 +142,19 @@ func Trial(ctx context.Context, db *sql.DB, orig *table.Table, m table.Mapping, 
 	case err == nil:
 		return "", true, true, nil
 	case errors.As(err, &me):
-		return strings.ReplaceAll(me.Message, trialName, orig.Name), false, true, nil
+		return withoutValue(strings.ReplaceAll(me.Message, trialName, orig.Name)), false, true, nil
 	}
 	return "", false, true, fmt.Errorf("trying the ALTER on a temporary copy of %s: %w", orig.Name, err)
+}
+
+// withoutValue takes the value out of a server message such as "Incorrect datetime value:
+// '2040-01-01' for column …".
+func withoutValue(msg string) string {
+	const open = "value: '"
+	i := strings.Index(msg, open)
+	j := strings.LastIndex(msg, "' for column")
+	if i < 0 || j < i+len(open) {
+		return msg
+	}
+	return msg[:i+len(open)] + "…" + msg[j:]
 }

@@ -117,7 +117,7 @@ func checkConds(cfg Config) ([]Cond, []Unchecked) {
 				Why: "it reads a column the copy does not fill (added, or generated): its rows are checked as they are copied"})
 			continue
 		}
-		conds = append(conds, Cond{Check: c.Name, What: "rows that violate CHECK (" + c.Expr + ")", SQL: "NOT (" + c.Expr + ")"})
+		conds = append(conds, Cond{Check: c.Name, What: "values that violate CHECK (" + c.Expr + ")", SQL: "NOT (" + c.Expr + ")"})
 	}
 	return conds, skipped
 }

@@ -218,3 +218,16 @@ func TestCountSQL(t *testing.T) {
 		t.Errorf("stored columns %v as %v", src.columns, src.aliases)
 	}
 }
+
+func TestWithoutValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"Incorrect datetime value: '2040-01-01 00:00:00.500000' for column `x`.`t`.`dt` at row 1": "Incorrect datetime value: '…' for column `x`.`t`.`dt` at row 1",
+		`Incorrect string value: '\xF0\x9F\x98\x80' for column ` + "`x`.`t`.`v`" + ` at row 1`:    "Incorrect string value: '…' for column `x`.`t`.`v` at row 1",
+		"Data truncated for column 'n' at row 1":                                                  "Data truncated for column 'n' at row 1",
+		"CONSTRAINT `ck` failed for `x`.`t`":                                                      "CONSTRAINT `ck` failed for `x`.`t`",
+	} {
+		if got := withoutValue(in); got != want {
+			t.Errorf("withoutValue(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -285,7 +285,7 @@ func rowsMeeting(t *testing.T, db *sql.DB, orig *table.Table, m table.Mapping, c
 func TestTrialQuotesTheServer(t *testing.T) {
 	ctx := context.Background()
 	schema, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, n INT NULL, v VARCHAR(10) NULL)",
-		"INSERT INTO t VALUES (1, NULL, 'abcdef'), (2, 5, 'ab')")
+		"INSERT INTO t VALUES (1, NULL, 'abcdef'), (2, 5, 'ab'), (3, 1, '😀')")
 	orig, err := table.Inspect(ctx, db, schema, "t")
 	if err != nil {
 		t.Fatal(err)
@@ -293,18 +293,23 @@ func TestTrialQuotesTheServer(t *testing.T) {
 	m := table.MapColumns(orig, orig, nil)
 	cases := []struct {
 		name, alter, cond string
+		others            []Cond
 		reason            string
 		accepted, found   bool
 	}{
-		{"NOT NULL", "MODIFY n INT NOT NULL", "`n` IS NULL", "Data truncated for column 'n' at row 1", false, true},
-		{"a CHECK, named after the original", "ADD CONSTRAINT ck CHECK (n > 6)", "NOT (`n` > 6)", "CONSTRAINT `ck` failed for `" + schema + "`.`t`", false, true},
-		{"a FULLTEXT key the temporary table cannot have", "ADD FULLTEXT KEY ft (v), MODIFY v VARCHAR(3)", "CHAR_LENGTH(`v`) > 3", "Data truncated for column 'v' at row 1", false, true},
-		{"the server takes the row", "MODIFY n BIGINT", "`n` = 5", "", true, true},
-		{"no row any more", "MODIFY n INT NOT NULL", "`n` = 99", "", false, false},
+		{"NOT NULL", "MODIFY n INT NOT NULL", "`n` IS NULL", nil, "Data truncated for column 'n' at row 1", false, true},
+		{"a CHECK, named after the original", "ADD CONSTRAINT ck CHECK (n > 6)", "NOT (`n` > 6)", nil, "CONSTRAINT `ck` failed for `" + schema + "`.`t`", false, true},
+		{"a FULLTEXT key the temporary table cannot have", "ADD FULLTEXT KEY ft (v), MODIFY v VARCHAR(3)", "CHAR_LENGTH(`v`) > 3", nil, "Data truncated for column 'v' at row 1", false, true},
+		{"a row failing on its own column only", "MODIFY n INT NOT NULL, MODIFY v VARCHAR(1)", "CHAR_LENGTH(`v`) > 1", []Cond{{SQL: "`n` IS NULL"}}, "Data truncated for column 'v' at row 1", false, true},
+		{"a character the new character set lacks (a warning the copy of the row must not make an error)", "MODIFY v VARCHAR(10) CHARACTER SET latin1",
+			"CAST(CONVERT(CONVERT(`v` USING latin1) USING utf8mb4) AS BINARY) <> CAST(`v` AS BINARY)", nil,
+			"Incorrect string value: '…' for column `" + schema + "`.`t`.`v` at row 1", false, true},
+		{"the server takes the row", "MODIFY n BIGINT", "`n` = 5", nil, "", true, true},
+		{"no row any more", "MODIFY n INT NOT NULL", "`n` = 99", nil, "", false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			reason, accepted, found, err := Trial(ctx, db, orig, m, tc.alter, Cond{SQL: tc.cond})
+			reason, accepted, found, err := Trial(ctx, db, orig, m, tc.alter, Cond{SQL: tc.cond}, tc.others)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -85,6 +85,10 @@ type fixture struct {
 	// noWrite, from no_write, are columns the load leaves alone (one per line): columns whose values
 	// a native ALTER does not keep, such as one dropped and added again.
 	noWrite []string
+	// numbered, from numbered, are AUTO_INCREMENT columns the ALTER adds (one per line): the ghost
+	// numbers rows as they arrive, so their values are compared by rule (every row numbered, no
+	// number twice) instead of with the native ALTER's.
+	numbered []string
 }
 
 // newFixture is a case written in Go rather than as a directory: table t, made by create, altered
@@ -159,6 +163,9 @@ func readFixture(dir string) (*fixture, error) {
 	}
 	if s, ok := read("no_write"); ok {
 		f.noWrite = lines(s)
+	}
+	if s, ok := read("numbered"); ok {
+		f.numbered = lines(s)
 	}
 	if err != nil {
 		return nil, err

@@ -45,6 +45,7 @@ type options struct {
 	approveRenamed       bool
 	skipRenamed          bool
 	allowUniqueKeyChange bool
+	allowZeroInDate      bool
 	attemptInstantDDL    bool
 	chunkTargetMillis    int
 	copyWorkers          int
@@ -113,6 +114,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.checksum, "checksum", d.Checksum, "compare the ghost with the original before the swap and refuse to swap when they differ (=false skips it)")
 	fs.BoolVar(&o.panicOnWarnings, "panic-on-warnings", false, "stop when copying or replaying makes the server warn (a value truncated or rounded)")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
+	fs.BoolVar(&o.allowZeroInDate, "allow-zero-in-date", false, "run the ghost's DDL without NO_ZERO_DATE and NO_ZERO_IN_DATE in the server's sql_mode, so the ALTER may set zero-date defaults")
 	th := d.Throttle
 	fs.IntVar(&o.maxLagMillis, "max-lag-millis", int(th.MaxLag/time.Millisecond), "replica lag above which doppel throttles (and the cut-over waits)")
 	fs.IntVar(&o.heartbeatMillis, "heartbeat-interval-millis", int(th.HeartbeatInterval/time.Millisecond), "how often doppel writes and reads its heartbeat (10-1000)")
@@ -197,6 +199,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.DefaultRetries = o.defaultRetries
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
+	c.AllowZeroInDate = o.allowZeroInDate
 	c.AttemptInstantDDL = o.attemptInstantDDL
 	c.ServerID = uint32(o.serverID)
 	c.StatusInterval = o.statusInterval
