@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -146,5 +147,39 @@ func waitReplica(t *testing.T) {
 	t.Helper()
 	if err := sb.WaitReplica(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestSQLModeHelpers(t *testing.T) {
+	const mysqlDefault = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+	if got, want := withoutModes(mysqlDefault, zeroDateModes...), "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"; got != want {
+		t.Errorf("withoutModes = %q, want %q", got, want)
+	}
+	if got := withoutModes("", zeroDateModes...); got != "" {
+		t.Errorf("withoutModes of the empty mode = %q", got)
+	}
+	for _, tc := range []struct {
+		mode   string
+		strict bool
+	}{
+		{mysqlDefault, true},
+		{"STRICT_ALL_TABLES", true},
+		{"NO_ENGINE_SUBSTITUTION", false},
+		{"", false},
+		{"NO_STRICT_TRANS_TABLESX", false},
+	} {
+		if got := isStrict(tc.mode); got != tc.strict {
+			t.Errorf("isStrict(%q) = %v", tc.mode, got)
+		}
+	}
+	invalidDefault := &mysql.MySQLError{Number: 1067, Message: "Invalid default value for 'd'"}
+	if hint := zeroDateHint(mysqlDefault, invalidDefault); !strings.Contains(hint, "--allow-zero-in-date") {
+		t.Errorf("no hint under NO_ZERO_DATE: %q", hint)
+	}
+	if hint := zeroDateHint("STRICT_TRANS_TABLES", invalidDefault); hint != "" {
+		t.Errorf("a hint without the zero date modes: %q", hint)
+	}
+	if hint := zeroDateHint(mysqlDefault, &mysql.MySQLError{Number: 1064}); hint != "" {
+		t.Errorf("a hint for a syntax error: %q", hint)
 	}
 }
