@@ -17,6 +17,7 @@ package fit
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/doppel-sql/doppel/sqlbuild"
@@ -428,7 +429,7 @@ func memberConds(o, g *table.Column, ref string) ([]Cond, string) {
 		// ghost's collation, once per member (a constant), against the value's bit.
 		var parts []string
 		for i, e := range o.Elems {
-			if containsExact(g.Elems, e) {
+			if slices.Contains(g.Elems, e) {
 				continue
 			}
 			parts = append(parts, fmt.Sprintf("(%s + 0) & %d <> 0 AND %s", ref, uint64(1)<<i, notMember(sqlbuild.QuoteString(e))))
@@ -439,15 +440,6 @@ func memberConds(o, g *table.Column, ref string) ([]Cond, string) {
 		return []Cond{{What: what, SQL: "(" + strings.Join(parts, ") OR (") + ")"}}, ""
 	}
 	return nil, noRule(o, g)
-}
-
-func containsExact(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // temporalConds: DATE, DATETIME and TIME values convert among themselves without an error (a lost
