@@ -28,6 +28,9 @@ const (
 	ErrLockDeadlockRetry = 1614 // transaction branch rolled back: deadlock
 	ErrServerShutdown    = 1053 // the server is shutting down
 	ErrConnectionKilled  = 1927 // MariaDB: the connection was killed (a restart, an operator)
+	// ErrAutoIncRead is how MariaDB reports a deadlock on a table's AUTO-INC lock ("Failed to read
+	// auto-increment value from storage engine"): a copy chunk holds it while the replay waits.
+	ErrAutoIncRead = 1467
 )
 
 // ErrorNumber returns the server's error number, or 0 when err is not a server error.
@@ -44,7 +47,7 @@ func ErrorNumber(err error) uint16 {
 // same way every time and must stop the migration.
 func IsRetryable(err error) bool {
 	switch ErrorNumber(err) {
-	case ErrLockWaitTimeout, ErrDeadlock, ErrLockDeadlockRetry, ErrServerShutdown, ErrConnectionKilled:
+	case ErrLockWaitTimeout, ErrDeadlock, ErrLockDeadlockRetry, ErrServerShutdown, ErrConnectionKilled, ErrAutoIncRead:
 		return true
 	}
 	// A lost connection, or a server that does not accept connections while it restarts.

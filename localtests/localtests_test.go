@@ -89,6 +89,10 @@ type fixture struct {
 	// native ALTER (one per line): with --skip-renamed-columns a renamed column starts from its
 	// default, while the native ALTER carries its values over.
 	oracleDefaults []string
+	// numbered, from numbered, are AUTO_INCREMENT columns the ALTER adds (one per line): the ghost
+	// numbers rows as they arrive, so their values are compared by rule (every row numbered, no
+	// number twice) instead of with the native ALTER's.
+	numbered []string
 }
 
 // newFixture is a case written in Go rather than as a directory: table t, made by create, altered
@@ -166,6 +170,9 @@ func readFixture(dir string) (*fixture, error) {
 	}
 	if s, ok := read("oracle_defaults"); ok {
 		f.oracleDefaults = lines(s)
+	}
+	if s, ok := read("numbered"); ok {
+		f.numbered = lines(s)
 	}
 	if err != nil {
 		return nil, err

@@ -70,6 +70,9 @@ type Config struct {
 	// AllowUniqueKeyChange lets the ALTER add a unique key (or change one so more values collide),
 	// after checking that the existing rows hold no duplicates under it.
 	AllowUniqueKeyChange bool
+	// AllowZeroInDate takes NO_ZERO_DATE and NO_ZERO_IN_DATE out of the server's sql_mode, under
+	// which the ghost's DDL runs, so the ALTER may give columns zero-date defaults (gh-ost's flag).
+	AllowZeroInDate bool
 	// AttemptInstantDDL runs the ALTER natively with ALGORITHM=INSTANT when the server can.
 	AttemptInstantDDL bool
 

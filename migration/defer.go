@@ -145,21 +145,26 @@ func (r *run) recreateGhost(ctx context.Context) error {
 	return r.createGhost(ctx)
 }
 
-// createGhost creates the ghost table: a copy of the original's definition, altered, with the
-// original's AUTO_INCREMENT counter, then read back.
+// createGhost creates the ghost table: a copy of the original's definition, altered under the
+// server's sql_mode (as the probe was, sqlmode.go), with the original's AUTO_INCREMENT counter, then
+// read back.
 func (r *run) createGhost(ctx context.Context) error {
 	db, schema := r.s.primary, r.cfg.Database
 	ghost := sqlbuild.QualifiedName(schema, r.p.names.ghost)
-	if _, err := db.ExecContext(ctx, "CREATE TABLE "+ghost+" LIKE "+sqlbuild.QualifiedName(schema, r.cfg.Table)); err != nil {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := execUnderMode(ctx, conn, r.p.ddlMode, "CREATE TABLE "+ghost+" LIKE "+sqlbuild.QualifiedName(schema, r.cfg.Table)); err != nil {
 		return fmt.Errorf("creating the ghost table %s: %w", ghost, err)
 	}
-	if _, err := db.ExecContext(ctx, "ALTER TABLE "+ghost+" "+r.p.alter.Clause); err != nil {
-		return refuse("the ALTER fails on the ghost table: %v. Nothing else was changed; fix --alter", err)
+	if err := execUnderMode(ctx, conn, r.p.ddlMode, "ALTER TABLE "+ghost+" "+r.p.alter.Clause); err != nil {
+		return refuse("the ALTER fails on the ghost table: %v.%s Nothing else was changed; fix --alter", err, zeroDateHint(r.p.ddlMode, err))
 	}
 	if err := r.carryAutoIncrement(ctx, ghost); err != nil {
 		return err
 	}
-	var err error
 	r.ghost, err = table.Inspect(ctx, db, schema, r.p.names.ghost)
 	return err
 }

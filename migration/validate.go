@@ -13,6 +13,7 @@ import (
 	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/fit"
 	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
@@ -38,6 +39,13 @@ type validated struct {
 	// Leftovers of an earlier run that the --initially-drop-* flags allow dropping.
 	dropFirst []string
 	warnings  []string
+
+	// probedChecks are the probe's CHECK constraints, read before it is dropped.
+	probedChecks []fit.Check
+	// ddlMode is the sql_mode the probe's and the ghost's DDL run under (sqlmode.go).
+	ddlMode string
+	// fitted is set once the rows have been counted against the altered table (checkFit).
+	fitted bool
 }
 
 // A refusal is bad input found by validation: nothing has been created.
@@ -104,6 +112,9 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 			return nil, refuse("%s.%s has %d columns on the primary and %d on the replica %s: replication looks broken; fix it first",
 				cfg.Database, cfg.Table, len(onPrimary.Columns), len(p.orig.Columns), s.inspectCfg.Addr())
 		}
+	}
+	if p.ddlMode, err = ddlMode(ctx, s.primary, cfg.AllowZeroInDate); err != nil {
+		return nil, err
 	}
 	if err := probe(ctx, cfg, s, p); err != nil {
 		return nil, err
@@ -280,7 +291,8 @@ func isSentry(ctx context.Context, s *servers, schema, name string) bool {
 
 // probe applies the ALTER to a TEMPORARY copy of the table, to see the result before creating
 // anything. InnoDB refuses FULLTEXT keys on temporary tables, so then the probe is MyISAM; a
-// partitioned table cannot be temporary at all, and is checked once the real ghost exists.
+// partitioned table cannot be temporary at all, and is checked once the real ghost exists. The DDL
+// runs under the server's sql_mode, as the ghost's does.
 func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	conn, err := s.primary.Conn(ctx)
 	if err != nil {
@@ -291,37 +303,42 @@ func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	tmp := sqlbuild.QualifiedName(cfg.Database, probeName)
 	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TEMPORARY TABLE IF EXISTS "+tmp) }()
 	create := "CREATE TEMPORARY TABLE " + tmp + " LIKE " + sqlbuild.QualifiedName(cfg.Database, cfg.Table)
-	if _, err := conn.ExecContext(ctx, create); err != nil {
+	if err := execUnderMode(ctx, conn, p.ddlMode, create); err != nil {
+		if hint := zeroDateHint(p.ddlMode, err); hint != "" {
+			return refuse("%s cannot be altered under the server's sql_mode: %v.%s", cfg.Table, err, hint)
+		}
 		p.probeNote = fmt.Sprintf("the ALTER could not be tried on a temporary copy (%v); doppel checks it on the ghost table before copying", err)
 		cfg.Logger.Info("no temporary probe", zap.Error(err))
 		return nil
 	}
 	alterSQL := "ALTER TABLE " + tmp + " " + p.alter.Clause
-	if _, err := conn.ExecContext(ctx, alterSQL); err != nil {
+	if err := execUnderMode(ctx, conn, p.ddlMode, alterSQL); err != nil {
 		if dbconn.ErrorNumber(err) == 1478 { // the ALTER partitions the table, which cannot be temporary
 			p.probeNote = "the ALTER partitions the table, which a temporary copy cannot be; doppel checks it on the ghost table before copying"
 			cfg.Logger.Info("no temporary probe", zap.Error(err))
 			return nil
 		}
 		if dbconn.ErrorNumber(err) != 1796 { // FULLTEXT on a temporary InnoDB table
-			return refuse("the ALTER fails on a copy of %s: %v. Fix --alter", cfg.Table, err)
+			return refuse("the ALTER fails on a copy of %s: %v.%s Fix --alter", cfg.Table, err, zeroDateHint(p.ddlMode, err))
 		}
-		for _, q := range []string{"DROP TEMPORARY TABLE " + tmp, create, "ALTER TABLE " + tmp + " ENGINE=MyISAM", alterSQL} {
-			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return refuse("the ALTER fails on a copy of %s: %v. Fix --alter", cfg.Table, err)
-			}
+		if err := execUnderMode(ctx, conn, p.ddlMode, "DROP TEMPORARY TABLE "+tmp, create, "ALTER TABLE "+tmp+" ENGINE=MyISAM", alterSQL); err != nil {
+			return refuse("the ALTER fails on a copy of %s: %v.%s Fix --alter", cfg.Table, err, zeroDateHint(p.ddlMode, err))
 		}
 	}
 	p.probed, err = table.InspectTemporary(ctx, conn, cfg.Database, probeName)
 	if err != nil {
 		return err
 	}
+	if p.probedChecks, err = fit.ReadChecks(ctx, conn, cfg.Database, probeName); err != nil {
+		return err
+	}
 	p.probed.Name = p.names.ghost
 	return nil
 }
 
-// checkGhost decides how the columns map and which key to use, and refuses unsafe unique keys.
-// It runs on the probe and again on the real ghost table.
+// checkGhost decides how the columns map and which key to use, and refuses unsafe unique keys and
+// rows the altered table cannot hold. It runs on the probe and again on the real ghost table; the
+// rows are counted once, on the first of them.
 func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghost *table.Table) error {
 	// A column dropped and added again under its name starts from its default, as in a native ALTER.
 	mapping := table.MapColumns(p.orig, ghost, p.renames, p.gone...)
@@ -365,6 +382,12 @@ func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghos
 		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("checking for duplicates under the new unique key %s: %w", u.Ghost.Name, err)
 		}
+	}
+	if !p.fitted {
+		if err := checkFit(ctx, cfg, s, p, ghost, mapping); err != nil {
+			return err
+		}
+		p.fitted = true
 	}
 	p.mapping, p.key, p.unique = mapping, key, unique
 	return nil

@@ -17,7 +17,9 @@ type UniqueChange struct {
 
 // UniqueChanges lists the ghost's unique keys that no unique key of the original already guarantees.
 // A ghost key is guaranteed when some original unique key uses a subset of its columns, each one
-// keeping its values distinct (same type and collation, or a widening) and no shorter prefix.
+// keeping its values distinct (see keepsDistinct) and no shorter prefix, or when one of its columns
+// is an AUTO_INCREMENT column the ALTER adds: the ghost numbers the rows as they arrive, so no two
+// rows share a number.
 func UniqueChanges(orig, ghost *Table, m Mapping) []UniqueChange {
 	var out []UniqueChange
 	for i := range ghost.Indexes {
@@ -25,16 +27,21 @@ func UniqueChanges(orig, ghost *Table, m Mapping) []UniqueChange {
 		if !gix.Unique {
 			continue
 		}
-		if why := notGuaranteed(gix, orig, m); why != "" {
+		if why := notGuaranteed(gix, orig, ghost, m); why != "" {
 			out = append(out, UniqueChange{Ghost: gix, Why: why})
 		}
 	}
 	return out
 }
 
-func notGuaranteed(gix *Index, orig *Table, m Mapping) string {
+func notGuaranteed(gix *Index, orig, ghost *Table, m Mapping) string {
 	if gix.Expression {
 		return "it has a functional key part"
+	}
+	for _, gc := range gix.Columns {
+		if c := ghost.Column(gc.Name); c != nil && c.AutoInc && gc.SubPart == 0 && m.ByGhost(gc.Name) == nil {
+			return ""
+		}
 	}
 	for i := range orig.Indexes {
 		oix := &orig.Indexes[i]
@@ -70,18 +77,22 @@ func covers(oix, gix *Index, m Mapping) bool {
 	return true
 }
 
-// keepsDistinct reports whether two different values of p.Orig stay different in p.Ghost.
+// keepsDistinct reports whether two different values of p.Orig stay different in p.Ghost. Integers
+// of any width and sign do: a value the ghost's type cannot hold (a negative one in an UNSIGNED
+// column, one past a narrower type's range) refuses the migration before anything is created
+// (package fit counts them), and every other value is stored as it is. Text keeps its values
+// distinct under the same collation, or an equivalent one (SameCollation).
 func keepsDistinct(p *Pair) bool {
 	o, g := p.Orig, p.Ghost
 	if o.IsText() || g.IsText() {
-		return o.IsText() && g.IsText() && strings.EqualFold(o.Collation, g.Collation)
+		return o.IsText() && g.IsText() && SameCollation(o.Collation, g.Collation)
 	}
 	if strings.EqualFold(o.ColumnType, g.ColumnType) {
 		return true
 	}
 	switch {
 	case isInteger(o.DataType) && isInteger(g.DataType):
-		return o.Unsigned == g.Unsigned && intBytes(g.DataType) >= intBytes(o.DataType)
+		return true
 	case o.DataType == "decimal" && g.DataType == "decimal":
 		return g.Scale >= o.Scale && g.Precision-g.Scale >= o.Precision-o.Scale
 	case (o.DataType == "varbinary" || o.DataType == "binary") && o.DataType == g.DataType:
@@ -92,8 +103,21 @@ func keepsDistinct(p *Pair) bool {
 	return false
 }
 
-func intBytes(t string) int {
-	return map[string]int{"tinyint": 1, "smallint": 2, "mediumint": 3, "int": 4, "integer": 4, "bigint": 8}[t]
+// SameCollation reports whether text of collation o, converted to g's character set, compares and
+// sorts under g exactly as it did under o: the same collation, or the rules of the same name in
+// utf8mb4 for a utf8mb3 collation (utf8mb3_general_ci → utf8mb4_general_ci, utf8_bin →
+// utf8mb4_bin): utf8mb3 holds the Basic Multilingual Plane only, where both give every character the
+// same place.
+func SameCollation(o, g string) bool {
+	o, g = strings.ToLower(o), strings.ToLower(g)
+	if o == g {
+		return true
+	}
+	rules, ok := strings.CutPrefix(o, "utf8mb3_")
+	if !ok {
+		rules, ok = strings.CutPrefix(o, "utf8_")
+	}
+	return ok && g == "utf8mb4_"+rules
 }
 
 func isTemporal(t string) bool {

@@ -108,7 +108,8 @@ func sortsAlike(k *table.Key) string {
 }
 
 // sameOrder reports whether every value of o keeps its place and its identity among the others
-// once stored in g: the same collation for text, a type that holds every value exactly otherwise.
+// once stored in g: the same (or an equivalent) collation for text, a type that holds every value
+// exactly otherwise.
 func sameOrder(o, g *table.Column) bool {
 	switch {
 	case isInteger(o) && isInteger(g):
@@ -116,7 +117,7 @@ func sameOrder(o, g *table.Column) bool {
 	case o.IsText() || g.IsText():
 		// CHAR values are read without trailing spaces, so they keep their identity in a VARCHAR;
 		// the other way round, 'a' and 'a ' would become one.
-		return o.IsText() && g.IsText() && o.Collation == g.Collation &&
+		return o.IsText() && g.IsText() && table.SameCollation(o.Collation, g.Collation) &&
 			(o.DataType == g.DataType || o.DataType == "char" && g.DataType == "varchar")
 	case o.DataType != g.DataType:
 		return false

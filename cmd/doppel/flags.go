@@ -47,6 +47,7 @@ type options struct {
 	approveRenamed       bool
 	skipRenamed          bool
 	allowUniqueKeyChange bool
+	allowZeroInDate      bool
 	attemptInstantDDL    bool
 	chunkTargetMillis    int
 	copyWorkers          int
@@ -115,6 +116,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.checksum, "checksum", d.Checksum, "compare the ghost with the original before the swap and refuse to swap when they differ (=false skips it)")
 	fs.BoolVar(&o.panicOnWarnings, "panic-on-warnings", false, "stop when copying or replaying makes the server warn (a value truncated or rounded)")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
+	fs.BoolVar(&o.allowZeroInDate, "allow-zero-in-date", false, "run the ghost's DDL without NO_ZERO_DATE and NO_ZERO_IN_DATE in the server's sql_mode, so the ALTER may set zero-date defaults")
 	th := d.Throttle
 	fs.IntVar(&o.maxLagMillis, "max-lag-millis", int(th.MaxLag/time.Millisecond), "replica lag above which doppel throttles (and the cut-over waits) (100-31536000000)")
 	fs.IntVar(&o.heartbeatMillis, "heartbeat-interval-millis", int(th.HeartbeatInterval/time.Millisecond), "how often doppel writes and reads its heartbeat (10-1000)")
@@ -210,6 +212,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.DefaultRetries = int(rc.whole("default-retries", int64(o.defaultRetries), 1, migration.MaxDefaultRetries, int64(c.DefaultRetries), ""))
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
+	c.AllowZeroInDate = o.allowZeroInDate
 	c.AttemptInstantDDL = o.attemptInstantDDL
 	if o.serverID < 1 || o.serverID > migration.MaxServerID {
 		rc.errs = append(rc.errs, fmt.Errorf("--replica-server-id %d is out of range: use 1 to %d (server ids are 32-bit), and one no other server or replica uses", o.serverID, uint64(migration.MaxServerID)))

@@ -1,0 +1,6 @@
+CREATE TABLE t (
+  id INT NOT NULL PRIMARY KEY,
+  qty INT NULL,
+  price DECIMAL(10,2) NULL
+);
+INSERT INTO t VALUES (1, 5, 10.00), (2, 0, 3.50), (3, -1, 1.00), (4, NULL, 2.00), (5, 7, -3.00);

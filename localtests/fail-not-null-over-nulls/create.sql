@@ -1,0 +1,6 @@
+CREATE TABLE t (
+  id INT NOT NULL PRIMARY KEY,
+  v INT NULL,
+  w VARCHAR(20) NULL
+);
+INSERT INTO t VALUES (1, 10, 'a'), (2, NULL, 'b'), (3, NULL, NULL), (4, 40, 'd');
