@@ -143,7 +143,6 @@ func setGlobalSQLMode(t *testing.T, db *sql.DB, mode string) {
 	t.Cleanup(func() { sandbox.MustExec(t, db, "SET GLOBAL sql_mode = '"+old+"'") })
 }
 
-
 func TestSQLModeHelpers(t *testing.T) {
 	const mysqlDefault = "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 	if got, want := withoutModes(mysqlDefault, zeroDateModes...), "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"; got != want {
