@@ -275,3 +275,30 @@ func TestEnumErrorMemberKept(t *testing.T) {
 		t.Errorf("%d rows hold the error member after the swap (want 100), %d rows were updated during the copy", zeros, updated)
 	}
 }
+
+// TestTooLongForSmallerBlobFails: a value the application makes too long for the smaller TEXT type
+// the ALTER gives a column, during the migration, fails the migration as it fails a native ALTER.
+// A plain INSERT … SELECT from a TEXT column into a smaller one wraps the length around on MariaDB
+// (300 bytes into a TINYTEXT store 44): that must never reach the new table.
+func TestTooLongForSmallerBlobFails(t *testing.T) {
+	name, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, c MEDIUMTEXT NULL)")
+	exec(t, db, "INSERT INTO t SELECT seq, REPEAT('a', seq % 200) FROM seq_1_to_300")
+	waitReplica(t)
+	cfg := testConfig(name, "MODIFY c TINYTEXT NULL")
+	cfg.Checkpoint = false
+	cfg.ChunkSize = 50
+	cfg.ChunkTarget = 0
+	var once sync.Once
+	cfg.Failpoint = func(step string) {
+		if step == "copy:chunk" {
+			once.Do(func() { exec(t, db, "UPDATE t SET c = REPEAT('b', 300) WHERE id IN (10, 290)") })
+		}
+	}
+	_, err := Run(context.Background(), cfg)
+	if dbconn.ErrorNumber(err) != 1406 {
+		t.Fatalf("error %v, want the server's 1406 (Data too long)", err)
+	}
+	if got := tableList(t, db); got != "t" {
+		t.Errorf("tables %q after the failure", got)
+	}
+}

@@ -2,6 +2,7 @@ package table
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
@@ -16,17 +17,53 @@ var ErrCollision = errors.New("a row collides with another row under a unique ke
 // exactly what ALTER TABLE stores for the same value.
 //
 // An INSERT … SELECT assigns a column's value to another column the way ALTER TABLE copies it, with
-// one known exception (MariaDB 10.11, found by the differential test in package fidelity): a FLOAT or
-// DOUBLE assigned to a string column is printed with as many digits as the string column has room
-// for (3.141590118408203 for a FLOAT 3.14159 into VARCHAR(40)), and rounded to fit a short one,
-// while ALTER TABLE prints the number with its own type's digits (3.14159) and fails when that does
-// not fit. CAST(… AS CHAR) prints it the ALTER's way.
+// these exceptions (MariaDB 10.11, found by the differential test in package fidelity and checked
+// against the server's ALTER):
+//   - a FLOAT or DOUBLE assigned to a string column is printed with as many digits as the string
+//     column has room for (3.141590118408203 for a FLOAT 3.14159 into VARCHAR(40)), and rounded to
+//     fit a short one, while ALTER TABLE prints the number with its own type's digits (3.14159) and
+//     fails when that does not fit; a ZEROFILL integer loses its zeros (12 where ALTER TABLE writes
+//     00012). CAST(… AS CHAR) prints the number as ALTER TABLE does.
+//   - a BLOB or TEXT value assigned to a smaller BLOB or TEXT type has its length wrapped around
+//     (300 bytes into a TINYTEXT store 44) instead of failing as ALTER TABLE does; the same value
+//     given as an expression fails properly ("Data too long"). The CAST keeps the bytes and the
+//     character set.
 func SelectExpr(o, g *Column) string {
 	col := sqlbuild.QuoteIdent(o.Name)
-	if isReal(o.DataType) && isString(g) {
+	switch {
+	case isString(g) && (isReal(o.DataType) || isInteger(o.DataType) && o.Zerofill()):
 		return "CAST(" + col + " AS CHAR)"
+	case isBlob(o.DataType) && isBlob(g.DataType) && blobBytes(g.DataType) < blobBytes(o.DataType):
+		if o.Charset == "" {
+			return "CAST(" + col + " AS BINARY)"
+		}
+		if sqlbuild.IsWord(o.Charset) {
+			return "CAST(" + col + " AS CHAR CHARACTER SET " + o.Charset + ")"
+		}
 	}
 	return col
+}
+
+// Zerofill reports whether c is an integer column declared ZEROFILL.
+func (c *Column) Zerofill() bool {
+	return strings.Contains(strings.ToLower(c.ColumnType), "zerofill")
+}
+
+func isBlob(dataType string) bool { return blobBytes(dataType) > 0 }
+
+// blobBytes is the largest value a BLOB or TEXT type holds, in bytes; 0 for other types.
+func blobBytes(dataType string) int64 {
+	switch dataType {
+	case "tinyblob", "tinytext":
+		return 1<<8 - 1
+	case "blob", "text":
+		return 1<<16 - 1
+	case "mediumblob", "mediumtext":
+		return 1<<24 - 1
+	case "longblob", "longtext":
+		return 1<<32 - 1
+	}
+	return 0
 }
 
 // isString reports whether c holds character or byte strings (not ENUM or SET, which hold members).
