@@ -151,15 +151,15 @@ func noRule(o, g *table.Column) string {
 // valueConds dispatches on the ghost's type.
 func valueConds(o, g *table.Column, ref string, f Flavor) ([]Cond, string) {
 	switch {
-	case isInteger(g):
+	case g.IsInteger():
 		return intConds(o, g, ref)
 	case g.DataType == "decimal":
 		return decimalConds(o, g, ref)
-	case isFloat(g):
+	case g.IsReal():
 		return floatConds(o, g, ref)
 	case g.IsText():
 		return textConds(o, g, ref)
-	case isBinaryString(g):
+	case g.IsBinaryString():
 		return binaryConds(o, g, ref)
 	case g.DataType == "enum" || g.DataType == "set":
 		return memberConds(o, g, ref)
@@ -207,7 +207,7 @@ func outOfRange(g *table.Column, sql string) []Cond {
 func intConds(o, g *table.Column, ref string) ([]Cond, string) {
 	lo, hi := numericBounds(g)
 	switch {
-	case isInteger(o), o.DataType == "year":
+	case o.IsInteger(), o.DataType == "year":
 		slo, shi := numericBounds(o)
 		return outOfRange(g, rangeCond(ref, lo, hi, slo, shi)), ""
 	case o.DataType == "bit":
@@ -229,7 +229,7 @@ func intConds(o, g *table.Column, ref string) ([]Cond, string) {
 			parts = append(parts, fmt.Sprintf("ROUND(%s) > %s", ref, hi))
 		}
 		return outOfRange(g, strings.Join(parts, " OR ")), ""
-	case isFloat(o):
+	case o.IsReal():
 		// The bounds are compared as FLOATs, as the server compares them: 2^63-1 is 2^63, which
 		// BIGINT takes (as its largest value).
 		return outOfRange(g, rangeCond("ROUND("+ref+")", lo, hi, nil, nil)), ""
@@ -245,7 +245,7 @@ func decimalConds(o, g *table.Column, ref string) ([]Cond, string) {
 	var expr string
 	var slo, shi *big.Int
 	switch {
-	case isInteger(o), o.DataType == "year":
+	case o.IsInteger(), o.DataType == "year":
 		expr = ref
 		slo, shi = numericBounds(o)
 	case o.DataType == "bit":
@@ -263,7 +263,7 @@ func decimalConds(o, g *table.Column, ref string) ([]Cond, string) {
 		} else {
 			slo, shi = numericBounds(o)
 		}
-	case isFloat(o):
+	case o.IsReal():
 		expr = fmt.Sprintf("ROUND(%s, %d)", ref, g.Scale)
 	default:
 		return nil, noRule(o, g)
@@ -292,13 +292,13 @@ func floatConds(o, g *table.Column, ref string) ([]Cond, string) {
 	}
 	isFloat32 := g.DataType == "float"
 	switch {
-	case isInteger(o), o.DataType == "year", o.DataType == "bit":
+	case o.IsInteger(), o.DataType == "year", o.DataType == "bit":
 		return nil, ""
 	case o.DataType == "decimal":
 		if !isFloat32 || o.Precision-o.Scale <= 38 {
 			return nil, ""
 		}
-	case isFloat(o):
+	case o.IsReal():
 		if !isFloat32 || o.DataType == "float" {
 			return nil, ""
 		}
@@ -314,9 +314,9 @@ func asText(o, g *table.Column, ref string) (expr string, ok bool) {
 	switch {
 	case o.IsText(), o.DataType == "enum", o.DataType == "set":
 		return ref, true
-	case isBinaryString(o):
+	case o.IsBinaryString():
 		return fmt.Sprintf("CONVERT(%s USING %s)", ref, g.Charset), true
-	case isInteger(o), o.DataType == "decimal", o.DataType == "date", o.DataType == "datetime",
+	case o.IsInteger(), o.DataType == "decimal", o.DataType == "date", o.DataType == "datetime",
 		o.DataType == "timestamp", o.DataType == "time", o.DataType == "year":
 		return ref, true
 	}
@@ -338,7 +338,7 @@ func textConds(o, g *table.Column, ref string) ([]Cond, string) {
 	var conds []Cond
 	lacks := Cond{What: "characters that " + g.Charset + " cannot store"}
 	switch {
-	case isBinaryString(o):
+	case o.IsBinaryString():
 		lacks.What = "bytes that are not valid " + g.Charset + " text"
 		lacks.SQL = fmt.Sprintf("CAST(%s AS BINARY) <> %s", expr, ref)
 	case o.Charset != "" && !holdsAll(g.Charset, o.Charset):
@@ -384,7 +384,7 @@ func binaryConds(o, g *table.Column, ref string) ([]Cond, string) {
 	var expr string
 	var src int64
 	switch {
-	case isBinaryString(o), o.IsText():
+	case o.IsBinaryString(), o.IsText():
 		expr, src = ref, byteLimit(o)
 	default:
 		e, ok := asText(o, g, ref)
@@ -420,7 +420,7 @@ func memberConds(o, g *table.Column, ref string) ([]Cond, string) {
 		return []Cond{{What: what, SQL: fmt.Sprintf("%s + 0 <> 0 AND %s", ref, notMember(ref))}}, ""
 	case g.DataType == "enum" && o.DataType == "set":
 		return []Cond{{What: what, SQL: notMember(ref)}}, ""
-	case g.DataType == "enum" && isInteger(o):
+	case g.DataType == "enum" && o.IsInteger():
 		return []Cond{{What: what, SQL: fmt.Sprintf("%s < 1 OR %s > %d", ref, ref, len(g.Elems))}}, ""
 	case g.DataType == "set" && o.DataType == "enum":
 		return []Cond{{What: what, SQL: fmt.Sprintf("%s <> '' AND %s", ref, notMember(ref))}}, ""
@@ -463,7 +463,7 @@ func temporalConds(o, g *table.Column, ref string, f Flavor) ([]Cond, string) {
 		switch {
 		case o.DataType == "year":
 			return nil, ""
-		case isInteger(o):
+		case o.IsInteger():
 			return outOfRange(g, fmt.Sprintf("NOT (%s BETWEEN 0 AND 99 OR %s BETWEEN 1901 AND 2155)", ref, ref)), ""
 		}
 	}
@@ -502,7 +502,7 @@ func timeBefore(t string) string {
 func bitConds(o, g *table.Column, ref string) ([]Cond, string) {
 	m, _ := typeLength(g)
 	if m <= 0 || m >= 64 {
-		if isInteger(o) || o.DataType == "bit" {
+		if o.IsInteger() || o.DataType == "bit" {
 			return nil, ""
 		}
 		return nil, noRule(o, g)
@@ -516,7 +516,7 @@ func bitConds(o, g *table.Column, ref string) ([]Cond, string) {
 			return nil, ""
 		}
 		return outOfRange(g, fmt.Sprintf("CAST(%s AS UNSIGNED) > %s", ref, hi)), ""
-	case isInteger(o):
+	case o.IsInteger():
 		slo, shi := numericBounds(o)
 		return outOfRange(g, rangeCond(ref, big.NewInt(0), hi, slo, shi)), ""
 	}

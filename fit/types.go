@@ -14,29 +14,9 @@ import (
 // parser: the table's Column does not carry character lengths, and the probe's columns come from
 // SHOW COLUMNS, which only prints the type.
 
-func isInteger(c *table.Column) bool {
-	switch c.DataType {
-	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
-		return true
-	}
-	return false
-}
-
-func isFloat(c *table.Column) bool {
-	return c.DataType == "float" || c.DataType == "double" || c.DataType == "real"
-}
-
 func isTemporal(c *table.Column) bool {
 	switch c.DataType {
 	case "date", "datetime", "timestamp", "time", "year":
-		return true
-	}
-	return false
-}
-
-func isBinaryString(c *table.Column) bool {
-	switch c.DataType {
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
 		return true
 	}
 	return false
@@ -87,7 +67,7 @@ func byteLimit(c *table.Column) int64 {
 	switch {
 	case n <= 0:
 		return 0
-	case isBinaryString(c):
+	case c.IsBinaryString():
 		return int64(n)
 	case isCharText(c):
 		return int64(n) * maxBytesPerChar(c.Charset)
@@ -99,10 +79,10 @@ func byteLimit(c *table.Column) int64 {
 // a type this package does not convert to text).
 func maxChars(c *table.Column) int64 {
 	switch {
-	case isCharText(c), isBinaryString(c) && (c.DataType == "binary" || c.DataType == "varbinary"):
+	case isCharText(c), c.IsBinaryString() && (c.DataType == "binary" || c.DataType == "varbinary"):
 		n, _ := typeLength(c)
 		return int64(max(n, 0))
-	case c.IsText() || isBinaryString(c):
+	case c.IsText() || c.IsBinaryString():
 		// At least one byte a character.
 		n, _ := blobBytes(c.DataType)
 		return n
@@ -118,7 +98,7 @@ func maxChars(c *table.Column) int64 {
 			n += len([]rune(e))
 		}
 		return int64(n)
-	case isInteger(c) || c.DataType == "year":
+	case c.IsInteger() || c.DataType == "year":
 		lo, hi := numericBounds(c)
 		return int64(max(len(lo.String()), len(hi.String())))
 	case c.DataType == "decimal":
@@ -177,7 +157,7 @@ var intBits = map[string]uint{"tinyint": 8, "smallint": 16, "mediumint": 24, "in
 // type without such bounds (FLOAT, DOUBLE, anything not a number).
 func numericBounds(c *table.Column) (lo, hi *big.Int) {
 	switch {
-	case isInteger(c):
+	case c.IsInteger():
 		bits := intBits[c.DataType]
 		if c.Unsigned {
 			return big.NewInt(0), new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), bits), big.NewInt(1))

@@ -40,6 +40,21 @@ type Column struct {
 // IsText reports whether values of c are character strings in c.Charset.
 func (c *Column) IsText() bool { return c.Charset != "" && c.DataType != "enum" && c.DataType != "set" }
 
+// IsInteger reports whether c is one of the integer types (not BIT, YEAR or DECIMAL).
+func (c *Column) IsInteger() bool { return isInteger(c.DataType) }
+
+// IsReal reports whether c is FLOAT or DOUBLE.
+func (c *Column) IsReal() bool { return isReal(c.DataType) }
+
+// IsBinaryString reports whether c holds byte strings: BINARY, VARBINARY and the BLOB types.
+func (c *Column) IsBinaryString() bool {
+	switch c.DataType {
+	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
+		return true
+	}
+	return false
+}
+
 // IndexColumn is one part of an index.
 type IndexColumn struct {
 	Name    string

@@ -112,7 +112,7 @@ func sortsAlike(k *table.Key) string {
 // exactly otherwise.
 func sameOrder(o, g *table.Column) bool {
 	switch {
-	case isInteger(o) && isInteger(g):
+	case o.IsInteger() && g.IsInteger():
 		return true
 	case o.IsText() || g.IsText():
 		// CHAR values are read without trailing spaces, so they keep their identity in a VARCHAR;

@@ -76,13 +76,13 @@ func convert(o, g *table.Column) (origExpr, ghostExpr, why string) {
 	switch {
 	case sameType(o, g):
 		return render(o, qo), render(g, qg), ""
-	case isInteger(o) && isInteger(g):
+	case o.IsInteger() && g.IsInteger():
 		// Equal numbers, whatever the widths and signedness; DECIMAL(20,0) holds every 64-bit
 		// integer and drops ZEROFILL's padding.
 		return "CAST(" + qo + " AS DECIMAL(20,0))", "CAST(" + qg + " AS DECIMAL(20,0))", ""
 	case o.DataType == "bit" && g.DataType == "bit":
 		return render(o, qo), render(g, qg), ""
-	case g.DataType == "decimal" && (o.DataType == "decimal" || isInteger(o)):
+	case g.DataType == "decimal" && (o.DataType == "decimal" || o.IsInteger()):
 		// CAST rounds as the assignment does.
 		cast := fmt.Sprintf(" AS DECIMAL(%d,%d))", g.Precision, g.Scale)
 		return "CAST(" + qo + cast, "CAST(" + qg + cast, ""
@@ -96,7 +96,7 @@ func convert(o, g *table.Column) (origExpr, ghostExpr, why string) {
 		return fmt.Sprintf("CAST(%s AS TIME(%d))", qo, g.FSP), qg, ""
 	case g.DataType == "enum" && o.DataType == "enum",
 		g.DataType == "set" && o.DataType == "set" && keepsOrder(o.Elems, g.Elems),
-		g.IsText() && (o.IsText() || o.DataType == "enum" || o.DataType == "set" || isBinaryString(o)):
+		g.IsText() && (o.IsText() || o.DataType == "enum" || o.DataType == "set" || o.IsBinaryString()):
 		// ENUM and SET compare as their text: the copy assigns them by member name. A SET prints
 		// its members in definition order, hence the order condition. Text is compared in the
 		// ghost's character set.
@@ -109,7 +109,7 @@ func convert(o, g *table.Column) (origExpr, ghostExpr, why string) {
 			expr = "TRIM(TRAILING ' ' FROM " + expr + ")"
 		}
 		return expr, qg, ""
-	case isBinaryString(g) && (isBinaryString(o) || o.IsText()):
+	case g.IsBinaryString() && (o.IsBinaryString() || o.IsText()):
 		// A string assigned to a binary column keeps its bytes; BINARY(n) pads them with zero
 		// bytes, as CAST … AS BINARY(n) does.
 		if g.DataType == "binary" {
@@ -139,7 +139,7 @@ func render(c *table.Column, expr string) string {
 
 // inCharset converts a text, ENUM or SET value of o into charset; binary strings keep their bytes.
 func inCharset(o *table.Column, expr, charset string) (string, bool) {
-	if isBinaryString(o) || o.Charset == charset {
+	if o.IsBinaryString() || o.Charset == charset {
 		return expr, true
 	}
 	if !sqlbuild.IsWord(charset) {
@@ -162,20 +162,4 @@ func keepsOrder(o, g []string) bool {
 		j++
 	}
 	return true
-}
-
-func isInteger(c *table.Column) bool {
-	switch c.DataType {
-	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
-		return true
-	}
-	return false
-}
-
-func isBinaryString(c *table.Column) bool {
-	switch c.DataType {
-	case "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
-		return true
-	}
-	return false
 }

@@ -414,16 +414,7 @@ func (e *MismatchError) Error() string {
 			names = "(" + names + ")"
 		}
 		fmt.Fprintf(&b, "the ghost table does not hold the same data as %s for %d row(s) the replay changed after the checksum: %s = ", e.Table, len(e.Keys), names)
-		for i, k := range e.Keys {
-			if i == maxPrinted {
-				fmt.Fprintf(&b, "; and %d more", len(e.Keys)-i)
-				break
-			}
-			if i > 0 {
-				b.WriteString("; ")
-			}
-			b.WriteString(table.FormatKey(k))
-		}
+		writeFirst(&b, len(e.Keys), func(i int) string { return table.FormatKey(e.Keys[i]) })
 		b.WriteString(". doppel does not cut over; the original table is untouched")
 		return b.String()
 	}
@@ -432,19 +423,23 @@ func (e *MismatchError) Error() string {
 		b.WriteString(", even after copying them again")
 	}
 	b.WriteString(": ")
-	for i, r := range e.Ranges {
-		if i == maxPrinted {
-			fmt.Fprintf(&b, "; and %d more", len(e.Ranges)-i)
-			break
-		}
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(r.Describe(e.Key))
-	}
+	writeFirst(&b, len(e.Ranges), func(i int) string { return e.Ranges[i].Describe(e.Key) })
 	if e.Reason != "" {
 		b.WriteString(". Not copied again: " + e.Reason)
 	}
 	b.WriteString(". doppel does not cut over; the original table is untouched")
 	return b.String()
+}
+
+// writeFirst writes the first maxPrinted of n items, separated by "; ", and how many more there are.
+func writeFirst(b *strings.Builder, n int, item func(int) string) {
+	for i := range min(n, maxPrinted) {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(item(i))
+	}
+	if n > maxPrinted {
+		fmt.Fprintf(b, "; and %d more", n-maxPrinted)
+	}
 }
