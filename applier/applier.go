@@ -128,23 +128,21 @@ func New(cfg Config) (*Applier, error) {
 		a.keyBind = append(a.keyBind, sqlbuild.KeyCol{Name: p.Ghost.Name, Bind: table.BindExpr(p.Orig, p.Ghost)})
 		a.stageKey = append(a.stageKey, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
 	}
-	var defs []sqlbuild.ColumnDef
 	a.fromStage = sqlbuild.Copy{From: a.stageTbl, Into: a.ghostTbl, Key: cfg.Key.KeyColumns(), Update: true}
 	for i, p := range cfg.Mapping.Copied {
 		if !sqlbuild.IsWord(p.Orig.Charset) && p.Orig.Charset != "" {
 			return nil, fmt.Errorf("column %s has an unexpected character set %q", p.Orig.Name, p.Orig.Charset)
 		}
-		defs = append(defs, p.Orig.Def())
 		a.stageCols = append(a.stageCols, p.Orig.Name)
 		a.stageBinds = append(a.stageBinds, table.BindExpr(p.Orig, p.Orig))
 		a.stageDefs = append(a.stageDefs, p.Orig)
 		a.fromStage.Cols = append(a.fromStage.Cols, p.Ghost.Name)
-		a.fromStage.Exprs = append(a.fromStage.Exprs, table.SelectExpr(p.Orig, p.Ghost))
+		a.fromStage.Exprs = append(a.fromStage.Exprs, cfg.Mapping.Expr(p))
 		if p.Orig.Nullable && !p.Ghost.Nullable {
 			a.notNull = append(a.notNull, i)
 		}
 	}
-	a.createStage = sqlbuild.CreateTemporary(a.stageTbl, defs, cfg.Key.Names())
+	a.createStage = sqlbuild.CreateTemporaryLike(a.stageTbl, cfg.Key.Names(), sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name), a.stageCols)
 	return a, nil
 }
 

@@ -109,7 +109,7 @@ func New(cfg Config) (*Copier, error) {
 	var nullable []string
 	for _, p := range cfg.Mapping.Copied {
 		tmpl.Cols = append(tmpl.Cols, p.Ghost.Name)
-		tmpl.Exprs = append(tmpl.Exprs, table.SelectExpr(p.Orig, p.Ghost))
+		tmpl.Exprs = append(tmpl.Exprs, cfg.Mapping.Expr(p))
 		if p.Orig.Nullable && !p.Ghost.Nullable {
 			nullable = append(nullable, sqlbuild.QuoteIdent(p.Orig.Name)+" IS NULL")
 		}

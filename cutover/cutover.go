@@ -48,6 +48,9 @@ type Config struct {
 	// Attempts is how many times the swap is tried before giving up.
 	Attempts int
 	CatchUp  CatchUp
+	// BeforeLock, when set, runs with the session that will hold the lock, just before it locks:
+	// what UnderLock needs of tables other than the locked ones is prepared there.
+	BeforeLock func(ctx context.Context, locker *sql.Conn) error
 	// UnderLock, when set, runs after the catch-up while the original is locked, with the session
 	// that holds the lock (the only one that can read the original now): the last check of the
 	// ghost. An error gives the attempt up; wrapping ErrAbort gives the swap up.
@@ -162,6 +165,11 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 			dropSentry(cfg, old)
 		}
 	}()
+	if cfg.BeforeLock != nil {
+		if err := cfg.BeforeLock(ctx, a); err != nil {
+			return 0, fmt.Errorf("preparing the cut-over's checks: %w", err)
+		}
+	}
 	if _, err := a.ExecContext(ctx, "LOCK TABLES "+tbl+" WRITE, "+old+" WRITE"); err != nil {
 		return 0, fmt.Errorf("locking %s: %w", tbl, err)
 	}

@@ -167,3 +167,21 @@ func (f mariaDB) StopReplicaSQL() string       { return "STOP SLAVE" }
 func (f mariaDB) ResetReplicaAllSQL() string   { return "RESET SLAVE ALL" }
 func (f mariaDB) RenameUnderLockTables() bool  { return false }
 func (f mariaDB) LogReplicaUpdatesVar() string { return "log_slave_updates" }
+
+// DefaultTimeZone returns the time zone a session of the server starts in (its global time_zone), in
+// which a native ALTER converts TIMESTAMPs to and from other types; "" when it is UTC at every time of
+// the year, as doppel's own sessions are. 'SYSTEM' is returned as it is: CONVERT_TZ takes it.
+func DefaultTimeZone(ctx context.Context, db *sql.DB) (string, error) {
+	var zone string
+	var utc bool
+	err := db.QueryRowContext(ctx, `SELECT @@global.time_zone,
+		COALESCE(CONVERT_TZ('2021-01-15 12:00:00', @@global.time_zone, '+00:00') = '2021-01-15 12:00:00'
+		     AND CONVERT_TZ('2021-07-15 12:00:00', @@global.time_zone, '+00:00') = '2021-07-15 12:00:00', FALSE)`).Scan(&zone, &utc)
+	if err != nil {
+		return "", fmt.Errorf("reading the server's time zone: %w", err)
+	}
+	if utc {
+		return "", nil
+	}
+	return zone, nil
+}

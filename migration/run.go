@@ -483,7 +483,7 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	r.setState(StateCuttingOver)
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
-		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r}, UnderLock: r.verifyUnderLock,
+		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r}, BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock,
 		BeforeRename: func() {
 			r.ddl.swapping.Store(true)
 			r.seal.begin()
@@ -608,6 +608,14 @@ func (r *run) verifyReplayed(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// prepareUnderLock readies the cut-over's locking session for verifyUnderLock.
+func (r *run) prepareUnderLock(ctx context.Context, locker *sql.Conn) error {
+	if !r.cfg.Checksum {
+		return nil
+	}
+	return verify.Prepare(ctx, r.verifyConfig(), locker)
 }
 
 // verifyUnderLock is the cut-over's last check, while the original is locked and every change is in

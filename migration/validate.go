@@ -44,6 +44,9 @@ type validated struct {
 	probedChecks []fit.Check
 	// ddlMode is the sql_mode the probe's and the ghost's DDL run under (sqlmode.go).
 	ddlMode string
+	// timeZone is the primary's default time zone, in which a native ALTER converts TIMESTAMPs to
+	// and from other types ("" for UTC).
+	timeZone string
 	// fitted is set once the rows have been counted against the altered table (checkFit).
 	fitted bool
 }
@@ -114,6 +117,9 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 		}
 	}
 	if p.ddlMode, err = ddlMode(ctx, s.primary, cfg.AllowZeroInDate); err != nil {
+		return nil, err
+	}
+	if p.timeZone, err = dbconn.DefaultTimeZone(ctx, s.primary); err != nil {
 		return nil, err
 	}
 	if err := probe(ctx, cfg, s, p); err != nil {
@@ -342,6 +348,7 @@ func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghost *table.Table) error {
 	// A column dropped and added again under its name starts from its default, as in a native ALTER.
 	mapping := table.MapColumns(p.orig, ghost, p.renames, p.gone...)
+	mapping.TimeZone = p.timeZone
 	if len(mapping.Copied) == 0 {
 		return refuse("the altered table shares no column with the original: there is nothing to copy")
 	}

@@ -207,34 +207,14 @@ func InsertValues(table string, cols, binds []string, rows int) string {
 	return b.String()
 }
 
-// ColumnDef is a column of a table doppel creates for itself.
-type ColumnDef struct {
-	Name string
-	// Type is the column's type as information_schema.COLUMNS.COLUMN_TYPE shows it ("int(10) unsigned",
-	// "enum('a','b')"): server output, written as it is.
-	Type               string
-	Charset, Collation string // empty for types without a character set
-	Nullable           bool
-}
-
-// CreateTemporary returns the CREATE TEMPORARY TABLE of a session-private table with these columns
-// and a primary key over key. Character set and collation names must be words (IsWord).
-func CreateTemporary(table string, cols []ColumnDef, key []string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TEMPORARY TABLE %s (", table)
-	for _, c := range cols {
-		fmt.Fprintf(&b, "%s %s", QuoteIdent(c.Name), c.Type)
-		if c.Charset != "" {
-			fmt.Fprintf(&b, " CHARACTER SET %s COLLATE %s", c.Charset, c.Collation)
-		}
-		if c.Nullable {
-			b.WriteString(" NULL, ")
-		} else {
-			b.WriteString(" NOT NULL, ")
-		}
-	}
-	fmt.Fprintf(&b, "PRIMARY KEY (%s)) ENGINE=InnoDB", QuoteIdents(key))
-	return b.String()
+// CreateTemporaryLike returns the CREATE TEMPORARY TABLE of a session-private table with the given
+// columns of from, each of exactly its type (CREATE … SELECT takes a column's type, character set
+// and collation, ENUM members included, as the server knows them: no text of them goes through
+// doppel), and a primary key over key. It reads no row of from. It must not run inside a
+// transaction (MySQL with GTIDs refuses it there).
+func CreateTemporaryLike(table string, key []string, from string, cols []string) string {
+	return fmt.Sprintf("CREATE TEMPORARY TABLE IF NOT EXISTS %s (PRIMARY KEY (%s)) ENGINE=InnoDB SELECT %s FROM %s LIMIT 0",
+		table, QuoteIdents(key), QuoteIdents(cols), from)
 }
 
 // DeleteByKeys returns a DELETE of rows rows of table by key value.

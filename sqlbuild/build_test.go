@@ -90,8 +90,8 @@ func TestStatements(t *testing.T) {
 			"INSERT INTO `db`.`_t_gho` (`a`, `b``c`, `v`) SELECT `a`, `b``c`, `v` FROM `db`.`_s`" +
 				" ON DUPLICATE KEY UPDATE `a` = IF(`db`.`_t_gho`.`a` <=> VALUES(`a`) AND CAST(`db`.`_t_gho`.`b``c` AS BINARY) <=> CAST(VALUES(`b``c`) AS BINARY), `db`.`_t_gho`.`a`, NULL), `v` = VALUES(`v`)"},
 		{"insert values", InsertValues(ghost, []string{"id", "v"}, []string{"?", "CONVERT(? USING utf8mb4)"}, 2), "INSERT INTO `db`.`_t_gho` (`id`, `v`) VALUES (?, CONVERT(? USING utf8mb4)), (?, CONVERT(? USING utf8mb4))"},
-		{"create temporary", CreateTemporary("`db`.`_s`", []ColumnDef{{Name: "id", Type: "int(11)"}, {Name: "v", Type: "varchar(10)", Charset: "latin1", Collation: "latin1_bin", Nullable: true}}, []string{"id"}),
-			"CREATE TEMPORARY TABLE `db`.`_s` (`id` int(11) NOT NULL, `v` varchar(10) CHARACTER SET latin1 COLLATE latin1_bin NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB"},
+		{"create temporary like", CreateTemporaryLike("`db`.`_s`", []string{"id"}, tbl, []string{"id", "v"}),
+			"CREATE TEMPORARY TABLE IF NOT EXISTS `db`.`_s` (PRIMARY KEY (`id`)) ENGINE=InnoDB SELECT `id`, `v` FROM `db`.`t` LIMIT 0"},
 		{"equal", Equal(k2).SQL, "`a` = ? AND `b``c` = CONVERT(? USING latin1) COLLATE latin1_bin"},
 		{"add index", AddIndex("i`x", []IndexPart{{Column: "a", SubPart: 10}, {Column: "b", Desc: true}}, "it's"), "ADD INDEX `i``x` (`a`(10), `b` DESC) COMMENT 'it\\'s'"},
 		{"delete one column", DeleteByKeys(ghost, k1, 3), "DELETE FROM `db`.`_t_gho` WHERE `id` IN (?, ?, ?)"},

@@ -2,6 +2,7 @@ package table
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/doppel-sql/doppel/sqlbuild"
@@ -12,9 +13,13 @@ import (
 // of them. The copy and the replay raise it instead of dropping a row.
 var ErrCollision = errors.New("a row collides with another row under a unique key of the altered table")
 
-// SelectExpr returns what the copy selects from the original's column o (or from a column of the
-// same definition: the replay's stage table) to assign to the ghost's column g, so that g stores
-// exactly what ALTER TABLE stores for the same value.
+// Expr returns what the copy selects from the original's column of p (or from a column of the same
+// definition: the replay's stage table) to assign to the ghost's column of p, so that it stores
+// exactly what ALTER TABLE stores for the same value: SelectExpr in the mapping's time zone.
+func (m Mapping) Expr(p Pair) string { return SelectExpr(sqlbuild.QuoteIdent(p.Orig.Name), p.Orig, p.Ghost, m.TimeZone) }
+
+// SelectExpr returns the expression, over ref (column o's value), that assigned to column g stores
+// what ALTER TABLE stores for the same value when its session's time zone is zone ("" for UTC).
 //
 // An INSERT … SELECT assigns a column's value to another column the way ALTER TABLE copies it, with
 // these exceptions (MariaDB 10.11, found by the differential test in package fidelity and checked
@@ -23,25 +28,46 @@ var ErrCollision = errors.New("a row collides with another row under a unique ke
 //     column has room for (3.141590118408203 for a FLOAT 3.14159 into VARCHAR(40)), and rounded to
 //     fit a short one, while ALTER TABLE prints the number with its own type's digits (3.14159) and
 //     fails when that does not fit; a ZEROFILL integer loses its zeros (12 where ALTER TABLE writes
-//     00012). CAST(… AS CHAR) prints the number as ALTER TABLE does.
+//     00012), a YEAR 0 its digits (0 for 0000). CAST(… AS CHAR) prints them as ALTER TABLE does.
 //   - a BLOB or TEXT value assigned to a smaller BLOB or TEXT type has its length wrapped around
 //     (300 bytes into a TINYTEXT store 44) instead of failing as ALTER TABLE does; the same value
 //     given as an expression fails properly ("Data too long"). The CAST keeps the bytes and the
 //     character set.
-func SelectExpr(o, g *Column) string {
-	col := sqlbuild.QuoteIdent(o.Name)
+//   - a string assigned to an integer or BIT column is read leniently ('0.5' becomes 1, '1e2' 100,
+//     bytes are kept as bits), where ALTER TABLE reads it as an integer and fails on anything else
+//     ("Truncated incorrect INTEGER value"); CAST(… AS SIGNED/UNSIGNED) reads it as ALTER TABLE does.
+//   - a BIT assigned to FLOAT or DOUBLE is read unsigned (a BIT(64) with its top bit set becomes
+//     9.2e18), where ALTER TABLE reads it signed (-9.2e18); a FLOAT or DOUBLE assigned to BIGINT or
+//     BIT is truncated and fails past 2^63 where ALTER TABLE rounds it and clips it to 2^63-1. CAST(…
+//     AS SIGNED) does what ALTER TABLE does.
+//   - doppel's sessions run at time zone +00:00 (binlog TIMESTAMPs are UTC), while ALTER TABLE
+//     converts a TIMESTAMP to or from any other type in its session's time zone, the server's default
+//     one: CONVERT_TZ converts between the two. Where CONVERT_TZ cannot take the value (a zero date,
+//     or one that is not valid), it is left to the assignment, which keeps a zero date and refuses an
+//     invalid one as ALTER TABLE does.
+func SelectExpr(ref string, o, g *Column, zone string) string {
 	switch {
-	case isString(g) && (isReal(o.DataType) || isInteger(o.DataType) && o.Zerofill()):
-		return "CAST(" + col + " AS CHAR)"
+	case isString(g) && (o.IsReal() || o.IsInteger() && o.Zerofill() || o.DataType == "year"):
+		return "CAST(" + ref + " AS CHAR)"
 	case isBlob(o.DataType) && isBlob(g.DataType) && blobBytes(g.DataType) < blobBytes(o.DataType):
 		if o.Charset == "" {
-			return "CAST(" + col + " AS BINARY)"
+			return "CAST(" + ref + " AS BINARY)"
 		}
 		if sqlbuild.IsWord(o.Charset) {
-			return "CAST(" + col + " AS CHAR CHARACTER SET " + o.Charset + ")"
+			return "CAST(" + ref + " AS CHAR CHARACTER SET " + o.Charset + ")"
 		}
+	case isString(o) && g.IsInteger() && g.Unsigned, isString(o) && g.DataType == "bit":
+		return "CAST(" + ref + " AS UNSIGNED)"
+	case isString(o) && g.IsInteger():
+		return "CAST(" + ref + " AS SIGNED)"
+	case o.DataType == "bit" && g.IsReal(), o.IsReal() && (g.DataType == "bit" || g.DataType == "bigint" && !g.Unsigned):
+		return "CAST(" + ref + " AS SIGNED)"
+	case zone != "" && o.DataType == "timestamp" && g.DataType != "timestamp":
+		return fmt.Sprintf("COALESCE(CONVERT_TZ(%s, '+00:00', %s), %s)", ref, sqlbuild.QuoteString(zone), ref)
+	case zone != "" && o.DataType != "timestamp" && g.DataType == "timestamp":
+		return fmt.Sprintf("COALESCE(CONVERT_TZ(%s, %s, '+00:00'), %s)", ref, sqlbuild.QuoteString(zone), ref)
 	}
-	return col
+	return ref
 }
 
 // Zerofill reports whether c is an integer column declared ZEROFILL.
@@ -80,14 +106,6 @@ func isReal(dataType string) bool {
 	return dataType == "float" || dataType == "double" || dataType == "real"
 }
 
-// Def returns c's definition for a table doppel creates with the same column type.
-func (c *Column) Def() sqlbuild.ColumnDef {
-	d := sqlbuild.ColumnDef{Name: c.Name, Type: c.ColumnType, Nullable: c.Nullable}
-	if c.Charset != "" { // text, and the members of ENUM and SET
-		d.Charset, d.Collation = c.Charset, c.Collation
-	}
-	return d
-}
 
 // KeyColumns returns the ghost's iteration key columns for sqlbuild.Copy: text is compared as its
 // bytes, so values a collation deems equal are not taken for the same row.

@@ -21,6 +21,9 @@ type Mapping struct {
 	Dropped []string
 	// Added are ghost columns with no original counterpart; they get their default.
 	Added []string
+	// TimeZone is the time zone a native ALTER would convert TIMESTAMPs to and from other types in:
+	// the server's default (dbconn.DefaultTimeZone); "" for UTC, doppel's sessions' own.
+	TimeZone string
 }
 
 // MapColumns pairs the columns of orig and ghost by name, following renames (original name → ghost

@@ -16,22 +16,29 @@ import (
 // keysPerQuery is how many keys one comparison query takes.
 const keysPerQuery = 500
 
+// Prepare readies orig, the session Keys will read the original through, when Keys needs temporary
+// tables there (to compare a column after the server's own conversion): before it takes LOCK TABLES,
+// under which it could not read the ghost's definition.
+func Prepare(ctx context.Context, cfg Config, orig *sql.Conn) error {
+	v, err := newVerifier(cfg)
+	if err != nil || v.orig.stager == nil {
+		return err
+	}
+	return v.orig.stager.prepare(ctx, orig)
+}
+
 // Keys compares the rows of the given keys (values of the original's key) in both tables: the
 // rows the replay wrote or deleted after the consistent point Run compared the tables at. orig reads
 // the original and ghost the ghost; both must see the tables at one point at which the ghost holds
 // every change of the original: the same snapshot, or, at the cut-over, the session that holds the
-// original locked and any other (nothing writes to the ghost once every change is applied). It
-// returns a *MismatchError naming the keys whose rows differ.
+// original locked and any other (nothing writes to the ghost once every change is applied). orig
+// must have been prepared (Prepare). It returns a *MismatchError naming the keys whose rows differ.
 func Keys(ctx context.Context, cfg Config, orig *sql.Conn, ghost dbconn.Querier, keys [][]any) error {
 	v, err := newVerifier(cfg)
 	if err != nil {
 		return err
 	}
-	if v.orig.stager != nil && len(keys) > 0 {
-		if err := v.orig.stager.prepare(ctx, orig); err != nil {
-			return err
-		}
-	}
+
 	start := time.Now()
 	var differ [][]any
 	for len(keys) > 0 {

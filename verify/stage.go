@@ -41,33 +41,31 @@ func newStager(cfg *Config, ghostHash string) *stager {
 		conv:  sqlbuild.QualifiedName(cfg.Orig.Schema, "_doppel_verify_conv"),
 		hash:  ghostHash,
 	}
-	var stageDefs, convDefs []sqlbuild.ColumnDef
 	var convCols, exprs []string
 	for _, p := range cfg.Mapping.Copied {
 		s.readCols = append(s.readCols, p.Orig)
 		s.read = append(s.read, table.ReadExpr(p.Orig))
 		s.stageCols = append(s.stageCols, p.Orig.Name)
 		s.stageBinds = append(s.stageBinds, table.BindExpr(p.Orig, p.Orig))
-		stageDefs = append(stageDefs, p.Orig.Def())
-		convDefs = append(convDefs, p.Ghost.Def())
 		convCols = append(convCols, p.Ghost.Name)
-		exprs = append(exprs, table.SelectExpr(p.Orig, p.Ghost))
+		exprs = append(exprs, cfg.Mapping.Expr(p))
 	}
 	for _, p := range cfg.Key.Columns {
 		s.key = append(s.key, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
 	}
-	s.createStage = strings.Replace(sqlbuild.CreateTemporary(s.stage, stageDefs, cfg.Key.Names()), "CREATE TEMPORARY TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS", 1)
 	var keyNames []string
 	for _, p := range cfg.Key.Columns {
 		keyNames = append(keyNames, p.Ghost.Name)
 	}
-	s.createConv = strings.Replace(sqlbuild.CreateTemporary(s.conv, convDefs, keyNames), "CREATE TEMPORARY TABLE", "CREATE TEMPORARY TABLE IF NOT EXISTS", 1)
+	s.createStage = sqlbuild.CreateTemporaryLike(s.stage, cfg.Key.Names(), sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name), s.stageCols)
+	s.createConv = sqlbuild.CreateTemporaryLike(s.conv, keyNames, sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name), convCols)
 	s.fill = fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", s.conv, sqlbuild.QuoteIdents(convCols), strings.Join(exprs, ", "), s.stage)
 	return s
 }
 
 // prepare creates the temporary tables in conn's session. It must run before the session starts a
-// read-only transaction, which may not create tables.
+// read-only transaction, which may not create tables, and before it takes LOCK TABLES (it reads the
+// definitions of both tables).
 func (s *stager) prepare(ctx context.Context, conn *sql.Conn) error {
 	for _, q := range []string{s.createStage, s.createConv} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {

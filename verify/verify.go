@@ -298,7 +298,7 @@ func (v *verifier) repair(ctx context.Context, c chunk) error {
 	del := "DELETE FROM " + v.ghost.name + " WHERE " + gWhere
 	cp := sqlbuild.Copy{From: v.orig.name, Index: v.orig.index, Into: v.ghost.name, Where: oWhere, Lock: true, Key: v.cfg.Key.KeyColumns()}
 	for _, p := range v.cfg.Mapping.Copied {
-		cp.Cols, cp.Exprs = append(cp.Cols, p.Ghost.Name), append(cp.Exprs, table.SelectExpr(p.Orig, p.Ghost))
+		cp.Cols, cp.Exprs = append(cp.Cols, p.Ghost.Name), append(cp.Exprs, v.cfg.Mapping.Expr(p))
 	}
 	ins := cp.SQL()
 	err := dbconn.Retry(ctx, v.cfg.Retries, func(ctx context.Context) error {
