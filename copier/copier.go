@@ -351,6 +351,9 @@ func (c *Copier) readKey(ctx context.Context, query string, args ...any) ([]any,
 				return err
 			}
 		}
+		// Close before Err: the RawBytes hold the rows' read lock until then, and a cancelled
+		// context's close waits for it, which would make Err wait for ever.
+		_ = rows.Close()
 		return rows.Err()
 	})
 	return key, err

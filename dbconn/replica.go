@@ -109,6 +109,9 @@ func scanOneRowMap(rows *sql.Rows) (map[string]string, bool, error) {
 	for i, c := range cols {
 		m[strings.ToLower(c)] = string(vals[i])
 	}
+	// Close before Err: the RawBytes hold the rows' read lock until then, and a cancelled
+	// context's close waits for it, which would make Err wait for ever.
+	_ = rows.Close()
 	return m, true, rows.Err()
 }
 

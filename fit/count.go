@@ -129,15 +129,8 @@ func Trial(ctx context.Context, db *sql.DB, orig *table.Table, m table.Mapping, 
 	if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = ?", dbconn.SQLMode); err != nil {
 		return "", false, true, err
 	}
-	alter := "ALTER TABLE " + tmp + " " + clause
-	_, err = conn.ExecContext(ctx, alter)
+	err = alterTemporary(ctx, conn, orig, tmp, clause)
 	var me *mysql.MySQLError
-	if errors.As(err, &me) && me.Number == 1796 { // FULLTEXT on a temporary InnoDB table
-		if _, err := conn.ExecContext(ctx, "ALTER TABLE "+tmp+" ENGINE=MyISAM"); err != nil {
-			return "", false, true, fmt.Errorf("trying the ALTER on a temporary copy of %s: %w", orig.Name, err)
-		}
-		_, err = conn.ExecContext(ctx, alter)
-	}
 	switch {
 	case err == nil:
 		return "", true, true, nil

@@ -32,6 +32,9 @@ type Flavor struct {
 	// TimestampEnd is the first instant (UTC) past TIMESTAMP's range: 2038-01-19 03:14:08, or on
 	// 64-bit MariaDB 11.5 and later 2106-02-07 06:28:16.
 	TimestampEnd string
+	// TimeZone is the zone a native ALTER reads a DATE or DATETIME in when it makes it a TIMESTAMP:
+	// the server's default ("" for UTC, doppel's sessions' own).
+	TimeZone string
 }
 
 // TimestampEnd2038 and TimestampEnd2106 are the ends of TIMESTAMP's range.
@@ -486,8 +489,13 @@ func timestampCond(o, g *table.Column, ref string, f Flavor) string {
 	if o.DataType == "date" {
 		zero = "0000-00-00"
 	}
+	// The range is TIMESTAMP's in UTC; a DATE or DATETIME is a time in the session's zone.
+	utc := ref
+	if f.TimeZone != "" && o.DataType != "timestamp" {
+		utc = fmt.Sprintf("CONVERT_TZ(%s, %s, '+00:00')", ref, sqlbuild.QuoteString(f.TimeZone))
+	}
 	return fmt.Sprintf("%s <> '%s' AND (%s < '%s' OR %s >= '%s' OR MONTH(%s) = 0 OR DAYOFMONTH(%s) = 0)",
-		ref, zero, ref, first, ref, end, ref, ref)
+		ref, zero, utc, first, utc, end, ref, ref)
 }
 
 // timeBefore returns the second before t ("2038-01-19 03:14:08" → "2038-01-19 03:14:07"), for

@@ -18,7 +18,7 @@ import (
 // ghost table exists, and no --resume could help. The count is one read of the table, on the
 // inspected server, and only when the ALTER changes a column in a way that can fail. For each class
 // of rows found, one of them is tried with the server's own ALTER (fit.Trial), and its error quoted.
-func checkFit(ctx context.Context, cfg *Config, s *servers, p *validated, ghost *table.Table, mapping table.Mapping) error {
+func checkFit(ctx context.Context, cfg *Config, s *servers, p *validated, ghost *table.Table, mapping table.Mapping, key *table.Key) error {
 	origChecks, err := fit.ReadChecks(ctx, s.primary, cfg.Database, cfg.Table)
 	if err != nil {
 		return err
@@ -29,22 +29,38 @@ func checkFit(ctx context.Context, cfg *Config, s *servers, p *validated, ghost 
 			return err
 		}
 	}
-	flavor := fit.Flavor{RoundsFractions: s.flavor.Name() == "mysql", TimestampEnd: fit.TimestampEnd2038}
+	flavor := fit.Flavor{RoundsFractions: s.flavor.Name() == "mysql", TimestampEnd: fit.TimestampEnd2038, TimeZone: mapping.TimeZone}
 	if s.flavor.Name() == "mariadb" && s.flavor.Version().AtLeast(11, 5, 0) {
 		flavor.TimestampEnd = fit.TimestampEnd2106
 	}
 	conds, unchecked := fit.Plan(fit.Config{Orig: p.orig, Ghost: ghost, Mapping: mapping, OrigChecks: origChecks, GhostChecks: ghostChecks, Flavor: flavor})
+	var found, tryColumns []string
 	for _, u := range unchecked {
-		p.warnings = append(p.warnings, fmt.Sprintf("%s: %s", quoteColumn(u.Column), u.Why))
+		if strings.HasPrefix(u.Column, "CHECK ") {
+			p.warnings = append(p.warnings, fmt.Sprintf("%s: %s", quoteColumn(u.Column), u.Why))
+			continue
+		}
+		tryColumns = append(tryColumns, u.Column)
 	}
-	if len(conds) == 0 {
-		return nil
+	if len(tryColumns) > 0 {
+		// No exact condition: the server converts every value, as the copy will.
+		cfg.Logger.Info("trying the conversion of every value with the server (no condition is known for its type change): one read of the table per column",
+			zap.Strings("columns", tryColumns))
+		failures, err := fit.Convert(ctx, s.primary, fit.ConvertConfig{Orig: p.orig, Mapping: mapping, Key: key, Clause: p.alter.Clause, Columns: tryColumns})
+		if err != nil {
+			p.warnings = append(p.warnings, fmt.Sprintf("doppel could not try the conversion of %s before the copy (%v): a value that does not convert stops the copy", strings.Join(tryColumns, ", "), err))
+		}
+		for _, f := range failures {
+			found = append(found, fmt.Sprintf("column %s: a value that does not convert to its new type (the server's ALTER: \"%s\")", sqlbuild.QuoteIdent(f.Column), f.Reason))
+		}
 	}
-	counts, err := fit.Count(ctx, s.inspect, p.orig, mapping, conds)
-	if err != nil {
-		return err
+	var counts []int64
+	if len(conds) > 0 {
+		var err error
+		if counts, err = fit.Count(ctx, s.inspect, p.orig, mapping, conds); err != nil {
+			return err
+		}
 	}
-	var found []string
 	for i, c := range conds {
 		if counts[i] == 0 {
 			continue

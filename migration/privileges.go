@@ -11,8 +11,9 @@ import (
 type privilege []string
 
 var (
-	// Written on the primary: the changelog and ghost tables, the copy, the replay and the swap.
-	tablePrivileges = []privilege{{"SELECT"}, {"INSERT"}, {"UPDATE"}, {"DELETE"}, {"CREATE"}, {"DROP"}, {"ALTER"}, {"LOCK TABLES"}}
+	// Written on the primary: the changelog and ghost tables, the copy, the replay and the swap;
+	// temporary tables for the probe, the replay's stage and the checks of conversions.
+	tablePrivileges = []privilege{{"SELECT"}, {"INSERT"}, {"UPDATE"}, {"DELETE"}, {"CREATE"}, {"DROP"}, {"ALTER"}, {"LOCK TABLES"}, {"CREATE TEMPORARY TABLES"}}
 	// On the server whose binlog doppel reads.
 	binlogPrivileges = []privilege{{"REPLICATION SLAVE"}, {"REPLICATION CLIENT", "BINLOG MONITOR", "SUPER"}}
 )

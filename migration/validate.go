@@ -391,7 +391,7 @@ func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghos
 		}
 	}
 	if !p.fitted {
-		if err := checkFit(ctx, cfg, s, p, ghost, mapping); err != nil {
+		if err := checkFit(ctx, cfg, s, p, ghost, mapping, key); err != nil {
 			return err
 		}
 		p.fitted = true

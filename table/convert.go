@@ -65,7 +65,17 @@ func SelectExpr(ref string, o, g *Column, zone string) string {
 	case zone != "" && o.DataType == "timestamp" && g.DataType != "timestamp":
 		return fmt.Sprintf("COALESCE(CONVERT_TZ(%s, '+00:00', %s), %s)", ref, sqlbuild.QuoteString(zone), ref)
 	case zone != "" && o.DataType != "timestamp" && g.DataType == "timestamp":
-		return fmt.Sprintf("COALESCE(CONVERT_TZ(%s, %s, '+00:00'), %s)", ref, sqlbuild.QuoteString(zone), ref)
+		// The converted value keeps the kind of the original's (a string, a number or a date), so
+		// that a value CONVERT_TZ cannot take is assigned as the ALTER assigns it: a zero date
+		// written as 0, '0000-00-00' or a DATE is a zero TIMESTAMP, anything else invalid an error.
+		utc := fmt.Sprintf("CONVERT_TZ(%s, %s, '+00:00')", ref, sqlbuild.QuoteString(zone))
+		switch {
+		case isString(o) || o.DataType == "enum" || o.DataType == "set":
+			utc = "CAST(" + utc + " AS CHAR)"
+		case o.IsInteger() || o.IsReal() || o.DataType == "decimal" || o.DataType == "bit":
+			utc += " + 0"
+		}
+		return fmt.Sprintf("COALESCE(%s, %s)", utc, ref)
 	}
 	return ref
 }

@@ -181,5 +181,7 @@ func (r keyReader) read(ctx context.Context, conn *sql.Conn, q string, args []an
 			return nil, err
 		}
 	}
+	// Close before Err: the RawBytes hold the rows' read lock until then (see copier.readKey).
+	_ = rows.Close()
 	return key, rows.Err()
 }
