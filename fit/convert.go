@@ -116,8 +116,12 @@ func Convert(ctx context.Context, db *sql.DB, cfg ConvertConfig) ([]Failure, err
 			if !errors.As(err, &me) || dbconn.IsRetryable(err) {
 				return nil, fmt.Errorf("converting the values of %s with the server: %w", t.column, err)
 			}
-			msg := strings.ReplaceAll(me.Message, convertName(t.index), cfg.Orig.Name)
-			failures = append(failures, Failure{Column: t.column, Reason: withoutValue(msg)})
+			reason := strings.ReplaceAll(me.Message, convertName(t.index), cfg.Orig.Name)
+			// The server's ALTER words some refusals differently than its INSERT: ask it.
+			if native, err := nativeReason(ctx, conn, cfg, where, args); err == nil && native != "" {
+				reason = native
+			}
+			failures = append(failures, Failure{Column: t.column, Reason: withoutValue(reason)})
 		}
 		trials = kept
 		if upper == nil {
@@ -126,6 +130,35 @@ func Convert(ctx context.Context, db *sql.DB, cfg ConvertConfig) ([]Failure, err
 		lower = upper
 	}
 	return failures, nil
+}
+
+// nativeReason copies the rows of the chunk where selects into a temporary copy of the original and
+// runs the ALTER there, natively, for the server's own reason to refuse them; "" when it takes them.
+func nativeReason(ctx context.Context, conn *sql.Conn, cfg ConvertConfig, where string, args []any) (string, error) {
+	const name = "_doppel_convert_rows"
+	tmp := sqlbuild.QualifiedName(cfg.Orig.Schema, name)
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TEMPORARY TABLE IF EXISTS "+tmp) }()
+	if _, err := conn.ExecContext(ctx, "CREATE TEMPORARY TABLE "+tmp+" LIKE "+sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name)); err != nil {
+		return "", err
+	}
+	var stored []string
+	for _, c := range cfg.Orig.Columns {
+		if !c.Generated {
+			stored = append(stored, c.Name)
+		}
+	}
+	cols := sqlbuild.QuoteIdents(stored)
+	// The rows as they are: doppel's strict mode would refuse nothing here, they are stored values.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s FORCE INDEX (%s) WHERE %s",
+		tmp, cols, cols, sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name), sqlbuild.QuoteIdent(cfg.Key.Orig.Name), where), args...); err != nil {
+		return "", err
+	}
+	err := alterTemporary(ctx, conn, cfg.Orig, tmp, cfg.Clause)
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return strings.ReplaceAll(me.Message, name, cfg.Orig.Name), nil
+	}
+	return "", err
 }
 
 // convertName is the temporary table the values of the i-th column are converted into.

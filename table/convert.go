@@ -42,9 +42,8 @@ func (m Mapping) Expr(p Pair) string { return SelectExpr(sqlbuild.QuoteIdent(p.O
 //     AS SIGNED) does what ALTER TABLE does.
 //   - doppel's sessions run at time zone +00:00 (binlog TIMESTAMPs are UTC), while ALTER TABLE
 //     converts a TIMESTAMP to or from any other type in its session's time zone, the server's default
-//     one: CONVERT_TZ converts between the two. Where CONVERT_TZ cannot take the value (a zero date,
-//     or one that is not valid), it is left to the assignment, which keeps a zero date and refuses an
-//     invalid one as ALTER TABLE does.
+//     one: CONVERT_TZ converts between the two. A zero date is left to the assignment, which keeps
+//     it as ALTER TABLE does; an invalid date fails either way.
 func SelectExpr(ref string, o, g *Column, zone string) string {
 	switch {
 	case isString(g) && (o.IsReal() || o.IsInteger() && o.Zerofill() || o.DataType == "year"):
@@ -63,19 +62,20 @@ func SelectExpr(ref string, o, g *Column, zone string) string {
 	case o.DataType == "bit" && g.IsReal(), o.IsReal() && (g.DataType == "bit" || g.DataType == "bigint" && !g.Unsigned):
 		return "CAST(" + ref + " AS SIGNED)"
 	case zone != "" && o.DataType == "timestamp" && g.DataType != "timestamp":
-		return fmt.Sprintf("COALESCE(CONVERT_TZ(%s, '+00:00', %s), %s)", ref, sqlbuild.QuoteString(zone), ref)
+		return fmt.Sprintf("IF(%s = 0, %s, CONVERT_TZ(%s, '+00:00', %s))", ref, ref, ref, sqlbuild.QuoteString(zone))
 	case zone != "" && o.DataType != "timestamp" && g.DataType == "timestamp":
-		// The converted value keeps the kind of the original's (a string, a number or a date), so
-		// that a value CONVERT_TZ cannot take is assigned as the ALTER assigns it: a zero date
-		// written as 0, '0000-00-00' or a DATE is a zero TIMESTAMP, anything else invalid an error.
+		// A zero date is assigned as it is (CONVERT_TZ refuses it, and a refusal inside an INSERT
+		// fails the statement under a strict sql_mode), and the converted value keeps the kind of
+		// the original's (a string, a number or a date), so that it is assigned as the ALTER assigns
+		// the original's.
 		utc := fmt.Sprintf("CONVERT_TZ(%s, %s, '+00:00')", ref, sqlbuild.QuoteString(zone))
 		switch {
 		case isString(o) || o.DataType == "enum" || o.DataType == "set":
-			utc = "CAST(" + utc + " AS CHAR)"
+			return fmt.Sprintf("IF(%s LIKE '0000-00-00%%', %s, CAST(%s AS CHAR))", ref, ref, utc)
 		case o.IsInteger() || o.IsReal() || o.DataType == "decimal" || o.DataType == "bit":
 			utc += " + 0"
 		}
-		return fmt.Sprintf("COALESCE(%s, %s)", utc, ref)
+		return fmt.Sprintf("IF(%s = 0, %s, %s)", ref, ref, utc)
 	}
 	return ref
 }

@@ -33,10 +33,10 @@ func TestSelectExpr(t *testing.T) {
 		{"float to bigint", col("float", "float", ""), col("bigint", "bigint(20)", ""), "", "CAST(`c` AS SIGNED)"},
 		{"float to int", col("float", "float", ""), col("int", "int(11)", ""), "", "`c`"},
 		{"timestamp to datetime, UTC", col("timestamp", "timestamp", ""), col("datetime", "datetime", ""), "", "`c`"},
-		{"timestamp to datetime", col("timestamp", "timestamp", ""), col("datetime", "datetime", ""), "+05:30", "COALESCE(CONVERT_TZ(`c`, '+00:00', '+05:30'), `c`)"},
-		{"text to timestamp", col("varchar", "varchar(30)", "latin1"), col("timestamp", "timestamp(3)", ""), "Europe/Paris", "COALESCE(CAST(CONVERT_TZ(`c`, 'Europe/Paris', '+00:00') AS CHAR), `c`)"},
-		{"number to timestamp", col("int", "int(11)", ""), col("timestamp", "timestamp", ""), "+05:30", "COALESCE(CONVERT_TZ(`c`, '+05:30', '+00:00') + 0, `c`)"},
-		{"date to timestamp", col("date", "date", ""), col("timestamp", "timestamp", ""), "+05:30", "COALESCE(CONVERT_TZ(`c`, '+05:30', '+00:00'), `c`)"},
+		{"timestamp to datetime", col("timestamp", "timestamp", ""), col("datetime", "datetime", ""), "+05:30", "IF(`c` = 0, `c`, CONVERT_TZ(`c`, '+00:00', '+05:30'))"},
+		{"text to timestamp", col("varchar", "varchar(30)", "latin1"), col("timestamp", "timestamp(3)", ""), "Europe/Paris", "IF(`c` LIKE '0000-00-00%', `c`, CAST(CONVERT_TZ(`c`, 'Europe/Paris', '+00:00') AS CHAR))"},
+		{"number to timestamp", col("int", "int(11)", ""), col("timestamp", "timestamp", ""), "+05:30", "IF(`c` = 0, `c`, CONVERT_TZ(`c`, '+05:30', '+00:00') + 0)"},
+		{"date to timestamp", col("date", "date", ""), col("timestamp", "timestamp", ""), "+05:30", "IF(`c` = 0, `c`, CONVERT_TZ(`c`, '+05:30', '+00:00'))"},
 		{"timestamp precision", col("timestamp", "timestamp", ""), col("timestamp", "timestamp(6)", ""), "+05:30", "`c`"},
 	} {
 		if got := SelectExpr("`c`", tc.o, tc.g, tc.zone); got != tc.want {
