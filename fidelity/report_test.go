@@ -1,0 +1,100 @@
+package fidelity
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"text/tabwriter"
+)
+
+type verdict int
+
+const (
+	equal     verdict = iota // migrated, and equal to the native ALTER
+	refusedOK                // refused up front with the server's reason, nothing created
+	wrong                    // differs, failed after it started, or refused wrongly
+)
+
+// An outcome is what became of one cell.
+type outcome struct {
+	cell    *cell
+	verdict verdict
+	phase   string // where it went wrong: refusal, copy, replay, values, definition, replica
+	detail  string
+	// unhashed: doppel's checksum left the cell's column out.
+	unhashed bool
+}
+
+func (o *outcome) fail(format string, args ...any) {
+	o.verdict = wrong
+	o.detail = fmt.Sprintf(format, args...)
+}
+
+func (o *outcome) String() string {
+	return fmt.Sprintf("%s → %s [%s]: %s", o.cell.src, o.cell.target, o.phase, o.detail)
+}
+
+// sourceResult is what became of one table's cells.
+type sourceResult struct {
+	label    string
+	order    int
+	rows     int   // rows of the table at the start
+	attempts int   // doppel migrations run for the accepted cells (more when some failed)
+	changes  int64 // rows the scripted changes wrote during the migrations that succeeded
+	replayed int64 // row changes doppel replayed in them
+	outcomes []*outcome
+	// unchangedDone: the unchanged column has its outcome.
+	unchangedDone bool
+}
+
+func (s *sourceResult) add(o *outcome) { s.outcomes = append(s.outcomes, o) }
+
+// summarize logs the matrix's table and fails the test with every wrong cell.
+func summarize(t *testing.T, all []*sourceResult) {
+	sort.SliceStable(all, func(i, j int) bool { return all[i].order < all[j].order })
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	const row = "%s\t%5d\t%5d\t%7d\t%5d\t%8d\t%4d\t%8d\t%7d\t%8d\n"
+	fmt.Fprintln(w, "source\tcells\tequal\trefused\tWRONG\tunhashed\trows\tmigrations\tchanges\treplayed")
+	var tot sourceResult
+	var wrongs []string
+	var cells, eq, ref, bad, unh int
+	var unhashed []string
+	for _, s := range all {
+		var e, r, x, u int
+		for _, o := range s.outcomes {
+			switch o.verdict {
+			case equal:
+				e++
+			case refusedOK:
+				r++
+			case wrong:
+				x++
+				wrongs = append(wrongs, o.String())
+			}
+			if o.unhashed {
+				u++
+				if o.verdict == wrong {
+					unhashed = append(unhashed, o.cell.src+" → "+o.cell.target)
+				}
+			}
+		}
+		fmt.Fprintf(w, row, s.label, len(s.outcomes), e, r, x, u, s.rows, s.attempts, s.changes, s.replayed)
+		cells, eq, ref, bad, unh = cells+len(s.outcomes), eq+e, ref+r, bad+x, unh+u
+		tot.rows += s.rows
+		tot.attempts += s.attempts
+		tot.changes += s.changes
+		tot.replayed += s.replayed
+	}
+	fmt.Fprintf(w, row, "total", cells, eq, ref, bad, unh, tot.rows, tot.attempts, tot.changes, tot.replayed)
+	_ = w.Flush()
+	t.Logf("the matrix (cells: source → target pairs; unhashed: left out of doppel's checksum; rows: at the start of each table; "+
+		"migrations: doppel runs of the accepted cells; changes: rows the scripted changes wrote during the copy of the successful ones; replayed: row changes doppel replayed in them):\n%s", b.String())
+	if len(unhashed) > 0 {
+		t.Logf("%d of the %d cells left out of doppel's checksum (\"not hashed\") are WRONG: the checksum did not see them:\n  %s", len(unhashed), unh, strings.Join(unhashed, "\n  "))
+	}
+	if len(wrongs) > 0 {
+		t.Errorf("%d of %d cells are WRONG:\n  %s", bad, cells, strings.Join(wrongs, "\n  "))
+	}
+}
