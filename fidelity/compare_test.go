@@ -2,14 +2,17 @@ package fidelity
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
+	"testing"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/doppel-sql/doppel/sandbox"
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
@@ -195,4 +198,45 @@ func show(b []byte) string {
 		s += fmt.Sprintf(" (%q%s)", cut, suffix)
 	}
 	return s
+}
+
+// TestCompareFindsDifferences: the comparison the matrix relies on sees a changed value (charged to
+// its cell, in hex), a changed generated value, a missing and an extra row, and a changed
+// definition.
+func TestCompareFindsDifferences(t *testing.T) {
+	src := &source{name: "self", typ: "VARCHAR(10)", values: []string{"'a'", "NULL"}, targets: []string{"TEXT", "CHAR(5)"}, generated: true}
+	r := &runner{t: t, ctx: context.Background(), schema: sb.NewDatabase(t), src: src}
+	var err error
+	if r.primary, err = sb.Primary.DB(r.schema); err != nil {
+		t.Fatal(err)
+	}
+	defer r.primary.Close()
+	if r.replica, err = sb.Replica.DB(r.schema); err != nil {
+		t.Fatal(err)
+	}
+	defer r.replica.Close()
+	l := newLayout(src, false)
+	r.rebuild(l)
+	if d := r.diff(l, r.primary, l.name, r.primary, l.oracle()); d != "" {
+		t.Fatalf("a table and its fresh oracle differ: %s", d)
+	}
+	sandbox.MustExec(t, r.primary,
+		"UPDATE t SET c01_char_5 = 'b' WHERE id = 3",
+		"DELETE FROM t WHERE id = 4",
+		"UPDATE t SET id = 99 WHERE id = 5",
+		"ALTER TABLE t MODIFY c00_text VARCHAR(20)")
+	r.waitReplica()
+	d := r.cellDiffs(l, r.primary, l.name, r.primary, l.oracle())
+	for who, want := range map[string]string{
+		"c01_char_5": `id=0x33 ("3"): c01_char_5 is 0x62 ("b"), the native ALTER's 0x61 ("a")`,
+		"":           `2 rows missing (id 0x34 ("4"), 0x35 ("5")); 1 rows too many (id 0x3939 ("99"))`,
+	} {
+		if !strings.Contains(d[who], want) {
+			t.Errorf("difference of %q is %q, want it to contain %q", who, d[who], want)
+		}
+	}
+	defs := r.definitionDiffs(l)
+	if !strings.Contains(defs["c00_text"], "varchar(20)") {
+		t.Errorf("the changed definition is not charged to its cell: %q", defs)
+	}
 }

@@ -90,7 +90,7 @@ func newLayout(src *source, keyed bool) *layout {
 	return l
 }
 
-// fill is the i-th filler key; fillers from 60 on are keys no row has at first.
+// fill is the i-th filler key; fillers from 50 on are keys no row has at first.
 func (l *layout) fill(i int) string { return fmt.Sprintf(l.src.keyFill, 10+i) }
 
 func (l *layout) label() string {
@@ -252,15 +252,19 @@ func (l *layout) idScript(tbl string) []string {
 	return out
 }
 
-// keyedScript: rows are found and moved by keys of the source type. Each edge key is deleted,
-// moved to a new key, or has its values changed; the freed edge keys are then taken again by a
-// new row or by a filler row moved into them.
+// keyedScript: rows are found and moved by keys of the source type. Every edge key has its values
+// changed; then it is deleted (and stays deleted), moved to a new key, or deleted and inserted
+// again; filler rows (the first ones sort into the first chunk for most types) are moved into a
+// freed key and to a new key, changed and deleted.
 func (l *layout) keyedScript(tbl string) []string {
 	vals := l.src.values
 	e := len(vals)
 	k := sqlbuild.QuoteIdent(l.key)
 	cols := sqlbuild.QuoteIdents(l.storedColumns())
-	var out, retake []string
+	var out []string
+	for i, key := range l.edgeKeys {
+		out = append(out, fmt.Sprintf("UPDATE %s SET %s WHERE %s = %s", tbl, l.set(vals[(i+1)%e]), k, key))
+	}
 	for i, key := range l.edgeKeys {
 		switch i % 3 {
 		case 0:
@@ -268,18 +272,15 @@ func (l *layout) keyedScript(tbl string) []string {
 		case 1:
 			out = append(out, fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s", tbl, k, l.fill(50+i), k, key))
 		case 2:
-			out = append(out, fmt.Sprintf("UPDATE %s SET %s WHERE %s = %s", tbl, l.set(vals[(i+1)%e]), k, key))
-			continue
-		}
-		if (i/3)%2 == 0 {
-			retake = append(retake, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s, %s)", tbl, cols, key, l.repeat(vals[(i+2)%e])))
-		} else {
-			retake = append(retake, fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s", tbl, k, key, k, l.fill(i)))
+			out = append(out, fmt.Sprintf("DELETE FROM %s WHERE %s = %s", tbl, k, key),
+				fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s, %s)", tbl, cols, key, l.repeat(vals[(i+2)%e])))
 		}
 	}
 	last := len(l.keys) - len(l.edgeKeys) - 1 // the last filler
-	out = append(out, retake...)
 	return append(out,
+		fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s", tbl, k, l.edgeKeys[0], k, l.fill(0)),
+		fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s = %s", tbl, k, l.fill(70), k, l.fill(1)),
+		fmt.Sprintf("DELETE FROM %s WHERE %s = %s", tbl, k, l.fill(2)),
 		fmt.Sprintf("UPDATE %s SET %s WHERE %s = %s", tbl, l.set(vals[0]), k, l.fill(last-1)),
 		fmt.Sprintf("DELETE FROM %s WHERE %s = %s", tbl, k, l.fill(last)))
 }

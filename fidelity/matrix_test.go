@@ -13,7 +13,7 @@ type source struct {
 	key bool
 	// keyValues are the edge values of the key; nil: values without NULL.
 	keyValues []string
-	// keyFill is the fmt format of the filler keys, given a number from 10 to 99.
+	// keyFill is the fmt format of the filler keys, given a number from 10 to 90.
 	keyFill string
 	// generated: each column also feeds a STORED and a VIRTUAL generated column.
 	generated bool
@@ -107,7 +107,8 @@ var matrix = []source{
 		values: []string{"0x0000000000000000", "0x0000000000000001", "0x8000000000000000", "0xFFFFFFFFFFFFFFFF", "0x7FFFFFFFFFFFFFFF", "NULL"},
 		targets: []string{"BIT(63)", "BIGINT", "BIGINT UNSIGNED", "INT UNSIGNED", "DECIMAL(20,0)", "DOUBLE", "FLOAT",
 			"CHAR(20)", "VARCHAR(30)", "TEXT", "BINARY(8)", "VARBINARY(8)", "BLOB", "JSON"},
-		key: true, keyFill: "0x00000000000000%02X",
+		// The filler keys have the top bit set too: they are moved, changed and deleted.
+		key: true, keyFill: "0x80000000000000%02X",
 	},
 	{
 		name: "decimal", typ: "DECIMAL(10,2)",

@@ -98,3 +98,20 @@ func summarize(t *testing.T, all []*sourceResult) {
 		t.Errorf("%d of %d cells are WRONG:\n  %s", bad, cells, strings.Join(wrongs, "\n  "))
 	}
 }
+
+func TestServerReason(t *testing.T) {
+	for _, tc := range []struct{ msg, want string }{
+		{"Error 1264 (22003): Out of range value for column 'c01' at row 1", "Out of range value"},
+		{"Error 1406 (22001): Data too long for column 'c19_char_2' at row 1", "Data too long"},
+		{"Error 1292 (22007): Incorrect date value: '-128' for column `db`.`t`.`c18_date` at row 1", "Incorrect date value"},
+		{"Error 1265 (01000): Data truncated for column 'c25' at row 1", "Data truncated"},
+		{"Error 1292 (22007): Truncated incorrect INTEGER value: '0.5'", "Truncated incorrect INTEGER value"},
+		{"Error 1366 (22007): Incorrect string value: '\\xF0\\x9F\\x98\\x80' for column `d`.`t`.`c` at row 4", "Incorrect string value"},
+		{"Error 1062 (23000): Duplicate entry 'a' for key 'PRIMARY'", "Duplicate entry"},
+		{"Error 4025 (23000): CONSTRAINT `t.c` failed for `d`.`t`", "CONSTRAINT"},
+	} {
+		if got := serverReason(tc.msg); got != tc.want {
+			t.Errorf("serverReason(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
+	}
+}
