@@ -90,8 +90,11 @@ func runSource(t *testing.T, src *source) []*sourceResult {
 	for _, res := range out {
 		for _, o := range res.outcomes {
 			cells++
-			if o.verdict == wrong {
+			switch o.verdict {
+			case wrong:
 				bad++
+			case refusedOK:
+				t.Logf("refused up front, as the server refuses it: %s → %s (%s)", o.cell.src, o.cell.target, o.detail)
 			}
 		}
 	}
