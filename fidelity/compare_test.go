@@ -16,6 +16,13 @@ import (
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
+// How cellDiffs tells where a differing value is: in a row the copy wrote and no change touched,
+// or in a row the scripted changes wrote, which the replay wrote last.
+const (
+	rowCopied   = "in a row only copied: "
+	rowReplayed = "in a row the changes wrote (replayed): "
+)
+
 var autoIncrementRE = regexp.MustCompile(` AUTO_INCREMENT=\d+`)
 
 // showCreate is SHOW CREATE TABLE without the table's name and AUTO_INCREMENT counter.
@@ -109,13 +116,13 @@ func (r *runner) readRows(db *sql.DB, tbl string, cols []string) rowSet {
 
 // cellDiffs compares table a (doppel's) with table b (the reference) byte for byte, values read
 // as stored (doppel's sessions read with character_set_results=binary and time_zone +00:00). The
-// first differing value of each cell is described under its column; rows in one table and not in
-// the other under "".
-func (r *runner) cellDiffs(l *layout, dbA *sql.DB, a string, dbB *sql.DB, b string) map[string]string {
+// first differing value of each cell is described under its column, and where touched (the keys
+// the scripted changes wrote) is given, the first in a row only copied and the first in a row the
+// replay wrote; rows in one table and not in the other are described under "".
+func (r *runner) cellDiffs(l *layout, dbA *sql.DB, a string, dbB *sql.DB, b string, touched map[string]bool) map[string]string {
 	cols := l.allColumns()
 	owner := l.owner()
 	ra, rb := r.readRows(dbA, a, cols), r.readRows(dbB, b, cols)
-	out := map[string]string{}
 	var keys []string
 	for k := range ra {
 		keys = append(keys, k)
@@ -127,6 +134,8 @@ func (r *runner) cellDiffs(l *layout, dbA *sql.DB, a string, dbB *sql.DB, b stri
 	}
 	sort.Strings(keys)
 	var missing, extra []string
+	type firsts struct{ copied, replayed, any string }
+	diffs := map[string]*firsts{}
 	for _, k := range keys {
 		va, okA := ra[k]
 		vb, okB := rb[k]
@@ -139,12 +148,38 @@ func (r *runner) cellDiffs(l *layout, dbA *sql.DB, a string, dbB *sql.DB, b stri
 			continue
 		}
 		for i, name := range cols {
-			who := owner[name]
-			if out[who] != "" || sameValue(va[i], vb[i]) {
+			if sameValue(va[i], vb[i]) {
 				continue
 			}
-			out[who] = fmt.Sprintf("%s=%s: %s is %s, the native ALTER's %s", l.key, show([]byte(k)), name, show(va[i]), show(vb[i]))
+			f := diffs[owner[name]]
+			if f == nil {
+				f = &firsts{}
+				diffs[owner[name]] = f
+			}
+			d := fmt.Sprintf("%s=%s: %s is %s, the native ALTER's %s", l.key, show([]byte(k)), name, show(va[i]), show(vb[i]))
+			switch {
+			case touched == nil:
+				if f.any == "" {
+					f.any = d
+				}
+			case touched[k]:
+				if f.replayed == "" {
+					f.replayed = rowReplayed + d
+				}
+			case f.copied == "":
+				f.copied = rowCopied + d
+			}
 		}
+	}
+	out := map[string]string{}
+	for who, f := range diffs {
+		var parts []string
+		for _, p := range []string{f.copied, f.replayed, f.any} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		out[who] = strings.Join(parts, "; ")
 	}
 	var rows []string
 	if len(missing) > 0 {
@@ -159,9 +194,48 @@ func (r *runner) cellDiffs(l *layout, dbA *sql.DB, a string, dbB *sql.DB, b stri
 	return out
 }
 
+// touchedKeys are the keys, as stored, of the rows the scripted changes wrote: each key expression
+// of l.touched() stored in a temporary column of the key's type, in the session the changes ran in.
+func (r *runner) touchedKeys(l *layout) map[string]bool {
+	r.t.Helper()
+	conn := r.session(true)
+	defer conn.Close()
+	tmp := r.q("_fidelity_touched")
+	keyType := "INT"
+	if l.keyed {
+		keyType = l.src.typ
+	}
+	stmts := []string{"DROP TEMPORARY TABLE IF EXISTS " + tmp, "CREATE TEMPORARY TABLE " + tmp + " (k " + keyType + " NOT NULL PRIMARY KEY)"}
+	for _, k := range l.touched() {
+		stmts = append(stmts, "INSERT IGNORE INTO "+tmp+" VALUES ("+k+")")
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(r.ctx, s); err != nil {
+			r.t.Fatalf("%s: %v", shortSQL(s), err)
+		}
+	}
+	rows, err := conn.QueryContext(r.ctx, "SELECT k FROM "+tmp)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var k []byte
+		if err := rows.Scan(&k); err != nil {
+			r.t.Fatal(err)
+		}
+		out[string(k)] = true
+	}
+	if err := rows.Err(); err != nil {
+		r.t.Fatal(err)
+	}
+	return out
+}
+
 // diff is every difference between two tables of l's layout, in one line; "" when they are equal.
 func (r *runner) diff(l *layout, dbA *sql.DB, a string, dbB *sql.DB, b string) string {
-	d := r.cellDiffs(l, dbA, a, dbB, b)
+	d := r.cellDiffs(l, dbA, a, dbB, b, nil)
 	var parts []string
 	for who, s := range d {
 		parts = append(parts, strings.TrimSpace(who+" "+s))
@@ -226,9 +300,9 @@ func TestCompareFindsDifferences(t *testing.T) {
 		"UPDATE t SET id = 99 WHERE id = 5",
 		"ALTER TABLE t MODIFY c00_text VARCHAR(20)")
 	r.waitReplica()
-	d := r.cellDiffs(l, r.primary, l.name, r.primary, l.oracle())
+	d := r.cellDiffs(l, r.primary, l.name, r.primary, l.oracle(), map[string]bool{"1": true})
 	for who, want := range map[string]string{
-		"c01_char_5": `id=0x33 ("3"): c01_char_5 is 0x62 ("b"), the native ALTER's 0x61 ("a")`,
+		"c01_char_5": `in a row only copied: id=0x33 ("3"): c01_char_5 is 0x62 ("b"), the native ALTER's 0x61 ("a")`,
 		"":           `2 rows missing (id 0x34 ("4"), 0x35 ("5")); 1 rows too many (id 0x3939 ("99"))`,
 	} {
 		if !strings.Contains(d[who], want) {

@@ -439,8 +439,8 @@ func (r *runner) attempt(l *layout, cells []*cell, checkUnchanged bool) *attempt
 	}
 	r.waitReplica()
 	defs := r.definitionDiffs(l)
-	rows := r.cellDiffs(l, r.primary, l.name, r.primary, l.oracle())
-	replica := r.cellDiffs(l, r.primary, l.name, r.replica, l.name)
+	rows := r.cellDiffs(l, r.primary, l.name, r.primary, l.oracle(), r.touchedKeys(l))
+	replica := r.cellDiffs(l, r.primary, l.name, r.replica, l.name, nil)
 	compared := cells
 	if checkUnchanged {
 		compared = append(compared[:len(compared):len(compared)], l.unchanged())
@@ -452,7 +452,7 @@ func (r *runner) attempt(l *layout, cells []*cell, checkUnchanged bool) *attempt
 			o.phase = "definition"
 			o.fail("SHOW CREATE TABLE differs from the native ALTER's: %s", defs[c.col])
 		case rows[c.col] != "":
-			o.phase = "values"
+			o.phase = valuesPhase(rows[c.col])
 			o.fail("differs from the native ALTER: %s", rows[c.col])
 		case replica[c.col] != "":
 			o.phase = "replica"
@@ -469,6 +469,20 @@ func (r *runner) attempt(l *layout, cells []*cell, checkUnchanged bool) *attempt
 		}
 	}
 	return a
+}
+
+// valuesPhase names where differing values came from, by the rows cellDiffs found them in.
+func valuesPhase(d string) string {
+	copied, replayed := strings.Contains(d, rowCopied), strings.Contains(d, rowReplayed)
+	switch {
+	case copied && replayed:
+		return "values: copy and replay"
+	case copied:
+		return "values: copy"
+	case replayed:
+		return "values: replay"
+	}
+	return "values"
 }
 
 // runScript makes the scripted changes on the table and, statement by statement, on its oracle,

@@ -217,6 +217,30 @@ func (l *layout) script() func(table string) []string {
 	return l.idScript
 }
 
+// touched are the keys of the rows the script writes (new, changed or moved there), as SQL.
+func (l *layout) touched() []string {
+	var out []string
+	if l.keyed {
+		out = append(out, l.edgeKeys...)
+		for i := range l.edgeKeys {
+			if i%3 == 1 {
+				out = append(out, l.fill(50+i))
+			}
+		}
+		last := len(l.keys) - len(l.edgeKeys) - 1
+		return append(out, l.fill(70), l.fill(last-1))
+	}
+	e, n := len(l.src.values), len(l.keys)
+	ids := []int{1, 4, 5, 6, 7, 8, 9, 10, 1002, n + 1000, 3000}
+	for j := 0; j < e; j++ {
+		ids = append(ids, 11+j, n+1+j)
+	}
+	for _, id := range ids {
+		out = append(out, fmt.Sprint(id))
+	}
+	return out
+}
+
 // idScript: the first chunk holds ids 1 to 10; later chunks the rest, up to n.
 func (l *layout) idScript(tbl string) []string {
 	vals := l.src.values
