@@ -2,7 +2,6 @@ package fidelity
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"fmt"
 	"regexp"
@@ -194,41 +193,32 @@ func (r *runner) cellDiffs(l *layout, dbA *sql.DB, a string, dbB *sql.DB, b stri
 	return out
 }
 
-// touchedKeys are the keys, as stored, of the rows the scripted changes wrote: each key expression
-// of l.touched() stored in a temporary column of the key's type, in the session the changes ran in.
+// touchedKeys are the keys, as stored, of the rows the scripted changes wrote: the key expressions
+// of l.touched() written, in the session the changes ran in, to a scratch table with a column of the
+// key's type, and read back like the tables compared.
 func (r *runner) touchedKeys(l *layout) map[string]bool {
 	r.t.Helper()
 	conn := r.session(true)
 	defer conn.Close()
-	tmp := r.q("_fidelity_touched")
+	const scratch = "_fidelity_touched"
 	keyType := "INT"
 	if l.keyed {
 		keyType = l.src.typ
 	}
-	stmts := []string{"DROP TEMPORARY TABLE IF EXISTS " + tmp, "CREATE TEMPORARY TABLE " + tmp + " (k " + keyType + " NOT NULL PRIMARY KEY)"}
+	stmts := []string{"DROP TABLE IF EXISTS " + r.q(scratch), "CREATE TABLE " + r.q(scratch) + " (k " + keyType + " NOT NULL PRIMARY KEY)"}
 	for _, k := range l.touched() {
-		stmts = append(stmts, "INSERT IGNORE INTO "+tmp+" VALUES ("+k+")")
+		stmts = append(stmts, "INSERT IGNORE INTO "+r.q(scratch)+" VALUES ("+k+")")
 	}
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(r.ctx, s); err != nil {
 			r.t.Fatalf("%s: %v", shortSQL(s), err)
 		}
 	}
-	rows, err := conn.QueryContext(r.ctx, "SELECT k FROM "+tmp)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer rows.Close()
+	keys := r.readRows(r.primary, scratch, []string{"k"})
+	sandbox.MustExec(r.t, r.primary, "DROP TABLE "+r.q(scratch))
 	out := map[string]bool{}
-	for rows.Next() {
-		var k []byte
-		if err := rows.Scan(&k); err != nil {
-			r.t.Fatal(err)
-		}
-		out[string(k)] = true
-	}
-	if err := rows.Err(); err != nil {
-		r.t.Fatal(err)
+	for k := range keys {
+		out[k] = true
 	}
 	return out
 }
@@ -279,16 +269,7 @@ func show(b []byte) string {
 // definition.
 func TestCompareFindsDifferences(t *testing.T) {
 	src := &source{name: "self", typ: "VARCHAR(10)", values: []string{"'a'", "NULL"}, targets: []string{"TEXT", "CHAR(5)"}, generated: true}
-	r := &runner{t: t, ctx: context.Background(), schema: sb.NewDatabase(t), src: src}
-	var err error
-	if r.primary, err = sb.Primary.DB(r.schema); err != nil {
-		t.Fatal(err)
-	}
-	defer r.primary.Close()
-	if r.replica, err = sb.Replica.DB(r.schema); err != nil {
-		t.Fatal(err)
-	}
-	defer r.replica.Close()
+	r := newRunner(t, src)
 	l := newLayout(src, false)
 	r.rebuild(l)
 	if d := r.diff(l, r.primary, l.name, r.primary, l.oracle()); d != "" {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/doppel-sql/doppel/migration"
 	"github.com/doppel-sql/doppel/sandbox"
 	"github.com/doppel-sql/doppel/sqlbuild"
@@ -69,18 +71,7 @@ func TestMatrix(t *testing.T) {
 // runSource runs one source type: its table with a column per target (migrated through the
 // primary) and, for a key type, its table keyed by the type (migrated through the replica).
 func runSource(t *testing.T, src *source) []*sourceResult {
-	schema := sb.NewDatabase(t)
-	r := &runner{t: t, ctx: context.Background(), schema: schema, src: src}
-	var err error
-	if r.primary, err = sb.Primary.DB(schema); err != nil {
-		t.Fatal(err)
-	}
-	defer r.primary.Close()
-	if r.replica, err = sb.Replica.DB(schema); err != nil {
-		t.Fatal(err)
-	}
-	defer r.replica.Close()
-
+	r := newRunner(t, src)
 	main := newLayout(src, false)
 	out := []*sourceResult{r.runTable(main)}
 	if src.key {
@@ -112,6 +103,46 @@ type runner struct {
 	src     *source
 	primary *sql.DB // doppel's session settings: for reading and comparing
 	replica *sql.DB
+	// native has the server's own sql_mode and time zone, as a user's session has them: the native
+	// ALTERs run in it. data is native with the source's sql_mode, if it has one: the values are
+	// written in it.
+	native, data *sql.DB
+}
+
+// newRunner gives src a database of its own and the pools on it, closed when t ends.
+func newRunner(t *testing.T, src *source) *runner {
+	r := &runner{t: t, ctx: context.Background(), schema: sb.NewDatabase(t), src: src}
+	var err error
+	if r.primary, err = sb.Primary.DB(r.schema); err != nil {
+		t.Fatal(err)
+	}
+	if r.replica, err = sb.Replica.DB(r.schema); err != nil {
+		t.Fatal(err)
+	}
+	r.native, r.data = r.serverSession(""), r.serverSession(src.sqlMode)
+	t.Cleanup(func() {
+		for _, db := range []*sql.DB{r.primary, r.replica, r.native, r.data} {
+			db.Close()
+		}
+	})
+	return r
+}
+
+// serverSession opens a pool on the primary whose sessions keep the server's defaults (time zone,
+// sql_mode unless sqlMode is given), unlike doppel's, so that no SET changes a pooled session.
+func (r *runner) serverSession(sqlMode string) *sql.DB {
+	c := sb.Primary.Config()
+	mc := mysql.NewConfig()
+	mc.User, mc.Passwd, mc.Net, mc.Addr, mc.DBName = c.User, c.Password, "tcp", c.Addr(), r.schema
+	mc.Collation = "utf8mb4_general_ci"
+	if sqlMode != "" {
+		mc.Params = map[string]string{"sql_mode": "'" + sqlMode + "'"}
+	}
+	connector, err := mysql.NewConnector(mc)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return sql.OpenDB(connector)
 }
 
 // runTable finds with the server which cells of l a native ALTER accepts, runs doppel on each cell
@@ -132,20 +163,15 @@ func (r *runner) runTable(l *layout) *sourceResult {
 	return res
 }
 
-// session returns a connection with the server's own sql_mode and time zone, as a user's session
-// has them: the native ALTERs run in it. With dataMode, the source's sql_mode for writing its
-// values, when it has one.
+// session returns a connection of the native pool, or with dataMode of the data pool.
 func (r *runner) session(dataMode bool) *sql.Conn {
 	r.t.Helper()
-	conn, err := r.primary.Conn(r.ctx)
+	db := r.native
+	if dataMode {
+		db = r.data
+	}
+	conn, err := db.Conn(r.ctx)
 	if err != nil {
-		r.t.Fatal(err)
-	}
-	mode := "@@GLOBAL.sql_mode"
-	if dataMode && r.src.sqlMode != "" {
-		mode = "'" + r.src.sqlMode + "'"
-	}
-	if _, err := conn.ExecContext(r.ctx, "SET SESSION sql_mode = "+mode+", time_zone = @@GLOBAL.time_zone"); err != nil {
 		r.t.Fatal(err)
 	}
 	return conn
