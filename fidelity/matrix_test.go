@@ -164,7 +164,7 @@ var matrix = []source{
 	},
 	{
 		name: "timestamp", typ: "TIMESTAMP",
-		values:  []string{"'0000-00-00 00:00:00'", "'1970-01-01 05:30:01'", "'2038-01-19 08:44:07'", "'2020-02-29 12:00:00'", "NULL"},
+		values:  []string{"'0000-00-00 00:00:00'", "'1970-01-01 05:30:01'", "'2038-01-19 08:44:07'", "'2020-02-29 12:00:00'", "'2020-03-01 02:00:00'", "NULL"},
 		targets: join([]string{"DATETIME", "DATE", "TIME", "YEAR", "TIMESTAMP(6)", "INT", "BIGINT", "DECIMAL(20,0)", "DOUBLE", "CHAR(19)"}, textTargets),
 		key:     true, keyFill: "'2001-01-01 10:00:00' + INTERVAL %d HOUR",
 	},
