@@ -3,7 +3,9 @@ package fidelity
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,10 +28,11 @@ var sb *sandbox.Sandbox
 const (
 	serverTimeZone    = "+05:30"
 	maxAllowedPacket  = "4M"
-	chunkSize         = 10 // rows per copy chunk: every table spans several
-	maxParallel       = 2  // source types migrated at once, on a 2-core machine that hosts both servers
-	doppelTimeout     = 2 * time.Minute
-	firstDoppelServer = 3000 // binlog server ids of the doppel runs: each run its own
+	chunkSize         = 10               // rows per copy chunk: every table spans several
+	maxParallel       = 2                // source types migrated at once, on a 2-core machine that hosts both servers
+	doppelTimeout     = time.Minute      // one doppel run: a few seconds
+	hangAfter         = 15 * time.Second // more, and doppel has not returned after its context ended
+	firstDoppelServer = 3000             // binlog server ids of the doppel runs: each run its own
 )
 
 func TestMain(m *testing.M) {
@@ -269,6 +272,45 @@ func (r *runner) doppelConfig(l *layout, alter string) migration.Config {
 	return c
 }
 
+// errHung is doppel not returning although its context has ended.
+var errHung = errors.New("doppel hung: it did not return after its context ended (its goroutines are in the log)")
+
+// runDoppel runs doppel in-process. A run that does not return hangAfter its context ended is
+// left behind (its goroutines are logged) and reported as errHung, so the matrix goes on.
+func (r *runner) runDoppel(cfg migration.Config) (*migration.Result, error) {
+	ctx, cancel := context.WithTimeout(r.ctx, doppelTimeout)
+	defer cancel()
+	type ended struct {
+		res *migration.Result
+		err error
+	}
+	done := make(chan ended, 1)
+	go func() {
+		res, err := migration.Run(ctx, cfg)
+		done <- ended{res, err}
+	}()
+	select {
+	case e := <-done:
+		return e.res, e.err
+	case <-time.After(doppelTimeout + hangAfter):
+		r.t.Logf("doppel hung on %s.%s (%s); its goroutines:\n%s", cfg.Database, cfg.Table, cfg.Alter, doppelStacks())
+		return nil, errHung
+	}
+}
+
+// doppelStacks are the stacks of the goroutines running doppel's code or reading a result.
+func doppelStacks() string {
+	buf := make([]byte, 1<<22)
+	buf = buf[:runtime.Stack(buf, true)]
+	var keep []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if (strings.Contains(g, "doppel-sql/doppel/") || strings.Contains(g, "database/sql.(*Rows)")) && !strings.Contains(g, "fidelity.") && !strings.Contains(g, "sandbox.") {
+			keep = append(keep, g)
+		}
+	}
+	return strings.Join(keep, "\n\n")
+}
+
 // refusal runs doppel on one cell the server refuses: doppel must refuse it before creating
 // anything, with the server's reason, and leave the table as it was.
 func (r *runner) refusal(l *layout, c *cell) *outcome {
@@ -276,14 +318,14 @@ func (r *runner) refusal(l *layout, c *cell) *outcome {
 	o := &outcome{cell: c, phase: "refusal"}
 	before := r.tables()
 	cfg := r.doppelConfig(l, c.modify())
-	ctx, cancel := context.WithTimeout(r.ctx, doppelTimeout)
-	defer cancel()
-	_, err := migration.Run(ctx, cfg)
+	_, err := r.runDoppel(cfg)
 	reason := serverReason(c.serverErr)
 	after := r.tables()
 	switch {
 	case err == nil:
 		o.fail("migrated although the server refuses (%s)", c.serverErr)
+	case errors.Is(err, errHung):
+		o.fail("%v", err)
 	case !migration.IsRefusal(err):
 		o.fail("not refused up front (tables before the run %q, after %q): %s", before, after, r.oneLine(err))
 	case !strings.Contains(err.Error(), reason):
@@ -338,6 +380,14 @@ func (r *runner) migrate(l *layout, cells []*cell, res *sourceResult) {
 		for _, c := range cells {
 			o := &outcome{cell: c, phase: "not checked"}
 			o.fail("every migration of the table fails on a column it leaves unchanged (see %s → %s)", u.src, u.target)
+			res.add(o)
+		}
+		return
+	}
+	if errors.Is(a.err, errHung) {
+		for _, c := range cells {
+			o := &outcome{cell: c, phase: "hang"}
+			o.fail("%v", a.err)
 			res.add(o)
 		}
 		return
@@ -437,9 +487,11 @@ func (r *runner) attempt(l *layout, cells []*cell, checkUnchanged bool) *attempt
 			a.changed = true
 		})
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, doppelTimeout)
-	defer cancel()
-	res, err := migration.Run(ctx, cfg)
+	res, err := r.runDoppel(cfg)
+	if errors.Is(err, errHung) {
+		// The run still holds a and the script's results: nothing it wrote may be read.
+		return &attempt{err: err}
+	}
 	if scriptErr != nil {
 		r.t.Fatalf("the changes made during the run of %s: %v", l.label(), scriptErr)
 	}
