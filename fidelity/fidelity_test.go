@@ -327,7 +327,7 @@ func (r *runner) refusal(l *layout, c *cell) *outcome {
 	case errors.Is(err, errHung):
 		o.fail("%v", err)
 	case !migration.IsRefusal(err):
-		o.fail("not refused up front (tables before the run %q, after %q): %s", before, after, r.oneLine(err))
+		o.fail("not refused up front as the server refuses it (%s); tables before the run %q, after %q: %s", reason, before, after, r.oneLine(err))
 	case !strings.Contains(err.Error(), reason):
 		o.fail("refused for another reason than the server's %q: %s", reason, r.oneLine(err))
 	case after != before:
