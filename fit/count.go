@@ -141,13 +141,19 @@ func Trial(ctx context.Context, db *sql.DB, orig *table.Table, m table.Mapping, 
 }
 
 // withoutValue takes the value out of a server message such as "Incorrect datetime value:
-// '2040-01-01' for column …".
+// '2040-01-01' for column …" or "Truncated incorrect INTEGER value: '0.5'".
 func withoutValue(msg string) string {
 	const open = "value: '"
 	i := strings.Index(msg, open)
-	j := strings.LastIndex(msg, "' for column")
-	if i < 0 || j < i+len(open) {
+	if i < 0 {
 		return msg
+	}
+	j := strings.LastIndex(msg, "' for column")
+	if j < i+len(open) {
+		if !strings.HasSuffix(msg, "'") || len(msg) < i+len(open)+1 {
+			return msg
+		}
+		j = len(msg) - 1
 	}
 	return msg[:i+len(open)] + "…" + msg[j:]
 }

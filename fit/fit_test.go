@@ -225,6 +225,7 @@ func TestWithoutValue(t *testing.T) {
 		`Incorrect string value: '\xF0\x9F\x98\x80' for column ` + "`x`.`t`.`v`" + ` at row 1`:    "Incorrect string value: '…' for column `x`.`t`.`v` at row 1",
 		"Data truncated for column 'n' at row 1":                                                  "Data truncated for column 'n' at row 1",
 		"CONSTRAINT `ck` failed for `x`.`t`":                                                      "CONSTRAINT `ck` failed for `x`.`t`",
+		"Truncated incorrect INTEGER value: '0.5'":                                                "Truncated incorrect INTEGER value: '…'",
 	} {
 		if got := withoutValue(in); got != want {
 			t.Errorf("withoutValue(%q) = %q, want %q", in, got, want)

@@ -46,20 +46,32 @@ func TestRefusesRowsThatDoNotFit(t *testing.T) {
 	}
 }
 
-// TestUncheckedConversionIsWarned: a conversion doppel has no exact condition for is named in a
-// warning before the migration, and the migration goes on when the values convert.
-func TestUncheckedConversionIsWarned(t *testing.T) {
-	name, _ := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(10) NULL)", "INSERT INTO t VALUES (1, '12'), (2, NULL)")
+// TestUncheckedConversionIsTried: a conversion doppel has no exact condition for is tried by the
+// server on every value before anything is created: the migration goes on when the values convert,
+// and is refused with the server's own reason when one does not.
+func TestUncheckedConversionIsTried(t *testing.T) {
+	name, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(10) NULL)", "INSERT INTO t SELECT seq, seq * 3 FROM seq_1_to_25000", "INSERT INTO t VALUES (0, NULL)")
 	waitReplica(t)
 	cfg := testConfig(name, "MODIFY s INT NULL")
 	cfg.Execute = false
-	core, logs := observer.New(zap.WarnLevel)
+	core, logs := observer.New(zap.InfoLevel)
 	cfg.Logger = zap.New(core)
 	if _, err := Run(context.Background(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	if logs.FilterMessageSnippet("column `s`: doppel has no exact condition for varchar(10) → int(11)").Len() != 1 {
-		t.Errorf("no warning about the unchecked conversion: %v", logs.All())
+	if logs.FilterMessageSnippet("trying the conversion of every value with the server").Len() != 1 {
+		t.Errorf("the conversion was not tried: %v", logs.All())
+	}
+	// A value past the first chunk that a native ALTER refuses ('0.5' is no integer to it, though an
+	// INSERT … SELECT would store 1).
+	exec(t, db, "UPDATE t SET s = '0.5' WHERE id = 24000")
+	waitReplica(t)
+	err := refusedWith(t, testConfig(name, "MODIFY s INT NULL"), db)
+	if !strings.Contains(err, "column `s`: a value that does not convert to its new type") || !strings.Contains(err, "Truncated incorrect INTEGER value") {
+		t.Errorf("refusal without the server's reason:\n%s", err)
+	}
+	if strings.Contains(err, "0.5") {
+		t.Errorf("the refusal shows a row's value:\n%s", err)
 	}
 }
 

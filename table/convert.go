@@ -16,7 +16,9 @@ var ErrCollision = errors.New("a row collides with another row under a unique ke
 // Expr returns what the copy selects from the original's column of p (or from a column of the same
 // definition: the replay's stage table) to assign to the ghost's column of p, so that it stores
 // exactly what ALTER TABLE stores for the same value: SelectExpr in the mapping's time zone.
-func (m Mapping) Expr(p Pair) string { return SelectExpr(sqlbuild.QuoteIdent(p.Orig.Name), p.Orig, p.Ghost, m.TimeZone) }
+func (m Mapping) Expr(p Pair) string {
+	return SelectExpr(sqlbuild.QuoteIdent(p.Orig.Name), p.Orig, p.Ghost, m.TimeZone)
+}
 
 // SelectExpr returns the expression, over ref (column o's value), that assigned to column g stores
 // what ALTER TABLE stores for the same value when its session's time zone is zone ("" for UTC).
@@ -115,7 +117,6 @@ func isString(c *Column) bool {
 func isReal(dataType string) bool {
 	return dataType == "float" || dataType == "double" || dataType == "real"
 }
-
 
 // KeyColumns returns the ghost's iteration key columns for sqlbuild.Copy: text is compared as its
 // bytes, so values a collation deems equal are not taken for the same row.
