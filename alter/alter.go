@@ -67,7 +67,18 @@ func Parse(text, database, table string, srv *Server) (*Alter, error) {
 	native := "ALTER TABLE " + sqlbuild.QualifiedName(database, table) + " " + clause
 	stmt, err := parseStatement(stmtText, srv)
 	if err != nil {
-		return nil, fmt.Errorf("cannot parse --alter %q: %w. doppel reads the ALTER with the TiDB SQL parser, which knows MySQL syntax and the server's character sets and collations; other MariaDB-only syntax (such as INVISIBLE columns) is not understood. Check the statement, or run this change natively: %s", clause, err, native)
+		// MariaDB syntax the parser does not know is read as syntax it knows (the clause runs as
+		// written); a clause the parser reads as it is is never rewritten.
+		rewritten, rerr := forParser(stmtText)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if rewritten != stmtText {
+			stmt, err = parseStatement(rewritten, srv)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse --alter %q: %w. doppel reads the ALTER with the TiDB SQL parser, which knows MySQL syntax, the server's character sets and collations and the common MariaDB column attributes and types; check the statement, or run this change natively: %s", clause, err, native)
 	}
 	alterStmt, ok := stmt.(*ast.AlterTableStmt)
 	if !ok {
@@ -124,10 +135,7 @@ func read(specs []*ast.AlterTableSpec, clause, native string) (*Alter, error) {
 }
 
 func parseStatement(sql string, srv *Server) (ast.StmtNode, error) {
-	parserMu.Lock()
-	defer parserMu.Unlock()
-	registerLocked(srv)
-	stmts, _, err := parser.New().Parse(sql, "", "")
+	stmts, err := parseLocked(sql, srv)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +143,15 @@ func parseStatement(sql string, srv *Server) (ast.StmtNode, error) {
 		return nil, errors.New("--alter must be one statement")
 	}
 	return stmts[0], nil
+}
+
+// parseLocked parses sql knowing srv's character sets and collations.
+func parseLocked(sql string, srv *Server) ([]ast.StmtNode, error) {
+	parserMu.Lock()
+	defer parserMu.Unlock()
+	registerLocked(srv)
+	stmts, _, err := parser.New().Parse(sql, "", "")
+	return stmts, err
 }
 
 // oneStatement drops a final ";" and refuses a second statement after it.

@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
+	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
 	"github.com/doppel-sql/doppel/sqlbuild"
@@ -121,16 +121,21 @@ func text(v any) string {
 // stops the apply loop quietly at doppel's own RENAME during the cut-over.
 type ddlWatch struct {
 	schema, table string
-	swapping      atomic.Bool // set just before doppel's own RENAME
+	server        *alter.Server // the primary, whose rules (executable comments, syntax) the statements follow
+	swapping      atomic.Bool   // set just before doppel's own RENAME
 	warn          func(msg string, err error)
 }
 
 func (w *ddlWatch) onDDL(d binlog.DDL) error {
-	stmts, _, err := parser.New().Parse(d.Query, "", "")
+	stmts, err := alter.ParseLogged(d.Query, w.server)
 	if err != nil {
-		// Not every statement a server logs is known to the parser (MariaDB-only syntax); those
-		// cannot be judged, and are most likely about other tables.
-		w.warn("a DDL statement in the binlog could not be parsed; if it changed the migrated table, the result may be wrong", err)
+		// A statement the parser cannot read is judged by the names it holds: one that names the
+		// migrated table may have changed it.
+		if alter.Mentions(d.Query, w.table, w.server) {
+			return fmt.Errorf("a statement doppel cannot read names %s (%v): another session may have changed the table during the migration, and doppel stopped; the original table was not touched by doppel. Run doppel again once that change is done: %w",
+				sqlbuild.QualifiedName(w.schema, w.table), err, errTableChanged)
+		}
+		w.warn("a DDL statement in the binlog could not be parsed; it does not name the migrated table", err)
 		return nil
 	}
 	for _, stmt := range stmts {

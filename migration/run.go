@@ -89,6 +89,7 @@ type run struct {
 	state stateBox
 	start time.Time
 
+	server       *alter.Server // the primary, as the ALTER and the binlog's statements are read for it
 	ghost        *table.Table
 	created      []string // tables this run created, dropped again if it fails before the swap
 	swapped      atomic.Bool
@@ -131,11 +132,10 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	defer r.s.close()
 	// The ALTER is read as the primary, which runs it, reads it: its executable comments and its
 	// character sets.
-	srv, err := alter.ReadServer(ctx, r.s.primary)
-	if err != nil {
+	if r.server, err = alter.ReadServer(ctx, r.s.primary); err != nil {
 		return nil, err
 	}
-	a, err := alter.Parse(r.cfg.Alter, r.cfg.Database, r.cfg.Table, srv)
+	a, err := alter.Parse(r.cfg.Alter, r.cfg.Database, r.cfg.Table, r.server)
 	if err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
@@ -396,7 +396,7 @@ func (r *run) build(ctx context.Context) error {
 	// reader wait at its position instead of holding an ever-growing backlog in memory.
 	r.txns = make(chan binlog.Txn, 256)
 	r.markers = newMarkers(r.s.primary, r.cfg.Database, r.p.changelog)
-	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
+	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
 	r.applier, err = applier.New(applier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries, PanicOnWarnings: r.cfg.PanicOnWarnings,
