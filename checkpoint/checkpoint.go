@@ -12,10 +12,9 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-)
 
-// hint is the changelog row that holds the checkpoint.
-const hint = "checkpoint"
+	"github.com/doppel-sql/doppel/changelog"
+)
 
 // Version of the record format; a record of another version is not resumed.
 const Version = 1
@@ -118,11 +117,11 @@ func DecodeKey(vals []Value) ([]any, error) {
 // Store reads and writes the checkpoint of one migration.
 type Store struct {
 	db        *sql.DB // the primary
-	changelog string  // qualified name of the changelog table
+	changelog changelog.Table
 }
 
-// NewStore returns the store of the changelog table changelog (qualified) on db.
-func NewStore(db *sql.DB, changelog string) *Store { return &Store{db: db, changelog: changelog} }
+// NewStore returns the store of the changelog table on db.
+func NewStore(db *sql.DB, t changelog.Table) *Store { return &Store{db: db, changelog: t} }
 
 // Save writes r, replacing the previous checkpoint.
 func (s *Store) Save(ctx context.Context, r Record) error {
@@ -132,11 +131,7 @@ func (s *Store) Save(ctx context.Context, r Record) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
-	_, err = s.db.ExecContext(ctx, "INSERT INTO "+s.changelog+" (hint, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", hint, string(js))
-	if err != nil {
-		return fmt.Errorf("writing the checkpoint: %w", err)
-	}
-	return nil
+	return s.changelog.Write(ctx, s.db, changelog.HintCheckpoint, string(js))
 }
 
 // ErrNone means the changelog table holds no checkpoint.
@@ -144,13 +139,12 @@ var ErrNone = errors.New("no checkpoint")
 
 // Load reads the checkpoint.
 func (s *Store) Load(ctx context.Context) (Record, error) {
-	var js string
-	err := s.db.QueryRowContext(ctx, "SELECT value FROM "+s.changelog+" WHERE hint = ?", hint).Scan(&js)
-	if errors.Is(err, sql.ErrNoRows) {
+	js, err := s.changelog.Read(ctx, s.db, changelog.HintCheckpoint)
+	if errors.Is(err, changelog.ErrNoRow) {
 		return Record{}, ErrNone
 	}
 	if err != nil {
-		return Record{}, fmt.Errorf("reading the checkpoint: %w", err)
+		return Record{}, err
 	}
 	var r Record
 	if err := json.Unmarshal([]byte(js), &r); err != nil {

@@ -25,6 +25,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
@@ -241,28 +242,20 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 // settle waits, before locking anything, until the replay keeps up: a catch-up (a marker's round trip
 // through the binlog, and through replication when the binlog is read on a replica) must take less
 // than a quarter of the lock timeout and at most 100 ms. The catch-up under the lock then has only the
-// last moment's changes to replay, which keeps the table's stall short.
+// last moment's changes to replay, which keeps the table's stall short. After settleTimeout the
+// cut-over goes on and relies on its lock timeout.
 func settle(ctx context.Context, cfg Config) error {
-	fast := min(100*time.Millisecond, cfg.LockTimeout/4)
-	deadline := time.Now().Add(settleTimeout)
-	for {
-		start := time.Now()
-		if err := cfg.CatchUp.CatchUp(ctx); err != nil {
-			return fmt.Errorf("catching up before the cut-over: %w", err)
-		}
-		took := time.Since(start)
-		if took <= fast {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			cfg.Logger.Warn("the replay does not get faster; cutting over anyway", zap.Duration("catch-up", took))
-			return nil
-		}
-		cfg.Logger.Debug("waiting for the replay to keep up before locking", zap.Duration("catch-up", took))
+	quick, err := changelog.Settle(ctx, cfg.CatchUp.CatchUp, min(100*time.Millisecond, cfg.LockTimeout/4), settleTimeout)
+	if err != nil {
+		return fmt.Errorf("catching up before the cut-over: %w", err)
 	}
+	if !quick {
+		cfg.Logger.Warn("the replay does not get faster; cutting over anyway")
+	}
+	return nil
 }
 
-// settleTimeout bounds settle: after it, the cut-over goes on and relies on its lock timeout.
+// settleTimeout bounds settle.
 const settleTimeout = time.Minute
 
 // waitRenameFirstInLine makes sure that, when the original table is unlocked, the RENAME takes it

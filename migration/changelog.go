@@ -1,12 +1,8 @@
 package migration
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,106 +11,24 @@ import (
 	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
-
-// The changelog table `_T_ghc` carries doppel's own signals through the binlog: a marker row
-// written on the primary comes back through the stream after every change committed before it.
-const (
-	changelogDDL = `CREATE TABLE %s (
-  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  last_update TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
-  hint VARCHAR(64) CHARACTER SET ascii NOT NULL,
-  value MEDIUMTEXT CHARACTER SET utf8mb4 NOT NULL,
-  PRIMARY KEY (id),
-  UNIQUE KEY hint_uidx (hint)
-) ENGINE=InnoDB COMMENT='doppel changelog'`
-	changelogHintCol  = 2 // position of hint in a row image
-	changelogValueCol = 3
-	hintMarker        = "marker"
-	// hintHeartbeat is the row the throttler writes its heartbeat to (RFC 3339 time, UTC).
-	hintHeartbeat = "heartbeat"
-)
-
-// markers implements cutover.CatchUp: it writes a marker to the changelog and waits until the apply
-// loop has passed it, which means everything committed before is in the ghost.
-type markers struct {
-	db        *sql.DB // the primary
-	changelog string  // qualified name
-	table     string  // unqualified, as the binlog names it
-	seq       atomic.Int64
-
-	mu      sync.Mutex
-	waiting map[string]chan struct{}
-}
-
-func newMarkers(db *sql.DB, schema, changelog string) *markers {
-	return &markers{db: db, changelog: sqlbuild.QualifiedName(schema, changelog), table: changelog, waiting: map[string]chan struct{}{}}
-}
-
-// CatchUp returns once the apply loop has applied every change committed before it was called.
-func (m *markers) CatchUp(ctx context.Context) error {
-	token := fmt.Sprintf("%d.%d", os.Getpid(), m.seq.Add(1))
-	seen := make(chan struct{})
-	m.mu.Lock()
-	m.waiting[token] = seen
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		delete(m.waiting, token)
-		m.mu.Unlock()
-	}()
-	_, err := m.db.ExecContext(ctx, "INSERT INTO "+m.changelog+" (hint, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", hintMarker, token)
-	if err != nil {
-		return fmt.Errorf("writing a marker to the changelog: %w", err)
-	}
-	select {
-	case <-seen:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the replay to reach the marker: %w", ctx.Err())
-	}
-}
-
-// onChange is the applier's OnOther: it is called, in binlog order, after every change before it
-// has been applied.
-func (m *markers) onChange(ch binlog.Change) error {
-	if ch.Table != m.table || ch.After == nil || len(ch.After) <= changelogValueCol {
-		return nil
-	}
-	if text(ch.After[changelogHintCol]) != hintMarker {
-		return nil
-	}
-	token := text(ch.After[changelogValueCol])
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if seen, ok := m.waiting[token]; ok {
-		close(seen)
-		delete(m.waiting, token)
-	}
-	return nil
-}
 
 // onChangelog is the applier's OnOther: heartbeats tell how far the replay is behind the primary,
 // markers tell their waiters that everything before them is applied.
 func (r *run) onChangelog(ch binlog.Change) error {
-	if ch.Table == r.markers.table && len(ch.After) > changelogValueCol && text(ch.After[changelogHintCol]) == hintHeartbeat {
-		if beat, err := time.Parse(time.RFC3339Nano, text(ch.After[changelogValueCol])); err == nil {
+	hint, value, ok := r.changelog.Decode(ch)
+	switch {
+	case !ok:
+	case hint == changelog.HintHeartbeat:
+		if beat, err := changelog.ParseHeartbeat(value); err == nil {
 			r.binlogLag.Store(int64(max(time.Since(beat), time.Nanosecond)))
 		}
-		return nil
+	case hint == changelog.HintMarker:
+		r.markers.Seen(value)
 	}
-	return r.markers.onChange(ch)
-}
-
-func text(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	}
-	return ""
+	return nil
 }
 
 // ddlWatch stops the migration when someone else changes the original table while it runs, and

@@ -10,10 +10,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/hooks"
-	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/throttle"
 )
 
@@ -37,7 +37,7 @@ func (r *run) newThrottler(ctx context.Context) (th *throttle.Throttler, release
 			_ = queryDB.Close()
 		}
 	}()
-	cfg.Changelog = sqlbuild.QualifiedName(r.cfg.Database, namesFor(r.cfg.Table).changelog)
+	cfg.Changelog = changelog.New(r.cfg.Database, namesFor(r.cfg.Table).changelog)
 	cfg.Flavor = r.s.flavor
 	if r.s.replicaMode {
 		inspected := r.s.inspectCfg

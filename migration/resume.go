@@ -23,7 +23,7 @@ var errTableChanged = errors.New("the original table's definition changed")
 
 // store is the run's checkpoint store, in its changelog table on the primary.
 func (r *run) store() *checkpoint.Store {
-	return checkpoint.NewStore(r.s.primary, sqlbuild.QualifiedName(r.cfg.Database, r.p.changelog))
+	return checkpoint.NewStore(r.s.primary, r.changelog)
 }
 
 // checkResume reads the checkpoint a --resume continues from, and refuses when the run cannot be

@@ -15,6 +15,7 @@ import (
 	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/checkpoint"
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/copier"
@@ -98,7 +99,8 @@ type run struct {
 	reader       *binlog.Reader
 	txns         chan binlog.Txn
 	throttle     *throttle.Throttler
-	markers      *markers
+	changelog    changelog.Table
+	markers      *changelog.Markers
 	ddl          *ddlWatch
 	deferred     *deferral          // secondary indexes added after the copy
 	verified     *verify.Result     // the checksum before the swap; nil when skipped
@@ -142,6 +144,7 @@ func (r *run) run(ctx context.Context) (*Result, error) {
 	if r.p, err = validate(ctx, r.cfg, r.s, a); err != nil {
 		return nil, err
 	}
+	r.changelog = changelog.New(r.cfg.Database, r.p.changelog)
 	for _, w := range r.p.warnings {
 		r.log().Warn(w)
 	}
@@ -236,10 +239,8 @@ func (r *run) execute(ctx context.Context) (res *Result, err error) {
 // prepare drops allowed leftovers, creates the changelog and ghost tables, alters the ghost and
 // checks it.
 func (r *run) prepare(ctx context.Context) error {
-	db, schema := r.s.primary, r.cfg.Database
-	changelog := sqlbuild.QualifiedName(schema, r.p.changelog)
-	if _, err := db.ExecContext(ctx, fmt.Sprintf(changelogDDL, changelog)); err != nil {
-		return fmt.Errorf("creating the changelog table %s: %w", changelog, err)
+	if err := r.changelog.Create(ctx, r.s.primary); err != nil {
+		return err
 	}
 	r.created = append(r.created, r.p.changelog)
 	r.created = append(r.created, r.p.names.ghost)
@@ -395,7 +396,7 @@ func (r *run) build(ctx context.Context) error {
 	// A bounded channel between the reader and the apply loop: a slow or throttled replay makes the
 	// reader wait at its position instead of holding an ever-growing backlog in memory.
 	r.txns = make(chan binlog.Txn, 256)
-	r.markers = newMarkers(r.s.primary, r.cfg.Database, r.p.changelog)
+	r.markers = changelog.NewMarkers(r.changelog, r.s.primary)
 	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
 	r.applier, err = applier.New(applier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/dbconn"
 )
 
@@ -68,7 +69,7 @@ type replicaLag struct {
 
 // checkReplica reads the replication threads and the heartbeat of one replica. A replica whose
 // threads are stopped is reported so even when its last heartbeat is recent: it will fall behind.
-func checkReplica(ctx context.Context, db *sql.DB, addr string, flavor dbconn.Flavor, changelog string) replicaLag {
+func checkReplica(ctx context.Context, db *sql.DB, addr string, flavor dbconn.Flavor, log changelog.Table) replicaLag {
 	r := replicaLag{addr: addr}
 	st, isReplica, err := dbconn.ReadReplicaStatus(ctx, db, flavor)
 	switch {
@@ -88,19 +89,18 @@ func checkReplica(ctx context.Context, db *sql.DB, addr string, flavor dbconn.Fl
 	case !st.IORunning:
 		r.problem = fmt.Sprintf("replica %s: replication IO thread stopped", addr)
 	}
-	var value string
-	err = db.QueryRowContext(ctx, "SELECT value FROM "+changelog+" WHERE hint = ?", hintHeartbeat).Scan(&value)
+	value, err := log.Read(ctx, db, changelog.HintHeartbeat)
 	if err != nil {
 		if r.problem == "" {
-			if errors.Is(err, sql.ErrNoRows) || dbconn.ErrorNumber(err) == dbconn.ErrNoSuchTable {
-				r.problem = fmt.Sprintf("replica %s: no heartbeat in %s yet", addr, changelog)
+			if errors.Is(err, changelog.ErrNoRow) {
+				r.problem = fmt.Sprintf("replica %s: no heartbeat in %s yet", addr, log.Qualified())
 			} else {
 				r.problem = fmt.Sprintf("replica %s: reading the heartbeat: %v", addr, shortError(ctx, err))
 			}
 		}
 		return r
 	}
-	beat, err := time.Parse(time.RFC3339Nano, value)
+	beat, err := changelog.ParseHeartbeat(value)
 	if err != nil {
 		if r.problem == "" {
 			r.problem = fmt.Sprintf("replica %s: the heartbeat %q is not a time", addr, value)

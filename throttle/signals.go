@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/dbconn"
 )
 
@@ -23,11 +24,11 @@ func (t *Throttler) beat() func(context.Context) error {
 	return func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 		defer cancel()
-		_, err := t.cfg.Primary.ExecContext(cctx, t.heartbeat, hintHeartbeat, time.Now().UTC().Format(time.RFC3339Nano))
+		err := t.cfg.Changelog.Write(cctx, t.cfg.Primary, changelog.HintHeartbeat, changelog.Heartbeat(time.Now()))
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			failing = true
-			t.log.Warn("cannot write the heartbeat to the changelog table; replicas will look lagging", zap.String("table", t.cfg.Changelog), zap.Error(err))
+			t.log.Warn("cannot write the heartbeat to the changelog table; replicas will look lagging", zap.String("table", t.cfg.Changelog.Qualified()), zap.Error(err))
 		case err == nil && failing:
 			failing = false
 			t.log.Info("heartbeat writes work again")

@@ -27,12 +27,11 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/dbconn"
 )
 
 const (
-	// hintHeartbeat is the changelog row the heartbeat is written to (hint is the table's unique key).
-	hintHeartbeat = "heartbeat"
 	// checkTimeout bounds every query of a check: a replica or primary that does not answer within it
 	// counts as lagging or overloaded rather than holding up the decision.
 	checkTimeout = time.Second
@@ -50,8 +49,8 @@ type Config struct {
 	// Primary is where heartbeats are written and max-load, critical-load and the throttle query
 	// are checked.
 	Primary *sql.DB
-	// Changelog is the changelog table's qualified name (`db`.`_t_ghc`).
-	Changelog string
+	// Changelog is the changelog table the heartbeats are written to and read from.
+	Changelog changelog.Table
 	// Flavor tells how to read a replica's replication status.
 	Flavor dbconn.Flavor
 	// Inspected is the replica doppel inspects and reads the binlog from; its lag always counts.
@@ -152,7 +151,6 @@ type verdict struct {
 type Throttler struct {
 	cfg       Config
 	log       *zap.Logger
-	heartbeat string // the heartbeat statement
 	transport *http.Transport
 	client    *http.Client
 
@@ -180,7 +178,7 @@ type Throttler struct {
 // New checks cfg (Config.Check) and returns a Throttler. Nothing is checked on the server until
 // Preflight or Run; until the first round of replica checks ends, lag counts as too high.
 func New(cfg Config) (*Throttler, error) {
-	if cfg.Primary == nil || cfg.Changelog == "" || cfg.Flavor == nil {
+	if cfg.Primary == nil || cfg.Changelog.Name() == "" || cfg.Flavor == nil {
 		return nil, errors.New("throttle: Primary, Changelog and Flavor are required")
 	}
 	if err := cfg.Check(); err != nil {
@@ -191,10 +189,9 @@ func New(cfg Config) (*Throttler, error) {
 	}
 	t := &Throttler{
 		cfg: cfg, log: cfg.Logger,
-		heartbeat: "INSERT INTO " + cfg.Changelog + " (hint, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",
-		change:    make(chan struct{}),
-		notify:    make(chan struct{}, 1),
-		wakeLag:   make(chan struct{}, 1), wakeLoad: make(chan struct{}, 1),
+		change:  make(chan struct{}),
+		notify:  make(chan struct{}, 1),
+		wakeLag: make(chan struct{}, 1), wakeLoad: make(chan struct{}, 1),
 		wakeQuery: make(chan struct{}, 1), wakeHTTP: make(chan struct{}, 1),
 	}
 	t.transport = http.DefaultTransport.(*http.Transport).Clone()

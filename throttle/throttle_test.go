@@ -16,30 +16,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/changelog"
 )
-
-// changelogDDL is the changelog table as migration creates it.
-const changelogDDL = `CREATE TABLE %s (
-  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
-  last_update TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
-  hint VARCHAR(64) CHARACTER SET ascii NOT NULL,
-  value VARCHAR(4096) CHARACTER SET utf8mb4 NOT NULL,
-  PRIMARY KEY (id),
-  UNIQUE KEY hint_uidx (hint)
-) ENGINE=InnoDB`
 
 type fixture struct {
 	primary   *sql.DB
 	replica   *sql.DB
-	changelog string
+	changelog changelog.Table
 }
 
 // newFixture gives the test its own database with a changelog table, present on the replica too.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	name := sb.NewDatabase(t)
-	f := &fixture{changelog: sqlbuild.QualifiedName(name, "_t_ghc")}
+	f := &fixture{changelog: changelog.New(name, "_t_ghc")}
 	var err error
 	if f.primary, err = sb.Primary.DB(name); err != nil {
 		t.Fatal(err)
@@ -49,7 +39,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.replica.Close() })
-	if _, err := f.primary.Exec(fmt.Sprintf(changelogDDL, f.changelog)); err != nil {
+	if err := f.changelog.Create(context.Background(), f.primary); err != nil {
 		t.Fatal(err)
 	}
 	waitReplica(t)
@@ -165,7 +155,7 @@ func TestHeartbeatShowsNoLag(t *testing.T) {
 		t.Errorf("Lag() = %s, want a small positive lag", lag)
 	}
 	var first, second string
-	q := "SELECT value FROM " + f.changelog + " WHERE hint = 'heartbeat'"
+	q := "SELECT value FROM " + f.changelog.Qualified() + " WHERE hint = 'heartbeat'"
 	if err := f.primary.QueryRow(q).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +247,7 @@ func TestLagBeyondMaxLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "LOCK TABLES "+f.changelog+" READ"); err != nil {
+	if _, err := conn.ExecContext(ctx, "LOCK TABLES "+f.changelog.Qualified()+" READ"); err != nil {
 		t.Fatal(err)
 	}
 	locked := true
@@ -608,7 +598,7 @@ func TestCriticalLoadHibernates(t *testing.T) {
 	// No heartbeats while hibernating, once a write in flight when it began has ended.
 	time.Sleep(200 * time.Millisecond)
 	var before, after string
-	q := "SELECT value FROM " + f.changelog + " WHERE hint = 'heartbeat'"
+	q := "SELECT value FROM " + f.changelog.Qualified() + " WHERE hint = 'heartbeat'"
 	if err := f.primary.QueryRow(q).Scan(&before); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		t.Fatal(err)
 	}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,63 +14,11 @@ import (
 
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/copier"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/table"
 )
-
-// markers is the test's CatchUp, built like the migration's: a row written to a changelog table
-// comes back through the binlog after every change committed before it, and the applier reports it
-// only once everything before it is applied.
-type markers struct {
-	db      *sql.DB
-	table   string // qualified
-	seq     atomic.Int64
-	mu      sync.Mutex
-	waiting map[string]chan struct{}
-}
-
-func (m *markers) CatchUp(ctx context.Context) error {
-	token := strconv.FormatInt(m.seq.Add(1), 10)
-	seen := make(chan struct{})
-	m.mu.Lock()
-	m.waiting[token] = seen
-	m.mu.Unlock()
-	defer func() {
-		m.mu.Lock()
-		delete(m.waiting, token)
-		m.mu.Unlock()
-	}()
-	if _, err := m.db.ExecContext(ctx, "INSERT INTO "+m.table+" (token) VALUES (?)", token); err != nil {
-		return err
-	}
-	select {
-	case <-seen:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (m *markers) onOther(ch binlog.Change) error {
-	if ch.Kind != binlog.Insert || len(ch.After) < 2 {
-		return nil
-	}
-	var token string
-	switch v := ch.After[1].(type) {
-	case string:
-		token = v
-	case []byte:
-		token = string(v)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if seen, ok := m.waiting[token]; ok {
-		close(seen)
-		delete(m.waiting, token)
-	}
-	return nil
-}
 
 // writer changes random rows of the original until stop ends: inserts, updates (NULLs, key
 // changes) and deletes, as an application would. Each statement runs under ctx, not stop: a
@@ -132,8 +78,11 @@ func TestVerifyUnderWrites(t *testing.T) {
 		"INSERT INTO t SELECT seq, CONCAT('row ', seq), seq % 100, seq / 7, '2024-01-01' + INTERVAL seq SECOND FROM seq_1_to_20000",
 		"CREATE TABLE _t_gho LIKE t",
 		"ALTER TABLE _t_gho MODIFY a VARCHAR(60) CHARACTER SET utf8mb4 NULL, MODIFY n BIGINT NULL, MODIFY d DECIMAL(12,3) NOT NULL, MODIFY ts DATETIME(3) NULL",
-		"CREATE TABLE _t_ghc (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, token VARCHAR(64) NOT NULL)",
 	)
+	log := changelog.New(schema, "_t_ghc")
+	if err := log.Create(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 	orig, err := table.Inspect(ctx, db, schema, "t")
 	if err != nil {
 		t.Fatal(err)
@@ -157,10 +106,16 @@ func TestVerifyUnderWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &markers{db: db, table: "_t_ghc", waiting: map[string]chan struct{}{}}
+	m := changelog.NewMarkers(log, db)
+	onOther := func(ch binlog.Change) error {
+		if hint, value, ok := log.Decode(ch); ok && hint == changelog.HintMarker {
+			m.Seen(value)
+		}
+		return nil
+	}
 	var batch atomic.Int64
 	batch.Store(100)
-	apply, err := applier.New(applier.Config{DB: db, Orig: orig, Ghost: ghost, Key: key, Mapping: mapping, BatchSize: &batch, Retries: 10, OnOther: m.onOther})
+	apply, err := applier.New(applier.Config{DB: db, Orig: orig, Ghost: ghost, Key: key, Mapping: mapping, BatchSize: &batch, Retries: 10, OnOther: onOther})
 	if err != nil {
 		t.Fatal(err)
 	}

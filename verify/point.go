@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/dbconn"
 )
 
@@ -110,24 +111,18 @@ func (v *verifier) tryOpenSnapshot(ctx context.Context, n int, atPoint func()) (
 	return s, nil
 }
 
-// settle catches up until a catch-up is quick (a quarter of the lock timeout, at most 100 ms), or
-// settleRounds times, so the one under the lock has only the last moment's changes to replay.
+// settle catches up until a catch-up is quick (a quarter of the lock timeout, at most 100 ms), for
+// settleTimeout at most, so the one under the lock has only the last moment's changes to replay. A
+// replay that never gets quick is then left to the lock timeout.
 func (v *verifier) settle(ctx context.Context) error {
-	fast := min(100*time.Millisecond, v.cfg.LockTimeout/4)
-	for range settleRounds {
-		start := time.Now()
-		if err := v.cfg.CatchUp(ctx); err != nil {
-			return fmt.Errorf("catching up before locking %s: %w", v.orig.name, err)
-		}
-		if time.Since(start) <= fast {
-			return nil
-		}
+	if _, err := changelog.Settle(ctx, v.cfg.CatchUp, min(100*time.Millisecond, v.cfg.LockTimeout/4), settleTimeout); err != nil {
+		return fmt.Errorf("catching up before locking %s: %w", v.orig.name, err)
 	}
 	return nil
 }
 
-// settleRounds bounds settle: a replay that never gets quick is then left to the lock timeout.
-const settleRounds = 10
+// settleTimeout bounds settle.
+const settleTimeout = 30 * time.Second
 
 // underLock catches up and starts the snapshots, within the lock timeout. atPoint, when set, runs
 // once the ghost holds every change and before the snapshots start.
