@@ -1,19 +1,50 @@
 // Package cutover swaps the ghost table in for the original one, atomically for every reader and
 // writer, and so that it fails safe: if doppel dies at any point, either nothing was renamed or the
-// swap completed with every change in the ghost.
+// swap completed with every change in the ghost. It is the whole contract of the swap: the attempt
+// (Run) and the apply loop's side of it (Guard).
 //
-// The algorithm (gh-ost's, works on every MySQL and MariaDB, where RENAME under LOCK TABLES is
-// refused) uses two sessions, A and B:
+// # The algorithm
 //
-//  1. A creates the sentry table, named as the old table will be (`_T_del`).
-//  2. A locks the original and the sentry: LOCK TABLES T WRITE, _T_del WRITE. Writes to T now queue.
-//  3. doppel waits until the apply loop has replayed every change made before the lock.
-//  4. B issues RENAME TABLE T TO _T_del, _T_gho TO T. It blocks on A's lock, ahead of the queued writes.
-//  5. Once B is seen waiting, A drops the sentry and unlocks: the RENAME runs first, then the queued
-//     writes, which now land in the new T.
+// gh-ost's, made safe on MariaDB. It works on every MySQL and MariaDB: MariaDB refuses RENAME TABLE
+// under LOCK TABLES (error 1192), so the MySQL 8.0.13+ variant that renames under the lock cannot be
+// used there, and one algorithm everywhere is one to test. Two sessions, A and B:
 //
-// If A dies before step 5, its lock goes away while the sentry still exists, so the RENAME fails and
-// nothing has changed. Every wait is bounded by the lock timeout; a failed attempt is retried.
+//  1. Settle: catch up, before locking anything, until a catch-up is quick.
+//  2. A creates the sentry table under the old table's name (`_T_del`), marked by SentryComment.
+//  3. A locks the original and the sentry: LOCK TABLES T WRITE, _T_del WRITE. Writes to T queue.
+//  4. The catch-up (a changelog marker) proves every change made before the lock is in the ghost; the
+//     last checks run (Config.UnderLock: the rows replayed since the checksum, rows held back for
+//     colliding under a new unique key). The Guard is sealed: a change of T met in the binlog from
+//     now on waits for the attempt's outcome before the apply loop replays it.
+//  5. B issues RENAME TABLE T TO _T_del, _T_gho TO T. It blocks on A's lock.
+//  6. Once B is seen waiting in the processlist, A drops the sentry (the point of no return), waits
+//     until the RENAME holds the ghost's metadata lock (it takes them in name order, and `_T_del`
+//     sorts before `T`: unlocking earlier lets queued writes into the old table on MariaDB), and
+//     unlocks. The RENAME runs first; the queued writes then reach the new T.
+//  7. After the swap, Guard.CheckNoSlip waits until the apply loop has reached the RENAME in the
+//     binlog and fails if a write of T got in between (it went to the old table, which is kept).
+//
+// # When something fails
+//
+//	| where                       | what happens                                                  | T          |
+//	|-----------------------------|---------------------------------------------------------------|------------|
+//	| before the lock (1-2)       | the sentry is dropped; the attempt is tried again              | untouched  |
+//	| under the lock (3-5)        | A unlocks, drops the sentry (killing B's RENAME if it queued); | untouched  |
+//	|                             | the attempt is tried again, after a pause                      |            |
+//	| doppel dies before step 6   | A's session ends, its lock goes, the sentry stays: B's RENAME  | untouched  |
+//	|                             | fails on it (the table exists)                                 |            |
+//	| doppel dies after the DROP  | the RENAME completes on the server, with every change in the  | swapped    |
+//	|                             | ghost; a write that got past it went to the old table          |            |
+//	| a check wraps ErrAbort      | no more attempts: the ghost must not replace T                 | untouched  |
+//
+// Every wait is bounded by the lock timeout (gh-ost's --cut-over-lock-timeout-seconds), so the table
+// is never blocked longer than about twice that per attempt. A leftover sentry (SentryComment) is
+// recognized and dropped by the next run.
+//
+// # The other way
+//
+// The swap is symmetric in its names: swapping the old table back in (a revert) is this same code run
+// with Table the current table, Ghost the old one and Old a new name for the current one.
 package cutover
 
 import (
@@ -56,8 +87,9 @@ type Config struct {
 	// that holds the lock (the only one that can read the original now): the last check of the
 	// ghost. An error gives the attempt up; wrapping ErrAbort gives the swap up.
 	UnderLock func(ctx context.Context, locked *sql.Conn) error
-	// BeforeRename runs just before the RENAME is issued, so a binlog reader can expect it.
-	BeforeRename func()
+	// Guard, when set, is told when an attempt is about to rename and how each attempt ended, for
+	// the apply loop (Guard.Divert, Guard.OwnRename) and for the check after the swap.
+	Guard *Guard
 	// Failpoint, when set, is called at each step of an attempt with the step's name ("sentry",
 	// "locked", "caught-up", "rename-queued", "sentry-dropped", and "failed" after an attempt that
 	// failed, before OnAttempt): tests stop or slow doppel there to prove the swap is safe wherever
@@ -97,6 +129,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		blocked, err := swap(ctx, cfg)
 		if err != nil {
 			cfg.failpoint("failed")
+		}
+		if cfg.Guard != nil {
+			cfg.Guard.end(err == nil)
 		}
 		if cfg.OnAttempt != nil {
 			cfg.OnAttempt(blocked, err)
@@ -196,8 +231,8 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		}
 	}
 	cfg.failpoint("caught-up")
-	if cfg.BeforeRename != nil {
-		cfg.BeforeRename()
+	if cfg.Guard != nil {
+		cfg.Guard.begin()
 	}
 	renamed := make(chan error, 1)
 	go func() {

@@ -45,9 +45,6 @@ type Flavor interface {
 	// LogReplicaUpdatesVar names the variable saying whether a replica writes what it replicates to
 	// its own binlog (log_slave_updates was renamed log_replica_updates in MySQL 8.0.26).
 	LogReplicaUpdatesVar() string
-	// RenameUnderLockTables reports whether RENAME TABLE may run while the session holds LOCK TABLES
-	// (MySQL 8.0.13+; MariaDB refuses it with error 1192).
-	RenameUnderLockTables() bool
 }
 
 // ParseVersion parses the leading "X.Y.Z" of a @@version string such as "10.11.6-MariaDB-log".
@@ -134,7 +131,6 @@ func (f mySQL) ResetReplicaAllSQL() string {
 	}
 	return "RESET SLAVE ALL"
 }
-func (f mySQL) RenameUnderLockTables() bool { return f.v.AtLeast(8, 0, 13) }
 func (f mySQL) LogReplicaUpdatesVar() string {
 	if f.v.AtLeast(8, 0, 26) {
 		return "log_replica_updates"
@@ -165,7 +161,6 @@ func (f mariaDB) ChangeSourceSQL(host string, port int, user, password, file str
 func (f mariaDB) StartReplicaSQL() string      { return "START SLAVE" }
 func (f mariaDB) StopReplicaSQL() string       { return "STOP SLAVE" }
 func (f mariaDB) ResetReplicaAllSQL() string   { return "RESET SLAVE ALL" }
-func (f mariaDB) RenameUnderLockTables() bool  { return false }
 func (f mariaDB) LogReplicaUpdatesVar() string { return "log_slave_updates" }
 
 // DefaultTimeZone returns the time zone a session of the server starts in (its global time_zone), in

@@ -3,7 +3,6 @@ package migration
 import (
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -12,6 +11,7 @@ import (
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
 	"github.com/doppel-sql/doppel/changelog"
+	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
@@ -35,8 +35,8 @@ func (r *run) onChangelog(ch binlog.Change) error {
 // stops the apply loop quietly at doppel's own RENAME during the cut-over.
 type ddlWatch struct {
 	schema, table string
-	server        *alter.Server // the primary, whose rules (executable comments, syntax) the statements follow
-	swapping      atomic.Bool   // set just before doppel's own RENAME
+	server        *alter.Server  // the primary, whose rules (executable comments, syntax) the statements follow
+	guard         *cutover.Guard // knows doppel's own RENAME
 	warn          func(msg string, err error)
 }
 
@@ -56,7 +56,7 @@ func (w *ddlWatch) onDDL(d binlog.DDL) error {
 		if !w.touches(stmt, d.Schema) {
 			continue
 		}
-		if _, isRename := stmt.(*ast.RenameTableStmt); isRename && w.swapping.Load() {
+		if rename, ok := stmt.(*ast.RenameTableStmt); ok && w.guard.OwnRename(renamePairs(rename, d.Schema)) {
 			return applier.ErrStop
 		}
 		return fmt.Errorf("another session changed %s during the migration (%s): doppel stopped; the original table was not touched. Run doppel again once that change is done: %w",
@@ -107,6 +107,22 @@ func (w *ddlWatch) touches(stmt ast.StmtNode, defaultSchema string) bool {
 		}
 	}
 	return false
+}
+
+// renamePairs returns the (from, to) pairs of a RENAME TABLE, each as (schema, name), the schema
+// defaulted to the statement's.
+func renamePairs(s *ast.RenameTableStmt, defaultSchema string) [][2][2]string {
+	qualify := func(tn *ast.TableName) [2]string {
+		if tn.Schema.O == "" {
+			return [2]string{defaultSchema, tn.Name.O}
+		}
+		return [2]string{tn.Schema.O, tn.Name.O}
+	}
+	var out [][2][2]string
+	for _, tt := range s.TableToTables {
+		out = append(out, [2][2]string{qualify(tt.OldTable), qualify(tt.NewTable)})
+	}
+	return out
 }
 
 type tableNames struct{ names []*ast.TableName }

@@ -8,6 +8,7 @@ import (
 	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/cutover"
 )
 
 // TestDDLWatch decides which statements in the binlog change the migrated table db.t.
@@ -40,7 +41,7 @@ func TestDDLWatch(t *testing.T) {
 		{"ALTER TABLE t ADD SYSTEM VERSIONING", "db", true},
 		{"ALTER TABLE u ADD SYSTEM VERSIONING", "db", false},
 	} {
-		w := &ddlWatch{schema: "db", table: "t", server: &alter.Server{MariaDB: true, Version: 101106}, warn: func(string, error) {}}
+		w := &ddlWatch{schema: "db", table: "t", server: &alter.Server{MariaDB: true, Version: 101106}, guard: cutover.NewGuard("db", "t", "_t_gho", "_t_del"), warn: func(string, error) {}}
 		err := w.onDDL(binlog.DDL{Schema: tc.schema, Query: tc.query})
 		if got := err != nil; got != tc.stop {
 			t.Errorf("%q in %s: stopped %v, want %v (%v)", tc.query, tc.schema, got, tc.stop, err)
@@ -49,9 +50,9 @@ func TestDDLWatch(t *testing.T) {
 			t.Errorf("%q: %v", tc.query, err)
 		}
 	}
-	w := &ddlWatch{schema: "db", table: "t", server: &alter.Server{MariaDB: true, Version: 101106}, warn: func(string, error) {}}
-	w.swapping.Store(true)
-	if err := w.onDDL(binlog.DDL{Schema: "db", Query: "RENAME TABLE `db`.`t` TO `db`.`_t_del`, `db`.`_t_gho` TO `db`.`t`"}); !errors.Is(err, applier.ErrStop) {
-		t.Errorf("doppel's own RENAME: %v, want ErrStop", err)
+	// doppel's own RENAME, met while no swap is under way, is another session's.
+	w := &ddlWatch{schema: "db", table: "t", server: &alter.Server{MariaDB: true, Version: 101106}, guard: cutover.NewGuard("db", "t", "_t_gho", "_t_del"), warn: func(string, error) {}}
+	if err := w.onDDL(binlog.DDL{Schema: "db", Query: "RENAME TABLE `db`.`t` TO `db`.`_t_del`, `db`.`_t_gho` TO `db`.`t`"}); err == nil || errors.Is(err, applier.ErrStop) {
+		t.Errorf("a RENAME of the table with no swap under way: %v, want it to stop the migration", err)
 	}
 }

@@ -113,8 +113,7 @@ type run struct {
 	rate        rateMeter     // the recent copy rate
 	rows        atomic.Int64  // the original's rows: the server's estimate, or counted (--exact-rowcount)
 	applierDone chan struct{} // closed when the apply loop has stopped
-	seal        seal          // the swap has begun: no change may reach the original any more
-	slips       slips
+	guard       *cutover.Guard
 	chunk       atomic.Int64
 	dmlBatch    atomic.Int64
 	postpone    atomic.Pointer[string] // the postpone flag file, changeable from the socket
@@ -354,7 +353,7 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 		return err
 	})
 	err = g.Wait()
-	if r.swapped.Load() && err != nil && !errors.Is(err, errSlipped) {
+	if r.swapped.Load() && err != nil && !errors.Is(err, cutover.ErrSlipped) && !errors.Is(err, cutover.ErrNotConfirmed) {
 		// The swap is done and complete; what failed afterwards was only bookkeeping.
 		r.log().Warn("after the swap", zap.Error(err))
 		return nil
@@ -397,12 +396,14 @@ func (r *run) build(ctx context.Context) error {
 	// reader wait at its position instead of holding an ever-growing backlog in memory.
 	r.txns = make(chan binlog.Txn, 256)
 	r.markers = changelog.NewMarkers(r.changelog, r.s.primary)
-	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
+	r.guard = cutover.NewGuard(r.cfg.Database, r.cfg.Table, r.p.names.ghost, r.p.old)
+	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, guard: r.guard, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
 	r.applier, err = applier.New(applier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		OnOther: r.onChangelog, OnDDL: r.ddl.onDDL, Gate: applyGate{r}, OnFlush: r.cfg.Metrics.ObserveApplyBatch,
 		Divert: r.divert,
+
 		Logger: r.log(),
 	})
 	if err != nil {
@@ -485,20 +486,13 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r}, BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock,
-		BeforeRename: func() {
-			r.ddl.swapping.Store(true)
-			r.seal.begin()
-		},
+		Guard: r.guard,
 		Failpoint: func(step string) {
 			if r.cfg.Failpoint != nil {
 				r.cfg.Failpoint("cutover:" + step)
 			}
 		},
 		OnAttempt: func(blocked time.Duration, err error) {
-			if err != nil { // nothing was renamed: the original takes writes again
-				r.ddl.swapping.Store(false)
-			}
-			r.seal.end(err == nil)
 			r.cfg.Metrics.AddCutOverAttempt()
 			if blocked > 0 {
 				r.cfg.Metrics.ObserveCutOverLock(blocked)
@@ -512,7 +506,13 @@ func (r *run) copyAndSwap(ctx context.Context) error {
 	r.swapped.Store(true)
 	r.cutover = res
 	r.log().Info("cut-over complete", zap.Int("attempts", res.Attempts), zap.Duration("table blocked", res.Blocked))
-	return r.checkNoSlip(ctx)
+	if err := r.guard.CheckNoSlip(ctx, r.applierDone, time.Minute); err != nil {
+		// Whatever reached the old table, or might have, is looked for there: it is kept.
+		r.cfg.OkToDropTable = false
+		r.log().Error("the swap is done, but writes may have reached the old table", zap.String("old table", r.p.old))
+		return err
+	}
+	return nil
 }
 
 // checkCollisions refuses to go on while replayed rows are held back for colliding with other rows
