@@ -73,7 +73,7 @@ type Config struct {
 	Schema string
 	Table  string // the original table
 	Ghost  string // the ghost table, which becomes Table
-	Old    string // the name the original gets, used for the sentry too
+	Old    string // the name the original gets after the swap
 	// LockTimeout bounds each wait for a lock, for the catch-up and for seeing the RENAME queued
 	// (gh-ost's --cut-over-lock-timeout-seconds): the longest the table can stay blocked per attempt.
 	LockTimeout time.Duration
@@ -107,10 +107,28 @@ type Result struct {
 	// Blocked is how long the original table was locked in the successful attempt: the stall the
 	// application saw.
 	Blocked time.Duration
+	// Old is the name the original table has now: Config.Old, or SentryName(Table) when the last
+	// rename to Old failed (the swap itself is complete).
+	Old string
 }
 
-// ErrSentryExists means the old table's name is taken, so no swap can be tried.
-var ErrSentryExists = errors.New("the old table name is taken")
+// ErrSentryExists means the sentry's name is taken, so no swap can be tried; ErrOldNameTaken that
+// the name the original would get after the swap is.
+var (
+	ErrSentryExists = errors.New("the cut-over sentry's name is taken")
+	ErrOldNameTaken = errors.New("the old table's name is taken")
+)
+
+// SentryName is the name the original table is renamed to in the swap, before it gets its old
+// name: the sentry's. It sorts after the original's name (it extends it), so the RENAME, which takes
+// its tables' locks in name order, waits for the original's lock first: queued there, it goes ahead
+// of every write waiting for the original, whatever happens to the session holding the lock.
+// gh-ost's old name `_T_del` sorts before `T`: a RENAME to it waits for the sentry first, and a
+// session dying between dropping the sentry and the RENAME queueing for `T` lets writes into the
+// old table.
+func SentryName(table string) string { return table + sentrySuffix }
+
+const sentrySuffix = "_swap"
 
 // ErrAbort, wrapped in an error of CatchUp, gives the swap up without more attempts: the ghost must
 // not replace the original, and trying again cannot change that.
@@ -137,10 +155,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			cfg.OnAttempt(blocked, err)
 		}
 		if err == nil {
-			return Result{Attempts: attempt, Blocked: blocked}, nil
+			return Result{Attempts: attempt, Blocked: blocked, Old: nameOld(ctx, cfg)}, nil
 		}
 		lastErr = err
-		if errors.Is(err, ErrSentryExists) || errors.Is(err, ErrAbort) || ctx.Err() != nil {
+		if errors.Is(err, ErrSentryExists) || errors.Is(err, ErrOldNameTaken) || errors.Is(err, ErrAbort) || ctx.Err() != nil {
 			break
 		}
 		cfg.Logger.Warn("cut-over attempt failed; the original table is untouched, trying again",
@@ -158,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	tbl := sqlbuild.QualifiedName(cfg.Schema, cfg.Table)
 	ghost := sqlbuild.QualifiedName(cfg.Schema, cfg.Ghost)
-	old := sqlbuild.QualifiedName(cfg.Schema, cfg.Old)
+	sentry := sqlbuild.QualifiedName(cfg.Schema, SentryName(cfg.Table))
 	timeoutSecs := max(1, int(cfg.LockTimeout.Round(time.Second)/time.Second))
 
 	if err := settle(ctx, cfg); err != nil {
@@ -186,11 +204,20 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		return 0, err
 	}
 
-	if _, err := a.ExecContext(ctx, "CREATE TABLE "+old+" (id INT PRIMARY KEY) COMMENT='"+SentryComment+"'"); err != nil {
-		if dbconn.ErrorNumber(err) == dbconn.ErrTableExists {
-			return 0, fmt.Errorf("creating the cut-over sentry %s: %w: %w", old, ErrSentryExists, err)
+	if cfg.Old != SentryName(cfg.Table) {
+		var n int
+		if err := a.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", cfg.Schema, cfg.Old).Scan(&n); err != nil {
+			return 0, fmt.Errorf("looking for the old table's name %s: %w", cfg.Old, err)
 		}
-		return 0, fmt.Errorf("creating the cut-over sentry %s: %w", old, err)
+		if n > 0 {
+			return 0, fmt.Errorf("%s exists: %w", sqlbuild.QualifiedName(cfg.Schema, cfg.Old), ErrOldNameTaken)
+		}
+	}
+	if _, err := a.ExecContext(ctx, "CREATE TABLE "+sentry+" (id INT PRIMARY KEY) COMMENT='"+SentryComment+"'"); err != nil {
+		if dbconn.ErrorNumber(err) == dbconn.ErrTableExists {
+			return 0, fmt.Errorf("creating the cut-over sentry %s: %w: %w", sentry, ErrSentryExists, err)
+		}
+		return 0, fmt.Errorf("creating the cut-over sentry %s: %w", sentry, err)
 	}
 	cfg.failpoint("sentry")
 	// Until the point of no return, any failure drops the sentry again. A's lock, if held, is
@@ -198,7 +225,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	sentryDropped := false
 	defer func() {
 		if !sentryDropped {
-			dropSentry(cfg, old)
+			dropSentry(cfg, sentry)
 		}
 	}()
 	if cfg.BeforeLock != nil {
@@ -206,7 +233,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 			return 0, fmt.Errorf("preparing the cut-over's checks: %w", err)
 		}
 	}
-	if _, err := a.ExecContext(ctx, "LOCK TABLES "+tbl+" WRITE, "+old+" WRITE"); err != nil {
+	if _, err := a.ExecContext(ctx, "LOCK TABLES "+tbl+" WRITE, "+sentry+" WRITE"); err != nil {
 		return 0, fmt.Errorf("locking %s: %w", tbl, err)
 	}
 	lockedAt := time.Now()
@@ -237,7 +264,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	renamed := make(chan error, 1)
 	go func() {
 		// Not cancelled with ctx: once queued, the RENAME's outcome decides the swap and must be known.
-		_, err := b.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+tbl+" TO "+old+", "+ghost+" TO "+tbl)
+		_, err := b.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+tbl+" TO "+sentry+", "+ghost+" TO "+tbl)
 		renamed <- err
 	}()
 	if err := waitQueued(ctx, cfg, bID, renamed); err != nil {
@@ -249,16 +276,13 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		return time.Since(lockedAt), err
 	}
 	cfg.failpoint("rename-queued")
-	// The point of no return: from here on, finish whatever happens to ctx.
-	_, dropErr := a.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+old)
+	// The point of no return: from here on, finish whatever happens to ctx. The RENAME waits for the
+	// original's lock, ahead of every write waiting for it (the sentry's name sorts after the
+	// original's, and a RENAME takes its locks in name order): whether A unlocks now or dies, the
+	// RENAME goes first.
+	_, dropErr := a.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+sentry)
 	sentryDropped = dropErr == nil
 	cfg.failpoint("sentry-dropped")
-	if dropErr == nil {
-		if err := waitRenameFirstInLine(context.WithoutCancel(ctx), cfg, bID, renamed); err != nil {
-			unlock()
-			return time.Since(lockedAt), err
-		}
-	}
 	unlock()
 	blocked := time.Since(lockedAt)
 	if err := <-renamed; err != nil {
@@ -292,65 +316,6 @@ func settle(ctx context.Context, cfg Config) error {
 
 // settleTimeout bounds settle.
 const settleTimeout = time.Minute
-
-// waitRenameFirstInLine makes sure that, when the original table is unlocked, the RENAME takes it
-// before any queued write does. The RENAME takes its metadata locks one table at a time, in name
-// order, and a RENAME waiting for a lock goes ahead of writes waiting for the same lock. When the
-// sentry's name sorts before the original's (`_t_del` before `t`), the RENAME has been waiting for
-// the sentry, not for the original: after the sentry is dropped it takes the sentry's and the
-// ghost's locks and only then queues for the original. Unlocking before that lets the queued writes
-// in first, into the old table, after the last catch-up: they would be lost to the new one (MariaDB
-// does this; seen in tests). So wait until the RENAME holds the ghost's lock, which it takes just
-// before the original's. If it does not get there in time, kill it: nothing is renamed.
-func waitRenameFirstInLine(ctx context.Context, cfg Config, bID int64, renamed <-chan error) error {
-	if cfg.Table < cfg.Old {
-		return nil // the RENAME has been queued for the original table all along
-	}
-	probe, err := cfg.DB.Conn(ctx)
-	if err != nil {
-		return killRename(ctx, cfg, bID, renamed, err)
-	}
-	defer dbconn.Discard(probe)
-	// Fail at once instead of waiting when the ghost's lock is taken (MySQL rounds 0 up to 1 s).
-	if _, err := probe.ExecContext(ctx, "SET SESSION lock_wait_timeout = 0"); err != nil {
-		return killRename(ctx, cfg, bID, renamed, err)
-	}
-	ghost := sqlbuild.QualifiedName(cfg.Schema, cfg.Ghost)
-	deadline := time.Now().Add(cfg.LockTimeout)
-	for time.Now().Before(deadline) {
-		_, err := probe.ExecContext(ctx, "SELECT 1 FROM "+ghost+" LIMIT 0")
-		if dbconn.ErrorNumber(err) == dbconn.ErrLockWaitTimeout {
-			// The RENAME holds the ghost's lock (nothing else uses the ghost at this point) and
-			// asks for the original's next; give it a moment to queue there before unlocking.
-			time.Sleep(renameQueueMargin)
-			return nil
-		}
-		if err != nil {
-			return killRename(ctx, cfg, bID, renamed, err)
-		}
-		select {
-		case err := <-renamed:
-			return fmt.Errorf("the RENAME ended before the original table was unlocked: %w", err)
-		case <-time.After(time.Millisecond):
-		}
-	}
-	return killRename(ctx, cfg, bID, renamed, fmt.Errorf("the RENAME did not queue for %s within %s", cfg.Table, cfg.LockTimeout))
-}
-
-// renameQueueMargin is how long the RENAME is given, once it holds the ghost's lock, to queue for the
-// original's: a few instructions on the server, so this is generous even on a busy one. It adds to
-// how long the table is blocked.
-const renameQueueMargin = 20 * time.Millisecond
-
-// killRename aborts the queued RENAME, so that unlocking renames nothing.
-func killRename(ctx context.Context, cfg Config, bID int64, renamed <-chan error, why error) error {
-	if _, err := cfg.DB.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", bID)); err != nil {
-		return errors.Join(why, fmt.Errorf("killing the queued RENAME: %w", err))
-	}
-	// The RENAME cannot have succeeded: the original is still locked.
-	renameErr := <-renamed
-	return fmt.Errorf("cut-over attempt abandoned, nothing renamed: %w (the RENAME: %v)", why, renameErr)
-}
 
 // waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME.
 func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error) error {
@@ -394,23 +359,41 @@ const SentryComment = "doppel cut-over sentry"
 
 // dropSentry removes the sentry after a failed attempt, so the next one can create it again. It
 // drops the table only if it still is the sentry: an empty table carrying the sentry's comment.
-func dropSentry(cfg Config, old string) {
+func dropSentry(cfg Config, sentry string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var comment string
 	err := cfg.DB.QueryRowContext(ctx, "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-		cfg.Schema, cfg.Old).Scan(&comment)
+		cfg.Schema, SentryName(cfg.Table)).Scan(&comment)
 	if errors.Is(err, sql.ErrNoRows) {
 		return
 	}
 	if err == nil && comment != SentryComment {
-		cfg.Logger.Error("the table under the old name is not the cut-over sentry; leaving it alone", zap.String("table", old))
+		cfg.Logger.Error("the table under the sentry's name is not the cut-over sentry; leaving it alone", zap.String("table", sentry))
 		return
 	}
 	if err == nil {
-		_, err = cfg.DB.ExecContext(ctx, "DROP TABLE IF EXISTS "+old)
+		_, err = cfg.DB.ExecContext(ctx, "DROP TABLE IF EXISTS "+sentry)
 	}
 	if err != nil {
-		cfg.Logger.Warn("could not drop the cut-over sentry table; drop it by hand before retrying", zap.String("table", old), zap.Error(err))
+		cfg.Logger.Warn("could not drop the cut-over sentry table; drop it by hand before retrying", zap.String("table", sentry), zap.Error(err))
 	}
+}
+
+// nameOld gives the original table, after the swap, its old name. The swap is complete whatever
+// happens here: a failure leaves the original under the sentry's name, which Result.Old says.
+func nameOld(ctx context.Context, cfg Config) string {
+	from := SentryName(cfg.Table)
+	if cfg.Old == from {
+		return from
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err := cfg.DB.ExecContext(ctx, "RENAME TABLE "+sqlbuild.QualifiedName(cfg.Schema, from)+" TO "+sqlbuild.QualifiedName(cfg.Schema, cfg.Old))
+	if err != nil {
+		cfg.Logger.Warn("the tables are swapped, but the original table could not be renamed to its old name; it keeps the name it had during the swap",
+			zap.String("table", from), zap.String("old name", cfg.Old), zap.Error(err))
+		return from
+	}
+	return cfg.Old
 }

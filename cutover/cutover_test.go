@@ -149,16 +149,32 @@ func TestOldNameTaken(t *testing.T) {
 	if _, err := db.Exec("INSERT INTO _t_del VALUES (1, 'keep')"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrSentryExists) {
-		t.Fatalf("error %v, want ErrSentryExists", err)
+	if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrOldNameTaken) {
+		t.Fatalf("error %v, want ErrOldNameTaken", err)
 	}
 	tableHolds(t, db, "t", "orig")
 	tableHolds(t, db, "_t_del", "keep")
 }
 
+func TestSentryNameTaken(t *testing.T) {
+	db, cfg := setup(t)
+	if _, err := db.Exec("CREATE TABLE t_swap (id INT PRIMARY KEY, v VARCHAR(10))"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO t_swap VALUES (1, 'keep')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrSentryExists) {
+		t.Fatalf("error %v, want ErrSentryExists", err)
+	}
+	tableHolds(t, db, "t", "orig")
+	tableHolds(t, db, "t_swap", "keep")
+}
+
 // TestNoWriteSlipsIntoTheOldTable: writes queued behind the cut-over's lock must all land in the new
-// table. The RENAME locks tables in name order; `_t_del` sorts before `t`, so unlocking as soon as the
-// sentry is dropped used to let queued writes into the old table first: lost to the new one.
+// table. The RENAME locks tables in name order; with a sentry named `_t_del`, which sorts before `t`,
+// unlocking as soon as the sentry is dropped used to let queued writes into the old table first: lost
+// to the new one. The sentry is `t_swap` now, after `t`.
 func TestNoWriteSlipsIntoTheOldTable(t *testing.T) {
 	for attempt := 0; attempt < 5; attempt++ {
 		db, cfg := setup(t)

@@ -124,13 +124,13 @@ func (g *Guard) Divert(describe func() string) bool {
 
 // OwnRename reports whether a RENAME TABLE met in the binlog, given as its (from, to) pairs of
 // schema and name, is doppel's own swap: an attempt is renaming, and the statement renames the
-// original to the old name and the ghost to the original's, nothing else.
+// original to the sentry's name and the ghost to the original's, nothing else.
 func (g *Guard) OwnRename(pairs [][2][2]string) bool {
 	if !g.renaming.Load() || len(pairs) != 2 {
 		return false
 	}
 	want := [][2][2]string{
-		{{g.schema, g.table}, {g.schema, g.old}},
+		{{g.schema, g.table}, {g.schema, SentryName(g.table)}},
 		{{g.schema, g.ghost}, {g.schema, g.table}},
 	}
 	for i, p := range pairs {

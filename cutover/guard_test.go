@@ -10,7 +10,7 @@ import (
 
 func TestGuardOwnRename(t *testing.T) {
 	g := NewGuard("db", "t", "_t_gho", "_t_del")
-	own := [][2][2]string{{{"db", "t"}, {"db", "_t_del"}}, {{"db", "_t_gho"}, {"db", "t"}}}
+	own := [][2][2]string{{{"db", "t"}, {"db", "t_swap"}}, {{"db", "_t_gho"}, {"db", "t"}}}
 	if g.OwnRename(own) {
 		t.Error("own RENAME recognised while no attempt renames")
 	}
@@ -20,7 +20,8 @@ func TestGuardOwnRename(t *testing.T) {
 	}
 	for _, other := range [][][2][2]string{
 		{{{"db", "t"}, {"db", "t_old"}}},
-		{{{"db", "t"}, {"db", "_t_del"}}, {{"db", "x"}, {"db", "t"}}},
+		{{{"db", "t"}, {"db", "t_swap"}}, {{"db", "x"}, {"db", "t"}}},
+		{{{"db", "t"}, {"db", "_t_del"}}, {{"db", "_t_gho"}, {"db", "t"}}},
 		{{{"other", "t"}, {"other", "_t_del"}}, {{"other", "_t_gho"}, {"other", "t"}}},
 	} {
 		if g.OwnRename(other) {

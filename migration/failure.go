@@ -104,12 +104,14 @@ func (r *run) failed(ctx context.Context, err error) error {
 }
 
 // swappedOnServer reports whether the ghost table has taken the original's place: the ghost is
-// gone and the old name holds a table that is not the cut-over's sentry.
+// gone and the old name, or the name the original has during the swap, holds a table that is not
+// the cut-over's sentry.
 func (r *run) swappedOnServer(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	rows, err := r.s.primary.QueryContext(ctx, "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?)",
-		r.cfg.Database, r.p.names.ghost, r.p.old)
+	sentry := cutover.SentryName(r.cfg.Table)
+	rows, err := r.s.primary.QueryContext(ctx, "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?, ?)",
+		r.cfg.Database, r.p.names.ghost, r.p.old, sentry)
 	if err != nil {
 		return false, err
 	}
@@ -128,10 +130,11 @@ func (r *run) swappedOnServer(ctx context.Context) (bool, error) {
 	}
 	_, ghost := found[r.p.names.ghost]
 	comment, old := found[r.p.old]
+	during, moved := found[sentry]
 	switch {
 	case ghost:
 		return false, nil
-	case old && comment != cutover.SentryComment:
+	case old && comment != cutover.SentryComment, moved && during != cutover.SentryComment:
 		return true, nil
 	}
 	return false, fmt.Errorf("neither %s nor a moved original table %s exists", r.p.names.ghost, r.p.old)

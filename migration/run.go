@@ -646,14 +646,18 @@ func (r *run) finish(ctx context.Context, res *Result) {
 	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(schema, r.p.changelog)); err != nil {
 		r.log().Warn("could not drop the changelog table; drop it by hand", zap.String("table", r.p.changelog), zap.Error(err))
 	}
+	old := r.p.old
+	if r.cutover.Old != "" {
+		old = r.cutover.Old // the swap could not give it its old name
+	}
 	if r.cfg.OkToDropTable {
-		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(schema, r.p.old)); err != nil {
-			r.log().Warn("could not drop the old table; drop it by hand", zap.String("table", r.p.old), zap.Error(err))
+		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(schema, old)); err != nil {
+			r.log().Warn("could not drop the old table; drop it by hand", zap.String("table", old), zap.Error(err))
 		} else {
 			return
 		}
 	}
-	res.OldTable = r.p.old
+	res.OldTable = old
 }
 
 // dropCreated removes the tables this run created, after a failure before the swap, and returns

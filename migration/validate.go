@@ -248,7 +248,8 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 // with --resume, to continue with them. A cut-over sentry left by a run killed during its swap is
 // recognized and dropped: it holds nothing.
 func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) error {
-	for _, n := range []string{p.names.ghost, p.old, p.changelog} {
+	sentry := cutover.SentryName(cfg.Table)
+	for _, n := range []string{p.names.ghost, p.old, p.changelog, sentry} {
 		if len([]rune(n)) > maxNameLen {
 			return refuse("the table name %q is too long for doppel's helper table %q (at most %d characters): rename the table first or use a native ALTER", cfg.Table, n, maxNameLen)
 		}
@@ -262,6 +263,9 @@ func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) 
 		{p.names.ghost, cfg.InitiallyDropGhostTable, "--initially-drop-ghost-table", true},
 		{p.changelog, cfg.InitiallyDropGhostTable, "--initially-drop-ghost-table", true},
 		{p.old, cfg.InitiallyDropOldTable, "--initially-drop-old-table", false},
+		// The original's name during the swap: a sentry, or the original of a run killed between
+		// the swap and its rename to the old name.
+		{sentry, cfg.InitiallyDropOldTable, "--initially-drop-old-table", false},
 	} {
 		exists, err := table.Exists(ctx, s.primary, cfg.Database, c.name)
 		if err != nil {
@@ -272,7 +276,7 @@ func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) 
 			return refuse("--resume: %s does not exist, so there is no stopped run to continue; run without --resume", sqlbuild.QualifiedName(cfg.Database, c.name))
 		case !exists, cfg.Resume && c.resumed:
 			continue
-		case c.name == p.old && isSentry(ctx, s, cfg.Database, c.name):
+		case !c.resumed && isSentry(ctx, s, cfg.Database, c.name):
 			p.dropFirst = append(p.dropFirst, c.name)
 		case !c.allowed:
 			what := "Check it holds nothing you need, then drop it or run with " + c.flag
