@@ -48,32 +48,20 @@ func exists(ctx context.Context, db *sql.DB, query string) (bool, error) {
 	return err == nil, err
 }
 
-// readBinlog reads whether binary logging is on, its format, and how long binlogs are kept. MySQL 8
-// and MariaDB 10.6+ have binlog_expire_logs_seconds; older servers only expire_logs_days (a fraction on
-// MariaDB). Zero in both means binlogs are never purged automatically.
+// readBinlog reads whether binary logging is on, its format, and how long binlogs are kept
+// (dbconn.BinlogRetention, 0 when they are never purged automatically).
 func readBinlog(ctx context.Context, db *sql.DB) (*Binlog, error) {
-	rows, err := db.QueryContext(ctx, `SHOW GLOBAL VARIABLES WHERE Variable_name IN
-		('log_bin', 'binlog_format', 'binlog_expire_logs_seconds', 'expire_logs_days')`)
+	var logBin, format string
+	if err := db.QueryRowContext(ctx, "SELECT @@global.log_bin, @@global.binlog_format").Scan(&logBin, &format); err != nil {
+		return nil, fmt.Errorf("reading the binlog settings: %w", err)
+	}
+	keep, err := dbconn.BinlogRetention(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("reading the binlog settings: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	vars := map[string]string{}
-	for rows.Next() {
-		var name, value string
-		if err := rows.Scan(&name, &value); err != nil {
-			return nil, fmt.Errorf("reading the binlog settings: %w", err)
-		}
-		vars[strings.ToLower(name)] = value
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the binlog settings: %w", err)
-	}
-	b := &Binlog{Enabled: strings.EqualFold(vars["log_bin"], "ON"), Format: strings.ToUpper(vars["binlog_format"])}
-	if s, err := strconv.ParseInt(vars["binlog_expire_logs_seconds"], 10, 64); err == nil && s > 0 {
-		b.RetentionSeconds = &s
-	} else if d, err := strconv.ParseFloat(vars["expire_logs_days"], 64); err == nil && d > 0 {
-		s := int64(d * 86400)
+	b := &Binlog{Enabled: logBin == "1" || strings.EqualFold(logBin, "ON"), Format: strings.ToUpper(format)}
+	if keep > 0 {
+		s := int64(keep / time.Second)
 		b.RetentionSeconds = &s
 	}
 	return b, nil
