@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -249,11 +250,14 @@ func (t *Table) readIndexes(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// readExtra reads a column's EXTRA, as information_schema.COLUMNS and SHOW COLUMNS show it.
+// readExtra reads a column's EXTRA, as information_schema.COLUMNS and SHOW COLUMNS show it, word by
+// word: a generated column shows "VIRTUAL GENERATED" or "STORED GENERATED", while MySQL 8 marks a
+// column with an expression DEFAULT (CURRENT_TIMESTAMP among them) "DEFAULT_GENERATED": such a
+// column holds values of its own, which the copy must carry over.
 func (c *Column) readExtra(extra string) {
-	lower := strings.ToLower(extra)
-	c.Generated = strings.Contains(lower, "generated")
-	c.Stored = c.Generated && (strings.Contains(lower, "stored") || strings.Contains(lower, "persistent"))
-	c.Invisible = strings.Contains(lower, "invisible")
-	c.AutoInc = strings.Contains(lower, "auto_increment")
+	words := strings.Fields(strings.ToUpper(extra))
+	c.Generated = slices.Contains(words, "GENERATED")
+	c.Stored = c.Generated && (slices.Contains(words, "STORED") || slices.Contains(words, "PERSISTENT"))
+	c.Invisible = slices.Contains(words, "INVISIBLE")
+	c.AutoInc = slices.Contains(words, "AUTO_INCREMENT")
 }
