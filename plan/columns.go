@@ -9,6 +9,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/mysql"
 
 	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // addColumns classifies ADD COLUMN, which may add several columns at once: ADD (a INT, b INT).
@@ -21,7 +22,7 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	}
 	for _, def := range spec.NewColumns {
 		name := def.Name.Name.O
-		if _, existing := c.t.column(name); existing != nil && !c.dropped[strings.ToLower(name)] {
+		if existing := c.t.Column(name); existing != nil && !c.dropped[strings.ToLower(name)] {
 			if spec.IfNotExists {
 				cr.Reasons = append(cr.Reasons, fmt.Sprintf("column %s exists: IF NOT EXISTS makes this a no-op", sqlbuild.QuoteIdent(name)))
 				continue
@@ -97,7 +98,7 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 func (c *classifier) dropColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	name := spec.OldColumnName.Name.O
 	q := sqlbuild.QuoteIdent(name)
-	_, col := c.t.column(name)
+	col := c.t.Column(name)
 	if col == nil || c.dropped[strings.ToLower(name)] {
 		if spec.IfExists {
 			cr.Reasons = append(cr.Reasons, fmt.Sprintf("column %s does not exist: IF EXISTS makes this a no-op", q))
@@ -112,13 +113,13 @@ func (c *classifier) dropColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		instantOK = false
 		cr.Reasons = append(cr.Reasons, b)
 	}
-	if c.t.indexed(name) {
+	if indexed(c.t, name) {
 		// The server drops the column from its indexes too, and that is not instant.
 		instantOK = false
 		cr.Reasons = append(cr.Reasons, fmt.Sprintf("an index uses %s, so the index changes too", q))
 	}
 	o := opDropColumn
-	if col.Generated == "virtual" {
+	if isVirtual(col) {
 		o = opDropVirtualColumn
 		cr.raise(NeedsCare, fmt.Sprintf("drops virtual column %s: queries that read it fail", q))
 	} else {
@@ -135,7 +136,7 @@ func (c *classifier) dropColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 // renameColumn classifies RENAME COLUMN, which older servers do not know.
 func (c *classifier) renameColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	oldName, newName := spec.OldColumnName.Name.O, spec.NewColumnName.Name.O
-	_, col := c.t.column(oldName)
+	col := c.t.Column(oldName)
 	if col == nil {
 		cr.raise(Refused, fmt.Sprintf("column %s does not exist", sqlbuild.QuoteIdent(oldName)))
 		return
@@ -150,7 +151,7 @@ func (c *classifier) renameColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 }
 
 // rename records the risk and phases of renaming col to newName.
-func (c *classifier) rename(cr *ClauseReport, col *Column, newName string) {
+func (c *classifier) rename(cr *ClauseReport, col *table.Column, newName string) {
 	o, n := sqlbuild.QuoteIdent(col.Name), sqlbuild.QuoteIdent(newName)
 	if strings.EqualFold(col.Name, newName) {
 		cr.Reasons = append(cr.Reasons, fmt.Sprintf("changes the case of %s only; column names are case-insensitive", o))
@@ -159,7 +160,7 @@ func (c *classifier) rename(cr *ClauseReport, col *Column, newName string) {
 	cr.raise(NeedsCare, fmt.Sprintf("renames %s to %s: queries naming %s fail the moment it runs", o, n, o))
 	cr.order(ExpandContract)
 	cr.Phases = append(cr.Phases,
-		fmt.Sprintf("migration: ADD COLUMN %s %s NULL", n, col.Type),
+		fmt.Sprintf("migration: ADD COLUMN %s %s NULL", n, col.ColumnType),
 		fmt.Sprintf("deploy: code writes both %s and %s, reads %s", o, n, o),
 		fmt.Sprintf("backfill: UPDATE ... SET %s = %s, in batches", n, o),
 		fmt.Sprintf("deploy: code reads %s, still writes both", n),
@@ -172,7 +173,7 @@ func (c *classifier) alterColumnDefault(cr *ClauseReport, spec *ast.AlterTableSp
 	def := spec.NewColumns[0]
 	name := def.Name.Name.O
 	q := sqlbuild.QuoteIdent(name)
-	_, col := c.t.column(name)
+	col := c.t.Column(name)
 	if col == nil {
 		cr.raise(Refused, fmt.Sprintf("column %s does not exist", q))
 		return
@@ -200,7 +201,7 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	if spec.Tp == ast.AlterTableChangeColumn {
 		oldName = spec.OldColumnName.Name.O
 	}
-	pos, col := c.t.column(oldName)
+	col := c.t.Column(oldName)
 	if col == nil {
 		if spec.IfExists {
 			cr.Reasons = append(cr.Reasons, fmt.Sprintf("column %s does not exist: IF EXISTS makes this a no-op", sqlbuild.QuoteIdent(oldName)))
@@ -210,6 +211,7 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		return
 	}
 	q := sqlbuild.QuoteIdent(def.Name.Name.O)
+	pos := position(c.t, col.Name)
 	var ops []op
 	if def.Name.Name.O != col.Name {
 		ops = append(ops, opRenameColumn)
@@ -220,9 +222,9 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		cr.Reasons = append(cr.Reasons, fmt.Sprintf("moves %s: only SELECT * and INSERT without a column list notice", q))
 	}
 
-	oldType := parseColumnType(c.p, col.Type, col.Charset, col.Collation)
+	oldType := parseColumnType(col.ColumnType, col.Charset, col.Collation)
 	newType := c.newColumnType(def, oldType)
-	if tc := compareTypes(oldType, newType, c.t.indexed(col.Name), c.t.RowFormat); tc.ops != nil {
+	if tc := compareTypes(oldType, newType, indexed(c.t, col.Name), c.t.RowFormat); tc.ops != nil {
 		ops = append(ops, tc.ops...)
 		cr.raise(tc.risk, tc.reason)
 		switch {
@@ -240,12 +242,12 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		}
 	}
 
-	if isGen, _ := generatedOption(def); isGen || col.Generated != "" {
+	if isGen, _ := generatedOption(def); isGen || col.Generated {
 		// Generated columns are outside the rules table: assume the expensive path.
 		ops = append(ops, opChangeType)
 		cr.raise(NeedsCare, fmt.Sprintf("redefines generated column %s", q))
 	}
-	if autoInc := hasOption(def, ast.ColumnOptionAutoIncrement); autoInc != col.AutoIncrement {
+	if autoInc := hasOption(def, ast.ColumnOptionAutoIncrement); autoInc != col.AutoInc {
 		ops = append(ops, opChangeType)
 		verb := "removes AUTO_INCREMENT from"
 		if autoInc {
@@ -277,7 +279,7 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 
 	dflt := optionExpr(def, ast.ColumnOptionDefaultValue)
 	switch {
-	case dflt == nil && col.HasDefault && !isNullDefault(col.Default):
+	case dflt == nil && col.Default.Valid && !isNullDefault(col.Default.String):
 		ops = append(ops, opSetDefault)
 		r := Safe
 		if !newNullable {
@@ -310,11 +312,10 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 func (c *classifier) virtualAfter(p *ast.ColumnPosition) bool {
 	from := 0
 	if p.Tp == ast.ColumnPositionAfter {
-		i, _ := c.t.column(p.RelativeColumn.Name.O)
-		from = i + 1
+		from = position(c.t, p.RelativeColumn.Name.O) + 1
 	}
 	for _, col := range c.t.Columns[max(from, 0):] {
-		if col.Generated == "virtual" {
+		if isVirtual(&col) {
 			return true
 		}
 	}
@@ -351,7 +352,7 @@ func (c *classifier) newColumnType(def *ast.ColumnDef, old colType) colType {
 	case cs == "" && coll != "":
 		cs = charsetOfCollation(coll)
 	case cs == "" && coll == "":
-		cs, coll = normCharset(c.t.Charset), c.t.Collation
+		cs, coll = tableCharset(c.t), c.t.Collation
 	case coll == "" && cs == old.charset:
 		coll = old.collation // the charset's default collation is only known to the server; assume unchanged
 	}
@@ -409,13 +410,13 @@ func isNullDefault(d string) bool { return strings.EqualFold(d, "NULL") }
 
 // sameDefault compares a column's current default with a new DEFAULT expression as text, the way both
 // servers print them: MariaDB quotes string defaults, MySQL does not, and functions lose "()".
-func sameDefault(col *Column, e ast.ExprNode) bool {
+func sameDefault(col *table.Column, e ast.ExprNode) bool {
 	newText := unquote(exprSQL(e))
-	if !col.HasDefault {
+	if !col.Default.Valid {
 		return isNullDefault(newText)
 	}
 	norm := func(s string) string { return strings.TrimSuffix(strings.ToLower(unquote(s)), "()") }
-	return norm(col.Default) == norm(newText)
+	return norm(col.Default.String) == norm(newText)
 }
 
 // unquote strips one pair of single quotes.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // duplicateQuery builds the query that finds whether two rows share a value of the new key, compared the
@@ -120,8 +121,8 @@ func onPath(dir, mount string) bool {
 
 // sampleKey is the key the sample reads along: the PRIMARY KEY, or else a UNIQUE key on NOT NULL
 // columns without prefixes, the same kind of key doppel's copy walks.
-func sampleKey(t *TableInfo) *Index {
-	if pk := t.primaryKey(); pk != nil {
+func sampleKey(t *table.Table) *table.Index {
+	if pk := primaryKey(t); pk != nil {
 		return pk
 	}
 	for i := range t.Indexes {
@@ -134,9 +135,12 @@ func sampleKey(t *TableInfo) *Index {
 }
 
 // usableKey reports whether every part of the key is a whole NOT NULL column.
-func usableKey(t *TableInfo, ix *Index) bool {
+func usableKey(t *table.Table, ix *table.Index) bool {
+	if ix.Expression {
+		return false
+	}
 	for _, kc := range ix.Columns {
-		_, col := t.column(kc.Name)
+		col := t.Column(kc.Name)
 		if col == nil || col.Nullable || kc.SubPart > 0 {
 			return false
 		}
@@ -146,10 +150,10 @@ func usableKey(t *TableInfo, ix *Index) bool {
 
 // sampleRead reads chunks of rows along key with plain SELECTs, the read half of a copy, and times it.
 // Nothing is locked or written, and the rows are discarded as they arrive.
-func sampleRead(ctx context.Context, db *sql.DB, database string, t *TableInfo, key *Index, chunks, rowsPer int) (*Sample, error) {
+func sampleRead(ctx context.Context, db *sql.DB, t *table.Table, key *table.Index, chunks, rowsPer int) (*Sample, error) {
 	var cols []string
 	for _, c := range t.Columns {
-		if c.Generated == "" {
+		if !c.Generated {
 			cols = append(cols, c.Name)
 		}
 	}
@@ -160,7 +164,7 @@ func sampleRead(ctx context.Context, db *sql.DB, database string, t *TableInfo, 
 		keyAt[i] = len(cols) + i
 	}
 	selectList := sqlbuild.QuoteIdents(append(append([]string{}, cols...), keyCols...))
-	from := fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s)", selectList, sqlbuild.QualifiedName(database, t.Name), sqlbuild.QuoteIdent(key.Name))
+	from := fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s)", selectList, sqlbuild.QualifiedName(t.Schema, t.Name), sqlbuild.QuoteIdent(key.Name))
 	order := " ORDER BY " + sqlbuild.QuoteIdents(keyCols) + " LIMIT " + strconv.Itoa(rowsPer)
 
 	s := &Sample{Key: sqlbuild.QuoteIdent(key.Name)}
@@ -174,7 +178,7 @@ func sampleRead(ctx context.Context, db *sql.DB, database string, t *TableInfo, 
 		}
 		n, lastRow, err := readChunk(ctx, db, query, args, len(cols)+len(keyCols), keyAt)
 		if err != nil {
-			return nil, fmt.Errorf("sampling %s: %w", sqlbuild.QualifiedName(database, t.Name), err)
+			return nil, fmt.Errorf("sampling %s: %w", sqlbuild.QualifiedName(t.Schema, t.Name), err)
 		}
 		s.Chunks++
 		s.Rows += int64(n)
