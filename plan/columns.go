@@ -33,14 +33,10 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		last := spec.Position == nil || spec.Position.Tp == ast.ColumnPositionNone ||
 			(spec.Position.Tp == ast.ColumnPositionAfter && strings.EqualFold(spec.Position.RelativeColumn.Name.O, c.lastColumn))
 		generated, stored := generatedOption(def)
-		notNull := hasOption(def, ast.ColumnOptionNotNull) || hasOption(def, ast.ColumnOptionPrimaryKey)
-		dflt := optionExpr(def, ast.ColumnOptionDefaultValue)
-		autoInc := hasOption(def, ast.ColumnOptionAutoIncrement)
-		q := sqlbuild.QuoteIdent(name)
 		switch {
-		case autoInc:
+		case hasOption(def, ast.ColumnOptionAutoIncrement):
 			ops = append(ops, opAddColumnAutoInc)
-			cr.raise(NeedsCare, fmt.Sprintf("adds AUTO_INCREMENT column %s: existing rows are numbered in the order they are copied", q))
+			cr.raise(NeedsCare, fmt.Sprintf("adds AUTO_INCREMENT column %s: existing rows are numbered in the order they are copied", sqlbuild.QuoteIdent(name)))
 			cr.order(MigrationFirst)
 		case generated && stored:
 			ops = append(ops, opAddStoredColumn)
@@ -49,31 +45,9 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 			ops = append(ops, opAddVirtualColumn)
 			cr.order(MigrationFirst)
 		default:
-			switch {
-			case last:
-				ops = append(ops, opAddColumnLast)
-			case c.virtualAfter(spec.Position):
-				ops = append(ops, opAddColumnBeforeVirtual)
-				cr.Reasons = append(cr.Reasons, "the new column goes before a VIRTUAL generated column, which moves too")
-			default:
-				ops = append(ops, opAddColumnMiddle)
-			}
-			if dflt != nil && !isLiteral(dflt) && c.f.Name() == "mysql" {
-				instantOK = false
-				cr.Reasons = append(cr.Reasons, fmt.Sprintf("INSTANT cannot add %s with a DEFAULT that is an expression", q))
-			}
-			if notNull && dflt == nil {
-				cr.raise(NeedsCare, fmt.Sprintf("adds %s NOT NULL without a DEFAULT: existing rows get the type's implicit default (0, '' or a zero date) and inserts that omit it fail", q))
-				cr.order(ExpandContract)
-				typ := def.Tp.InfoSchemaStr()
-				cr.Phases = append(cr.Phases,
-					fmt.Sprintf("migration: ADD COLUMN %s %s NULL", q, typ),
-					fmt.Sprintf("deploy: code writes %s on every insert and update", q),
-					fmt.Sprintf("backfill: UPDATE ... SET %s = <value> WHERE %s IS NULL, in batches", q, q),
-					fmt.Sprintf("migration: MODIFY COLUMN %s %s NOT NULL", q, typ))
-			} else {
-				cr.order(MigrationFirst)
-			}
+			o, ok := c.addPlainColumn(cr, spec.Position, def, last)
+			ops = append(ops, o)
+			instantOK = instantOK && ok
 		}
 		c.added[strings.ToLower(name)] = def
 		if hasOption(def, ast.ColumnOptionPrimaryKey) {
@@ -92,6 +66,41 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		cr.Reasons = append(cr.Reasons, "adds a column; old code does not see it")
 	}
 	c.resolve(cr, ops, instantOK)
+}
+
+// addPlainColumn classifies adding a column that is neither generated nor AUTO_INCREMENT at position
+// p (last: at the end). ok false means INSTANT cannot add it.
+func (c *classifier) addPlainColumn(cr *ClauseReport, p *ast.ColumnPosition, def *ast.ColumnDef, last bool) (o op, ok bool) {
+	q := sqlbuild.QuoteIdent(def.Name.Name.O)
+	switch {
+	case last:
+		o = opAddColumnLast
+	case c.virtualAfter(p):
+		o = opAddColumnBeforeVirtual
+		cr.Reasons = append(cr.Reasons, "the new column goes before a VIRTUAL generated column, which moves too")
+	default:
+		o = opAddColumnMiddle
+	}
+	ok = true
+	dflt := optionExpr(def, ast.ColumnOptionDefaultValue)
+	if dflt != nil && !isLiteral(dflt) && c.f.Name() == "mysql" {
+		ok = false
+		cr.Reasons = append(cr.Reasons, fmt.Sprintf("INSTANT cannot add %s with a DEFAULT that is an expression", q))
+	}
+	notNull := hasOption(def, ast.ColumnOptionNotNull) || hasOption(def, ast.ColumnOptionPrimaryKey)
+	if !notNull || dflt != nil {
+		cr.order(MigrationFirst)
+		return o, ok
+	}
+	cr.raise(NeedsCare, fmt.Sprintf("adds %s NOT NULL without a DEFAULT: existing rows get the type's implicit default (0, '' or a zero date) and inserts that omit it fail", q))
+	cr.order(ExpandContract)
+	typ := def.Tp.InfoSchemaStr()
+	cr.Phases = append(cr.Phases,
+		fmt.Sprintf("migration: ADD COLUMN %s %s NULL", q, typ),
+		fmt.Sprintf("deploy: code writes %s on every insert and update", q),
+		fmt.Sprintf("backfill: UPDATE ... SET %s = <value> WHERE %s IS NULL, in batches", q, q),
+		fmt.Sprintf("migration: MODIFY COLUMN %s %s NOT NULL", q, typ))
+	return o, ok
 }
 
 // dropColumn classifies DROP COLUMN.
@@ -210,18 +219,38 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		cr.raise(Refused, fmt.Sprintf("column %s does not exist", sqlbuild.QuoteIdent(oldName)))
 		return
 	}
-	q := sqlbuild.QuoteIdent(def.Name.Name.O)
-	pos := position(c.t, col.Name)
 	var ops []op
 	if def.Name.Name.O != col.Name {
 		ops = append(ops, opRenameColumn)
 		c.rename(cr, col, def.Name.Name.O)
 	}
-	if c.moves(pos, spec.Position) {
+	if c.moves(position(c.t, col.Name), spec.Position) {
 		ops = append(ops, opReorderColumn)
-		cr.Reasons = append(cr.Reasons, fmt.Sprintf("moves %s: only SELECT * and INSERT without a column list notice", q))
+		cr.Reasons = append(cr.Reasons, fmt.Sprintf("moves %s: only SELECT * and INSERT without a column list notice", sqlbuild.QuoteIdent(def.Name.Name.O)))
 	}
+	ops = append(ops, c.changeType(cr, def, col)...)
+	nullOps, newNullable := c.changeNullability(cr, def, col)
+	ops = append(ops, nullOps...)
+	ops = append(ops, changeDefault(cr, def, col, newNullable)...)
+	if len(ops) == 0 {
+		ops = append(ops, opColumnComment)
+		cr.Reasons = append(cr.Reasons, "changes nothing the plan can see")
+	}
+	instantOK := true
+	if slices.Contains(ops, opReorderColumn) {
+		if b := c.columnBlocker(); b != "" {
+			instantOK = false
+			cr.Reasons = append(cr.Reasons, b)
+		}
+	}
+	c.resolve(cr, ops, instantOK)
+}
 
+// changeType classifies what a MODIFY/CHANGE definition does to the column's type, generation and
+// AUTO_INCREMENT.
+func (c *classifier) changeType(cr *ClauseReport, def *ast.ColumnDef, col *table.Column) []op {
+	var ops []op
+	q := sqlbuild.QuoteIdent(def.Name.Name.O)
 	oldType := parseColumnType(col.ColumnType, col.Charset, col.Collation)
 	newType := c.newColumnType(def, oldType)
 	if tc := compareTypes(oldType, newType, indexed(c.t, col.Name), c.t.RowFormat); tc.ops != nil {
@@ -241,7 +270,6 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 			cr.order(MigrationFirst)
 		}
 	}
-
 	if isGen, _ := generatedOption(def); isGen || col.Generated {
 		// Generated columns are outside the rules table: assume the expensive path.
 		ops = append(ops, opChangeType)
@@ -255,8 +283,14 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		}
 		cr.raise(NeedsCare, fmt.Sprintf("%s %s", verb, q))
 	}
+	return ops
+}
 
-	newNullable := !hasOption(def, ast.ColumnOptionNotNull) && !hasOption(def, ast.ColumnOptionPrimaryKey)
+// changeNullability classifies NULL and NOT NULL in a MODIFY/CHANGE definition, where leaving both
+// out means NULL.
+func (c *classifier) changeNullability(cr *ClauseReport, def *ast.ColumnDef, col *table.Column) (ops []op, newNullable bool) {
+	q := sqlbuild.QuoteIdent(def.Name.Name.O)
+	newNullable = !hasOption(def, ast.ColumnOptionNotNull) && !hasOption(def, ast.ColumnOptionPrimaryKey)
 	switch {
 	case col.Nullable && !newNullable:
 		ops = append(ops, opMakeNotNull)
@@ -276,7 +310,14 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		cr.Reasons = append(cr.Reasons, fmt.Sprintf("allows NULL in %s (a definition without NOT NULL means NULL)", q))
 		cr.order(MigrationFirst)
 	}
+	return ops, newNullable
+}
 
+// changeDefault classifies the DEFAULT and COMMENT of a MODIFY/CHANGE definition, where leaving the
+// DEFAULT out means none.
+func changeDefault(cr *ClauseReport, def *ast.ColumnDef, col *table.Column, newNullable bool) []op {
+	var ops []op
+	q := sqlbuild.QuoteIdent(def.Name.Name.O)
 	dflt := optionExpr(def, ast.ColumnOptionDefaultValue)
 	switch {
 	case dflt == nil && col.Default.Valid && !isNullDefault(col.Default.String):
@@ -294,18 +335,7 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	if comment := optionExpr(def, ast.ColumnOptionComment); (comment == nil && col.Comment != "") || (comment != nil && unquote(exprSQL(comment)) != col.Comment) {
 		ops = append(ops, opColumnComment)
 	}
-	if len(ops) == 0 {
-		ops = append(ops, opColumnComment)
-		cr.Reasons = append(cr.Reasons, "changes nothing the plan can see")
-	}
-	instantOK := true
-	if slices.Contains(ops, opReorderColumn) {
-		if b := c.columnBlocker(); b != "" {
-			instantOK = false
-			cr.Reasons = append(cr.Reasons, b)
-		}
-	}
-	c.resolve(cr, ops, instantOK)
+	return ops
 }
 
 // virtualAfter reports whether a VIRTUAL generated column comes after the position a column is added at.
