@@ -30,11 +30,26 @@ type Alter struct {
 	Dropped []string
 	// SetsAutoIncrement is true when the clause sets the AUTO_INCREMENT counter itself.
 	SetsAutoIncrement bool
+	// Specs are the clauses as the parser read them. Rewritten is true when it read MariaDB syntax
+	// it lacks as forParser rewrites it: the specs then show what it read, not what runs.
+	Specs     []*ast.AlterTableSpec
+	Rewritten bool
 }
 
 // Parse reads text, either the clause alone ("ADD COLUMN x INT") or a whole statement ("ALTER TABLE t
-// ADD COLUMN x INT") naming database.table, for the server srv that will run it.
+// ADD COLUMN x INT") naming database.table, for the server srv that will run it, and refuses what
+// doppel does not run on a ghost table.
 func Parse(text, database, table string, srv *Server) (*Alter, error) {
+	return parse(text, database, table, srv, true)
+}
+
+// Read reads text as Parse does, but refuses nothing that parses: the pre-flight plan reports on
+// every clause, those doppel would refuse included.
+func Read(text, database, table string, srv *Server) (*Alter, error) {
+	return parse(text, database, table, srv, false)
+}
+
+func parse(text, database, table string, srv *Server, refusing bool) (*Alter, error) {
 	canon, err := canonical(text, srv)
 	if err != nil {
 		return nil, err
@@ -66,6 +81,7 @@ func Parse(text, database, table string, srv *Server) (*Alter, error) {
 	}
 	native := "ALTER TABLE " + sqlbuild.QualifiedName(database, table) + " " + clause
 	stmt, err := parseStatement(stmtText, srv)
+	rewrote := false
 	if err != nil {
 		// MariaDB syntax the parser does not know is read as syntax it knows (the clause runs as
 		// written); a clause the parser reads as it is is never rewritten.
@@ -75,6 +91,7 @@ func Parse(text, database, table string, srv *Server) (*Alter, error) {
 		}
 		if rewritten != stmtText {
 			stmt, err = parseStatement(rewritten, srv)
+			rewrote = true
 		}
 	}
 	if err != nil {
@@ -90,18 +107,23 @@ func Parse(text, database, table string, srv *Server) (*Alter, error) {
 	if hasPrefix && !sameName(alterStmt.Table, named) {
 		return nil, fmt.Errorf("--alter names table %s, which doppel reads as %s: quote the name with backticks", sqlbuild.QualifiedName(alterStmt.Table.Schema.O, alterStmt.Table.Name.O), sqlbuild.QualifiedName(named.schema, named.name))
 	}
-	return read(alterStmt.Specs, clause, native)
+	a, err := read(alterStmt.Specs, clause, native, refusing)
+	if err != nil {
+		return nil, err
+	}
+	a.Specs, a.Rewritten = alterStmt.Specs, rewrote
+	return a, nil
 }
 
-// read collects what the specs rename and drop, and refuses what doppel must not run.
-func read(specs []*ast.AlterTableSpec, clause, native string) (*Alter, error) {
+// read collects what the specs rename and drop and, when refusing, refuses what doppel must not run.
+func read(specs []*ast.AlterTableSpec, clause, native string, refusing bool) (*Alter, error) {
 	a := &Alter{Clause: clause, Renames: map[string]string{}}
 	renamed := map[string]bool{}
 	rename := func(from, to string) error {
 		if strings.EqualFold(from, to) {
 			return nil // the same column, its values stay
 		}
-		if renamed[strings.ToLower(from)] {
+		if renamed[strings.ToLower(from)] && refusing {
 			return fmt.Errorf("--alter renames column %s twice: rename it once", sqlbuild.QuoteIdent(from))
 		}
 		renamed[strings.ToLower(from)] = true
@@ -109,7 +131,7 @@ func read(specs []*ast.AlterTableSpec, clause, native string) (*Alter, error) {
 		return nil
 	}
 	for _, spec := range specs {
-		if err := refuse(spec, native); err != nil {
+		if err := refuse(spec, native); err != nil && refusing {
 			return nil, err
 		}
 		switch spec.Tp {

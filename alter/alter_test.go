@@ -158,6 +158,51 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// TestRead reads, for the pre-flight plan, what Parse refuses; what cannot be read stays an error.
+func TestRead(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		alter     string
+		specs     int
+		rewritten bool
+		err       string
+	}{
+		{name: "plain", alter: "ADD COLUMN x INT, DROP INDEX i", specs: 2},
+		{name: "whole statement", alter: "ALTER TABLE t ADD COLUMN x INT;", specs: 1},
+		{name: "foreign key", alter: "ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES p (id)", specs: 1},
+		{name: "rename table", alter: "ADD COLUMN x INT, RENAME TO u", specs: 2},
+		{name: "algorithm and lock", alter: "ADD COLUMN x INT, ALGORITHM=INPLACE, LOCK=NONE", specs: 3},
+		{name: "another engine", alter: "ENGINE=MyISAM", specs: 1},
+		{name: "drop partition", alter: "DROP PARTITION p0", specs: 1},
+		{name: "renamed twice", alter: "RENAME COLUMN a TO b, CHANGE a c INT", specs: 2},
+		{name: "MariaDB syntax", alter: "ADD COLUMN ip INET6 NULL INVISIBLE", specs: 1, rewritten: true},
+		{name: "MariaDB syntax in a MariaDB comment", alter: "ADD COLUMN x INT /*M!100000 INVISIBLE */", specs: 1, rewritten: true},
+		{name: "system versioning", alter: "ADD SYSTEM VERSIONING", err: "SYSTEM VERSIONING"},
+		{name: "garbage", alter: "ADD COLUMNN x INT", err: "cannot parse"},
+		{name: "other table", alter: "ALTER TABLE u ADD COLUMN x INT", err: `names table "u"`},
+		{name: "two statements", alter: "ADD COLUMN x INT; DROP TABLE t", err: "must be one statement"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := Read(tc.alter, "d", "t", mariadbCharsets)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(a.Specs) != tc.specs || a.Rewritten != tc.rewritten {
+				t.Errorf("%d specs, rewritten %v; want %d, %v", len(a.Specs), a.Rewritten, tc.specs, tc.rewritten)
+			}
+			if p, err := Parse(tc.alter, "d", "t", mariadbCharsets); err == nil && (len(p.Specs) != len(a.Specs) || p.Rewritten != a.Rewritten) {
+				t.Errorf("Parse read %d specs, rewritten %v; Read %d, %v", len(p.Specs), p.Rewritten, len(a.Specs), a.Rewritten)
+			}
+		})
+	}
+}
+
 // TestParseConcurrently parses while other servers' character sets are being added to the parser's
 // tables (run with -race).
 func TestParseConcurrently(t *testing.T) {

@@ -188,16 +188,44 @@ func binaryLogs(ctx context.Context, db *sql.DB) ([]binaryLog, error) {
 	return logs, nil
 }
 
-// BinlogRetention is how long the server keeps binary logs: binlog_expire_logs_seconds (MySQL 8,
-// MariaDB 10.6+), else expire_logs_days. 0 means they are never purged automatically.
+// BinlogRetention is how long the server keeps binary logs; 0 means they are never purged
+// automatically. It is the one reader of the retention: the pre-flight plan reports it, a running
+// migration warns when a resume would need binlogs older than half of it.
 func BinlogRetention(ctx context.Context, db *sql.DB) (time.Duration, error) {
-	var secs int64
-	if err := db.QueryRowContext(ctx, "SELECT @@global.binlog_expire_logs_seconds").Scan(&secs); err == nil {
-		return time.Duration(secs) * time.Second, nil
-	}
-	var days float64
-	if err := db.QueryRowContext(ctx, "SELECT @@global.expire_logs_days").Scan(&days); err != nil {
+	// A variable the server does not have is simply not listed: MySQL 5.7 and MariaDB before 10.6
+	// lack the seconds, MySQL 8.4 the days.
+	rows, err := db.QueryContext(ctx, `SHOW GLOBAL VARIABLES WHERE Variable_name IN ('binlog_expire_logs_seconds', 'expire_logs_days')`)
+	if err != nil {
 		return 0, fmt.Errorf("reading the binlog retention: %w", err)
 	}
-	return time.Duration(days * 24 * float64(time.Hour)), nil
+	defer rows.Close()
+	var secs, days string
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return 0, fmt.Errorf("reading the binlog retention: %w", err)
+		}
+		if strings.EqualFold(name, "binlog_expire_logs_seconds") {
+			secs = value
+		} else {
+			days = value
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("reading the binlog retention: %w", err)
+	}
+	return retention(secs, days), nil
+}
+
+// retention decides between the two settings: binlog_expire_logs_seconds when it is set (MySQL 8,
+// MariaDB 10.6+, where the two are one setting), else expire_logs_days (a fraction on MariaDB). MySQL
+// 8.0 still purges by expire_logs_days when the seconds are 0, so 0 seconds alone do not mean "never".
+func retention(secs, days string) time.Duration {
+	if s, err := strconv.ParseInt(secs, 10, 64); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if d, err := strconv.ParseFloat(days, 64); err == nil && d > 0 {
+		return time.Duration(int64(d*86400)) * time.Second
+	}
+	return 0
 }

@@ -287,16 +287,14 @@ func (r *run) carryAutoIncrement(ctx context.Context, ghost string) error {
 			return err
 		}
 	}
-	var next sql.NullInt64
-	err = conn.QueryRowContext(ctx, "SELECT AUTO_INCREMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-		r.cfg.Database, r.cfg.Table).Scan(&next)
+	next, err := table.AutoIncrement(ctx, conn, r.cfg.Database, r.cfg.Table)
 	if err != nil {
 		return fmt.Errorf("reading the AUTO_INCREMENT counter of %s: %w", r.cfg.Table, err)
 	}
-	if !next.Valid || next.Int64 <= 1 {
+	if next <= 1 {
 		return nil
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", ghost, next.Int64)); err != nil {
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("ALTER TABLE %s AUTO_INCREMENT = %d", ghost, next)); err != nil {
 		return fmt.Errorf("carrying the AUTO_INCREMENT counter over to the ghost table: %w", err)
 	}
 	return nil

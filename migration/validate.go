@@ -130,10 +130,11 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 			return nil, err
 		}
 	}
-	if err := s.inspect.QueryRowContext(ctx, "SELECT COALESCE(TABLE_ROWS, 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-		cfg.Database, cfg.Table).Scan(&p.rows); err != nil {
+	size, err := table.SizeOf(ctx, s.inspect, cfg.Database, cfg.Table)
+	if err != nil {
 		return nil, fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)
 	}
+	p.rows = size.Rows
 	return p, nil
 }
 
@@ -212,20 +213,18 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 	if !ok {
 		return refuse("database %s does not exist on %s: check --database", sqlbuild.QuoteIdent(cfg.Database), s.inspectCfg.Addr())
 	}
-	var tableType, engine sql.NullString
-	err = s.inspect.QueryRowContext(ctx, "SELECT TABLE_TYPE, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-		cfg.Database, cfg.Table).Scan(&tableType, &engine)
-	if errors.Is(err, sql.ErrNoRows) {
+	kind, engine, err := table.Kind(ctx, s.inspect, cfg.Database, cfg.Table)
+	if errors.Is(err, table.ErrNotFound) {
 		return refuse("table %s does not exist on %s: check --table (names are case-sensitive)", sqlbuild.QualifiedName(cfg.Database, cfg.Table), s.inspectCfg.Addr())
 	}
 	if err != nil {
-		return fmt.Errorf("reading table %s: %w", cfg.Table, err)
+		return err
 	}
-	if tableType.String != "BASE TABLE" {
-		return refuse("%s is a %s, not a table: doppel migrates tables only", sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.ToLower(tableType.String))
+	if kind != "BASE TABLE" {
+		return refuse("%s is a %s, not a table: doppel migrates tables only", sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.ToLower(kind))
 	}
-	if !strings.EqualFold(engine.String, "InnoDB") {
-		return refuse("%s uses the %s engine; doppel needs InnoDB's transactions and row locks to copy a live table safely. Convert it with a native ALTER TABLE ... ENGINE=InnoDB first", sqlbuild.QualifiedName(cfg.Database, cfg.Table), engine.String)
+	if !strings.EqualFold(engine, "InnoDB") {
+		return refuse("%s uses the %s engine; doppel needs InnoDB's transactions and row locks to copy a live table safely. Convert it with a native ALTER TABLE ... ENGINE=InnoDB first", sqlbuild.QualifiedName(cfg.Database, cfg.Table), engine)
 	}
 	triggers, err := table.Triggers(ctx, s.inspect, cfg.Database, cfg.Table)
 	if err != nil {
@@ -293,9 +292,7 @@ func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) 
 
 // isSentry reports whether the table is a cut-over sentry: it carries the sentry's comment.
 func isSentry(ctx context.Context, s *servers, schema, name string) bool {
-	var comment string
-	err := s.primary.QueryRowContext(ctx, "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-		schema, name).Scan(&comment)
+	comment, err := table.Comment(ctx, s.primary, schema, name)
 	return err == nil && comment == cutover.SentryComment
 }
 

@@ -8,8 +8,10 @@ import (
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
+	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // Options tune the plan. The zero value reads 3 chunks of 1000 rows and runs every data check.
@@ -30,50 +32,39 @@ type Options struct {
 // It is an assumption for the estimate, stated as such in every report, until bench/ measures it.
 const writeCost = 3
 
-// Build plans alterClause for database.table on the server db points at: it reads the table from
-// information_schema, classifies every clause for the server's flavour and version, looks for
-// duplicates and NULLs where a clause depends on them, measures the table and times a short read
-// sample. It writes nothing. A clause the TiDB parser cannot read is an error wrapping ErrSyntax; a
-// missing table one wrapping ErrNoTable.
-func Build(ctx context.Context, db *sql.DB, flavor dbconn.Flavor, database, table, alterClause string, opts Options) (*Report, error) {
-	specs, err := parseAlter(table, alterClause)
+// Build plans the ALTER a for the table t, as table.Inspect read it, on the server db points at: it
+// classifies every clause for the server's flavour and version, reads the table's triggers and
+// foreign keys, looks for duplicates and NULLs where a clause depends on them, measures the table and
+// times a short read sample. It writes nothing.
+func Build(ctx context.Context, db *sql.DB, flavor dbconn.Flavor, t *table.Table, a *alter.Alter, opts Options) (*Report, error) {
+	l, err := readLinks(ctx, db, t)
 	if err != nil {
 		return nil, err
 	}
-	t, size, err := readTable(ctx, db, database, table)
+	size, err := table.SizeOf(ctx, db, t.Schema, t.Name)
 	if err != nil {
 		return nil, err
 	}
-	r, c := classify(flavor, database, &t, alterClause, specs)
-	r.Size = &size
-	name := sqlbuild.QualifiedName(database, table)
+	r, c := classify(flavor, t, a, l)
+	r.Size = &Size{Rows: size.Rows, DataBytes: size.DataBytes, IndexBytes: size.IndexBytes}
 
 	if !opts.SkipDataChecks {
-		if err := runChecks(ctx, db, database, table, r); err != nil {
+		if err := runChecks(ctx, db, t.Schema, t.Name, r); err != nil {
 			return nil, err
 		}
 	}
-	r.Binlog, err = readBinlog(ctx, db)
-	if err != nil {
+	if r.Binlog, err = readBinlog(ctx, db); err != nil {
 		return nil, err
 	}
 	free, note, err := readFreeDisk(ctx, db, flavor)
 	if err != nil {
-		return nil, fmt.Errorf("reading the free disk space for %s: %w", name, err)
+		return nil, fmt.Errorf("reading the free disk space for %s: %w", sqlbuild.QualifiedName(t.Schema, t.Name), err)
 	}
 	r.Space = &Space{GhostBytes: size.DataBytes + size.IndexBytes, BinlogBytes: size.DataBytes, FreeBytes: free, Note: note}
-
-	chunks, rowsPer := opts.SampleChunks, opts.ChunkRows
-	if chunks == 0 {
-		chunks = 3
+	if r.Sample, err = sample(ctx, db, t, opts); err != nil {
+		return nil, err
 	}
-	if rowsPer <= 0 {
-		rowsPer = 1000
-	}
-	if key := sampleKey(&t); chunks > 0 && key != nil {
-		if r.Sample, err = sampleRead(ctx, db, database, &t, key, chunks, rowsPer); err != nil {
-			return nil, err
-		}
+	if r.Sample != nil {
 		r.Estimate = estimate(r.Sample, size.Rows)
 	}
 	c.serverFindings(r)
@@ -81,16 +72,47 @@ func Build(ctx context.Context, db *sql.DB, flavor dbconn.Flavor, database, tabl
 	return r, nil
 }
 
-// Classify plans alterClause against a table definition without a server: the clause classification,
-// the risks that need no data and the deployment order. Build is Classify plus measurements.
-func Classify(flavor dbconn.Flavor, database string, t TableInfo, alterClause string, opts Options) (*Report, error) {
-	specs, err := parseAlter(t.Name, alterClause)
-	if err != nil {
-		return nil, err
+// sample times a read of a few chunks of t as opts size it, or returns nil when opts skip it or t has
+// no key to read along.
+func sample(ctx context.Context, db *sql.DB, t *table.Table, opts Options) (*Sample, error) {
+	chunks, rowsPer := opts.SampleChunks, opts.ChunkRows
+	if chunks == 0 {
+		chunks = 3
 	}
-	r, _ := classify(flavor, database, &t, alterClause, specs)
+	if rowsPer <= 0 {
+		rowsPer = 1000
+	}
+	key := sampleKey(t)
+	if chunks < 0 || key == nil {
+		return nil, nil
+	}
+	return sampleRead(ctx, db, t, key, chunks, rowsPer)
+}
+
+// Classify plans the ALTER a for the table t without a server: the clause classification, the risks
+// that need no data and the deployment order. Build is Classify plus what the server tells.
+func Classify(flavor dbconn.Flavor, t *table.Table, a *alter.Alter, opts Options) *Report {
+	r, _ := classify(flavor, t, a, links{})
 	r.finish(opts)
-	return r, nil
+	return r
+}
+
+// links tie the table to others: its triggers, and foreign keys either way. doppel copies and swaps
+// only a table without any.
+type links struct {
+	triggers, foreignKeys, referencedBy []string
+}
+
+func readLinks(ctx context.Context, db *sql.DB, t *table.Table) (links, error) {
+	var l links
+	var err error
+	if l.triggers, err = table.Triggers(ctx, db, t.Schema, t.Name); err != nil {
+		return l, fmt.Errorf("reading the triggers of %s: %w", sqlbuild.QualifiedName(t.Schema, t.Name), err)
+	}
+	if l.foreignKeys, l.referencedBy, err = table.ForeignKeys(ctx, db, t.Schema, t.Name); err != nil {
+		return l, fmt.Errorf("reading the foreign keys of %s: %w", sqlbuild.QualifiedName(t.Schema, t.Name), err)
+	}
+	return l, nil
 }
 
 // planner keeps what the table findings need after the clauses are classified.
@@ -99,10 +121,10 @@ type planner struct {
 	droppedIndexes map[string]bool
 }
 
-func classify(f dbconn.Flavor, database string, t *TableInfo, alter string, specs []*ast.AlterTableSpec) (*Report, *planner) {
-	r := &Report{Flavor: f.Name(), Version: f.Version().String(), Database: database, Table: t.Name, Alter: strings.TrimSpace(alter)}
-	p := &planner{classifier: newClassifier(f, t, specs), droppedIndexes: map[string]bool{}}
-	for _, s := range specs {
+func classify(f dbconn.Flavor, t *table.Table, a *alter.Alter, l links) (*Report, *planner) {
+	r := &Report{Flavor: f.Name(), Version: f.Version().String(), Database: t.Schema, Table: t.Name, Alter: a.Clause}
+	p := &planner{classifier: newClassifier(f, t, a.Specs), droppedIndexes: map[string]bool{}}
+	for _, s := range a.Specs {
 		switch s.Tp {
 		case ast.AlterTableDropPrimaryKey:
 			p.droppedIndexes["primary"] = true
@@ -111,21 +133,25 @@ func classify(f dbconn.Flavor, database string, t *TableInfo, alter string, spec
 		}
 		r.Clauses = append(r.Clauses, p.clause(s))
 	}
-	p.tableFindings(r)
+	if a.Rewritten {
+		r.Findings = append(r.Findings, Finding{NeedsCare, "the ALTER uses MariaDB syntax the SQL parser lacks; the plan read it as the nearest syntax it knows, " +
+			"as the clauses below show, so what it says of them may be off"})
+	}
+	p.tableFindings(r, l)
 	return r, p
 }
 
 // tableFindings are the facts about the table that decide whether doppel can copy it at all.
-func (p *planner) tableFindings(r *Report) {
+func (p *planner) tableFindings(r *Report, l links) {
 	t := p.t
 	if !strings.EqualFold(t.Engine, "InnoDB") {
 		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table uses %s; the rules are InnoDB's", t.Engine)})
 	}
-	if t.Triggers > 0 {
-		r.copyFinding(fmt.Sprintf("the table has %d trigger(s): doppel cannot copy a table with triggers", t.Triggers))
+	if len(l.triggers) > 0 {
+		r.copyFinding(fmt.Sprintf("the table has %d trigger(s): doppel cannot copy a table with triggers", len(l.triggers)))
 	}
-	if t.ForeignKeys > 0 || t.ReferencedBy > 0 {
-		r.copyFinding(fmt.Sprintf("the table has %d foreign key(s) and %d pointing at it: doppel cannot swap a table with foreign keys", t.ForeignKeys, t.ReferencedBy))
+	if len(l.foreignKeys) > 0 || len(l.referencedBy) > 0 {
+		r.copyFinding(fmt.Sprintf("the table has %d foreign key(s) and %d pointing at it: doppel cannot swap a table with foreign keys", len(l.foreignKeys), len(l.referencedBy)))
 	}
 	if p.iterationKey() == nil {
 		r.copyFinding("no PRIMARY KEY or UNIQUE key on NOT NULL columns survives the change: doppel has no key to copy the table along")
@@ -133,7 +159,7 @@ func (p *planner) tableFindings(r *Report) {
 }
 
 // iterationKey is an existing key doppel's copy can walk that this ALTER leaves in place.
-func (p *planner) iterationKey() *Index {
+func (p *planner) iterationKey() *table.Index {
 	for i := range p.t.Indexes {
 		ix := &p.t.Indexes[i]
 		if !ix.Unique || p.droppedIndexes[strings.ToLower(ix.Name)] || !usableKey(p.t, ix) {

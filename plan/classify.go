@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // ClauseReport is the plan for one clause of the ALTER.
@@ -57,8 +57,7 @@ type keyPart struct {
 // classifier walks the clauses of one ALTER with the table as it is before it.
 type classifier struct {
 	f dbconn.Flavor
-	t *TableInfo
-	p *parser.Parser
+	t *table.Table
 	// What earlier clauses of the same ALTER did, by lower-case column name.
 	added   map[string]*ast.ColumnDef
 	dropped map[string]bool
@@ -71,8 +70,8 @@ type classifier struct {
 	addsPK     bool
 }
 
-func newClassifier(f dbconn.Flavor, t *TableInfo, specs []*ast.AlterTableSpec) *classifier {
-	c := &classifier{f: f, t: t, p: parser.New(), added: map[string]*ast.ColumnDef{}, dropped: map[string]bool{},
+func newClassifier(f dbconn.Flavor, t *table.Table, specs []*ast.AlterTableSpec) *classifier {
+	c := &classifier{f: f, t: t, added: map[string]*ast.ColumnDef{}, dropped: map[string]bool{},
 		redefined: map[string]*ast.ColumnDef{}, renamed: map[string]string{}}
 	if n := len(t.Columns); n > 0 {
 		c.lastColumn = t.Columns[n-1].Name
@@ -215,14 +214,14 @@ func (c *classifier) columnBlocker() string {
 	switch {
 	case strings.EqualFold(c.t.RowFormat, "COMPRESSED"):
 		return "INSTANT cannot change columns of a ROW_FORMAT=COMPRESSED table"
-	case c.t.hasFulltext():
+	case hasFulltext(c.t):
 		return "INSTANT cannot change columns of a table with a FULLTEXT index"
 	}
 	return ""
 }
 
 func (c *classifier) dropPrimaryKey(cr *ClauseReport) {
-	if c.t.primaryKey() == nil {
+	if primaryKey(c.t) == nil {
 		cr.raise(Refused, "the table has no PRIMARY KEY to drop")
 		return
 	}
@@ -242,7 +241,7 @@ func (c *classifier) dropIndex(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		c.dropPrimaryKey(cr)
 		return
 	}
-	ix := c.t.index(spec.Name)
+	ix := c.t.Index(spec.Name)
 	if ix == nil {
 		if spec.IfExists {
 			cr.Reasons = append(cr.Reasons, fmt.Sprintf("index %s does not exist: IF EXISTS makes this a no-op", sqlbuild.QuoteIdent(spec.Name)))
@@ -264,7 +263,7 @@ func (c *classifier) primaryKeyOp(cr *ClauseReport) op {
 	if c.dropsPK {
 		return opReplacePrimaryKey
 	}
-	if c.t.primaryKey() != nil {
+	if primaryKey(c.t) != nil {
 		cr.raise(Refused, "the table already has a PRIMARY KEY")
 	}
 	return opAddPrimaryKey
@@ -287,7 +286,7 @@ func (c *classifier) addConstraint(cr *ClauseReport, con *ast.Constraint) {
 		cr.Reasons = append(cr.Reasons, "adds a FULLTEXT index")
 		cr.order(MigrationFirst)
 		c.resolve(cr, []op{opAddFulltext}, true)
-		if !c.t.hasFulltext() {
+		if !hasFulltext(c.t) {
 			cr.Rebuild = true
 			cr.Reasons = append(cr.Reasons, "the first FULLTEXT index rebuilds the table to add FTS_DOC_ID")
 		}
@@ -332,9 +331,9 @@ func (c *classifier) newKey(cr *ClauseReport, name string, keys []*ast.IndexPart
 			continue
 		}
 		onlyNew = false
-		_, col := c.t.column(colName)
+		col := c.t.Column(colName)
 		if old, ok := c.renamed[strings.ToLower(colName)]; ok && (col == nil || c.dropped[strings.ToLower(colName)]) {
-			_, col = c.t.column(old)
+			col = c.t.Column(old)
 		}
 		if col == nil {
 			cr.raise(Refused, fmt.Sprintf("column %s does not exist", q))
@@ -361,14 +360,14 @@ func (c *classifier) newKey(cr *ClauseReport, name string, keys []*ast.IndexPart
 }
 
 // keyPart is how a new key compares col: with the charset and collation the same ALTER gives it, if any.
-func (c *classifier) keyPart(col *Column, prefix int) keyPart {
+func (c *classifier) keyPart(col *table.Column, prefix int) keyPart {
 	p := keyPart{column: col.Name, prefix: prefix}
 	if col.Charset == "" {
 		return p
 	}
-	p.charset, p.collation = col.Charset, col.Collation
+	p.charset, p.collation = normCharset(col.Charset), col.Collation
 	if def := c.redefined[strings.ToLower(col.Name)]; def != nil {
-		old := parseColumnType(c.p, col.Type, col.Charset, col.Collation)
+		old := parseColumnType(col.ColumnType, col.Charset, col.Collation)
 		if nt := c.newColumnType(def, old); nt.fam == famString {
 			p.charset, p.collation = nt.charset, nt.collation
 		}
@@ -418,7 +417,7 @@ func (c *classifier) convertCharset(cr *ClauseReport, cs string) {
 	lossy := []string{}
 	for _, col := range c.t.Columns {
 		if col.Charset != "" && !charsetHolds(cs, col.Charset) {
-			lossy = append(lossy, fmt.Sprintf("%s (%s)", sqlbuild.QuoteIdent(col.Name), col.Charset))
+			lossy = append(lossy, fmt.Sprintf("%s (%s)", sqlbuild.QuoteIdent(col.Name), normCharset(col.Charset)))
 		}
 	}
 	if len(lossy) > 0 {

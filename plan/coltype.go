@@ -5,10 +5,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
-	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/mysql"
 	"github.com/pingcap/tidb/pkg/parser/types"
+
+	"github.com/doppel-sql/doppel/table"
 )
 
 // family groups column types whose values convert into each other without loss, given enough room.
@@ -47,19 +47,15 @@ type colType struct {
 	elems     []string
 }
 
-// parseColumnType parses a COLUMN_TYPE such as "varchar(50)" or "int(10) unsigned" with the TiDB
-// parser, by wrapping it in a one-column CREATE TABLE. Types the parser does not know (GEOMETRY,
-// MariaDB's UUID and INET6) come back as famUnknown: the plan then compares them as text.
-func parseColumnType(p *parser.Parser, columnType, charset, collation string) colType {
-	stmts, _, err := p.Parse("CREATE TABLE t (c "+columnType+")", "", "")
-	if err != nil || len(stmts) != 1 {
+// parseColumnType reads a COLUMN_TYPE such as "varchar(50)" or "int(10) unsigned". Types the parser
+// does not know (GEOMETRY, MariaDB's UUID and INET6) come back as famUnknown: the plan then compares
+// them as text.
+func parseColumnType(columnType, charset, collation string) colType {
+	ft := table.FieldType(columnType)
+	if ft == nil {
 		return colType{text: columnType}
 	}
-	ct, ok := stmts[0].(*ast.CreateTableStmt)
-	if !ok || len(ct.Cols) != 1 {
-		return colType{text: columnType}
-	}
-	c := fromFieldType(ct.Cols[0].Tp)
+	c := fromFieldType(ft)
 	c.text = columnType
 	if c.fam == famString {
 		c.charset, c.collation = normCharset(charset), collation

@@ -9,6 +9,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/mysql"
 
 	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // addColumns classifies ADD COLUMN, which may add several columns at once: ADD (a INT, b INT).
@@ -21,7 +22,7 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	}
 	for _, def := range spec.NewColumns {
 		name := def.Name.Name.O
-		if _, existing := c.t.column(name); existing != nil && !c.dropped[strings.ToLower(name)] {
+		if existing := c.t.Column(name); existing != nil && !c.dropped[strings.ToLower(name)] {
 			if spec.IfNotExists {
 				cr.Reasons = append(cr.Reasons, fmt.Sprintf("column %s exists: IF NOT EXISTS makes this a no-op", sqlbuild.QuoteIdent(name)))
 				continue
@@ -32,14 +33,10 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		last := spec.Position == nil || spec.Position.Tp == ast.ColumnPositionNone ||
 			(spec.Position.Tp == ast.ColumnPositionAfter && strings.EqualFold(spec.Position.RelativeColumn.Name.O, c.lastColumn))
 		generated, stored := generatedOption(def)
-		notNull := hasOption(def, ast.ColumnOptionNotNull) || hasOption(def, ast.ColumnOptionPrimaryKey)
-		dflt := optionExpr(def, ast.ColumnOptionDefaultValue)
-		autoInc := hasOption(def, ast.ColumnOptionAutoIncrement)
-		q := sqlbuild.QuoteIdent(name)
 		switch {
-		case autoInc:
+		case hasOption(def, ast.ColumnOptionAutoIncrement):
 			ops = append(ops, opAddColumnAutoInc)
-			cr.raise(NeedsCare, fmt.Sprintf("adds AUTO_INCREMENT column %s: existing rows are numbered in the order they are copied", q))
+			cr.raise(NeedsCare, fmt.Sprintf("adds AUTO_INCREMENT column %s: existing rows are numbered in the order they are copied", sqlbuild.QuoteIdent(name)))
 			cr.order(MigrationFirst)
 		case generated && stored:
 			ops = append(ops, opAddStoredColumn)
@@ -48,31 +45,9 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 			ops = append(ops, opAddVirtualColumn)
 			cr.order(MigrationFirst)
 		default:
-			switch {
-			case last:
-				ops = append(ops, opAddColumnLast)
-			case c.virtualAfter(spec.Position):
-				ops = append(ops, opAddColumnBeforeVirtual)
-				cr.Reasons = append(cr.Reasons, "the new column goes before a VIRTUAL generated column, which moves too")
-			default:
-				ops = append(ops, opAddColumnMiddle)
-			}
-			if dflt != nil && !isLiteral(dflt) && c.f.Name() == "mysql" {
-				instantOK = false
-				cr.Reasons = append(cr.Reasons, fmt.Sprintf("INSTANT cannot add %s with a DEFAULT that is an expression", q))
-			}
-			if notNull && dflt == nil {
-				cr.raise(NeedsCare, fmt.Sprintf("adds %s NOT NULL without a DEFAULT: existing rows get the type's implicit default (0, '' or a zero date) and inserts that omit it fail", q))
-				cr.order(ExpandContract)
-				typ := def.Tp.InfoSchemaStr()
-				cr.Phases = append(cr.Phases,
-					fmt.Sprintf("migration: ADD COLUMN %s %s NULL", q, typ),
-					fmt.Sprintf("deploy: code writes %s on every insert and update", q),
-					fmt.Sprintf("backfill: UPDATE ... SET %s = <value> WHERE %s IS NULL, in batches", q, q),
-					fmt.Sprintf("migration: MODIFY COLUMN %s %s NOT NULL", q, typ))
-			} else {
-				cr.order(MigrationFirst)
-			}
+			o, ok := c.addPlainColumn(cr, spec.Position, def, last)
+			ops = append(ops, o)
+			instantOK = instantOK && ok
 		}
 		c.added[strings.ToLower(name)] = def
 		if hasOption(def, ast.ColumnOptionPrimaryKey) {
@@ -93,11 +68,46 @@ func (c *classifier) addColumns(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	c.resolve(cr, ops, instantOK)
 }
 
+// addPlainColumn classifies adding a column that is neither generated nor AUTO_INCREMENT at position
+// p (last: at the end). ok false means INSTANT cannot add it.
+func (c *classifier) addPlainColumn(cr *ClauseReport, p *ast.ColumnPosition, def *ast.ColumnDef, last bool) (o op, ok bool) {
+	q := sqlbuild.QuoteIdent(def.Name.Name.O)
+	switch {
+	case last:
+		o = opAddColumnLast
+	case c.virtualAfter(p):
+		o = opAddColumnBeforeVirtual
+		cr.Reasons = append(cr.Reasons, "the new column goes before a VIRTUAL generated column, which moves too")
+	default:
+		o = opAddColumnMiddle
+	}
+	ok = true
+	dflt := optionExpr(def, ast.ColumnOptionDefaultValue)
+	if dflt != nil && !isLiteral(dflt) && c.f.Name() == "mysql" {
+		ok = false
+		cr.Reasons = append(cr.Reasons, fmt.Sprintf("INSTANT cannot add %s with a DEFAULT that is an expression", q))
+	}
+	notNull := hasOption(def, ast.ColumnOptionNotNull) || hasOption(def, ast.ColumnOptionPrimaryKey)
+	if !notNull || dflt != nil {
+		cr.order(MigrationFirst)
+		return o, ok
+	}
+	cr.raise(NeedsCare, fmt.Sprintf("adds %s NOT NULL without a DEFAULT: existing rows get the type's implicit default (0, '' or a zero date) and inserts that omit it fail", q))
+	cr.order(ExpandContract)
+	typ := def.Tp.InfoSchemaStr()
+	cr.Phases = append(cr.Phases,
+		fmt.Sprintf("migration: ADD COLUMN %s %s NULL", q, typ),
+		fmt.Sprintf("deploy: code writes %s on every insert and update", q),
+		fmt.Sprintf("backfill: UPDATE ... SET %s = <value> WHERE %s IS NULL, in batches", q, q),
+		fmt.Sprintf("migration: MODIFY COLUMN %s %s NOT NULL", q, typ))
+	return o, ok
+}
+
 // dropColumn classifies DROP COLUMN.
 func (c *classifier) dropColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	name := spec.OldColumnName.Name.O
 	q := sqlbuild.QuoteIdent(name)
-	_, col := c.t.column(name)
+	col := c.t.Column(name)
 	if col == nil || c.dropped[strings.ToLower(name)] {
 		if spec.IfExists {
 			cr.Reasons = append(cr.Reasons, fmt.Sprintf("column %s does not exist: IF EXISTS makes this a no-op", q))
@@ -112,13 +122,13 @@ func (c *classifier) dropColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		instantOK = false
 		cr.Reasons = append(cr.Reasons, b)
 	}
-	if c.t.indexed(name) {
+	if indexed(c.t, name) {
 		// The server drops the column from its indexes too, and that is not instant.
 		instantOK = false
 		cr.Reasons = append(cr.Reasons, fmt.Sprintf("an index uses %s, so the index changes too", q))
 	}
 	o := opDropColumn
-	if col.Generated == "virtual" {
+	if isVirtual(col) {
 		o = opDropVirtualColumn
 		cr.raise(NeedsCare, fmt.Sprintf("drops virtual column %s: queries that read it fail", q))
 	} else {
@@ -135,7 +145,7 @@ func (c *classifier) dropColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 // renameColumn classifies RENAME COLUMN, which older servers do not know.
 func (c *classifier) renameColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	oldName, newName := spec.OldColumnName.Name.O, spec.NewColumnName.Name.O
-	_, col := c.t.column(oldName)
+	col := c.t.Column(oldName)
 	if col == nil {
 		cr.raise(Refused, fmt.Sprintf("column %s does not exist", sqlbuild.QuoteIdent(oldName)))
 		return
@@ -150,7 +160,7 @@ func (c *classifier) renameColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 }
 
 // rename records the risk and phases of renaming col to newName.
-func (c *classifier) rename(cr *ClauseReport, col *Column, newName string) {
+func (c *classifier) rename(cr *ClauseReport, col *table.Column, newName string) {
 	o, n := sqlbuild.QuoteIdent(col.Name), sqlbuild.QuoteIdent(newName)
 	if strings.EqualFold(col.Name, newName) {
 		cr.Reasons = append(cr.Reasons, fmt.Sprintf("changes the case of %s only; column names are case-insensitive", o))
@@ -159,7 +169,7 @@ func (c *classifier) rename(cr *ClauseReport, col *Column, newName string) {
 	cr.raise(NeedsCare, fmt.Sprintf("renames %s to %s: queries naming %s fail the moment it runs", o, n, o))
 	cr.order(ExpandContract)
 	cr.Phases = append(cr.Phases,
-		fmt.Sprintf("migration: ADD COLUMN %s %s NULL", n, col.Type),
+		fmt.Sprintf("migration: ADD COLUMN %s %s NULL", n, col.ColumnType),
 		fmt.Sprintf("deploy: code writes both %s and %s, reads %s", o, n, o),
 		fmt.Sprintf("backfill: UPDATE ... SET %s = %s, in batches", n, o),
 		fmt.Sprintf("deploy: code reads %s, still writes both", n),
@@ -172,7 +182,7 @@ func (c *classifier) alterColumnDefault(cr *ClauseReport, spec *ast.AlterTableSp
 	def := spec.NewColumns[0]
 	name := def.Name.Name.O
 	q := sqlbuild.QuoteIdent(name)
-	_, col := c.t.column(name)
+	col := c.t.Column(name)
 	if col == nil {
 		cr.raise(Refused, fmt.Sprintf("column %s does not exist", q))
 		return
@@ -200,7 +210,7 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	if spec.Tp == ast.AlterTableChangeColumn {
 		oldName = spec.OldColumnName.Name.O
 	}
-	pos, col := c.t.column(oldName)
+	col := c.t.Column(oldName)
 	if col == nil {
 		if spec.IfExists {
 			cr.Reasons = append(cr.Reasons, fmt.Sprintf("column %s does not exist: IF EXISTS makes this a no-op", sqlbuild.QuoteIdent(oldName)))
@@ -209,20 +219,41 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		cr.raise(Refused, fmt.Sprintf("column %s does not exist", sqlbuild.QuoteIdent(oldName)))
 		return
 	}
-	q := sqlbuild.QuoteIdent(def.Name.Name.O)
 	var ops []op
 	if def.Name.Name.O != col.Name {
 		ops = append(ops, opRenameColumn)
 		c.rename(cr, col, def.Name.Name.O)
 	}
-	if c.moves(pos, spec.Position) {
+	if c.moves(position(c.t, col.Name), spec.Position) {
 		ops = append(ops, opReorderColumn)
-		cr.Reasons = append(cr.Reasons, fmt.Sprintf("moves %s: only SELECT * and INSERT without a column list notice", q))
+		cr.Reasons = append(cr.Reasons, fmt.Sprintf("moves %s: only SELECT * and INSERT without a column list notice", sqlbuild.QuoteIdent(def.Name.Name.O)))
 	}
+	ops = append(ops, c.changeType(cr, def, col)...)
+	nullOps, newNullable := c.changeNullability(cr, def, col)
+	ops = append(ops, nullOps...)
+	ops = append(ops, changeDefault(cr, def, col, newNullable)...)
+	if len(ops) == 0 {
+		ops = append(ops, opColumnComment)
+		cr.Reasons = append(cr.Reasons, "changes nothing the plan can see")
+	}
+	instantOK := true
+	if slices.Contains(ops, opReorderColumn) {
+		if b := c.columnBlocker(); b != "" {
+			instantOK = false
+			cr.Reasons = append(cr.Reasons, b)
+		}
+	}
+	c.resolve(cr, ops, instantOK)
+}
 
-	oldType := parseColumnType(c.p, col.Type, col.Charset, col.Collation)
+// changeType classifies what a MODIFY/CHANGE definition does to the column's type, generation and
+// AUTO_INCREMENT.
+func (c *classifier) changeType(cr *ClauseReport, def *ast.ColumnDef, col *table.Column) []op {
+	var ops []op
+	q := sqlbuild.QuoteIdent(def.Name.Name.O)
+	oldType := parseColumnType(col.ColumnType, col.Charset, col.Collation)
 	newType := c.newColumnType(def, oldType)
-	if tc := compareTypes(oldType, newType, c.t.indexed(col.Name), c.t.RowFormat); tc.ops != nil {
+	if tc := compareTypes(oldType, newType, indexed(c.t, col.Name), c.t.RowFormat); tc.ops != nil {
 		ops = append(ops, tc.ops...)
 		cr.raise(tc.risk, tc.reason)
 		switch {
@@ -239,13 +270,12 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 			cr.order(MigrationFirst)
 		}
 	}
-
-	if isGen, _ := generatedOption(def); isGen || col.Generated != "" {
+	if isGen, _ := generatedOption(def); isGen || col.Generated {
 		// Generated columns are outside the rules table: assume the expensive path.
 		ops = append(ops, opChangeType)
 		cr.raise(NeedsCare, fmt.Sprintf("redefines generated column %s", q))
 	}
-	if autoInc := hasOption(def, ast.ColumnOptionAutoIncrement); autoInc != col.AutoIncrement {
+	if autoInc := hasOption(def, ast.ColumnOptionAutoIncrement); autoInc != col.AutoInc {
 		ops = append(ops, opChangeType)
 		verb := "removes AUTO_INCREMENT from"
 		if autoInc {
@@ -253,8 +283,14 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		}
 		cr.raise(NeedsCare, fmt.Sprintf("%s %s", verb, q))
 	}
+	return ops
+}
 
-	newNullable := !hasOption(def, ast.ColumnOptionNotNull) && !hasOption(def, ast.ColumnOptionPrimaryKey)
+// changeNullability classifies NULL and NOT NULL in a MODIFY/CHANGE definition, where leaving both
+// out means NULL.
+func (c *classifier) changeNullability(cr *ClauseReport, def *ast.ColumnDef, col *table.Column) (ops []op, newNullable bool) {
+	q := sqlbuild.QuoteIdent(def.Name.Name.O)
+	newNullable = !hasOption(def, ast.ColumnOptionNotNull) && !hasOption(def, ast.ColumnOptionPrimaryKey)
 	switch {
 	case col.Nullable && !newNullable:
 		ops = append(ops, opMakeNotNull)
@@ -274,10 +310,17 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 		cr.Reasons = append(cr.Reasons, fmt.Sprintf("allows NULL in %s (a definition without NOT NULL means NULL)", q))
 		cr.order(MigrationFirst)
 	}
+	return ops, newNullable
+}
 
+// changeDefault classifies the DEFAULT and COMMENT of a MODIFY/CHANGE definition, where leaving the
+// DEFAULT out means none.
+func changeDefault(cr *ClauseReport, def *ast.ColumnDef, col *table.Column, newNullable bool) []op {
+	var ops []op
+	q := sqlbuild.QuoteIdent(def.Name.Name.O)
 	dflt := optionExpr(def, ast.ColumnOptionDefaultValue)
 	switch {
-	case dflt == nil && col.HasDefault && !isNullDefault(col.Default):
+	case dflt == nil && col.Default.Valid && !isNullDefault(col.Default.String):
 		ops = append(ops, opSetDefault)
 		r := Safe
 		if !newNullable {
@@ -292,29 +335,17 @@ func (c *classifier) changeColumn(cr *ClauseReport, spec *ast.AlterTableSpec) {
 	if comment := optionExpr(def, ast.ColumnOptionComment); (comment == nil && col.Comment != "") || (comment != nil && unquote(exprSQL(comment)) != col.Comment) {
 		ops = append(ops, opColumnComment)
 	}
-	if len(ops) == 0 {
-		ops = append(ops, opColumnComment)
-		cr.Reasons = append(cr.Reasons, "changes nothing the plan can see")
-	}
-	instantOK := true
-	if slices.Contains(ops, opReorderColumn) {
-		if b := c.columnBlocker(); b != "" {
-			instantOK = false
-			cr.Reasons = append(cr.Reasons, b)
-		}
-	}
-	c.resolve(cr, ops, instantOK)
+	return ops
 }
 
 // virtualAfter reports whether a VIRTUAL generated column comes after the position a column is added at.
 func (c *classifier) virtualAfter(p *ast.ColumnPosition) bool {
 	from := 0
 	if p.Tp == ast.ColumnPositionAfter {
-		i, _ := c.t.column(p.RelativeColumn.Name.O)
-		from = i + 1
+		from = position(c.t, p.RelativeColumn.Name.O) + 1
 	}
 	for _, col := range c.t.Columns[max(from, 0):] {
-		if col.Generated == "virtual" {
+		if isVirtual(&col) {
 			return true
 		}
 	}
@@ -351,7 +382,7 @@ func (c *classifier) newColumnType(def *ast.ColumnDef, old colType) colType {
 	case cs == "" && coll != "":
 		cs = charsetOfCollation(coll)
 	case cs == "" && coll == "":
-		cs, coll = normCharset(c.t.Charset), c.t.Collation
+		cs, coll = tableCharset(c.t), c.t.Collation
 	case coll == "" && cs == old.charset:
 		coll = old.collation // the charset's default collation is only known to the server; assume unchanged
 	}
@@ -409,13 +440,13 @@ func isNullDefault(d string) bool { return strings.EqualFold(d, "NULL") }
 
 // sameDefault compares a column's current default with a new DEFAULT expression as text, the way both
 // servers print them: MariaDB quotes string defaults, MySQL does not, and functions lose "()".
-func sameDefault(col *Column, e ast.ExprNode) bool {
+func sameDefault(col *table.Column, e ast.ExprNode) bool {
 	newText := unquote(exprSQL(e))
-	if !col.HasDefault {
+	if !col.Default.Valid {
 		return isNullDefault(newText)
 	}
 	norm := func(s string) string { return strings.TrimSuffix(strings.ToLower(unquote(s)), "()") }
-	return norm(col.Default) == norm(newText)
+	return norm(col.Default.String) == norm(newText)
 }
 
 // unquote strips one pair of single quotes.

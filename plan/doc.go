@@ -4,9 +4,13 @@
 // binlog retention the copy needs, how long the copy should take, and in which order the change and the
 // application code must ship.
 //
-// The API:
+// The plan classifies the ALTER as package alter read it (the server's executable comments and
+// character sets, MariaDB syntax) against the table as table.Inspect read it; it parses and reads
+// neither itself:
 //
-//	r, err := plan.Build(ctx, db, flavor, "shop", "orders", "ADD COLUMN note TEXT", plan.Options{})
+//	a, err := alter.Read(text, "shop", "orders", srv)    // srv from alter.ReadServer
+//	t, err := table.Inspect(ctx, db, "shop", "orders")
+//	r, err := plan.Build(ctx, db, flavor, t, a, plan.Options{})
 //	r.WriteText(os.Stdout)   // or r.WriteJSON(os.Stdout) for --output=json
 //	os.Exit(r.ExitCode())    // 0 safe, 1 needs care, 2 refused
 //
@@ -14,11 +18,9 @@
 //		// --attempt-instant-ddl: the migration runs "ALTER TABLE … <clause>, ALGORITHM=INSTANT"
 //	}
 //
-// Build only reads: information_schema, a few server variables, a GROUP BY for a new UNIQUE key, a NULL
-// probe for a new NOT NULL, and a timed sample of a few chunks read with plain SELECTs. It never prints
-// or logs row values. Classify is the pure part on its own, for a TableInfo given by hand.
-//
-// The ALTER is parsed with the TiDB parser (MySQL syntax); an ALTER it cannot read is an error wrapping
-// ErrSyntax that names the MariaDB-only syntax it does not understand. Which operations run INSTANT or
-// INPLACE on which server is one data table, rules in rules.go, with its sources in docs/plan.md.
+// Build only reads: the table's triggers and foreign keys and its size (package table), a few server
+// variables, a GROUP BY for a new UNIQUE key, a NULL probe for a new NOT NULL, and a timed sample of a
+// few chunks read with plain SELECTs. It never prints or logs row values. Classify is the pure part on
+// its own. Which operations run INSTANT or INPLACE on which server is one data table, rules in
+// rules.go, with its sources in docs/plan.md.
 package plan

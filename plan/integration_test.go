@@ -5,13 +5,17 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/table"
 )
 
 var sb *sandbox.Sandbox
@@ -30,11 +34,35 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-func build(t *testing.T, db *sql.DB, database, table, alter string, opts Options) *Report {
-	t.Helper()
-	r, err := Build(ctxFor(t), db, sb.Flavor, database, table, alter, opts)
+// server is the sandbox's server as alter.Parse needs to know it, read once.
+var server = sync.OnceValues(func() (*alter.Server, error) {
+	db, err := sb.Primary.DB("")
 	if err != nil {
-		t.Fatalf("Build(%q): %v", alter, err)
+		return nil, err
+	}
+	defer db.Close()
+	return alter.ReadServer(context.Background(), db)
+})
+
+// build plans text for the table as `doppel plan` does: the ALTER read as the server reads it, the
+// table as table.Inspect reads it.
+func build(t *testing.T, db *sql.DB, database, name, text string, opts Options) *Report {
+	t.Helper()
+	srv, err := server()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := alter.Read(text, database, name, srv)
+	if err != nil {
+		t.Fatalf("reading %q: %v", text, err)
+	}
+	tbl, err := table.Inspect(ctxFor(t), db, database, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Build(ctxFor(t), db, sb.Flavor, tbl, a, opts)
+	if err != nil {
+		t.Fatalf("Build(%q): %v", text, err)
 	}
 	return r
 }
@@ -70,7 +98,7 @@ func TestSizeFigures(t *testing.T) {
 		t.Fatalf("a negative SampleChunks must skip the sample, got %+v", r.Sample)
 	}
 
-	if _, err := Build(ctxFor(t), db, sb.Flavor, database, "nope", "ADD COLUMN c INT", Options{}); err == nil || !strings.Contains(err.Error(), ErrNoTable.Error()) {
+	if _, err := table.Inspect(ctxFor(t), db, database, "nope"); !errors.Is(err, table.ErrNotFound) {
 		t.Fatalf("a missing table: %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // duplicateQuery builds the query that finds whether two rows share a value of the new key, compared the
@@ -48,32 +49,20 @@ func exists(ctx context.Context, db *sql.DB, query string) (bool, error) {
 	return err == nil, err
 }
 
-// readBinlog reads whether binary logging is on, its format, and how long binlogs are kept. MySQL 8
-// and MariaDB 10.6+ have binlog_expire_logs_seconds; older servers only expire_logs_days (a fraction on
-// MariaDB). Zero in both means binlogs are never purged automatically.
+// readBinlog reads whether binary logging is on, its format, and how long binlogs are kept
+// (dbconn.BinlogRetention, 0 when they are never purged automatically).
 func readBinlog(ctx context.Context, db *sql.DB) (*Binlog, error) {
-	rows, err := db.QueryContext(ctx, `SHOW GLOBAL VARIABLES WHERE Variable_name IN
-		('log_bin', 'binlog_format', 'binlog_expire_logs_seconds', 'expire_logs_days')`)
+	var logBin, format string
+	if err := db.QueryRowContext(ctx, "SELECT @@global.log_bin, @@global.binlog_format").Scan(&logBin, &format); err != nil {
+		return nil, fmt.Errorf("reading the binlog settings: %w", err)
+	}
+	keep, err := dbconn.BinlogRetention(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("reading the binlog settings: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	vars := map[string]string{}
-	for rows.Next() {
-		var name, value string
-		if err := rows.Scan(&name, &value); err != nil {
-			return nil, fmt.Errorf("reading the binlog settings: %w", err)
-		}
-		vars[strings.ToLower(name)] = value
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the binlog settings: %w", err)
-	}
-	b := &Binlog{Enabled: strings.EqualFold(vars["log_bin"], "ON"), Format: strings.ToUpper(vars["binlog_format"])}
-	if s, err := strconv.ParseInt(vars["binlog_expire_logs_seconds"], 10, 64); err == nil && s > 0 {
-		b.RetentionSeconds = &s
-	} else if d, err := strconv.ParseFloat(vars["expire_logs_days"], 64); err == nil && d > 0 {
-		s := int64(d * 86400)
+	b := &Binlog{Enabled: logBin == "1" || strings.EqualFold(logBin, "ON"), Format: strings.ToUpper(format)}
+	if keep > 0 {
+		s := int64(keep / time.Second)
 		b.RetentionSeconds = &s
 	}
 	return b, nil
@@ -132,8 +121,8 @@ func onPath(dir, mount string) bool {
 
 // sampleKey is the key the sample reads along: the PRIMARY KEY, or else a UNIQUE key on NOT NULL
 // columns without prefixes, the same kind of key doppel's copy walks.
-func sampleKey(t *TableInfo) *Index {
-	if pk := t.primaryKey(); pk != nil {
+func sampleKey(t *table.Table) *table.Index {
+	if pk := primaryKey(t); pk != nil {
 		return pk
 	}
 	for i := range t.Indexes {
@@ -146,9 +135,12 @@ func sampleKey(t *TableInfo) *Index {
 }
 
 // usableKey reports whether every part of the key is a whole NOT NULL column.
-func usableKey(t *TableInfo, ix *Index) bool {
+func usableKey(t *table.Table, ix *table.Index) bool {
+	if ix.Expression {
+		return false
+	}
 	for _, kc := range ix.Columns {
-		_, col := t.column(kc.Name)
+		col := t.Column(kc.Name)
 		if col == nil || col.Nullable || kc.SubPart > 0 {
 			return false
 		}
@@ -158,10 +150,10 @@ func usableKey(t *TableInfo, ix *Index) bool {
 
 // sampleRead reads chunks of rows along key with plain SELECTs, the read half of a copy, and times it.
 // Nothing is locked or written, and the rows are discarded as they arrive.
-func sampleRead(ctx context.Context, db *sql.DB, database string, t *TableInfo, key *Index, chunks, rowsPer int) (*Sample, error) {
+func sampleRead(ctx context.Context, db *sql.DB, t *table.Table, key *table.Index, chunks, rowsPer int) (*Sample, error) {
 	var cols []string
 	for _, c := range t.Columns {
-		if c.Generated == "" {
+		if !c.Generated {
 			cols = append(cols, c.Name)
 		}
 	}
@@ -172,7 +164,7 @@ func sampleRead(ctx context.Context, db *sql.DB, database string, t *TableInfo, 
 		keyAt[i] = len(cols) + i
 	}
 	selectList := sqlbuild.QuoteIdents(append(append([]string{}, cols...), keyCols...))
-	from := fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s)", selectList, sqlbuild.QualifiedName(database, t.Name), sqlbuild.QuoteIdent(key.Name))
+	from := fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s)", selectList, sqlbuild.QualifiedName(t.Schema, t.Name), sqlbuild.QuoteIdent(key.Name))
 	order := " ORDER BY " + sqlbuild.QuoteIdents(keyCols) + " LIMIT " + strconv.Itoa(rowsPer)
 
 	s := &Sample{Key: sqlbuild.QuoteIdent(key.Name)}
@@ -186,7 +178,7 @@ func sampleRead(ctx context.Context, db *sql.DB, database string, t *TableInfo, 
 		}
 		n, lastRow, err := readChunk(ctx, db, query, args, len(cols)+len(keyCols), keyAt)
 		if err != nil {
-			return nil, fmt.Errorf("sampling %s: %w", sqlbuild.QualifiedName(database, t.Name), err)
+			return nil, fmt.Errorf("sampling %s: %w", sqlbuild.QualifiedName(t.Schema, t.Name), err)
 		}
 		s.Chunks++
 		s.Rows += int64(n)

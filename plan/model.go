@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"strings"
+
+	"github.com/doppel-sql/doppel/table"
 )
 
 // Algorithm is how the server itself could run a change, from cheapest to dearest. The order matters:
@@ -134,77 +136,22 @@ func (o Order) describe() string {
 	}
 }
 
-// TableInfo is what the plan needs to know about the table as it is now. Build fills it from
-// information_schema; tests write it by hand.
-type TableInfo struct {
-	Name      string
-	Engine    string // "InnoDB"
-	RowFormat string // upper case: DYNAMIC, COMPACT, REDUNDANT, COMPRESSED
-	Charset   string // table default
-	Collation string // table default
-	Columns   []Column
-	Indexes   []Index
-	// ForeignKeys counts foreign keys of this table; ReferencedBy counts those of other tables
-	// pointing at it. Triggers counts triggers on it.
-	ForeignKeys  int
-	ReferencedBy int
-	Triggers     int
-}
+// The table as it is before the ALTER is a table.Table, as table.Inspect reads it. These look it up
+// the way the classifier asks.
 
-// Column is one column as information_schema.COLUMNS shows it.
-type Column struct {
-	Name string
-	// Type is COLUMN_TYPE, e.g. "varchar(50)", "int(10) unsigned", "enum('a','b')".
-	Type       string
-	Nullable   bool
-	HasDefault bool
-	// Default is the default's text when HasDefault; for MariaDB string defaults it is quoted.
-	Default   string
-	Charset   string // empty for non-string columns
-	Collation string
-	Comment   string
-	// Generated is "", "virtual" or "stored".
-	Generated     string
-	AutoIncrement bool
-}
-
-// Index is one index. Primary implies Unique.
-type Index struct {
-	Name    string
-	Primary bool
-	Unique  bool
-	Kind    string // BTREE, FULLTEXT, SPATIAL, HASH
-	Columns []IndexColumn
-}
-
-// IndexColumn is one key part; SubPart is the prefix length in characters, 0 for the whole column.
-// Expression key parts (MySQL 8.0.13+) have an empty Name.
-type IndexColumn struct {
-	Name    string
-	SubPart int
-}
-
-func (t *TableInfo) column(name string) (int, *Column) {
+// position returns where the column named name is in the table, or -1.
+func position(t *table.Table, name string) int {
 	for i := range t.Columns {
 		if strings.EqualFold(t.Columns[i].Name, name) {
-			return i, &t.Columns[i]
+			return i
 		}
 	}
-	return -1, nil
+	return -1
 }
 
-func (t *TableInfo) index(name string) *Index {
+func primaryKey(t *table.Table) *table.Index {
 	for i := range t.Indexes {
-		if strings.EqualFold(t.Indexes[i].Name, name) {
-			return &t.Indexes[i]
-		}
-	}
-	return nil
-}
-
-func (t *TableInfo) primaryKey() *Index {
-	for i := range t.Indexes {
-		if t.Indexes[i].Primary {
+		if t.Indexes[i].IsPrimary() {
 			return &t.Indexes[i]
 		}
 	}
@@ -212,7 +159,7 @@ func (t *TableInfo) primaryKey() *Index {
 }
 
 // indexed reports whether some index uses the column.
-func (t *TableInfo) indexed(column string) bool {
+func indexed(t *table.Table, column string) bool {
 	for _, ix := range t.Indexes {
 		for _, c := range ix.Columns {
 			if strings.EqualFold(c.Name, column) {
@@ -223,7 +170,7 @@ func (t *TableInfo) indexed(column string) bool {
 	return false
 }
 
-func (t *TableInfo) hasFulltext() bool {
+func hasFulltext(t *table.Table) bool {
 	for _, ix := range t.Indexes {
 		if strings.EqualFold(ix.Kind, "FULLTEXT") {
 			return true
@@ -231,3 +178,9 @@ func (t *TableInfo) hasFulltext() bool {
 	}
 	return false
 }
+
+// isVirtual reports whether col is a VIRTUAL generated column.
+func isVirtual(col *table.Column) bool { return col.Generated && !col.Stored }
+
+// tableCharset is the table's default character set, the one its collation belongs to.
+func tableCharset(t *table.Table) string { return charsetOfCollation(t.Collation) }

@@ -8,18 +8,11 @@ import (
 )
 
 func TestInstant(t *testing.T) {
-	r, err := Classify(flavor(t, ma1011), "shop", tableFromCreate(t, orders),
-		"ADD COLUMN c INT, ADD CONSTRAINT chk CHECK (amount >= 0), ALGORITHM=INPLACE", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := classifyText(t, ma1011, orders, "ADD COLUMN c INT, ADD CONSTRAINT chk CHECK (amount >= 0), ALGORITHM=INPLACE", Options{})
 	if r.Instant() {
 		t.Fatal("ADD CHECK copies: not instant")
 	}
-	r, err = Classify(flavor(t, ma1011), "shop", tableFromCreate(t, orders), "ADD COLUMN c INT DEFAULT 'x', LOCK=NONE", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = classifyText(t, ma1011, orders, "ADD COLUMN c INT DEFAULT 'x', LOCK=NONE", Options{})
 	if !r.Instant() {
 		t.Fatal("ADD COLUMN with a literal default is instant on MariaDB 10.11")
 	}
@@ -36,18 +29,11 @@ func TestInstant(t *testing.T) {
 
 func clauseSQLOf(t *testing.T, alter string) string {
 	t.Helper()
-	specs, err := parseAlter("orders", alter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return clauseSQL(specs[0], "mariadb")
+	return clauseSQL(readAlter(t, flavor(t, ma1011), "orders", alter).Specs[0], "mariadb")
 }
 
 func TestWriteTextAndJSON(t *testing.T) {
-	r, err := Classify(flavor(t, my80), "shop", tableFromCreate(t, orders), "ADD COLUMN c INT NOT NULL, DROP COLUMN note", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := classifyText(t, my80, orders, "ADD COLUMN c INT NOT NULL, DROP COLUMN note", Options{})
 	var text bytes.Buffer
 	r.ShowExitCode = true
 	if err := r.WriteText(&text); err != nil {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,7 @@ type Column struct {
 	Charset    string // empty for non-character columns
 	Collation  string
 	Generated  bool // VIRTUAL or STORED generated: computed, never written
+	Stored     bool `json:"-"` // a STORED (MariaDB: PERSISTENT) generated column; Generated alone is VIRTUAL
 	Invisible  bool
 	AutoInc    bool
 	HasDefault bool     // the column has a DEFAULT (DEFAULT NULL counts for nullable columns)
@@ -35,6 +37,11 @@ type Column struct {
 	OctetLen   int64    // byte length of CHAR/BINARY columns (for padding BINARY(n) values)
 	FSP        int64    // fractional seconds precision of temporal columns
 	Elems      []string // ENUM and SET members, in definition order
+	Comment    string   `json:"-"`
+	// Default is COLUMN_DEFAULT, Valid unless it is SQL NULL. MariaDB quotes string literals and
+	// writes NULL for DEFAULT NULL; MySQL does neither. Inspect reads it; InspectTemporary cannot
+	// (SHOW COLUMNS shows the string 'NULL' and NULL alike).
+	Default sql.NullString `json:"-"`
 }
 
 // IsText reports whether values of c are character strings in c.Charset.
@@ -86,11 +93,15 @@ func (ix *Index) ColumnNames() []string {
 
 // Table is the definition of one table.
 type Table struct {
-	Schema  string
-	Name    string
-	Engine  string
-	Columns []Column
-	Indexes []Index
+	Schema string
+	Name   string
+	Engine string
+	// RowFormat (upper case: DYNAMIC, COMPACT, REDUNDANT, COMPRESSED) and Collation, the table's
+	// default, are read by Inspect: SHOW COLUMNS does not show a temporary table's.
+	RowFormat string
+	Collation string
+	Columns   []Column
+	Indexes   []Index
 }
 
 // ErrNotFound is returned by Inspect when the table does not exist.
@@ -117,7 +128,8 @@ func (t *Table) Index(name string) *Index {
 }
 
 // Digest is a fingerprint of the table's definition (columns and indexes, not its name): equal
-// digests mean the same columns, types, collations and keys.
+// digests mean the same columns, types, collations and keys. The fields tagged json:"-" are left
+// out: a checkpoint records the digest, and a resume compares it with the table as it is then.
 func (t *Table) Digest() string {
 	js, _ := json.Marshal(struct {
 		Columns []Column
@@ -130,16 +142,16 @@ func (t *Table) Digest() string {
 // Inspect reads the definition of schema.name.
 func Inspect(ctx context.Context, db *sql.DB, schema, name string) (*Table, error) {
 	t := &Table{Schema: schema, Name: name}
-	var engine sql.NullString
-	err := db.QueryRowContext(ctx, `SELECT ENGINE FROM information_schema.TABLES
-		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND TABLE_TYPE = 'BASE TABLE'`, schema, name).Scan(&engine)
+	var engine, rowFormat, collation sql.NullString
+	err := db.QueryRowContext(ctx, `SELECT ENGINE, ROW_FORMAT, TABLE_COLLATION FROM information_schema.TABLES
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND TABLE_TYPE = 'BASE TABLE'`, schema, name).Scan(&engine, &rowFormat, &collation)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s.%s: %w", schema, name, ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading table %s.%s: %w", schema, name, err)
 	}
-	t.Engine = engine.String
+	t.Engine, t.RowFormat, t.Collation = engine.String, strings.ToUpper(rowFormat.String), collation.String
 	if err := t.readColumns(ctx, db); err != nil {
 		return nil, err
 	}
@@ -164,7 +176,7 @@ func (t *Table) sortIndexes() {
 func (t *Table) readColumns(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, `SELECT COLUMN_NAME, ORDINAL_POSITION, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE,
 			CHARACTER_SET_NAME, COLLATION_NAME, EXTRA, GENERATION_EXPRESSION,
-			NUMERIC_PRECISION, NUMERIC_SCALE, CHARACTER_OCTET_LENGTH, DATETIME_PRECISION, COLUMN_DEFAULT
+			NUMERIC_PRECISION, NUMERIC_SCALE, CHARACTER_OCTET_LENGTH, DATETIME_PRECISION, COLUMN_DEFAULT, COLUMN_COMMENT
 		FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?
 		ORDER BY ORDINAL_POSITION`, t.Schema, t.Name)
 	if err != nil {
@@ -174,19 +186,17 @@ func (t *Table) readColumns(ctx context.Context, db *sql.DB) error {
 	for rows.Next() {
 		var c Column
 		var nullable, extra string
-		var charset, collation, genExpr, precision, scale, octets, fsp, def sql.NullString
+		var charset, collation, genExpr, precision, scale, octets, fsp sql.NullString
 		if err := rows.Scan(&c.Name, &c.Ordinal, &c.DataType, &c.ColumnType, &nullable, &charset, &collation,
-			&extra, &genExpr, &precision, &scale, &octets, &fsp, &def); err != nil {
+			&extra, &genExpr, &precision, &scale, &octets, &fsp, &c.Default, &c.Comment); err != nil {
 			return fmt.Errorf("reading columns of %s.%s: %w", t.Schema, t.Name, err)
 		}
 		c.DataType = strings.ToLower(c.DataType)
 		c.Nullable = nullable == "YES"
 		c.Charset, c.Collation = charset.String, collation.String
-		lowerExtra := strings.ToLower(extra)
-		c.Generated = (genExpr.Valid && genExpr.String != "") || strings.Contains(lowerExtra, "generated")
-		c.Invisible = strings.Contains(lowerExtra, "invisible")
-		c.AutoInc = strings.Contains(lowerExtra, "auto_increment")
-		c.HasDefault = def.Valid || c.Nullable
+		c.readExtra(extra)
+		c.Generated = c.Generated || (genExpr.Valid && genExpr.String != "")
+		c.HasDefault = c.Default.Valid || c.Nullable
 		c.Unsigned = strings.Contains(strings.ToLower(c.ColumnType), "unsigned")
 		c.Precision, _ = strconv.ParseInt(precision.String, 10, 64)
 		c.Scale, _ = strconv.ParseInt(scale.String, 10, 64)
@@ -240,64 +250,14 @@ func (t *Table) readIndexes(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Exists reports whether schema.name exists (as a table or view).
-func Exists(ctx context.Context, db *sql.DB, schema, name string) (bool, error) {
-	var n int
-	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
-		schema, name).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("looking for table %s.%s: %w", schema, name, err)
-	}
-	return n > 0, nil
-}
-
-// SchemaExists reports whether the database exists.
-func SchemaExists(ctx context.Context, db *sql.DB, schema string) (bool, error) {
-	var n int
-	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?`, schema).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("looking for database %s: %w", schema, err)
-	}
-	return n > 0, nil
-}
-
-// Triggers returns the names of the triggers defined on schema.name.
-func Triggers(ctx context.Context, db *sql.DB, schema, name string) ([]string, error) {
-	return queryStrings(ctx, db, `SELECT TRIGGER_NAME FROM information_schema.TRIGGERS
-		WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY TRIGGER_NAME`, schema, name)
-}
-
-// ForeignKeys returns the foreign keys declared on schema.name (children) and those of other tables
-// that reference it (parents), each as "constraint on schema.table".
-func ForeignKeys(ctx context.Context, db *sql.DB, schema, name string) (declared, referencing []string, err error) {
-	declared, err = queryStrings(ctx, db, `SELECT CONCAT(CONSTRAINT_NAME, ' on ', CONSTRAINT_SCHEMA, '.', TABLE_NAME)
-		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?
-		ORDER BY CONSTRAINT_NAME`, schema, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	// Referencing keys may live in any schema. The system schemas are left out by name: MariaDB 10.11
-	// has been seen to crash opening the sys schema's views for such a scan.
-	referencing, err = queryStrings(ctx, db, `SELECT CONCAT(CONSTRAINT_NAME, ' on ', CONSTRAINT_SCHEMA, '.', TABLE_NAME)
-		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?
-		AND CONSTRAINT_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema')
-		ORDER BY CONSTRAINT_NAME`, schema, name)
-	return declared, referencing, err
-}
-
-func queryStrings(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+// readExtra reads a column's EXTRA, as information_schema.COLUMNS and SHOW COLUMNS show it, word by
+// word: a generated column shows "VIRTUAL GENERATED" or "STORED GENERATED", while MySQL 8 marks a
+// column with an expression DEFAULT (CURRENT_TIMESTAMP among them) "DEFAULT_GENERATED": such a
+// column holds values of its own, which the copy must carry over.
+func (c *Column) readExtra(extra string) {
+	words := strings.Fields(strings.ToUpper(extra))
+	c.Generated = slices.Contains(words, "GENERATED")
+	c.Stored = c.Generated && (slices.Contains(words, "STORED") || slices.Contains(words, "PERSISTENT"))
+	c.Invisible = slices.Contains(words, "INVISIBLE")
+	c.AutoInc = slices.Contains(words, "AUTO_INCREMENT")
 }

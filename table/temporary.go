@@ -10,6 +10,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/mysql"
+	"github.com/pingcap/tidb/pkg/parser/types"
 
 	"github.com/doppel-sql/doppel/sqlbuild"
 )
@@ -38,10 +39,8 @@ func InspectTemporary(ctx context.Context, conn *sql.Conn, schema, name string) 
 		c.Ordinal = len(t.Columns) + 1
 		c.Nullable = null == "YES"
 		c.Collation = collation.String
-		lowerExtra := strings.ToLower(extra)
-		c.Generated = strings.Contains(lowerExtra, "generated")
-		c.Invisible = strings.Contains(lowerExtra, "invisible")
-		c.AutoInc = strings.Contains(lowerExtra, "auto_increment")
+		c.Comment = comment
+		c.readExtra(extra)
 		c.HasDefault = def.Valid || c.Nullable
 		if c.Collation != "" {
 			collations[c.Collation] = true
@@ -113,8 +112,8 @@ func (t *Table) readShowIndex(ctx context.Context, conn *sql.Conn, qualified str
 	return rows.Err()
 }
 
-// columnFromType fills what a column type such as "decimal(10,2) unsigned" says about a column. The
-// type is read with the SQL parser; a type it does not know (MariaDB's UUID, INET6) keeps its name only.
+// columnFromType fills what a column type such as "decimal(10,2) unsigned" says about a column. A
+// type the parser does not know (MariaDB's UUID, INET6) keeps its name only.
 func columnFromType(typ string) Column {
 	c := Column{ColumnType: typ}
 	c.DataType = strings.ToLower(typ)
@@ -122,15 +121,10 @@ func columnFromType(typ string) Column {
 		c.DataType = c.DataType[:i]
 	}
 	c.Unsigned = strings.Contains(strings.ToLower(typ), "unsigned")
-	stmts, _, err := parser.New().Parse("CREATE TABLE t (c "+typ+")", "", "")
-	if err != nil {
+	ft := FieldType(typ)
+	if ft == nil {
 		return c
 	}
-	ct, ok := stmts[0].(*ast.CreateTableStmt)
-	if !ok || len(ct.Cols) != 1 {
-		return c
-	}
-	ft := ct.Cols[0].Tp
 	c.Elems = ft.GetElems()
 	switch ft.GetType() {
 	case mysql.TypeNewDecimal:
@@ -149,6 +143,21 @@ func columnFromType(typ string) Column {
 		}
 	}
 	return c
+}
+
+// FieldType reads a column type as the server shows it (COLUMN_TYPE, such as "varchar(50)" or
+// "int(10) unsigned") with the SQL parser, or returns nil for a type the parser does not know
+// (GEOMETRY, MariaDB's UUID and INET6).
+func FieldType(columnType string) *types.FieldType {
+	stmts, _, err := parser.New().Parse("CREATE TABLE t (c "+columnType+")", "", "")
+	if err != nil || len(stmts) != 1 {
+		return nil
+	}
+	ct, ok := stmts[0].(*ast.CreateTableStmt)
+	if !ok || len(ct.Cols) != 1 {
+		return nil
+	}
+	return ct.Cols[0].Tp
 }
 
 func charsetsOf(ctx context.Context, conn *sql.Conn, collations map[string]bool) (map[string]string, error) {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/migration"
 	"github.com/doppel-sql/doppel/plan"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // runPlan is `doppel plan`: the pre-flight report of an ALTER, changing nothing. Its exit code is the
@@ -68,6 +70,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return r.ExitCode()
 }
 
+// buildPlan reads the ALTER as the server reads it, as a migration does (without refusing what a
+// migration refuses: the report says why), and the table as table.Inspect reads it, then plans.
 func buildPlan(ctx context.Context, conn dbconn.Config, o *options, opts plan.Options) (*plan.Report, error) {
 	db, err := dbconn.Open(conn, "")
 	if err != nil {
@@ -81,5 +85,17 @@ func buildPlan(ctx context.Context, conn dbconn.Config, o *options, opts plan.Op
 	if err != nil {
 		return nil, err
 	}
-	return plan.Build(ctx, db, flavor, o.database, o.table, o.alter, opts)
+	srv, err := alter.ReadServer(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	a, err := alter.Read(o.alter, o.database, o.table, srv)
+	if err != nil {
+		return nil, err
+	}
+	t, err := table.Inspect(ctx, db, o.database, o.table)
+	if err != nil {
+		return nil, err
+	}
+	return plan.Build(ctx, db, flavor, t, a, opts)
 }
