@@ -59,6 +59,7 @@ import (
 	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // CatchUp returns once every change committed to the original table before the call has been
@@ -205,11 +206,11 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	}
 
 	if cfg.Old != SentryName(cfg.Table) {
-		var n int
-		if err := a.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", cfg.Schema, cfg.Old).Scan(&n); err != nil {
-			return 0, fmt.Errorf("looking for the old table's name %s: %w", cfg.Old, err)
+		taken, err := table.Exists(ctx, a, cfg.Schema, cfg.Old)
+		if err != nil {
+			return 0, err
 		}
-		if n > 0 {
+		if taken {
 			return 0, fmt.Errorf("%s exists: %w", sqlbuild.QualifiedName(cfg.Schema, cfg.Old), ErrOldNameTaken)
 		}
 	}
@@ -354,6 +355,12 @@ func (c Config) failpoint(step string) {
 	}
 }
 
+// IsSentry reports whether schema.name is a cut-over sentry: it carries SentryComment.
+func IsSentry(ctx context.Context, db table.Querier, schema, name string) bool {
+	comment, err := table.Comment(ctx, db, schema, name)
+	return err == nil && comment == SentryComment
+}
+
 // SentryComment marks the sentry table, so clean-up can tell it from a table holding data.
 const SentryComment = "doppel cut-over sentry"
 
@@ -362,10 +369,8 @@ const SentryComment = "doppel cut-over sentry"
 func dropSentry(cfg Config, sentry string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var comment string
-	err := cfg.DB.QueryRowContext(ctx, "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-		cfg.Schema, SentryName(cfg.Table)).Scan(&comment)
-	if errors.Is(err, sql.ErrNoRows) {
+	comment, err := table.Comment(ctx, cfg.DB, cfg.Schema, SentryName(cfg.Table))
+	if errors.Is(err, table.ErrNotFound) {
 		return
 	}
 	if err == nil && comment != SentryComment {

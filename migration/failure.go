@@ -2,7 +2,6 @@ package migration
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -110,23 +109,16 @@ func (r *run) swappedOnServer(ctx context.Context) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	sentry := cutover.SentryName(r.cfg.Table)
-	rows, err := r.s.primary.QueryContext(ctx, "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?, ?, ?)",
-		r.cfg.Database, r.p.names.ghost, r.p.old, sentry)
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	found := map[string]string{}
-	for rows.Next() {
-		var name string
-		var comment sql.NullString
-		if err := rows.Scan(&name, &comment); err != nil {
+	found := map[string]string{} // name → comment, of the tables that exist
+	for _, name := range []string{r.p.names.ghost, r.p.old, sentry} {
+		comment, err := table.Comment(ctx, r.s.primary, r.cfg.Database, name)
+		switch {
+		case errors.Is(err, table.ErrNotFound):
+		case err != nil:
 			return false, err
+		default:
+			found[name] = comment
 		}
-		found[name] = comment.String
-	}
-	if err := rows.Err(); err != nil {
-		return false, err
 	}
 	_, ghost := found[r.p.names.ghost]
 	comment, old := found[r.p.old]

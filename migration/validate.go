@@ -275,7 +275,7 @@ func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) 
 			return refuse("--resume: %s does not exist, so there is no stopped run to continue; run without --resume", sqlbuild.QualifiedName(cfg.Database, c.name))
 		case !exists, cfg.Resume && c.resumed:
 			continue
-		case !c.resumed && isSentry(ctx, s, cfg.Database, c.name):
+		case !c.resumed && cutover.IsSentry(ctx, s.primary, cfg.Database, c.name):
 			p.dropFirst = append(p.dropFirst, c.name)
 		case !c.allowed:
 			what := "Check it holds nothing you need, then drop it or run with " + c.flag
@@ -288,12 +288,6 @@ func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) 
 		}
 	}
 	return nil
-}
-
-// isSentry reports whether the table is a cut-over sentry: it carries the sentry's comment.
-func isSentry(ctx context.Context, s *servers, schema, name string) bool {
-	comment, err := table.Comment(ctx, s.primary, schema, name)
-	return err == nil && comment == cutover.SentryComment
 }
 
 // probe applies the ALTER to a TEMPORARY copy of the table, to see the result before creating

@@ -75,7 +75,7 @@ func lookup(ctx context.Context, db Querier, columns, schema, name string, dst .
 }
 
 // Exists reports whether schema.name exists (as a table or view).
-func Exists(ctx context.Context, db *sql.DB, schema, name string) (bool, error) {
+func Exists(ctx context.Context, db Querier, schema, name string) (bool, error) {
 	var n int
 	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?`,
 		schema, name).Scan(&n)

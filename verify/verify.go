@@ -327,13 +327,11 @@ func (v *verifier) estimateRows(ctx context.Context) int64 {
 	if v.cfg.OnProgress == nil {
 		return 0
 	}
-	var n sql.NullInt64
-	err := v.cfg.DB.QueryRowContext(ctx, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-		v.cfg.Orig.Schema, v.cfg.Orig.Name).Scan(&n)
+	size, err := table.SizeOf(ctx, v.cfg.DB, v.cfg.Orig.Schema, v.cfg.Orig.Name)
 	if err != nil {
 		v.cfg.Logger.Debug("no row estimate for the checksum progress", zap.Error(err))
 	}
-	return n.Int64
+	return size.Rows
 }
 
 func (v *verifier) progress(rows int64) {
