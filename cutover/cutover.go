@@ -397,7 +397,7 @@ func nameOld(ctx context.Context, cfg Config) string {
 	_, err := cfg.DB.ExecContext(ctx, "RENAME TABLE "+sqlbuild.QualifiedName(cfg.Schema, from)+" TO "+sqlbuild.QualifiedName(cfg.Schema, cfg.Old))
 	if err != nil {
 		cfg.Logger.Warn("the tables are swapped, but the original table could not be renamed to its old name; it keeps the name it had during the swap",
-			zap.String("table", from), zap.String("old name", cfg.Old), zap.Error(err))
+			zap.String("table", from), zap.String("old_name", cfg.Old), zap.Error(err))
 		return from
 	}
 	return cfg.Old

@@ -173,7 +173,7 @@ func (c *caseRun) runInterruptedThenResumed(copyDone bool, interrupt func(p *dop
 	if want := "\tresuming\t{\"binlog\": "; !strings.Contains(res.output, want) {
 		t.Errorf("the second run did not resume:\n%s", tail(res.output))
 	}
-	if want := fmt.Sprintf(`"copy done": %v`, copyDone); !strings.Contains(res.output, want) {
+	if want := fmt.Sprintf(`"copy_done": %v`, copyDone); !strings.Contains(res.output, want) {
 		t.Errorf("the second run did not resume where wanted (%s):\n%s", want, tail(res.output))
 	}
 	c.checkMigrated(res, load.Stats(), during)

@@ -14,14 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// phases are the states a migration goes through, as migration.State's String() names them. They
-// are exported at 0 from the start, so a dashboard sees every phase before the run reaches it; a
-// state not listed here still works, its series appears when it is first set.
-var phases = []string{
-	"validating", "preparing", "copying", "catching-up", "postponed",
-	"cutting-over", "cleaning-up", "done", "failed",
-}
-
 // eventTypes are the kinds of row events, named as binlog.Kind names them.
 var eventTypes = []string{"insert", "update", "delete"}
 
@@ -66,8 +58,11 @@ type Metrics struct {
 }
 
 // New creates the metrics of the migration of database.table and registers them on reg. It fails
-// if reg already holds them, for instance from a second Metrics for the same table.
-func New(reg prometheus.Registerer, database, table string) (*Metrics, error) {
+// if reg already holds them, for instance from a second Metrics for the same table. states are the
+// states the migration goes through (migration.States): their series exist at 0 from the start, so
+// a dashboard sees every phase before the run reaches it; a state not given still works, its series
+// appears when it is first set.
+func New(reg prometheus.Registerer, database, table string, states ...string) (*Metrics, error) {
 	m := &Metrics{
 		now: time.Now,
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -142,7 +137,7 @@ func New(reg prometheus.Registerer, database, table string) (*Metrics, error) {
 	}
 	// Series with known label values exist from the start, so rate() and dashboards see them at 0
 	// before the first event rather than not at all.
-	for _, p := range phases {
+	for _, p := range states {
 		m.state.WithLabelValues(p)
 	}
 	for _, t := range eventTypes {

@@ -37,7 +37,7 @@ func labels(kv ...string) map[string]string {
 func newTestMetrics(t *testing.T) (*Metrics, *prometheus.Registry, *clock) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := New(reg, "shop", "orders")
+	m, err := New(reg, "shop", "orders", "validating", "preparing", "copying", "failed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +509,7 @@ func TestLint(t *testing.T) {
 
 func TestNewRegistry(t *testing.T) {
 	reg := NewRegistry()
-	if _, err := New(reg, "shop", "orders"); err != nil {
+	if _, err := New(reg, "shop", "orders", "validating"); err != nil {
 		t.Fatal(err)
 	}
 	mfs, err := reg.Gather()

@@ -85,10 +85,6 @@ func (r *run) deferIndexes(ctx context.Context) error {
 // and checks the ghost is the table it was meant to be.
 func (r *run) addDeferredIndexes(ctx context.Context) error {
 	d := r.deferred
-	if d == nil {
-		return nil
-	}
-	r.setState(StateIndexing)
 	start := time.Now()
 	// A resumed run may find some of them built already.
 	present, err := table.IndexOrder(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost)

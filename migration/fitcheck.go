@@ -73,7 +73,7 @@ func checkFit(ctx context.Context, cfg *Config, s *servers, p *validated, ghost 
 		case accepted:
 			// The condition is wider than the server's rule for this value: the copy decides.
 			cfg.Logger.Warn("the server's ALTER takes a row doppel counted as not fitting; going on",
-				zap.String("column", c.Column), zap.String("check", c.Check), zap.Int64("rows counted", counts[i]))
+				zap.String("column", c.Column), zap.String("check", c.Check), zap.Int64("rows_counted", counts[i]))
 			continue
 		case reason != "" && c.Column != "" && !strings.Contains(reason, "'"+c.Column+"'") && !strings.Contains(reason, "`"+c.Column+"`"):
 			// The server stops at the first value it cannot convert.

@@ -205,7 +205,7 @@ func (r *run) watchRetention(ctx context.Context) {
 	}
 	if age := time.Since(applied); age > keep/2 {
 		r.log().Warn("the binary logs a resume would need are getting old: the server purges them after its retention, and then doppel can no longer resume this run",
-			zap.Duration("needed since", age.Round(time.Second)), zap.Duration("retention", keep))
+			zap.Duration("needed_since", age.Round(time.Second)), zap.Duration("retention", keep))
 	}
 }
 

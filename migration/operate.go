@@ -75,11 +75,7 @@ func (g applyGate) Wait(ctx context.Context) error {
 // waitPostponed holds the cut-over while the postpone flag file exists, until it is removed or
 // the operator sends unpostpone. The replay goes on meanwhile.
 func (r *run) waitPostponed(ctx context.Context) error {
-	if !r.postponed() {
-		return nil
-	}
-	r.setState(StatePostponed)
-	r.log().Info("cut-over postponed: remove the flag file or send unpostpone to swap", zap.String("flag file", *r.postpone.Load()))
+	r.log().Info("cut-over postponed: remove the flag file or send unpostpone to swap", zap.String("flag_file", *r.postpone.Load()))
 	if err := r.hook(ctx, hooks.OnBeginPostponed); err != nil {
 		return err
 	}

@@ -62,10 +62,35 @@ func (r *run) checkResume(ctx context.Context) error {
 		return refuse("--resume: the binary logs from %s on, which hold the changes made since the stopped run, have been purged from %s: a resume is no longer possible; %s",
 			rec.BinlogFile, r.s.inspectCfg.Addr(), startOver)
 	}
-	r.resume = &rec
+	if r.from, err = resumeAt(rec); err != nil {
+		return err
+	}
 	r.log().Info("resuming", zap.String("binlog", fmt.Sprintf("%s:%d", rec.BinlogFile, rec.BinlogPos)),
-		zap.Bool("copy done", rec.CopyDone), zap.Time("checkpoint written", rec.Written))
+		zap.Bool("copy_done", rec.CopyDone), zap.Time("checkpoint_written", rec.Written))
 	return nil
+}
+
+// startAt is where each phase of a run starts: a new run's from the beginning (its zero value), a
+// resumed run's where the stopped run's checkpoint says.
+type startAt struct {
+	resumed  bool            // prepare takes the stopped run's tables back instead of creating them
+	position binlog.Position // the stream starts here; zero: at the server's current position
+	after    []any           // the copy starts after this key; nil: at the first row
+	copyDone bool            // the copy has nothing left to do
+	deferred *deferral       // the indexes the stopped run deferred, built after the copy
+}
+
+// resumeAt is where the run a checkpoint recorded goes on.
+func resumeAt(rec checkpoint.Record) (startAt, error) {
+	after, err := checkpoint.DecodeKey(rec.Watermark)
+	if err != nil {
+		return startAt{}, fmt.Errorf("reading the checkpoint's copy position: %w", err)
+	}
+	from := startAt{resumed: true, position: binlog.Position{File: rec.BinlogFile, Pos: rec.BinlogPos}, after: after, copyDone: rec.CopyDone}
+	if d := rec.Deferred; d != nil {
+		from.deferred = &deferral{names: d.Names, adds: d.Adds, create: d.Create}
+	}
+	return from, nil
 }
 
 func normalize(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -88,17 +113,15 @@ func (r *run) prepareResume(ctx context.Context) error {
 	if err := checkGhost(ctx, r.cfg, r.s, r.p, r.ghost); err != nil {
 		return err
 	}
-	if d := r.resume.Deferred; d != nil {
-		r.deferred = &deferral{names: d.Names, adds: d.Adds, create: d.Create}
-	}
+	r.deferred = r.from.deferred
 	return nil
 }
 
-// startPosition is where the binlog stream starts: the server's current position, or where the
-// stopped run had replayed up to.
+// startPosition is where the binlog stream starts: where the stopped run had replayed up to, or
+// the server's current position.
 func (r *run) startPosition(ctx context.Context) (binlog.Position, error) {
-	if r.resume != nil {
-		return binlog.Position{File: r.resume.BinlogFile, Pos: r.resume.BinlogPos}, nil
+	if !r.from.position.IsZero() {
+		return r.from.position, nil
 	}
 	pos, err := dbconn.ReadBinlogStatus(ctx, r.s.inspect, r.s.flavor)
 	if err != nil {
@@ -152,7 +175,7 @@ func (r *run) checkpointLoop(ctx context.Context, start binlog.Position) error {
 
 // copyDone reports whether every row has been copied, in this run or the one it resumes.
 func (r *run) copyDone() bool {
-	return r.copier.Done() || (r.resume != nil && r.resume.CopyDone)
+	return r.copier.Done() || r.from.copyDone
 }
 
 // resumable reports whether a failed run leaves a ghost table worth continuing with --resume.

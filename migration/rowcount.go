@@ -33,7 +33,7 @@ func (r *run) countRows(ctx context.Context) error {
 	}
 	r.rows.Store(n)
 	r.cfg.Metrics.SetRowsEstimated(n)
-	r.log().Info("row count complete", zap.Int64("rows", n), zap.Int64("server estimate", r.p.rows),
+	r.log().Info("row count complete", zap.Int64("rows", n), zap.Int64("server_estimate", r.p.rows),
 		zap.Duration("took", time.Since(start).Round(time.Millisecond)))
 	return nil
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/doppel-sql/doppel/applier"
 	"github.com/doppel-sql/doppel/binlog"
 	"github.com/doppel-sql/doppel/changelog"
-	"github.com/doppel-sql/doppel/checkpoint"
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/copier"
 	"github.com/doppel-sql/doppel/cutover"
@@ -40,6 +39,8 @@ type Result struct {
 	OldTable string
 	// Verified is what the checksum before the swap found; nil with --checksum=false.
 	Verified *verify.Result
+	// Phases are the phases the run went through, in order, with how long each took.
+	Phases []PhaseTime
 }
 
 // swappedError is a failure that came after the tables were swapped: the migration itself is done.
@@ -66,8 +67,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
-	r := &run{cfg: &cfg, hooks: hk, start: time.Now()}
-	r.state.set(StateValidating)
+	r := newRun(&cfg, hk)
 	res, err := r.run(ctx)
 	if err != nil {
 		r.setState(StateFailed)
@@ -81,163 +81,145 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// run is one migration, from validation to clean-up.
+// run is one migration, from validation to clean-up: its phases (phases.go) and what they share.
 type run struct {
 	cfg   *Config
-	s     *servers
-	p     *validated
 	hooks *hooks.Hooks
 	state stateBox
 	start time.Time
+	abort context.CancelCauseFunc // ends the run with a reason (a panic from the socket or the flag file)
 
-	server       *alter.Server // the primary, as the ALTER and the binlog's statements are read for it
-	ghost        *table.Table
-	created      []string // tables this run created, dropped again if it fails before the swap
+	// Found by the check phase.
+	s         *servers
+	p         *validated
+	server    *alter.Server // the primary, as the ALTER and the binlog's statements are read for it
+	changelog changelog.Table
+	from      startAt // where each phase starts: the beginning, or a --resume's checkpoint
+
+	// Made by the prepare phase.
+	ghost    *table.Table
+	created  []string  // tables this run created, dropped again if it fails before the swap
+	deferred *deferral // secondary indexes added after the copy
+
+	pipeline
+	tunables
+	progress
+
+	// The outcome.
+	verified     *verify.Result // the checksum before the swap; nil when skipped
+	checkpointed atomic.Bool    // a checkpoint of this run has been written
 	swapped      atomic.Bool
-	copier       *copier.Copier
-	applier      *applier.Applier
-	reader       *binlog.Reader
-	txns         chan binlog.Txn
-	throttle     *throttle.Throttler
-	changelog    changelog.Table
-	markers      *changelog.Markers
-	ddl          *ddlWatch
-	deferred     *deferral          // secondary indexes added after the copy
-	verified     *verify.Result     // the checksum before the swap; nil when skipped
-	resume       *checkpoint.Record // the checkpoint a --resume continues from
-	checkpointed atomic.Bool        // a checkpoint of this run has been written
 	cutover      cutover.Result
+	phaseTimes   []PhaseTime
+	result       *Result
+}
 
-	workers     int           // copy workers
-	copyStart   atomic.Int64  // UnixNano when the row copy started
-	rate        rateMeter     // the recent copy rate
-	rows        atomic.Int64  // the original's rows: the server's estimate, or counted (--exact-rowcount)
-	applierDone chan struct{} // closed when the apply loop has stopped
-	guard       *cutover.Guard
+// pipeline is what runs from the prepare phase to the swap: the binlog stream, the apply loop, the
+// copy, the throttler, the socket.
+type pipeline struct {
+	ctl           *control.Server // nil without --serve-socket-file and --serve-tcp-port
+	closeThrottle func()
+	throttle      *throttle.Throttler
+	reader        *binlog.Reader
+	txns          chan binlog.Txn
+	applier       *applier.Applier
+	applierDone   chan struct{} // closed when the apply loop has stopped
+	copier        *copier.Copier
+	workers       int // copy workers
+	markers       *changelog.Markers
+	ddl           *ddlWatch
+	guard         *cutover.Guard
+}
+
+// tunables are the settings an operator changes on the socket while the run goes on.
+type tunables struct {
 	chunk       atomic.Int64
 	dmlBatch    atomic.Int64
-	postpone    atomic.Pointer[string] // the postpone flag file, changeable from the socket
+	postpone    atomic.Pointer[string] // the postpone flag file
 	unpostponed atomic.Bool
-	abort       context.CancelCauseFunc // ends the run with a reason (panic)
-	binlogLag   atomic.Int64            // the apply loop's lag behind the primary, in ns, from heartbeats
+}
+
+// progress is what the status line, the metrics and the ETA are computed from.
+type progress struct {
+	copyStart atomic.Int64 // UnixNano when the row copy started
+	rate      rateMeter    // the recent copy rate
+	rows      atomic.Int64 // the original's rows: the server's estimate, or counted (--exact-rowcount)
+	binlogLag atomic.Int64 // the apply loop's lag behind the primary, in ns, from heartbeats
+}
+
+func newRun(cfg *Config, hk *hooks.Hooks) *run {
+	r := &run{cfg: cfg, hooks: hk, start: time.Now()}
+	r.state.set(StateValidating)
+	r.chunk.Store(cfg.ChunkSize)
+	r.dmlBatch.Store(cfg.DMLBatchSize)
+	r.postpone.Store(&cfg.PostponeCutOverFlagFile)
+	return r
 }
 
 func (r *run) log() *zap.Logger { return r.cfg.Logger }
 
-func (r *run) run(ctx context.Context) (*Result, error) {
-	r.hook(ctx, hooks.OnStartup)
-	var err error
-	if r.s, err = connect(ctx, r.cfg); err != nil {
-		return nil, err
-	}
-	defer r.s.close()
-	// The ALTER is read as the primary, which runs it, reads it: its executable comments and its
-	// character sets.
-	if r.server, err = alter.ReadServer(ctx, r.s.primary); err != nil {
-		return nil, err
-	}
-	a, err := alter.Parse(r.cfg.Alter, r.cfg.Database, r.cfg.Table, r.server)
-	if err != nil {
-		return nil, &refusal{msg: err.Error()}
-	}
-	if r.p, err = validate(ctx, r.cfg, r.s, a); err != nil {
-		return nil, err
-	}
-	r.changelog = changelog.New(r.cfg.Database, r.p.changelog)
-	for _, w := range r.p.warnings {
-		r.log().Warn(w)
-	}
-	var closeThrottle func()
-	if r.throttle, closeThrottle, err = r.newThrottler(ctx); err != nil {
-		return nil, err
-	}
-	defer closeThrottle()
-	if r.cfg.Resume {
-		if err := r.checkResume(ctx); err != nil {
-			return nil, err
-		}
-	}
-	r.rows.Store(r.p.rows)
-	if r.cfg.countFirst() {
-		if err := r.countRows(ctx); err != nil {
-			return nil, err
-		}
-	}
-	r.cfg.Metrics.SetRowsEstimated(r.rows.Load())
-	if err := r.hook(ctx, hooks.OnValidated); err != nil {
-		return nil, err
-	}
-	if !r.cfg.countAlongside() {
-		if err := r.hook(ctx, hooks.OnRowCountComplete); err != nil {
-			return nil, err
-		}
-	}
-	writePlan(r.cfg.Out, r.cfg, r.s, r.p, r.rows.Load())
-	if !r.cfg.Execute {
-		writePreflight(ctx, r.cfg, r.s, a)
-		fmt.Fprintln(r.cfg.Out, "Nothing was changed. Run again with --execute to migrate.")
-		return &Result{DryRun: true}, nil
-	}
-	if r.cfg.AttemptInstantDDL {
-		if res, done := attemptInstant(ctx, r.cfg, r.s, a); done {
-			return res, nil
-		}
-	}
-	return r.execute(ctx)
-}
-
-func (r *run) execute(ctx context.Context) (res *Result, err error) {
-	r.chunk.Store(r.cfg.ChunkSize)
-	r.dmlBatch.Store(r.cfg.DMLBatchSize)
-	r.postpone.Store(&r.cfg.PostponeCutOverFlagFile)
+// run runs the setup phases, the pipeline and the clean-up; ended decides what a failure leaves.
+func (r *run) run(ctx context.Context) (res *Result, err error) {
 	ctx, r.abort = context.WithCancelCause(ctx)
 	defer r.abort(nil)
-	defer func() {
-		// A panic from the socket or the flag file is the reason the run ended, not the
-		// cancellation it caused.
-		if cause := context.Cause(ctx); err != nil && errors.Is(cause, errPanic) {
-			err = cause
-		}
-		if err != nil {
-			err = r.failed(ctx, err)
-		}
-	}()
-	ctl, err := r.listenControl()
-	if err != nil {
-		return nil, err
-	}
-	r.setState(StatePreparing)
-	if err := r.dropLeftovers(ctx); err != nil {
-		return nil, err
-	}
-	prepare := r.prepare
-	if r.resume != nil {
-		prepare = r.prepareResume
-	}
-	if err := prepare(ctx); err != nil {
-		if ctl != nil {
-			_ = ctl.Close()
+	defer r.close()
+	defer func() { err = r.ended(ctx, err) }()
+	if err := r.runPhases(ctx, r.setupPhases()); err != nil {
+		if errors.Is(err, errFinished) {
+			return r.result, nil
 		}
 		return nil, err
 	}
-	if err := r.migrate(ctx, ctl); err != nil {
+	if err := r.migrate(ctx); err != nil {
 		return nil, err
 	}
-	r.setState(StateCleaningUp)
-	res = &Result{
-		RowsCopied:     r.copier.RowsCopied(),
-		ChangesApplied: r.applier.Applied(),
-		Duration:       time.Since(r.start),
-		CutOver:        r.cutover,
-		Verified:       r.verified,
+	if err := r.runPhases(ctx, []phase{{state: StateCleaningUp, name: "clean up", do: r.cleanUp}}); err != nil {
+		return nil, err
 	}
-	r.finish(ctx, res)
-	return res, nil
+	r.result.Duration = time.Since(r.start)
+	r.result.Phases = r.phaseTimes
+	return r.result, nil
 }
 
-// prepare drops allowed leftovers, creates the changelog and ghost tables, alters the ghost and
-// checks it.
+// ended turns the error that ended the run into the one to report: a panic is the reason the run
+// ended, not the cancellation it caused; failed decides what to keep.
+func (r *run) ended(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, errPanic) {
+		err = cause
+	}
+	return r.failed(ctx, err)
+}
+
+// close releases what the run holds: the servers' connections, the throttler's, the socket.
+func (r *run) close() {
+	if r.ctl != nil {
+		_ = r.ctl.Close()
+	}
+	if r.closeThrottle != nil {
+		r.closeThrottle()
+	}
+	if r.s != nil {
+		r.s.close()
+	}
+}
+
+// prepare binds the socket, drops allowed leftovers, creates the changelog and ghost tables, alters
+// the ghost and checks it; a resumed run takes them back instead.
 func (r *run) prepare(ctx context.Context) error {
+	var err error
+	// Before anything is created, so that a socket in use stops the run early.
+	if r.ctl, err = r.listenControl(); err != nil {
+		return err
+	}
+	if err := r.dropLeftovers(ctx); err != nil {
+		return err
+	}
+	if r.from.resumed {
+		return r.prepareResume(ctx)
+	}
 	if err := r.changelog.Create(ctx, r.s.primary); err != nil {
 		return err
 	}
@@ -254,7 +236,7 @@ func (r *run) prepare(ctx context.Context) error {
 		return err
 	}
 	r.log().Info("ghost table ready", zap.String("ghost", r.p.names.ghost), zap.String("key", r.p.key.Orig.Name),
-		zap.Int("columns copied", len(r.p.mapping.Copied)))
+		zap.Int("columns_copied", len(r.p.mapping.Copied)))
 	return nil
 }
 
@@ -301,11 +283,8 @@ func (r *run) carryAutoIncrement(ctx context.Context, ghost string) error {
 }
 
 // migrate runs, in one errgroup, the binlog stream, the apply loop, the throttler, the control
-// socket, the watchers and the main flow (copy, catch up, swap).
-func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
-	if ctl != nil {
-		defer ctl.Close()
-	}
+// socket, the watchers and the pipeline's phases (copy … swap).
+func (r *run) migrate(ctx context.Context) error {
 	if err := r.build(ctx); err != nil {
 		return err
 	}
@@ -341,16 +320,19 @@ func (r *run) migrate(ctx context.Context, ctl *control.Server) error {
 		helper(r.countAlongside)
 	}
 	helper(r.watchPanicFlag)
-	if ctl != nil {
-		helper(ctl.Serve)
+	if r.ctl != nil {
+		helper(r.ctl.Serve)
 	}
 	g.Go(func() error {
-		err := r.copyAndSwap(gctx)
+		err := r.runPhases(gctx, r.pipelinePhases())
 		stopping.Store(true)
 		stopHelpers()
 		return err
 	})
 	err = g.Wait()
+	if r.ctl != nil {
+		_ = r.ctl.Close()
+	}
 	if r.swapped.Load() && err != nil && !errors.Is(err, cutover.ErrSlipped) && !errors.Is(err, cutover.ErrNotConfirmed) {
 		// The swap is done and complete; what failed afterwards was only bookkeeping.
 		r.log().Warn("after the swap", zap.Error(err))
@@ -407,14 +389,8 @@ func (r *run) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var after []any
-	if r.resume != nil {
-		if after, err = checkpoint.DecodeKey(r.resume.Watermark); err != nil {
-			return err
-		}
-	}
 	r.copier, err = copier.New(copier.Config{
-		After: after, PanicOnWarnings: r.cfg.PanicOnWarnings,
+		After: r.from.after, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
 		Gate: r.throttle, AfterChunk: r.afterChunk, CatchUp: r.markers.CatchUp, Logger: r.log(),
@@ -431,86 +407,6 @@ func (r *run) afterChunk(ctx context.Context, took time.Duration, rows int64) er
 	}
 	r.cfg.Metrics.ObserveChunk(took, rows)
 	return r.throttle.Nice(ctx, took)
-}
-
-func (r *run) copyAndSwap(ctx context.Context) error {
-	if err := r.hook(ctx, hooks.OnBeforeRowCopy); err != nil {
-		return err
-	}
-	r.setState(StateCopying)
-	r.copyStart.Store(time.Now().UnixNano())
-	if r.resume == nil || !r.resume.CopyDone {
-		r.log().Info("copying rows", zap.Int64("estimated rows", r.rows.Load()), zap.Int64("largest chunk", r.chunk.Load()),
-			zap.Duration("chunk target", r.cfg.ChunkTarget), zap.Int("workers", r.workers))
-		if err := r.copier.Run(ctx); err != nil {
-			if errors.Is(err, table.ErrCollision) {
-				return fmt.Errorf("%w. A row of %s collides with another under the unique key(s) %s of the altered table even after the replay caught up: the table holds values that repeat under the new key (written during the migration: they were checked before it). A native ALTER would fail on these rows too. Remove the duplicates, or stop the application from writing them, and run the migration again",
-					err, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table), r.newUniqueKeys())
-			}
-			return err
-		}
-	}
-	r.log().Info("row copy complete", zap.Int64("rows", r.copier.RowsCopied()), zap.Duration("elapsed", time.Since(r.start).Round(time.Millisecond)))
-	r.cfg.Metrics.SetRowsEstimated(r.copier.RowsCopied())
-	if err := r.hook(ctx, hooks.OnRowCopyComplete); err != nil {
-		return err
-	}
-	if err := r.addDeferredIndexes(ctx); err != nil {
-		return err
-	}
-	r.setState(StateCatchingUp)
-	if err := r.markers.CatchUp(ctx); err != nil {
-		return err
-	}
-	if err := r.checkCollisions(); err != nil {
-		return err
-	}
-	if err := r.verify(ctx); err != nil {
-		return err
-	}
-	if err := r.waitPostponed(ctx); err != nil {
-		return err
-	}
-	if err := r.waitLag(ctx); err != nil {
-		return err
-	}
-	if err := r.hook(ctx, hooks.OnBeforeCutOver); err != nil {
-		return fmt.Errorf("not cutting over: %w", err)
-	}
-	if err := r.verifyReplayed(ctx); err != nil {
-		return err
-	}
-	r.setState(StateCuttingOver)
-	res, err := cutover.Run(ctx, cutover.Config{
-		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
-		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r}, BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock,
-		Guard: r.guard,
-		Failpoint: func(step string) {
-			if r.cfg.Failpoint != nil {
-				r.cfg.Failpoint("cutover:" + step)
-			}
-		},
-		OnAttempt: func(blocked time.Duration, err error) {
-			r.cfg.Metrics.AddCutOverAttempt()
-			if blocked > 0 {
-				r.cfg.Metrics.ObserveCutOverLock(blocked)
-			}
-		},
-		Logger: r.log(),
-	})
-	if err != nil {
-		return err
-	}
-	r.swapped.Store(true)
-	r.cutover = res
-	r.log().Info("cut-over complete", zap.Int("attempts", res.Attempts), zap.Duration("table blocked", res.Blocked))
-	if err := r.guard.CheckNoSlip(ctx, r.applierDone, time.Minute); err != nil {
-		// Whatever reached the old table, or might have, is looked for there: it is kept.
-		r.cfg.OkToDropTable = false
-		r.log().Error("the swap is done, but writes may have reached the old table", zap.String("old table", r.p.old))
-		return err
-	}
-	return nil
 }
 
 // checkCollisions refuses to go on while replayed rows are held back for colliding with other rows
@@ -552,11 +448,6 @@ func (s swapCatchUp) CatchUp(ctx context.Context) error {
 // verify compares the ghost with the original before the swap (--checksum): a chunk that differs is
 // re-copied and compared again; one that still differs stops the migration before the cut-over.
 func (r *run) verify(ctx context.Context) error {
-	if !r.cfg.Checksum {
-		r.log().Warn("not verifying the ghost table before the swap (--checksum=false)")
-		return nil
-	}
-	r.setState(StateVerifying)
 	cfg := r.verifyConfig()
 	cfg.OnProgress = r.cfg.Metrics.SetChecksumProgress
 	// The rows the replay changes from the checksum's point on are compared again before the swap.
@@ -636,7 +527,7 @@ func (r *run) verifyUnderLock(ctx context.Context, locked *sql.Conn) error {
 	return err
 }
 
-// finish removes the changelog and, if asked, the old table, after a successful swap. Failures here
+// finish removes the changelog and, if asked, the old table, after the swap. Failures here
 // no longer endanger data: they are reported, not returned.
 func (r *run) finish(ctx context.Context, res *Result) {
 	ctx = context.WithoutCancel(ctx)

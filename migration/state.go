@@ -13,13 +13,15 @@ const (
 	StateCatchingUp // the replay finishes what is left
 	StateVerifying  // the ghost is compared with the original
 	StatePostponed  // ready, waiting for the postpone flag file to go
+	// StateWaitingForReplicas: ready, waiting for the replicas to come within --max-lag-millis.
+	StateWaitingForReplicas
 	StateCuttingOver
 	StateCleaningUp
 	StateDone
 	StateFailed
 )
 
-var stateNames = [...]string{"validating", "preparing", "copying", "adding-indexes", "catching-up", "verifying", "postponed", "cutting-over", "cleaning-up", "done", "failed"}
+var stateNames = [...]string{"validating", "preparing", "copying", "adding-indexes", "catching-up", "verifying", "postponed", "waiting-for-replicas", "cutting-over", "cleaning-up", "done", "failed"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {
@@ -32,3 +34,6 @@ type stateBox struct{ v atomic.Int32 }
 
 func (b *stateBox) set(s State) { b.v.Store(int32(s)) }
 func (b *stateBox) get() State  { return State(b.v.Load()) }
+
+// States names every state, in the order a run goes through them (done or failed last).
+func States() []string { return append([]string(nil), stateNames[:]...) }

@@ -144,6 +144,6 @@ func RunKeys(ctx context.Context, cfg Config, take func() [][]any) error {
 		return err
 	}
 	defer snap.close()
-	v.cfg.Logger.Info("comparing the rows replayed since the checksum", zap.Int("rows", len(keys)), zap.Duration("table held", snap.held))
+	v.cfg.Logger.Info("comparing the rows replayed since the checksum", zap.Int("rows", len(keys)), zap.Duration("table_held", snap.held))
 	return Keys(ctx, cfg, snap.conns[0], snap.conns[0], keys)
 }

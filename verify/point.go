@@ -33,7 +33,7 @@ func (v *verifier) openSnapshot(ctx context.Context, n int, atPoint func()) (*sn
 	for ; ; attempt++ {
 		s, err := v.tryOpenSnapshot(ctx, n, atPoint)
 		if err == nil {
-			v.cfg.Logger.Debug("consistent point made", zap.Int("sessions", n), zap.Duration("table held", s.held), zap.Int("attempt", attempt))
+			v.cfg.Logger.Debug("consistent point made", zap.Int("sessions", n), zap.Duration("table_held", s.held), zap.Int("attempt", attempt))
 			return s, nil
 		}
 		lastErr = err

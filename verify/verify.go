@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	res := &Result{Converted: v.hash.staged}
 	v.cfg.Logger.Info("verifying the ghost table against the original", zap.String("table", v.orig.name),
-		zap.Int64("chunk size", v.cfg.ChunkSize), zap.Int("workers", v.cfg.Workers))
+		zap.Int64("chunk_size", v.cfg.ChunkSize), zap.Int("workers", v.cfg.Workers))
 	if len(res.Converted) > 0 {
 		v.cfg.Logger.Info("comparing the original's rows after the server's own conversion: no expression is known to give the ghost's values of these columns",
 			zap.Strings("columns", res.Converted))
@@ -147,7 +147,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Duration = time.Since(start)
 	v.cfg.Logger.Info("the ghost table matches the original", zap.Int64("chunks", res.Chunks), zap.Int64("rows", res.Rows),
-		zap.Int("repaired chunks", res.Repaired), zap.Duration("took", res.Duration), zap.Duration("table held", res.Locked))
+		zap.Int("repaired_chunks", res.Repaired), zap.Duration("took", res.Duration), zap.Duration("table_held", res.Locked))
 	return res, nil
 }
 
@@ -248,7 +248,7 @@ func (v *verifier) pass(ctx context.Context, only []chunk, atPoint func()) (pass
 					}
 					res.differ = append(res.differ, outcome{chunk: c, orig: o, ghost: gs})
 					v.cfg.Logger.Warn("a chunk differs between the original and the ghost table", zap.Int64("chunk", c.seq),
-						zap.Int64("original rows", o.rows), zap.Int64("ghost rows", gs.rows))
+						zap.Int64("original_rows", o.rows), zap.Int64("ghost_rows", gs.rows))
 				}
 				mu.Unlock()
 				if only == nil {

@@ -25,7 +25,7 @@ import (
 // cfg. The port is bound at once, so a port in use stops doppel before it changes anything.
 func serveMetrics(ctx context.Context, addr string, cfg *migration.Config) (stop func(), err error) {
 	reg := metrics.NewRegistry()
-	m, err := metrics.New(reg, cfg.Database, cfg.Table)
+	m, err := metrics.New(reg, cfg.Database, cfg.Table, migration.States()...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +170,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stdout, ".")
 	}
+	fmt.Fprintf(stdout, "doppel: phases: %s.\n", phaseTimes(res.Phases))
 	if res.OldTable != "" {
 		fmt.Fprintf(stdout, "doppel: the original table is kept as %s; drop it when you no longer need it.\n", sqlbuild.QualifiedName(cfg.Database, res.OldTable))
 	}
 	return 0
+}
+
+// phaseTimes says how long each phase took: "check 40ms, prepare 12ms, copy 17.2s, …".
+func phaseTimes(phases []migration.PhaseTime) string {
+	parts := make([]string, len(phases))
+	for i, p := range phases {
+		parts[i] = p.Phase + " " + p.Duration.Round(time.Millisecond).String()
+	}
+	return strings.Join(parts, ", ")
 }
