@@ -16,7 +16,7 @@ test:
 
 # The fast tests only: no database server.
 unit:
-	$(GO) test -race -count=1 ./alter ./sqlbuild ./applier ./copier ./dbconn ./metrics ./cmd/doppel
+	$(GO) test -race -count=1 ./alter ./internal/sqlbuild ./internal/applier ./internal/copier ./dbconn ./metrics ./cmd/doppel
 
 # Starts a sandbox, loads 1,000,000 rows, migrates them live under a write load, checks the result
 # against an oracle, and stops everything.

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/doppel-sql/doppel/loadgen"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/loadgen"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // phasedLoad is the write load of the loaded run: one generator running throughout, its

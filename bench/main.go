@@ -29,9 +29,9 @@ import (
 	"time"
 
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/loadgen"
-	"github.com/doppel-sql/doppel/sandbox"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/loadgen"
+	"github.com/doppel-sql/doppel/internal/sandbox"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 type options struct {

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/loadgen"
-	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/internal/loadgen"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 var (
@@ -41,7 +41,7 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	doppel = filepath.Join(dir, "doppel")
-	if out, err := exec.Command("go", "build", "-o", doppel, "../cmd/doppel").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", "failpoints", "-o", doppel, "../cmd/doppel").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building doppel: %v\n%s", err, out)
 		return 1
 	}

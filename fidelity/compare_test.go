@@ -11,8 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/doppel-sql/doppel/sandbox"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/sandbox"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // How cellDiffs tells where a differing value is: in a row the copy wrote and no change touched,

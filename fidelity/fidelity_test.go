@@ -14,9 +14,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/doppel-sql/doppel/internal/sandbox"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/migration"
-	"github.com/doppel-sql/doppel/sandbox"
-	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
 var sb *sandbox.Sandbox

@@ -5,7 +5,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // minRows is the least number of rows of a table: several chunks of chunkSize rows, so the changes

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doppel-sql/doppel/loadgen"
+	"github.com/doppel-sql/doppel/internal/loadgen"
 )
 
 // TestCutOverUnderHeavyWrites migrates one table several times in a row while many sessions write

@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/doppel-sql/doppel/loadgen"
+	"github.com/doppel-sql/doppel/internal/loadgen"
 )
 
 // TestSignedKeyToBigintUnsignedUnderWrites is the classic "running out of ids" migration, INT

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 // sb is the one sandbox (primary + replica) every case runs against, each in its own database.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doppel-sql/doppel/loadgen"
+	"github.com/doppel-sql/doppel/internal/loadgen"
 )
 
 // Migrations steered while they run, under the same load and checks as the cases: through the

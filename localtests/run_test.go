@@ -21,8 +21,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/doppel-sql/doppel/loadgen"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/loadgen"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
 

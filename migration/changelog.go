@@ -8,11 +8,11 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/doppel-sql/doppel/alter"
-	"github.com/doppel-sql/doppel/applier"
-	"github.com/doppel-sql/doppel/binlog"
-	"github.com/doppel-sql/doppel/changelog"
-	"github.com/doppel-sql/doppel/cutover"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/applier"
+	"github.com/doppel-sql/doppel/internal/binlog"
+	"github.com/doppel-sql/doppel/internal/changelog"
+	"github.com/doppel-sql/doppel/internal/cutover"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // onChangelog is the applier's OnOther: heartbeats tell how far the replay is behind the primary,

@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/doppel-sql/doppel/alter"
-	"github.com/doppel-sql/doppel/applier"
-	"github.com/doppel-sql/doppel/binlog"
-	"github.com/doppel-sql/doppel/cutover"
+	"github.com/doppel-sql/doppel/internal/applier"
+	"github.com/doppel-sql/doppel/internal/binlog"
+	"github.com/doppel-sql/doppel/internal/cutover"
 )
 
 // TestDDLWatch decides which statements in the binlog change the migrated table db.t.

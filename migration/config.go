@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/internal/throttle"
 	"github.com/doppel-sql/doppel/metrics"
-	"github.com/doppel-sql/doppel/throttle"
 )
 
 // Config is everything a migration needs to know. cmd/doppel fills it from flags.

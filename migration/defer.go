@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/cutover"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doppel-sql/doppel/cutover"
+	"github.com/doppel-sql/doppel/internal/cutover"
 )
 
 // TestDataErrorIsNotResumable: a change the application makes during the migration that the new

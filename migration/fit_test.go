@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 // TestRefusesRowsThatDoNotFit: rows the altered table cannot hold are counted before anything is

@@ -8,8 +8,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/alter"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/plan"
-	"github.com/doppel-sql/doppel/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
 

@@ -19,8 +19,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/sandbox"
-	"github.com/doppel-sql/doppel/verify"
+	"github.com/doppel-sql/doppel/internal/sandbox"
+	"github.com/doppel-sql/doppel/internal/verify"
 )
 
 var sb *sandbox.Sandbox

@@ -10,9 +10,9 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/doppel-sql/doppel/binlog"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/hooks"
+	"github.com/doppel-sql/doppel/internal/binlog"
 )
 
 // Progress is a snapshot of how far the migration is, for the status line, the socket and the
@@ -142,7 +142,7 @@ func (r *run) observe(ctx context.Context) error {
 		if now.Sub(lastStatus) >= r.cfg.StatusInterval {
 			lastStatus = now
 			if r.cfg.OnProgress == nil { // a progress bar shows it instead
-				r.log().Info(p.Line(), zap.Int64("rows/s", int64(p.RowsPerS)))
+				r.log().Info(p.Line(), zap.Int64("rows_per_second", int64(p.RowsPerS)))
 			}
 			v := r.hookVars()
 			v.Status = p.Line()

@@ -10,11 +10,11 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/hooks"
-	"github.com/doppel-sql/doppel/throttle"
+	"github.com/doppel-sql/doppel/internal/changelog"
+	"github.com/doppel-sql/doppel/internal/throttle"
 )
 
 // errPanic ends a run the operator stopped (the panic command or --panic-flag-file).

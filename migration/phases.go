@@ -9,10 +9,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/alter"
-	"github.com/doppel-sql/doppel/changelog"
-	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/hooks"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/changelog"
+	"github.com/doppel-sql/doppel/internal/cutover"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
 

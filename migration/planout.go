@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // writePlan prints what the migration will do, for people: before --execute, and at its start. rows

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/internal/verify"
 	"github.com/doppel-sql/doppel/table"
-	"github.com/doppel-sql/doppel/verify"
 )
 
 // TestReplayedRowsVerifiedBeforeSwap: the rows the replay changes after the checksum's consistent

@@ -10,10 +10,10 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/doppel-sql/doppel/binlog"
-	"github.com/doppel-sql/doppel/checkpoint"
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/binlog"
+	"github.com/doppel-sql/doppel/internal/checkpoint"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
 

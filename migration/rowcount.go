@@ -8,7 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/hooks"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // countFirst says whether --exact-rowcount counts before anything else: without

@@ -13,17 +13,17 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/doppel-sql/doppel/alter"
-	"github.com/doppel-sql/doppel/applier"
-	"github.com/doppel-sql/doppel/binlog"
-	"github.com/doppel-sql/doppel/changelog"
 	"github.com/doppel-sql/doppel/control"
-	"github.com/doppel-sql/doppel/copier"
-	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/hooks"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/applier"
+	"github.com/doppel-sql/doppel/internal/binlog"
+	"github.com/doppel-sql/doppel/internal/changelog"
+	"github.com/doppel-sql/doppel/internal/copier"
+	"github.com/doppel-sql/doppel/internal/cutover"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/throttle"
+	"github.com/doppel-sql/doppel/internal/verify"
 	"github.com/doppel-sql/doppel/table"
-	"github.com/doppel-sql/doppel/throttle"
-	"github.com/doppel-sql/doppel/verify"
 )
 
 // Result is what a run did.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/doppel-sql/doppel/binlog"
+	"github.com/doppel-sql/doppel/internal/binlog"
 )
 
 // divert is the applier's Divert: the cut-over's guard decides whether a change of the original is

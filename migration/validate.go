@@ -11,10 +11,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/alter"
-	"github.com/doppel-sql/doppel/cutover"
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/fit"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/cutover"
+	"github.com/doppel-sql/doppel/internal/fit"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/doppel-sql/doppel/alter"
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 	"github.com/doppel-sql/doppel/table"
 )
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/doppel-sql/doppel/dbconn"
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
 

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // BindExpr returns the expression that binds one value of column c, as its stored bytes or typed

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 var sb *sandbox.Sandbox

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/doppel-sql/doppel/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // The small lookups of information_schema a migration makes about a table besides its definition.

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/doppel-sql/doppel/alter"
-	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 var sb *sandbox.Sandbox

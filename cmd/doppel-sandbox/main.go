@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 func main() {

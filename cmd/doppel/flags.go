@@ -11,8 +11,8 @@ import (
 
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/internal/throttle"
 	"github.com/doppel-sql/doppel/migration"
-	"github.com/doppel-sql/doppel/throttle"
 )
 
 // options are the command line of a migration. Names follow gh-ost's wherever gh-ost has the flag,

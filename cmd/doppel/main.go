@@ -16,9 +16,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/metrics"
 	"github.com/doppel-sql/doppel/migration"
-	"github.com/doppel-sql/doppel/sqlbuild"
 )
 
 // serveMetrics serves /metrics and /healthz on addr for the whole run and puts the collectors in
@@ -44,17 +44,6 @@ func serveMetrics(ctx context.Context, addr string, cfg *migration.Config) (stop
 	cfg.Metrics = m
 	cfg.Logger.Info("serving metrics", zap.String("address", srv.Addr().String()))
 	return func() { cancel(); <-done }, nil
-}
-
-// failpoint returns a Failpoint that, at the step named by DOPPEL_FAILPOINT (a testing aid, see
-// docs/testing.md), says so on stderr and waits to be killed.
-func failpoint(step string, stderr io.Writer) func(string) {
-	return func(at string) {
-		if at == step {
-			fmt.Fprintf(stderr, "doppel: failpoint %s reached; waiting to be killed\n", at)
-			select {}
-		}
-	}
 }
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
@@ -122,9 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if bar != nil {
 		cfg.OnProgress = bar.Update
 	}
-	if fp := os.Getenv("DOPPEL_FAILPOINT"); fp != "" {
-		cfg.Failpoint = failpoint(fp, stderr)
-	}
+	cfg.Failpoint = failpointFromEnv(stderr)
 	if o.metricsAddress != "" {
 		stopMetrics, err := serveMetrics(ctx, o.metricsAddress, &cfg)
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/doppel-sql/doppel/sandbox"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 var (

@@ -1,0 +1,404 @@
+// Package cutover swaps the ghost table in for the original one, atomically for every reader and
+// writer, and so that it fails safe: if doppel dies at any point, either nothing was renamed or the
+// swap completed with every change in the ghost. It is the whole contract of the swap: the attempt
+// (Run) and the apply loop's side of it (Guard).
+//
+// # The algorithm
+//
+// gh-ost's, made safe on MariaDB. It works on every MySQL and MariaDB: MariaDB refuses RENAME TABLE
+// under LOCK TABLES (error 1192), so the MySQL 8.0.13+ variant that renames under the lock cannot be
+// used there, and one algorithm everywhere is one to test. Two sessions, A and B:
+//
+//  1. Settle: catch up, before locking anything, until a catch-up is quick.
+//  2. A creates the sentry table under the old table's name (`_T_del`), marked by SentryComment.
+//  3. A locks the original and the sentry: LOCK TABLES T WRITE, _T_del WRITE. Writes to T queue.
+//  4. The catch-up (a changelog marker) proves every change made before the lock is in the ghost; the
+//     last checks run (Config.UnderLock: the rows replayed since the checksum, rows held back for
+//     colliding under a new unique key). The Guard is sealed: a change of T met in the binlog from
+//     now on waits for the attempt's outcome before the apply loop replays it.
+//  5. B issues RENAME TABLE T TO _T_del, _T_gho TO T. It blocks on A's lock.
+//  6. Once B is seen waiting in the processlist, A drops the sentry (the point of no return), waits
+//     until the RENAME holds the ghost's metadata lock (it takes them in name order, and `_T_del`
+//     sorts before `T`: unlocking earlier lets queued writes into the old table on MariaDB), and
+//     unlocks. The RENAME runs first; the queued writes then reach the new T.
+//  7. After the swap, Guard.CheckNoSlip waits until the apply loop has reached the RENAME in the
+//     binlog and fails if a write of T got in between (it went to the old table, which is kept).
+//
+// # When something fails
+//
+//	| where                       | what happens                                                  | T          |
+//	|-----------------------------|---------------------------------------------------------------|------------|
+//	| before the lock (1-2)       | the sentry is dropped; the attempt is tried again              | untouched  |
+//	| under the lock (3-5)        | A unlocks, drops the sentry (killing B's RENAME if it queued); | untouched  |
+//	|                             | the attempt is tried again, after a pause                      |            |
+//	| doppel dies before step 6   | A's session ends, its lock goes, the sentry stays: B's RENAME  | untouched  |
+//	|                             | fails on it (the table exists)                                 |            |
+//	| doppel dies after the DROP  | the RENAME completes on the server, with every change in the  | swapped    |
+//	|                             | ghost; a write that got past it went to the old table          |            |
+//	| a check wraps ErrAbort      | no more attempts: the ghost must not replace T                 | untouched  |
+//
+// Every wait is bounded by the lock timeout (gh-ost's --cut-over-lock-timeout-seconds), so the table
+// is never blocked longer than about twice that per attempt. A leftover sentry (SentryComment) is
+// recognized and dropped by the next run.
+//
+// # The other way
+//
+// The swap is symmetric in its names: swapping the old table back in (a revert) is this same code run
+// with Table the current table, Ghost the old one and Old a new name for the current one.
+package cutover
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/internal/changelog"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
+)
+
+// CatchUp returns once every change committed to the original table before the call has been
+// applied to the ghost table.
+type CatchUp interface {
+	CatchUp(ctx context.Context) error
+}
+
+// Config configures the swap.
+type Config struct {
+	DB     *sql.DB // the primary
+	Schema string
+	Table  string // the original table
+	Ghost  string // the ghost table, which becomes Table
+	Old    string // the name the original gets after the swap
+	// LockTimeout bounds each wait for a lock, for the catch-up and for seeing the RENAME queued
+	// (gh-ost's --cut-over-lock-timeout-seconds): the longest the table can stay blocked per attempt.
+	LockTimeout time.Duration
+	// Attempts is how many times the swap is tried before giving up.
+	Attempts int
+	CatchUp  CatchUp
+	// BeforeLock, when set, runs with the session that will hold the lock, just before it locks:
+	// what UnderLock needs of tables other than the locked ones is prepared there.
+	BeforeLock func(ctx context.Context, locker *sql.Conn) error
+	// UnderLock, when set, runs after the catch-up while the original is locked, with the session
+	// that holds the lock (the only one that can read the original now): the last check of the
+	// ghost. An error gives the attempt up; wrapping ErrAbort gives the swap up.
+	UnderLock func(ctx context.Context, locked *sql.Conn) error
+	// Guard, when set, is told when an attempt is about to rename and how each attempt ended, for
+	// the apply loop (Guard.Divert, Guard.OwnRename) and for the check after the swap.
+	Guard *Guard
+	// Failpoint, when set, is called at each step of an attempt with the step's name ("sentry",
+	// "locked", "caught-up", "rename-queued", "sentry-dropped", and "failed" after an attempt that
+	// failed, before OnAttempt): tests stop or slow doppel there to prove the swap is safe wherever
+	// it dies.
+	Failpoint func(step string)
+	// OnAttempt, when set, is called after every attempt with how long it kept the table locked (0
+	// when it did not lock it) and its error (nil for the swap).
+	OnAttempt func(blocked time.Duration, err error)
+	Logger    *zap.Logger
+}
+
+// Result describes the swap that succeeded.
+type Result struct {
+	Attempts int
+	// Blocked is how long the original table was locked in the successful attempt: the stall the
+	// application saw.
+	Blocked time.Duration
+	// Old is the name the original table has now: Config.Old, or SentryName(Table) when the last
+	// rename to Old failed (the swap itself is complete).
+	Old string
+}
+
+// ErrSentryExists means the sentry's name is taken, so no swap can be tried; ErrOldNameTaken that
+// the name the original would get after the swap is.
+var (
+	ErrSentryExists = errors.New("the cut-over sentry's name is taken")
+	ErrOldNameTaken = errors.New("the old table's name is taken")
+)
+
+// SentryName is the name the original table is renamed to in the swap, before it gets its old
+// name: the sentry's. It sorts after the original's name (it extends it), so the RENAME, which takes
+// its tables' locks in name order, waits for the original's lock first: queued there, it goes ahead
+// of every write waiting for the original, whatever happens to the session holding the lock.
+// gh-ost's old name `_T_del` sorts before `T`: a RENAME to it waits for the sentry first, and a
+// session dying between dropping the sentry and the RENAME queueing for `T` lets writes into the
+// old table.
+func SentryName(table string) string { return table + sentrySuffix }
+
+const sentrySuffix = "_swap"
+
+// ErrAbort, wrapped in an error of CatchUp, gives the swap up without more attempts: the ghost must
+// not replace the original, and trying again cannot change that.
+var ErrAbort = errors.New("the swap must not happen")
+
+// Run tries the swap up to cfg.Attempts times. On error nothing was renamed.
+func Run(ctx context.Context, cfg Config) (Result, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	if cfg.Attempts < 1 {
+		cfg.Attempts = 1
+	}
+	var lastErr error
+	for attempt := 1; attempt <= cfg.Attempts; attempt++ {
+		blocked, err := swap(ctx, cfg)
+		if err != nil {
+			cfg.failpoint("failed")
+		}
+		if cfg.Guard != nil {
+			cfg.Guard.end(err == nil)
+		}
+		if cfg.OnAttempt != nil {
+			cfg.OnAttempt(blocked, err)
+		}
+		if err == nil {
+			return Result{Attempts: attempt, Blocked: blocked, Old: nameOld(ctx, cfg)}, nil
+		}
+		lastErr = err
+		if errors.Is(err, ErrSentryExists) || errors.Is(err, ErrOldNameTaken) || errors.Is(err, ErrAbort) || ctx.Err() != nil {
+			break
+		}
+		cfg.Logger.Warn("cut-over attempt failed; the original table is untouched, trying again",
+			zap.Int("attempt", attempt), zap.Int("of", cfg.Attempts), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return Result{}, errors.Join(ctx.Err(), lastErr)
+		case <-time.After(time.Duration(min(attempt, 10)) * time.Second):
+		}
+	}
+	return Result{}, fmt.Errorf("cut-over failed after %d attempt(s), the original table is untouched: %w", cfg.Attempts, lastErr)
+}
+
+// swap makes one attempt and returns how long the table was blocked.
+func swap(ctx context.Context, cfg Config) (time.Duration, error) {
+	tbl := sqlbuild.QualifiedName(cfg.Schema, cfg.Table)
+	ghost := sqlbuild.QualifiedName(cfg.Schema, cfg.Ghost)
+	sentry := sqlbuild.QualifiedName(cfg.Schema, SentryName(cfg.Table))
+	timeoutSecs := max(1, int(cfg.LockTimeout.Round(time.Second)/time.Second))
+
+	if err := settle(ctx, cfg); err != nil {
+		return 0, err
+	}
+	a, err := cfg.DB.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer dbconn.Discard(a)
+	b, err := cfg.DB.Conn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer dbconn.Discard(b)
+	if _, err := a.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", timeoutSecs)); err != nil {
+		return 0, err
+	}
+	// B's RENAME must outwait A's lock, which A holds at most one more timeout after issuing it.
+	if _, err := b.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", 3*timeoutSecs)); err != nil {
+		return 0, err
+	}
+	var bID int64
+	if err := b.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&bID); err != nil {
+		return 0, err
+	}
+
+	if cfg.Old != SentryName(cfg.Table) {
+		taken, err := table.Exists(ctx, a, cfg.Schema, cfg.Old)
+		if err != nil {
+			return 0, err
+		}
+		if taken {
+			return 0, fmt.Errorf("%s exists: %w", sqlbuild.QualifiedName(cfg.Schema, cfg.Old), ErrOldNameTaken)
+		}
+	}
+	if _, err := a.ExecContext(ctx, "CREATE TABLE "+sentry+" (id INT PRIMARY KEY) COMMENT='"+SentryComment+"'"); err != nil {
+		if dbconn.ErrorNumber(err) == dbconn.ErrTableExists {
+			return 0, fmt.Errorf("creating the cut-over sentry %s: %w: %w", sentry, ErrSentryExists, err)
+		}
+		return 0, fmt.Errorf("creating the cut-over sentry %s: %w", sentry, err)
+	}
+	cfg.failpoint("sentry")
+	// Until the point of no return, any failure drops the sentry again. A's lock, if held, is
+	// released when a is closed.
+	sentryDropped := false
+	defer func() {
+		if !sentryDropped {
+			dropSentry(cfg, sentry)
+		}
+	}()
+	if cfg.BeforeLock != nil {
+		if err := cfg.BeforeLock(ctx, a); err != nil {
+			return 0, fmt.Errorf("preparing the cut-over's checks: %w", err)
+		}
+	}
+	if _, err := a.ExecContext(ctx, "LOCK TABLES "+tbl+" WRITE, "+sentry+" WRITE"); err != nil {
+		return 0, fmt.Errorf("locking %s: %w", tbl, err)
+	}
+	lockedAt := time.Now()
+	cfg.failpoint("locked")
+	unlock := func() { _, _ = a.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES") }
+
+	catchCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
+	err = cfg.CatchUp.CatchUp(catchCtx)
+	cancel()
+	if err != nil {
+		unlock()
+		return time.Since(lockedAt), fmt.Errorf("replaying the last changes while %s was locked: %w", tbl, err)
+	}
+
+	if cfg.UnderLock != nil {
+		checkCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
+		err := cfg.UnderLock(checkCtx, a)
+		cancel()
+		if err != nil {
+			unlock()
+			return time.Since(lockedAt), fmt.Errorf("checking the ghost table while %s was locked: %w", tbl, err)
+		}
+	}
+	cfg.failpoint("caught-up")
+	if cfg.Guard != nil {
+		cfg.Guard.begin()
+	}
+	renamed := make(chan error, 1)
+	go func() {
+		// Not cancelled with ctx: once queued, the RENAME's outcome decides the swap and must be known.
+		_, err := b.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+tbl+" TO "+sentry+", "+ghost+" TO "+tbl)
+		renamed <- err
+	}()
+	if err := waitQueued(ctx, cfg, bID, renamed); err != nil {
+		// The sentry still exists, so the RENAME fails as soon as the lock is gone.
+		unlock()
+		if <-renamed == nil {
+			return time.Since(lockedAt), nil // cannot happen while the sentry exists; if it did, the swap is complete
+		}
+		return time.Since(lockedAt), err
+	}
+	cfg.failpoint("rename-queued")
+	// The point of no return: from here on, finish whatever happens to ctx. The RENAME waits for the
+	// original's lock, ahead of every write waiting for it (the sentry's name sorts after the
+	// original's, and a RENAME takes its locks in name order): whether A unlocks now or dies, the
+	// RENAME goes first.
+	_, dropErr := a.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+sentry)
+	sentryDropped = dropErr == nil
+	cfg.failpoint("sentry-dropped")
+	unlock()
+	blocked := time.Since(lockedAt)
+	if err := <-renamed; err != nil {
+		if dropErr != nil {
+			return blocked, fmt.Errorf("dropping the cut-over sentry: %w", dropErr)
+		}
+		return blocked, fmt.Errorf("renaming the tables: %w", err)
+	}
+	// The RENAME succeeded: the original now has the old name, which the deferred clean-up must
+	// never drop, whatever the DROP reported.
+	sentryDropped = true
+	cfg.Logger.Info("tables swapped", zap.Duration("blocked", blocked))
+	return blocked, nil
+}
+
+// settle waits, before locking anything, until the replay keeps up: a catch-up (a marker's round trip
+// through the binlog, and through replication when the binlog is read on a replica) must take less
+// than a quarter of the lock timeout and at most 100 ms. The catch-up under the lock then has only the
+// last moment's changes to replay, which keeps the table's stall short. After settleTimeout the
+// cut-over goes on and relies on its lock timeout.
+func settle(ctx context.Context, cfg Config) error {
+	quick, err := changelog.Settle(ctx, cfg.CatchUp.CatchUp, min(100*time.Millisecond, cfg.LockTimeout/4), settleTimeout)
+	if err != nil {
+		return fmt.Errorf("catching up before the cut-over: %w", err)
+	}
+	if !quick {
+		cfg.Logger.Warn("the replay does not get faster; cutting over anyway")
+	}
+	return nil
+}
+
+// settleTimeout bounds settle.
+const settleTimeout = time.Minute
+
+// waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME.
+func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error) error {
+	deadline := time.Now().Add(cfg.LockTimeout)
+	for {
+		var state sql.NullString
+		err := cfg.DB.QueryRowContext(ctx, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?", bID).Scan(&state)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("looking for the queued RENAME: %w", err)
+		}
+		if state.Valid && isLockWait(state.String) {
+			return nil
+		}
+		select {
+		case err := <-renamed:
+			// The RENAME ended while the lock is held: it cannot have succeeded.
+			return fmt.Errorf("the RENAME did not wait for the lock: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the RENAME was not seen waiting for the lock within %s", cfg.LockTimeout)
+		}
+	}
+}
+
+func isLockWait(state string) bool {
+	// "Waiting for table metadata lock" on MySQL and MariaDB.
+	return len(state) >= 11 && state[:11] == "Waiting for"
+}
+
+func (c Config) failpoint(step string) {
+	if c.Failpoint != nil {
+		c.Failpoint(step)
+	}
+}
+
+// IsSentry reports whether schema.name is a cut-over sentry: it carries SentryComment.
+func IsSentry(ctx context.Context, db table.Querier, schema, name string) bool {
+	comment, err := table.Comment(ctx, db, schema, name)
+	return err == nil && comment == SentryComment
+}
+
+// SentryComment marks the sentry table, so clean-up can tell it from a table holding data.
+const SentryComment = "doppel cut-over sentry"
+
+// dropSentry removes the sentry after a failed attempt, so the next one can create it again. It
+// drops the table only if it still is the sentry: an empty table carrying the sentry's comment.
+func dropSentry(cfg Config, sentry string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	comment, err := table.Comment(ctx, cfg.DB, cfg.Schema, SentryName(cfg.Table))
+	if errors.Is(err, table.ErrNotFound) {
+		return
+	}
+	if err == nil && comment != SentryComment {
+		cfg.Logger.Error("the table under the sentry's name is not the cut-over sentry; leaving it alone", zap.String("table", sentry))
+		return
+	}
+	if err == nil {
+		_, err = cfg.DB.ExecContext(ctx, "DROP TABLE IF EXISTS "+sentry)
+	}
+	if err != nil {
+		cfg.Logger.Warn("could not drop the cut-over sentry table; drop it by hand before retrying", zap.String("table", sentry), zap.Error(err))
+	}
+}
+
+// nameOld gives the original table, after the swap, its old name. The swap is complete whatever
+// happens here: a failure leaves the original under the sentry's name, which Result.Old says.
+func nameOld(ctx context.Context, cfg Config) string {
+	from := SentryName(cfg.Table)
+	if cfg.Old == from {
+		return from
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	_, err := cfg.DB.ExecContext(ctx, "RENAME TABLE "+sqlbuild.QualifiedName(cfg.Schema, from)+" TO "+sqlbuild.QualifiedName(cfg.Schema, cfg.Old))
+	if err != nil {
+		cfg.Logger.Warn("the tables are swapped, but the original table could not be renamed to its old name; it keeps the name it had during the swap",
+			zap.String("table", from), zap.String("old_name", cfg.Old), zap.Error(err))
+		return from
+	}
+	return cfg.Old
+}

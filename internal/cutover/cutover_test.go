@@ -1,0 +1,229 @@
+package cutover
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/doppel-sql/doppel/internal/sandbox"
+)
+
+var sb *sandbox.Sandbox
+
+func TestMain(m *testing.M) { sandbox.RunTests(m, sandbox.Options{NoReplica: true}, &sb) }
+
+type catchUpFunc func(ctx context.Context) error
+
+func (f catchUpFunc) CatchUp(ctx context.Context) error { return f(ctx) }
+
+var caughtUp = catchUpFunc(func(context.Context) error { return nil })
+
+// setup creates `t` with rows marked 'orig' and `_t_gho` with rows marked 'ghost'.
+func setup(t *testing.T) (*sql.DB, Config) {
+	t.Helper()
+	name, db := sb.NewDB(t,
+		"CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10))",
+		"CREATE TABLE _t_gho (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(10), extra INT NULL)",
+		"INSERT INTO t (v) VALUES ('orig'), ('orig')",
+		"INSERT INTO _t_gho (v) VALUES ('ghost'), ('ghost')")
+	return db, Config{DB: db, Schema: name, Table: "t", Ghost: "_t_gho", Old: "_t_del", LockTimeout: time.Second, Attempts: 3, CatchUp: caughtUp}
+}
+
+func tableHolds(t *testing.T, db *sql.DB, table, want string) {
+	t.Helper()
+	var v string
+	if err := db.QueryRow("SELECT v FROM `" + table + "` ORDER BY id LIMIT 1").Scan(&v); err != nil {
+		t.Fatalf("reading %s: %v", table, err)
+	}
+	if v != want {
+		t.Fatalf("%s holds %q rows, want %q", table, v, want)
+	}
+}
+
+func tables(t *testing.T, db *sql.DB) string { t.Helper(); return sandbox.Tables(t, db) }
+
+func TestSwapUnderWrites(t *testing.T) {
+	db, cfg := setup(t)
+	// Writers keep inserting through the swap; none may fail, and every row written after the swap
+	// must land in the new table.
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var writes, failures atomic.Int64
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if _, err := db.Exec("INSERT INTO t (v) VALUES ('w')"); err != nil {
+					failures.Add(1)
+					t.Errorf("write failed during cut-over: %v", err)
+					return
+				}
+				writes.Add(1)
+			}
+		}()
+	}
+	time.Sleep(100 * time.Millisecond)
+	res, err := Run(context.Background(), cfg)
+	time.Sleep(100 * time.Millisecond)
+	stop()
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempts != 1 || res.Blocked <= 0 || res.Blocked > time.Second {
+		t.Errorf("result %+v", res)
+	}
+	tableHolds(t, db, "t", "ghost")
+	tableHolds(t, db, "_t_del", "orig")
+	if got := tables(t, db); got != "_t_del,t" {
+		t.Errorf("tables %s, want _t_del,t", got)
+	}
+	var afterSwap int
+	if err := db.QueryRow("SELECT COUNT(*) FROM t WHERE v = 'w'").Scan(&afterSwap); err != nil {
+		t.Fatal(err)
+	}
+	if afterSwap == 0 || failures.Load() != 0 {
+		t.Errorf("%d writes landed in the new table, %d failed", afterSwap, failures.Load())
+	}
+}
+
+func TestLongTransactionTimesOutThenRetries(t *testing.T) {
+	db, cfg := setup(t)
+	// A transaction that has read t holds a metadata lock until it ends: LOCK TABLES must time out,
+	// leave t usable, and a later attempt succeed once the transaction ends.
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec("SELECT * FROM t"); err != nil {
+		t.Fatal(err)
+	}
+	var attempts atomic.Int64
+	cfg.CatchUp = catchUpFunc(func(context.Context) error { attempts.Add(1); return nil })
+	cfg.Attempts = 5
+	done := make(chan error, 1)
+	go func() { _, err := Run(context.Background(), cfg); done <- err }()
+	time.Sleep(1500 * time.Millisecond) // past the first lock wait timeout
+	// Between attempts the original is fully usable by others.
+	if _, err := db.Exec("INSERT INTO t (v) VALUES ('between')"); err != nil {
+		t.Fatalf("original not usable between attempts: %v", err)
+	}
+	if got := tables(t, db); got != "_t_gho,t" && got != "_t_del,_t_gho,t" {
+		t.Errorf("tables while blocked: %s", got)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	tableHolds(t, db, "t", "ghost")
+	tableHolds(t, db, "_t_del", "orig")
+}
+
+func TestCatchUpFailureChangesNothing(t *testing.T) {
+	db, cfg := setup(t)
+	cfg.Attempts = 2
+	boom := errors.New("binlog stream broken")
+	cfg.CatchUp = catchUpFunc(func(context.Context) error { return boom })
+	if _, err := Run(context.Background(), cfg); !errors.Is(err, boom) {
+		t.Fatalf("error %v, want %v", err, boom)
+	}
+	tableHolds(t, db, "t", "orig")
+	if got := tables(t, db); got != "_t_gho,t" {
+		t.Errorf("tables %s, want _t_gho,t (no sentry left)", got)
+	}
+}
+
+func TestOldNameTaken(t *testing.T) {
+	db, cfg := setup(t)
+	if _, err := db.Exec("CREATE TABLE _t_del (id INT PRIMARY KEY, v VARCHAR(10))"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO _t_del VALUES (1, 'keep')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrOldNameTaken) {
+		t.Fatalf("error %v, want ErrOldNameTaken", err)
+	}
+	tableHolds(t, db, "t", "orig")
+	tableHolds(t, db, "_t_del", "keep")
+}
+
+func TestSentryNameTaken(t *testing.T) {
+	db, cfg := setup(t)
+	if _, err := db.Exec("CREATE TABLE t_swap (id INT PRIMARY KEY, v VARCHAR(10))"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO t_swap VALUES (1, 'keep')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrSentryExists) {
+		t.Fatalf("error %v, want ErrSentryExists", err)
+	}
+	tableHolds(t, db, "t", "orig")
+	tableHolds(t, db, "t_swap", "keep")
+}
+
+// TestNoWriteSlipsIntoTheOldTable: writes queued behind the cut-over's lock must all land in the new
+// table. The RENAME locks tables in name order; with a sentry named `_t_del`, which sorts before `t`,
+// unlocking as soon as the sentry is dropped used to let queued writes into the old table first: lost
+// to the new one. The sentry is `t_swap` now, after `t`.
+func TestNoWriteSlipsIntoTheOldTable(t *testing.T) {
+	for attempt := 0; attempt < 5; attempt++ {
+		db, cfg := setup(t)
+		var locked atomic.Bool
+		cfg.Failpoint = func(step string) {
+			if step == "locked" {
+				locked.Store(true)
+			}
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		var queued sync.Map // tokens of rows whose INSERT started while the table was locked
+		var seq atomic.Int64
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					wasLocked := locked.Load()
+					token := fmt.Sprintf("q%d", seq.Add(1))
+					if _, err := db.Exec("INSERT INTO t (v) VALUES (?)", token); err != nil {
+						t.Errorf("write failed: %v", err)
+						return
+					}
+					if wasLocked {
+						queued.Store(token, true)
+					}
+				}
+			}()
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, err := Run(context.Background(), cfg)
+		time.Sleep(50 * time.Millisecond)
+		stop()
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slipped := 0
+		queued.Range(func(token, _ any) bool {
+			var n int
+			if err := db.QueryRow("SELECT COUNT(*) FROM _t_del WHERE v = ?", token).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			slipped += n
+			return true
+		})
+		if slipped > 0 {
+			t.Fatalf("attempt %d: %d writes queued behind the lock landed in the old table", attempt, slipped)
+		}
+	}
+}
