@@ -9,20 +9,25 @@
 // under LOCK TABLES (error 1192), so the MySQL 8.0.13+ variant that renames under the lock cannot be
 // used there, and one algorithm everywhere is one to test. Two sessions, A and B:
 //
-//  1. Settle: catch up, before locking anything, until a catch-up is quick.
-//  2. A creates the sentry table under the old table's name (`_T_del`), marked by SentryComment.
-//  3. A locks the original and the sentry: LOCK TABLES T WRITE, _T_del WRITE. Writes to T queue.
+//  1. Settle: catch up, before locking anything, until a catch-up is quick. Check that the name the
+//     original gets afterwards (Config.Old, gh-ost's `_T_del`) is free.
+//  2. A creates the sentry table `T_swap` (SentryName), marked by SentryComment.
+//  3. A locks the original and the sentry: LOCK TABLES T WRITE, T_swap WRITE. Writes to T queue.
 //  4. The catch-up (a changelog marker) proves every change made before the lock is in the ghost; the
 //     last checks run (Config.UnderLock: the rows replayed since the checksum, rows held back for
 //     colliding under a new unique key). The Guard is sealed: a change of T met in the binlog from
 //     now on waits for the attempt's outcome before the apply loop replays it.
-//  5. B issues RENAME TABLE T TO _T_del, _T_gho TO T. It blocks on A's lock.
-//  6. Once B is seen waiting in the processlist, A drops the sentry (the point of no return), waits
-//     until the RENAME holds the ghost's metadata lock (it takes them in name order, and `_T_del`
-//     sorts before `T`: unlocking earlier lets queued writes into the old table on MariaDB), and
-//     unlocks. The RENAME runs first; the queued writes then reach the new T.
-//  7. After the swap, Guard.CheckNoSlip waits until the apply loop has reached the RENAME in the
-//     binlog and fails if a write of T got in between (it went to the old table, which is kept).
+//  5. B issues RENAME TABLE T TO T_swap, _T_gho TO T. It blocks on A's lock. A RENAME takes its
+//     tables' locks in name order, and T_swap sorts after T: B queues for T itself, ahead of every
+//     write that queues after it.
+//  6. Once B is seen waiting in the processlist, A drops the sentry (the point of no return) and
+//     unlocks. Whether A unlocks or dies, the RENAME runs first; the queued writes then reach the
+//     new T.
+//  7. The original, now T_swap, is renamed to Config.Old outside the lock (if that fails, it stays
+//     T_swap, with an ordinary comment, and Result.Old says so).
+//  8. After the swap, Guard.CheckNoSlip waits until the apply loop has reached the RENAME in the
+//     binlog and fails if a write of T got in between (it went to the old table, which is kept);
+//     it never reports success without having seen the RENAME.
 //
 // # When something fails
 //
@@ -33,8 +38,8 @@
 //	|                             | the attempt is tried again, after a pause                      |            |
 //	| doppel dies before step 6   | A's session ends, its lock goes, the sentry stays: B's RENAME  | untouched  |
 //	|                             | fails on it (the table exists)                                 |            |
-//	| doppel dies after the DROP  | the RENAME completes on the server, with every change in the  | swapped    |
-//	|                             | ghost; a write that got past it went to the old table          |            |
+//	| doppel dies after the DROP  | the RENAME completes on the server, first in line for T: every | swapped    |
+//	|                             | change is in the ghost; the original stays T_swap (step 7)    |            |
 //	| a check wraps ErrAbort      | no more attempts: the ghost must not replace T                 | untouched  |
 //
 // Every wait is bounded by the lock timeout (gh-ost's --cut-over-lock-timeout-seconds), so the table
