@@ -9,7 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -22,78 +22,100 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// fake is a Controller that records what it is asked.
+// fake serves the commands and records what it is asked.
 type fake struct {
 	mu        sync.Mutex
-	values    map[string]string
+	values    map[string]any // settings by command name
 	sets      []string
 	acts      []string
 	postponed bool
 	block     chan struct{}     // when set, Status waits for it to close
-	onAct     func(name string) // when set, called by Act
+	onAct     func(name string) // when set, called by every action
 }
 
 func newFake() *fake {
-	return &fake{values: map[string]string{
-		ChunkSize: "1000", DMLBatchSize: "100", MaxLagMillis: "1500", MaxLoad: "", CriticalLoad: "", NiceRatio: "0",
-		ThrottleQuery: "", ThrottleHTTP: "", ThrottleControlReplicas: "", PostponeCutOverFlagFile: "",
-		Coordinates: "mariadb-bin.000003:1234", Applier: "127.0.0.1:3306 (mariadb 10.11)", Inspector: "127.0.0.1:3307 (mariadb 10.11)",
-	}, postponed: true}
+	return &fake{values: map[string]any{}, postponed: true}
 }
 
-func (f *fake) Status(short bool) string {
+// handlers binds every command to the fake.
+func (f *fake) handlers() Handlers {
+	fact := func(v string) func() (string, error) { return func() (string, error) { return v, nil } }
+	return Handlers{
+		Status:      f.status,
+		Sup:         func() string { return "Copy: 10/100 10.0%; State: copying" },
+		Coordinates: fact("mariadb-bin.000003:1234"),
+		Applier:     fact("127.0.0.1:3306 (mariadb 10.11)"),
+		Inspector:   fact("127.0.0.1:3307 (mariadb 10.11)"),
+
+		ChunkSize:               fakeSetting(f, "chunk-size", int64(1000)),
+		DMLBatchSize:            fakeSetting(f, "dml-batch-size", int64(100)),
+		MaxLagMillis:            fakeSetting(f, "max-lag-millis", int64(1500)),
+		MaxLoad:                 fakeSetting(f, "max-load", ""),
+		CriticalLoad:            fakeSetting(f, "critical-load", ""),
+		NiceRatio:               fakeSetting(f, "nice-ratio", 0.0),
+		ThrottleQuery:           fakeSetting(f, "throttle-query", ""),
+		ThrottleHTTP:            fakeSetting(f, "throttle-http", ""),
+		ThrottleControlReplicas: fakeSetting(f, "throttle-control-replicas", ""),
+		PostponeCutOverFlagFile: fakeSetting(f, "postpone-cut-over-flag-file", ""),
+
+		Throttle:   f.action("throttle", func() (string, error) { return "", nil }),
+		NoThrottle: f.action("no-throttle", func() (string, error) { return "", nil }),
+		Unpostpone: f.action("unpostpone", func() (string, error) {
+			if !f.postponed {
+				return "", errors.New("the cut-over is not postponed now")
+			}
+			f.postponed = false
+			return "Unpostponed", nil
+		}),
+		Panic: f.action("panic", func() (string, error) { return "Aborting the migration", nil }),
+	}
+}
+
+func (f *fake) status() string {
 	if f.block != nil {
 		<-f.block
 	}
-	if short {
-		return "Copy: 10/100 10.0%; State: copying"
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return "# Migrating `db`.`t`\n# chunk-size: " + f.values[ChunkSize] + "\nCopy: 10/100 10.0%; State: copying"
+	return "# Migrating `db`.`t`\n# chunk-size: " + f.value("chunk-size") + "\nCopy: 10/100 10.0%; State: copying"
 }
 
-func (f *fake) Get(name string) (string, error) {
+// value is a setting's value in its canonical form.
+func (f *fake) value(name string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	v, ok := f.values[name]
-	if !ok {
-		return "", fmt.Errorf("no value %s", name)
-	}
-	return v, nil
+	return fmt.Sprint(f.values[name])
 }
 
-func (f *fake) Set(name, value string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if name == ChunkSize {
-		if n, _ := strconv.Atoi(value); n < 10 || n > 100000 {
-			return errors.New("out of range: use 10 to 100000")
+func fakeSetting[T Value](f *fake, name string, initial T) Setting[T] {
+	f.values[name] = initial
+	return Setting[T]{
+		Get: func() T {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			return f.values[name].(T)
+		},
+		Set: func(v T) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if n, ok := any(v).(int64); ok && name == "chunk-size" && (n < 10 || n > 100000) {
+				return errors.New("out of range: use 10 to 100000")
+			}
+			f.values[name] = v
+			f.sets = append(f.sets, name+"="+format(v))
+			return nil
+		},
+	}
+}
+
+func (f *fake) action(name string, do func() (string, error)) func() (string, error) {
+	return func() (string, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.acts = append(f.acts, name)
+		if f.onAct != nil {
+			f.onAct(name)
 		}
+		return do()
 	}
-	f.values[name] = value
-	f.sets = append(f.sets, name+"="+value)
-	return nil
-}
-
-func (f *fake) Act(name string) (string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.acts = append(f.acts, name)
-	if f.onAct != nil {
-		f.onAct(name)
-	}
-	switch name {
-	case Unpostpone:
-		if !f.postponed {
-			return "", errors.New("the cut-over is not postponed now")
-		}
-		f.postponed = false
-		return "Unpostponed", nil
-	case Panic:
-		return "Aborting the migration", nil
-	}
-	return "", nil
 }
 
 func (f *fake) last() (set, act string) {
@@ -126,8 +148,8 @@ func serve(t *testing.T, cfg Config) (*Server, string, func() error) {
 	if cfg.SocketPath == "" {
 		cfg.SocketPath = filepath.Join(shortDir(t), "doppel.sock")
 	}
-	if cfg.Controller == nil {
-		cfg.Controller = newFake()
+	if cfg.Handlers.Status == nil {
+		cfg.Handlers = newFake().handlers()
 	}
 	if cfg.Table == "" {
 		cfg.Table = "t"
@@ -169,7 +191,7 @@ func send(t *testing.T, path, command string) (string, error) {
 
 func TestEveryCommand(t *testing.T) {
 	f := newFake()
-	_, path, _ := serve(t, Config{Controller: f})
+	_, path, _ := serve(t, Config{Handlers: f.handlers()})
 	const long = "# Migrating `db`.`t`"
 	for _, tc := range []struct {
 		line    string
@@ -210,19 +232,19 @@ func TestEveryCommand(t *testing.T) {
 		{line: "throttle-control-replicas=?", want: []string{"replica1,replica2:3307\n"}},
 		{line: "postpone-cut-over-flag-file=/tmp/postpone", set: "postpone-cut-over-flag-file=/tmp/postpone"},
 		{line: "postpone-cut-over-flag-file=?", want: []string{"/tmp/postpone\n"}},
-		{line: "throttle", want: []string{throttleNote, long}, act: Throttle},
-		{line: "pause", act: Throttle},
-		{line: "suspend", act: Throttle},
-		{line: "throttle=t", act: Throttle},
-		{line: "no-throttle", want: []string{long}, act: NoThrottle},
-		{line: "unthrottle", act: NoThrottle},
-		{line: "resume", act: NoThrottle},
-		{line: "continue=t", act: NoThrottle},
-		{line: "unpostpone", want: []string{"Unpostponed\n", long}, act: Unpostpone},
-		{line: "no-postpone", want: []string{"ERROR: the cut-over is not postponed now\n"}, act: Unpostpone},
-		{line: "cut-over", want: []string{"ERROR: "}, act: Unpostpone},
-		{line: "panic=t", want: []string{"Aborting the migration\n"}, notWant: long, act: Panic},
-		{line: "panic", want: []string{"Aborting the migration\n"}, act: Panic},
+		{line: "throttle", want: []string{throttleNote, long}, act: "throttle"},
+		{line: "pause", act: "throttle"},
+		{line: "suspend", act: "throttle"},
+		{line: "throttle=t", act: "throttle"},
+		{line: "no-throttle", want: []string{long}, act: "no-throttle"},
+		{line: "unthrottle", act: "no-throttle"},
+		{line: "resume", act: "no-throttle"},
+		{line: "continue=t", act: "no-throttle"},
+		{line: "unpostpone", want: []string{"Unpostponed\n", long}, act: "unpostpone"},
+		{line: "no-postpone", want: []string{"ERROR: the cut-over is not postponed now\n"}, act: "unpostpone"},
+		{line: "cut-over", want: []string{"ERROR: "}, act: "unpostpone"},
+		{line: "panic=t", want: []string{"Aborting the migration\n"}, notWant: long, act: "panic"},
+		{line: "panic", want: []string{"Aborting the migration\n"}, act: "panic"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
 			f.mu.Lock()
@@ -253,7 +275,7 @@ func TestEveryCommand(t *testing.T) {
 
 func TestMalformedCommands(t *testing.T) {
 	f := newFake()
-	_, path, _ := serve(t, Config{Controller: f})
+	_, path, _ := serve(t, Config{Handlers: f.handlers()})
 	for _, tc := range []struct{ line, want string }{
 		{"", "ERROR: empty command"},
 		{"   ", "ERROR: empty command"},
@@ -295,8 +317,41 @@ func TestMalformedCommands(t *testing.T) {
 	if len(f.sets) != 0 || len(f.acts) != 0 {
 		t.Errorf("refused commands reached the controller: sets %q, acts %q", f.sets, f.acts)
 	}
-	if f.values[ChunkSize] != "1000" {
-		t.Errorf("chunk-size changed to %s", f.values[ChunkSize])
+	if v := fmt.Sprint(f.values["chunk-size"]); v != "1000" {
+		t.Errorf("chunk-size changed to %s", v)
+	}
+}
+
+// Every handler is bound to the command of its name, and Listen refuses handlers lacking one.
+func TestListenRefusesAMissingHandler(t *testing.T) {
+	complete := newFake().handlers()
+	if err := complete.Check(); err != nil {
+		t.Fatal(err)
+	}
+	fields := reflect.TypeFor[Handlers]()
+	for i := range fields.NumField() {
+		field := fields.Field(i)
+		t.Run(field.Name, func(t *testing.T) {
+			h := newFake().handlers()
+			reflect.ValueOf(&h).Elem().Field(i).SetZero()
+			_, err := Listen(Config{SocketPath: filepath.Join(shortDir(t), "s.sock"), Handlers: h})
+			if err == nil {
+				t.Fatalf("Listen without %s succeeded", field.Name)
+			}
+			var name string
+			if _, err := fmt.Sscanf(err.Error(), "control: the %s command has no handler", &name); err != nil {
+				t.Fatalf("Listen without %s = %v", field.Name, err)
+			}
+			if strings.ReplaceAll(name, "-", "") != strings.ToLower(field.Name) {
+				t.Errorf("without %s, Listen names %s", field.Name, name)
+			}
+		})
+	}
+	// Half a setting is no handler either.
+	h := newFake().handlers()
+	h.NiceRatio.Set = nil
+	if err := h.Check(); err == nil || err.Error() != "control: the nice-ratio command has no handler" {
+		t.Errorf("Check with nice-ratio lacking Set = %v", err)
 	}
 }
 
@@ -380,7 +435,7 @@ func TestSocketFile(t *testing.T) {
 
 	// A second server on the same path is refused while the first one lives, and the first one
 	// keeps its socket.
-	_, err = Listen(Config{SocketPath: path, Controller: newFake()})
+	_, err = Listen(Config{SocketPath: path, Handlers: newFake().handlers()})
 	if err == nil || !strings.Contains(err.Error(), "another process is serving on "+path) {
 		t.Fatalf("a second Listen on a live socket = %v", err)
 	}
@@ -416,7 +471,7 @@ func TestSocketPathRefusals(t *testing.T) {
 	if err := os.WriteFile(regular, []byte("keep me"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Listen(Config{SocketPath: regular, Controller: newFake()})
+	_, err := Listen(Config{SocketPath: regular, Handlers: newFake().handlers()})
 	if err == nil || !strings.Contains(err.Error(), "is not a socket") {
 		t.Errorf("Listen on a regular file = %v", err)
 	}
@@ -424,17 +479,17 @@ func TestSocketPathRefusals(t *testing.T) {
 		t.Error("the regular file was changed")
 	}
 	long := filepath.Join(dir, strings.Repeat("x", 120)+".sock")
-	if _, err := Listen(Config{SocketPath: long, Controller: newFake()}); err == nil || !strings.Contains(err.Error(), "choose a shorter --serve-socket-file") {
+	if _, err := Listen(Config{SocketPath: long, Handlers: newFake().handlers()}); err == nil || !strings.Contains(err.Error(), "choose a shorter --serve-socket-file") {
 		t.Errorf("Listen on a too long path = %v", err)
 	}
-	if _, err := Listen(Config{SocketPath: filepath.Join(dir, "no", "such", "dir.sock"), Controller: newFake()}); err == nil {
+	if _, err := Listen(Config{SocketPath: filepath.Join(dir, "no", "such", "dir.sock"), Handlers: newFake().handlers()}); err == nil {
 		t.Error("Listen in a missing directory succeeded")
 	}
-	if _, err := Listen(Config{Controller: newFake()}); err == nil {
+	if _, err := Listen(Config{Handlers: newFake().handlers()}); err == nil {
 		t.Error("Listen without a socket or a port succeeded")
 	}
 	if _, err := Listen(Config{SocketPath: filepath.Join(dir, "x.sock")}); err == nil {
-		t.Error("Listen without a controller succeeded")
+		t.Error("Listen without handlers succeeded")
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
@@ -455,7 +510,7 @@ func TestTCP(t *testing.T) {
 		t.Fatalf("over TCP: %q, %v", answer, err)
 	}
 	for _, bad := range []string{"0.0.0.0:0", ":0", "192.0.2.1:10001", "example.com:1"} {
-		if _, err := Listen(Config{TCPAddr: bad, Controller: newFake()}); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
+		if _, err := Listen(Config{TCPAddr: bad, Handlers: newFake().handlers()}); err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 			t.Errorf("Listen on %s = %v", bad, err)
 		}
 	}
@@ -465,7 +520,7 @@ func TestBeforeCommandHook(t *testing.T) {
 	f := newFake()
 	var mu sync.Mutex
 	var seen []string
-	_, path, _ := serve(t, Config{Controller: f, BeforeCommand: func(ctx context.Context, command string) error {
+	_, path, _ := serve(t, Config{Handlers: f.handlers(), BeforeCommand: func(ctx context.Context, command string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, command)
@@ -481,7 +536,7 @@ func TestBeforeCommandHook(t *testing.T) {
 	if !errors.Is(err, ErrCommand) || !strings.Contains(answer, "ERROR: chunk-size refused: hook gh-ost-on-interactive-command exited with status 1") {
 		t.Errorf("a refused command answered %q, %v", answer, err)
 	}
-	if v, _ := f.Get(ChunkSize); v != "2000" {
+	if v := f.value("chunk-size"); v != "2000" {
 		t.Errorf("chunk-size is %s after the hook refused 5000", v)
 	}
 	mu.Lock()
@@ -493,7 +548,7 @@ func TestBeforeCommandHook(t *testing.T) {
 
 func TestConcurrentClients(t *testing.T) {
 	f := newFake()
-	_, path, _ := serve(t, Config{Controller: f})
+	_, path, _ := serve(t, Config{Handlers: f.handlers()})
 	const clients, each = 16, 20
 	var wg sync.WaitGroup
 	errs := make(chan error, clients*each)
@@ -554,7 +609,7 @@ func TestPanicIsAnsweredDuringShutdown(t *testing.T) {
 	f := newFake()
 	stopped, stopper := make(chan error, 1), make(chan func() error, 1)
 	f.onAct = func(string) { go func() { stopped <- (<-stopper)() }() }
-	_, path, stop := serve(t, Config{Controller: f})
+	_, path, stop := serve(t, Config{Handlers: f.handlers()})
 	stopper <- stop
 	idle, err := net.Dial("unix", path)
 	if err != nil {
@@ -581,7 +636,7 @@ func TestPanicIsAnsweredDuringShutdown(t *testing.T) {
 func TestSendHonoursContext(t *testing.T) {
 	f := newFake()
 	f.block = make(chan struct{})
-	_, path, _ := serve(t, Config{Controller: f})
+	_, path, _ := serve(t, Config{Handlers: f.handlers()})
 	defer close(f.block) // before the server stops: its handler is blocked in Status
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()

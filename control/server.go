@@ -4,7 +4,7 @@
 // closes it. Errors are answered as "ERROR: ..." lines.
 //
 // The package owns the commands: their names, aliases, help and the syntax of their values. What
-// they do is up to a Controller, which the migration implements.
+// they do is up to the Handlers the migration gives, one per command.
 package control
 
 import (
@@ -22,22 +22,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Controller is what the commands act on. Its methods are called concurrently, one call per
-// connection, and must not block for long.
-type Controller interface {
-	// Status describes the migration: short is the one-line summary (sup), otherwise the full
-	// status (status, info, and the answer to every change).
-	Status(short bool) string
-	// Get returns a setting's current value or a fact (Coordinates, Applier, Inspector).
-	Get(name string) (string, error)
-	// Set changes a setting. value has the setting's syntax already (a whole number for ChunkSize,
-	// DMLBatchSize and MaxLagMillis, a finite number for NiceRatio); ranges are the Controller's to
-	// check. An error is shown to the operator and nothing changes.
-	Set(name, value string) error
-	// Act performs Throttle, NoThrottle, Unpostpone or Panic and returns what to tell the operator.
-	Act(name string) (string, error)
-}
-
 // Config configures a Server. SocketPath or TCPAddr, or both, must be set.
 type Config struct {
 	// SocketPath is --serve-socket-file. The socket is created with mode 0600 and removed by Serve's
@@ -48,8 +32,8 @@ type Config struct {
 	TCPAddr string
 	// Table is the migrated table: throttle=T, no-throttle=T, unpostpone=T and panic=T act only when
 	// T names it, so a command meant for another migration is refused.
-	Table      string
-	Controller Controller
+	Table    string
+	Handlers Handlers
 	// BeforeCommand, when set, is called with every command line before it runs (the
 	// on-interactive-command hook); an error refuses the command.
 	BeforeCommand func(ctx context.Context, command string) error
@@ -87,8 +71,8 @@ type Server struct {
 // Listen creates the socket and the TCP listener, so that a path in use fails before the
 // migration starts. Serve then answers commands; Close releases everything if Serve never runs.
 func Listen(cfg Config) (*Server, error) {
-	if cfg.Controller == nil {
-		return nil, errors.New("control: a Controller is required")
+	if err := cfg.Handlers.Check(); err != nil {
+		return nil, err
 	}
 	if cfg.SocketPath == "" && cfg.TCPAddr == "" {
 		return nil, errors.New("control: a socket path or a TCP address is required")
@@ -310,78 +294,74 @@ func (s *Server) execute(ctx context.Context, line string) string {
 	if !ok {
 		return errorLine(fmt.Sprintf("unknown command %q; send help for the list of commands", clip(name)))
 	}
-	answer, err := s.run(cmd, arg, hasArg)
+	answer, changed, err := s.run(cmd, arg, hasArg)
 	if err != nil {
 		s.log.Info("interactive command refused", zap.String("command", line), zap.Error(err))
 		return errorLine(err.Error())
 	}
-	if cmd.kind == setting && arg != "?" || cmd.kind == action {
+	if changed {
 		s.log.Info("interactive command", zap.String("command", line))
 	}
 	return withNewline(answer)
 }
 
-func (s *Server) run(cmd command, arg string, hasArg bool) (string, error) {
-	ctl := s.cfg.Controller
-	switch cmd.kind {
+// run answers cmd, as its handler's kind says; changed is true when it changed a setting or acted.
+func (s *Server) run(cmd command, arg string, hasArg bool) (answer string, changed bool, err error) {
+	h := &s.cfg.Handlers
+	switch bound := cmd.bind(h).(type) {
+	case helpList:
+		if hasArg {
+			return "", false, fmt.Errorf("%s takes no value", cmd.name)
+		}
+		return helpText(), false, nil
 	case report:
 		if hasArg {
-			return "", fmt.Errorf("%s takes no value", cmd.name)
+			return "", false, fmt.Errorf("%s takes no value", cmd.name)
 		}
-		switch cmd.name {
-		case "help":
-			return helpText(), nil
-		case "sup":
-			return ctl.Status(true), nil
-		}
-		return ctl.Status(false), nil
+		return bound(), false, nil
 	case fact:
 		if hasArg && arg != "?" {
-			return "", fmt.Errorf("%s is read-only", cmd.name)
+			return "", false, fmt.Errorf("%s is read-only", cmd.name)
 		}
-		return ctl.Get(cmd.name)
+		answer, err := bound()
+		return answer, false, err
 	case setting:
 		if !hasArg {
-			return "", fmt.Errorf("%s needs a value: %s=%s, or %s=? to read it", cmd.name, cmd.name, cmd.arg, cmd.name)
+			return "", false, fmt.Errorf("%s needs a value: %s=%s, or %s=? to read it", cmd.name, cmd.name, cmd.arg, cmd.name)
 		}
 		if arg == "?" {
-			return ctl.Get(cmd.name)
+			return bound.get(), false, nil
 		}
-		value, err := parseValue(cmd, arg)
-		if err != nil {
-			return "", err
-		}
-		if err := ctl.Set(cmd.name, value); err != nil {
-			return "", fmt.Errorf("%s=%s: %w", cmd.name, value, err)
+		if err := bound.set(cmd.name, arg); err != nil {
+			return "", false, err
 		}
 		// Read the value back, so the answer shows what is in effect now.
-		if now, err := ctl.Get(cmd.name); err == nil {
-			value = now
-		}
-		answer := withNewline(cmd.name + "=" + value)
+		answer := withNewline(cmd.name + "=" + bound.get())
 		if cmd.throttleNote {
 			answer += throttleNote + "\n"
 		}
-		return answer + withNewline(ctl.Status(false)), nil
+		return answer + withNewline(h.Status()), true, nil
+	case action:
+		if hasArg && arg != s.cfg.Table {
+			return "", false, fmt.Errorf("%s names table %q, but this migration is of %q: nothing done", cmd.name, arg, s.cfg.Table)
+		}
+		said, err := bound()
+		if err != nil {
+			return "", false, err
+		}
+		answer := withNewline(said)
+		if said == "" {
+			answer = ""
+		}
+		if cmd.throttleNote {
+			answer += throttleNote + "\n"
+		}
+		if cmd.ends {
+			return answer, true, nil
+		}
+		return answer + withNewline(h.Status()), true, nil
 	}
-	if hasArg && arg != s.cfg.Table {
-		return "", fmt.Errorf("%s names table %q, but this migration is of %q: nothing done", cmd.name, arg, s.cfg.Table)
-	}
-	said, err := ctl.Act(cmd.name)
-	if err != nil {
-		return "", err
-	}
-	answer := withNewline(said)
-	if said == "" {
-		answer = ""
-	}
-	if cmd.throttleNote {
-		answer += throttleNote + "\n"
-	}
-	if cmd.name == Panic {
-		return answer, nil
-	}
-	return answer + withNewline(ctl.Status(false)), nil
+	return "", false, fmt.Errorf("the %s command has a handler of no known kind", cmd.name)
 }
 
 func errorLine(msg string) string {

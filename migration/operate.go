@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -189,7 +188,7 @@ func (r *run) listenControl() (*control.Server, error) {
 		return nil, nil
 	}
 	srv, err := control.Listen(control.Config{
-		SocketPath: r.cfg.SocketPath, TCPAddr: r.cfg.TCPAddr, Table: r.cfg.Table, Controller: r,
+		SocketPath: r.cfg.SocketPath, TCPAddr: r.cfg.TCPAddr, Table: r.cfg.Table, Handlers: r.controlHandlers(),
 		BeforeCommand: func(ctx context.Context, command string) error {
 			v := r.hookVars()
 			v.Command = command
@@ -203,116 +202,110 @@ func (r *run) listenControl() (*control.Server, error) {
 	return srv, nil
 }
 
-// Status implements control.Controller.
-func (r *run) Status(short bool) string {
-	p := r.snapshot()
-	if short {
-		return p.Line()
+// controlHandlers binds every control command to what it does in this run. The socket is bound
+// before the servers are connected and the throttler is built, so the handlers look them up when
+// called.
+func (r *run) controlHandlers() control.Handlers {
+	type th = throttle.Throttler
+	return control.Handlers{
+		Status:      func() string { return r.statusText(r.snapshot()) },
+		Sup:         func() string { return r.snapshot().Line() },
+		Coordinates: r.coordinates,
+		Applier:     func() (string, error) { return r.s.primaryCfg.Addr(), nil },
+		Inspector:   func() (string, error) { return r.s.inspectCfg.Addr(), nil },
+
+		ChunkSize:               logged(r, "chunk-size", r.chunk.Load, r.setChunkSize),
+		DMLBatchSize:            logged(r, "dml-batch-size", r.dmlBatch.Load, r.setDMLBatchSize),
+		PostponeCutOverFlagFile: logged(r, "postpone-cut-over-flag-file", func() string { return *r.postpone.Load() }, r.setPostponeFlagFile),
+		MaxLagMillis:            throttlerSetting(r, "max-lag-millis", maxLagMillis, setMaxLagMillis),
+		MaxLoad:                 throttlerSetting(r, "max-load", (*th).MaxLoad, checkedOnPrimary((*th).SetMaxLoad)),
+		CriticalLoad:            throttlerSetting(r, "critical-load", (*th).CriticalLoad, checkedOnPrimary((*th).SetCriticalLoad)),
+		NiceRatio:               throttlerSetting(r, "nice-ratio", (*th).NiceRatio, (*th).SetNiceRatio),
+		ThrottleQuery:           throttlerSetting(r, "throttle-query", (*th).ThrottleQuery, checkedOnPrimary((*th).SetThrottleQuery)),
+		ThrottleHTTP:            throttlerSetting(r, "throttle-http", (*th).ThrottleHTTP, (*th).SetThrottleHTTP),
+		ThrottleControlReplicas: throttlerSetting(r, "throttle-control-replicas", (*th).ControlReplicas, (*th).SetControlReplicas),
+
+		Throttle: func() (string, error) {
+			r.throttle.SetUserThrottle(true)
+			return "throttled by the operator", nil
+		},
+		NoThrottle: func() (string, error) {
+			r.throttle.SetUserThrottle(false)
+			return "operator throttle lifted", nil
+		},
+		Unpostpone: func() (string, error) {
+			r.unpostponed.Store(true)
+			return "the cut-over is no longer postponed", nil
+		},
+		Panic: func() (string, error) {
+			r.log().Warn("panic command received: stopping the migration; the original table is left as it is")
+			r.abort(errPanic)
+			return "stopping: the original table is left as it is", nil
+		},
 	}
-	return r.statusText(p)
 }
 
-// Get implements control.Controller.
-func (r *run) Get(name string) (string, error) {
-	th := r.throttle
-	switch name {
-	case control.ChunkSize:
-		return strconv.FormatInt(r.chunk.Load(), 10), nil
-	case control.DMLBatchSize:
-		return strconv.FormatInt(r.dmlBatch.Load(), 10), nil
-	case control.MaxLagMillis:
-		return strconv.FormatInt(th.MaxLag().Milliseconds(), 10), nil
-	case control.MaxLoad:
-		return th.MaxLoad(), nil
-	case control.CriticalLoad:
-		return th.CriticalLoad(), nil
-	case control.NiceRatio:
-		return strconv.FormatFloat(th.NiceRatio(), 'f', -1, 64), nil
-	case control.ThrottleQuery:
-		return th.ThrottleQuery(), nil
-	case control.ThrottleHTTP:
-		return th.ThrottleHTTP(), nil
-	case control.ThrottleControlReplicas:
-		return th.ControlReplicas(), nil
-	case control.PostponeCutOverFlagFile:
-		return *r.postpone.Load(), nil
-	case control.Coordinates:
-		if r.applier == nil {
-			return "", errors.New("the binlog stream has not started yet")
-		}
-		return fmt.Sprintf("applied up to %s", r.applier.Position()), nil
-	case control.Applier:
-		return r.s.primaryCfg.Addr(), nil
-	case control.Inspector:
-		return r.s.inspectCfg.Addr(), nil
+func (r *run) coordinates() (string, error) {
+	if r.applier == nil {
+		return "", errors.New("the binlog stream has not started yet")
 	}
-	return "", fmt.Errorf("%s cannot be read", name)
+	return fmt.Sprintf("applied up to %s", r.applier.Position()), nil
+}
+
+func (r *run) setChunkSize(n int64) error {
+	if n < MinChunkSize || n > MaxChunkSize {
+		return fmt.Errorf("chunk-size %d is out of range: use %d to %d", n, MinChunkSize, MaxChunkSize)
+	}
+	r.chunk.Store(n)
+	return nil
+}
+
+func (r *run) setDMLBatchSize(n int64) error {
+	if n < 1 || n > MaxDMLBatchSize {
+		return fmt.Errorf("dml-batch-size %d is out of range: use 1 to %d", n, MaxDMLBatchSize)
+	}
+	r.dmlBatch.Store(n)
+	return nil
+}
+
+// setPostponeFlagFile replaces the flag file; a new one postpones again after an unpostpone.
+func (r *run) setPostponeFlagFile(path string) error {
+	r.postpone.Store(&path)
+	r.unpostponed.Store(false)
+	return nil
+}
+
+func maxLagMillis(t *throttle.Throttler) int64 { return t.MaxLag().Milliseconds() }
+
+func setMaxLagMillis(t *throttle.Throttler, ms int64) error {
+	return t.SetMaxLag(time.Duration(ms) * time.Millisecond)
 }
 
 // setTimeout bounds the server checks of a setting changed from the control socket.
 const setTimeout = 5 * time.Second
 
-// Set implements control.Controller.
-func (r *run) Set(name, value string) error {
-	th := r.throttle
-	// Some settings are checked on the primary (a status variable exists, the query runs).
-	ctx, cancel := context.WithTimeout(context.Background(), setTimeout)
-	defer cancel()
-	switch name {
-	case control.ChunkSize:
-		n, _ := strconv.ParseInt(value, 10, 64)
-		if n < MinChunkSize || n > MaxChunkSize {
-			return fmt.Errorf("chunk-size %d is out of range: use %d to %d", n, MinChunkSize, MaxChunkSize)
-		}
-		r.chunk.Store(n)
-	case control.DMLBatchSize:
-		n, _ := strconv.ParseInt(value, 10, 64)
-		if n < 1 || n > MaxDMLBatchSize {
-			return fmt.Errorf("dml-batch-size %d is out of range: use 1 to %d", n, MaxDMLBatchSize)
-		}
-		r.dmlBatch.Store(n)
-	case control.MaxLagMillis:
-		n, _ := strconv.ParseInt(value, 10, 64)
-		return th.SetMaxLag(time.Duration(n) * time.Millisecond)
-	case control.MaxLoad:
-		return th.SetMaxLoad(ctx, value)
-	case control.CriticalLoad:
-		return th.SetCriticalLoad(ctx, value)
-	case control.NiceRatio:
-		f, _ := strconv.ParseFloat(value, 64)
-		return th.SetNiceRatio(f)
-	case control.ThrottleQuery:
-		return th.SetThrottleQuery(ctx, value)
-	case control.ThrottleHTTP:
-		return th.SetThrottleHTTP(value)
-	case control.ThrottleControlReplicas:
-		return th.SetControlReplicas(value)
-	case control.PostponeCutOverFlagFile:
-		r.postpone.Store(&value)
-		r.unpostponed.Store(false)
-	default:
-		return fmt.Errorf("%s cannot be changed", name)
+// checkedOnPrimary bounds a setter that checks its value on the primary (a status variable
+// exists, the query runs).
+func checkedOnPrimary(set func(*throttle.Throttler, context.Context, string) error) func(*throttle.Throttler, string) error {
+	return func(t *throttle.Throttler, v string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), setTimeout)
+		defer cancel()
+		return set(t, ctx, v)
 	}
-	r.log().Info("setting changed from the control socket", zap.String("setting", name), zap.String("value", value))
-	return nil
 }
 
-// Act implements control.Controller.
-func (r *run) Act(name string) (string, error) {
-	switch name {
-	case control.Throttle:
-		r.throttle.SetUserThrottle(true)
-		return "throttled by the operator", nil
-	case control.NoThrottle:
-		r.throttle.SetUserThrottle(false)
-		return "operator throttle lifted", nil
-	case control.Unpostpone:
-		r.unpostponed.Store(true)
-		return "the cut-over is no longer postponed", nil
-	case control.Panic:
-		r.log().Warn("panic command received: stopping the migration; the original table is left as it is")
-		r.abort(errPanic)
-		return "stopping: the original table is left as it is", nil
-	}
-	return "", fmt.Errorf("%s is not an action", name)
+// throttlerSetting binds a setting of the throttler, which is looked up on each call.
+func throttlerSetting[T control.Value](r *run, name string, get func(*throttle.Throttler) T, set func(*throttle.Throttler, T) error) control.Setting[T] {
+	return logged(r, name, func() T { return get(r.throttle) }, func(v T) error { return set(r.throttle, v) })
+}
+
+// logged binds a setting whose changes are logged.
+func logged[T control.Value](r *run, name string, get func() T, set func(T) error) control.Setting[T] {
+	return control.Setting[T]{Get: get, Set: func(v T) error {
+		if err := set(v); err != nil {
+			return err
+		}
+		r.log().Info("setting changed from the control socket", zap.String("setting", name), zap.Any("value", v))
+		return nil
+	}}
 }

@@ -570,5 +570,3 @@ func (r *run) setState(s State) {
 	r.state.set(s)
 	r.cfg.Metrics.SetState(s.String())
 }
-
-var _ control.Controller = (*run)(nil)
