@@ -3,16 +3,29 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test unit demo bench sandbox clean
+# The linter, pinned: `make lint` builds this version into .tools/ when it is not there yet.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT := $(CURDIR)/.tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
+
+.PHONY: build test unit lint demo bench sandbox clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/doppel ./cmd/doppel
 
 # Everything: vet, unit tests and the integration tests, which start their own throwaway MariaDB
 # (or MySQL) servers from the mariadbd/mysqld on PATH.
-test:
+test: lint
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 25m ./...
+
+# golangci-lint with .golangci.yml: errcheck, errorlint, rowserrcheck, sqlclosecheck, staticcheck,
+# gofmt and the import rules of docs/architecture.md (depguard); also over the failpoints build.
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --build-tags failpoints ./cmd/doppel ./faults
+
+$(GOLANGCI_LINT):
+	GOBIN=$(dir $(GOLANGCI_LINT)) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 # The fast tests only: no database server.
 unit:

@@ -52,20 +52,7 @@ func ReadServer(ctx context.Context, db *sql.DB) (*Server, error) {
 		return nil, fmt.Errorf("reading lower_case_table_names: %w", err)
 	}
 	srv.TableNamesCaseSensitive = lowerCase == 0
-	rows, err := db.QueryContext(ctx, "SELECT CHARACTER_SET_NAME, DEFAULT_COLLATE_NAME, MAXLEN FROM information_schema.CHARACTER_SETS")
-	if err != nil {
-		return nil, fmt.Errorf("reading the server's character sets: %w", err)
-	}
-	for rows.Next() {
-		var c Charset
-		if err := rows.Scan(&c.Name, &c.DefaultCollation, &c.MaxLen); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("reading the server's character sets: %w", err)
-		}
-		srv.Charsets = append(srv.Charsets, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := srv.readCharsets(ctx, db); err != nil {
 		return nil, fmt.Errorf("reading the server's character sets: %w", err)
 	}
 	// MariaDB 10.10 and later name a collation either for itself (uca1400_ai_ci, no character set
@@ -80,6 +67,22 @@ func ReadServer(ctx context.Context, db *sql.DB) (*Server, error) {
 		}
 	}
 	return srv, nil
+}
+
+func (srv *Server) readCharsets(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, "SELECT CHARACTER_SET_NAME, DEFAULT_COLLATE_NAME, MAXLEN FROM information_schema.CHARACTER_SETS")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c Charset
+		if err := rows.Scan(&c.Name, &c.DefaultCollation, &c.MaxLen); err != nil {
+			return err
+		}
+		srv.Charsets = append(srv.Charsets, c)
+	}
+	return rows.Err()
 }
 
 func (srv *Server) readCollations(ctx context.Context, db *sql.DB, query string) error {

@@ -59,14 +59,17 @@ func (l *phasedLoad) latency(phase int) Latency {
 	return Latency{P50: pct(0.5), P95: pct(0.95), P99: pct(0.99), Max: pct(1), Count: int64(len(lat))}
 }
 
-func (l *phasedLoad) stop() {
+// stop ends the load; its error is that it could not start.
+func (l *phasedLoad) stop() error {
 	l.cancel()
-	<-l.done
+	return <-l.done
 }
 
 // finish stops the load and checks the migrated table against the oracle, altered natively.
 func (l *phasedLoad) finish(ctx context.Context, db *sql.DB, tbl, oracle, alter string, swappedAt time.Time) (*Load, error) {
-	l.stop()
+	if err := l.stop(); err != nil {
+		return nil, fmt.Errorf("the write load: %w", err)
+	}
 	if len(l.marks) != 4 {
 		return nil, fmt.Errorf("the load has %d phase marks, want 4", len(l.marks))
 	}

@@ -273,7 +273,7 @@ func (b *bench) doppelRun(ctx context.Context, name string, args []string, withL
 	took := time.Since(start)
 	if runErr != nil {
 		if load != nil {
-			load.stop()
+			_ = load.stop() // doppel's failure is the one to report
 		}
 		return Result{}, fmt.Errorf("doppel failed: %w\n%s", runErr, logs.String())
 	}

@@ -566,7 +566,7 @@ func TestConcurrentClients(t *testing.T) {
 				}
 				answer, err := send(t, path, cmd)
 				if err != nil || answer == "" {
-					errs <- fmt.Errorf("%s: %q, %v", cmd, answer, err)
+					errs <- fmt.Errorf("%s: %q, %w", cmd, answer, err)
 				}
 			}
 		})

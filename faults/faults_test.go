@@ -93,7 +93,9 @@ func newFixture(t *testing.T, rows int) *fixture {
 func (f *fixture) stopLoad() {
 	if f.stop != nil {
 		f.stop()
-		<-f.done
+		if err := <-f.done; err != nil {
+			f.t.Errorf("the write load could not start: %v", err)
+		}
 		f.stop = nil
 	}
 }
@@ -141,7 +143,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	}()
 	go func() {
 		err := p.cmd.Wait()
-		pw.Close()
+		_ = pw.Close() // ends the scan of the output
 		p.exited <- err
 	}()
 	t.Cleanup(func() {
@@ -181,7 +183,7 @@ func (p *proc) kill(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-p.exited
+	_ = <-p.exited // "signal: killed", as meant
 }
 
 func (p *proc) wait(t *testing.T, limit time.Duration) error {
@@ -233,6 +235,9 @@ func (f *fixture) tables() string {
 			f.t.Fatal(err)
 		}
 		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		f.t.Fatal(err)
 	}
 	return strings.Join(names, ",")
 }

@@ -79,6 +79,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		err = errors.Join(fmt.Errorf("metrics: stopping the server on %s: %w", s.Addr(), err), s.srv.Close())
 	}
-	<-served // http.ErrServerClosed, now that Shutdown or Close ran
+	_ = <-served // http.ErrServerClosed, now that Shutdown or Close ran
 	return err
 }

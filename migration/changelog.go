@@ -46,7 +46,7 @@ func (w *ddlWatch) onDDL(d binlog.DDL) error {
 		// A statement the parser cannot read is judged by the names it holds: one that names the
 		// migrated table may have changed it.
 		if alter.Mentions(d.Query, w.table, w.server) {
-			return fmt.Errorf("a statement doppel cannot read names %s (%v): another session may have changed the table during the migration, and doppel stopped; the original table was not touched by doppel. Run doppel again once that change is done: %w",
+			return fmt.Errorf("a statement doppel cannot read names %s (%w): another session may have changed the table during the migration, and doppel stopped; the original table was not touched by doppel. Run doppel again once that change is done: %w",
 				sqlbuild.QualifiedName(w.schema, w.table), err, errTableChanged)
 		}
 		w.warn("a DDL statement in the binlog could not be parsed; it does not name the migrated table", err)

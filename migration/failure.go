@@ -67,7 +67,7 @@ func (r *run) failed(ctx context.Context, err error) error {
 		// as it answered): look at the tables rather than trust the error.
 		swapped, checkErr := r.swappedOnServer(ctx)
 		if checkErr != nil {
-			return &unsureError{fmt.Errorf("%w. doppel cannot tell whether the tables were swapped (%v): if %s still exists, nothing was swapped and it can be dropped along with %s; otherwise %s is the migrated table and %s the original",
+			return &unsureError{fmt.Errorf("%w. doppel cannot tell whether the tables were swapped (%w): if %s still exists, nothing was swapped and it can be dropped along with %s; otherwise %s is the migrated table and %s the original",
 				err, checkErr, r.qualified(r.p.names.ghost), r.qualified(r.p.changelog), r.qualified(r.cfg.Table), r.qualified(r.p.old))}
 		}
 		r.swapped.Store(swapped)

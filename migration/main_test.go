@@ -347,7 +347,11 @@ func TestRefusesBinlogOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer off.Stop()
+	defer func() {
+		if err := off.Stop(); err != nil {
+			t.Error(err)
+		}
+	}()
 	db, err := off.Primary.DB("")
 	if err != nil {
 		t.Fatal(err)

@@ -56,7 +56,7 @@ func startOperated(t *testing.T, rows int, alter string, tweak func(*Config)) *o
 	t.Cleanup(func() {
 		if !o.ended {
 			_, _ = o.send("panic")
-			<-o.done
+			_ = <-o.done // the panic's error, as meant
 		}
 	})
 	o.waitStatus("throttled by the flag file", 20*time.Second, func(s string) bool { return strings.Contains(s, "Throttled: flag-file") })
@@ -307,7 +307,7 @@ func TestPanic(t *testing.T) {
 }
 
 // TestHooks: every hook runs, in order, with gh-ost's variables; a failing on-before-cut-over hook
-// prevents the swap.
+// prevents the swap; a failing on-startup hook stops the run before anything is created.
 func TestHooks(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "hooks.log")
@@ -360,6 +360,19 @@ func TestHooks(t *testing.T) {
 	if lines := readLines(t, log); !strings.HasPrefix(lines[len(lines)-1], "failure ") {
 		t.Errorf("on-failure did not run last: %q", lines)
 	}
+
+	// A failing on-startup hook stops the migration before anything is created (docs/hooks.md).
+	exec(t, db, "DROP TABLE _t_ghc, _t_gho")
+	if err := os.WriteFile(filepath.Join(dir, "gh-ost-on-startup"), []byte("#!/bin/sh\nexit 4\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "startup") {
+		t.Fatalf("error %v, want the failing on-startup hook named", err)
+	}
+	if got := tableList(t, db); got != "t" || checksum(t, db, "t") != before {
+		t.Errorf("tables %q after a failing on-startup hook, or the original changed", got)
+	}
 }
 
 func readLines(t *testing.T, path string) []string {
@@ -397,7 +410,7 @@ func TestMetricsDuringMigration(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-served }()
+	defer func() { cancel(); _ = <-served }()
 	url := "http://" + srv.Addr().String() + "/metrics"
 	// The exposition format sorts labels by name.
 	labels := fmt.Sprintf(`database="%s",table="t"`, dbName)

@@ -96,7 +96,9 @@ func (r *run) pipelinePhases() []phase {
 
 // check is the validation: nothing is created. A dry run ends here.
 func (r *run) check(ctx context.Context) error {
-	r.hook(ctx, hooks.OnStartup)
+	if err := r.hook(ctx, hooks.OnStartup); err != nil {
+		return err
+	}
 	var err error
 	if r.s, err = connect(ctx, r.cfg); err != nil {
 		return err

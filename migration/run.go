@@ -71,12 +71,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res, err := r.run(ctx)
 	if err != nil {
 		r.setState(StateFailed)
-		r.hook(context.WithoutCancel(ctx), hooks.OnFailure)
+		_ = r.hook(context.WithoutCancel(ctx), hooks.OnFailure) // a failing on-failure hook is only logged
 		return nil, err
 	}
 	if !res.DryRun {
 		r.setState(StateDone)
-		r.hook(ctx, hooks.OnSuccess)
+		_ = r.hook(ctx, hooks.OnSuccess) // a failing on-success hook is only logged
 	}
 	return res, nil
 }

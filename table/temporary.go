@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser"
@@ -22,33 +23,8 @@ import (
 func InspectTemporary(ctx context.Context, conn *sql.Conn, schema, name string) (*Table, error) {
 	t := &Table{Schema: schema, Name: name}
 	qualified := sqlbuild.QualifiedName(schema, name)
-	rows, err := conn.QueryContext(ctx, "SHOW FULL COLUMNS FROM "+qualified)
+	collations, err := t.readShowColumns(ctx, conn, qualified)
 	if err != nil {
-		return nil, fmt.Errorf("reading columns of %s: %w", qualified, err)
-	}
-	collations := map[string]bool{}
-	for rows.Next() {
-		var field, typ, null, key, extra, privileges, comment string
-		var collation, def sql.NullString
-		if err := rows.Scan(&field, &typ, &collation, &null, &key, &def, &extra, &privileges, &comment); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("reading columns of %s: %w", qualified, err)
-		}
-		c := columnFromType(typ)
-		c.Name = field
-		c.Ordinal = len(t.Columns) + 1
-		c.Nullable = null == "YES"
-		c.Collation = collation.String
-		c.Comment = comment
-		c.readExtra(extra)
-		c.HasDefault = def.Valid || c.Nullable
-		if c.Collation != "" {
-			collations[c.Collation] = true
-		}
-		t.Columns = append(t.Columns, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("reading columns of %s: %w", qualified, err)
 	}
 	charsets, err := charsetsOf(ctx, conn, collations)
@@ -63,6 +39,36 @@ func InspectTemporary(ctx context.Context, conn *sql.Conn, schema, name string) 
 	}
 	t.sortIndexes()
 	return t, nil
+}
+
+// readShowColumns reads the columns, and returns their collations.
+func (t *Table) readShowColumns(ctx context.Context, conn *sql.Conn, qualified string) (map[string]bool, error) {
+	rows, err := conn.QueryContext(ctx, "SHOW FULL COLUMNS FROM "+qualified)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	collations := map[string]bool{}
+	for rows.Next() {
+		var field, typ, null, key, extra, privileges, comment string
+		var collation, def sql.NullString
+		if err := rows.Scan(&field, &typ, &collation, &null, &key, &def, &extra, &privileges, &comment); err != nil {
+			return nil, err
+		}
+		c := columnFromType(typ)
+		c.Name = field
+		c.Ordinal = len(t.Columns) + 1
+		c.Nullable = null == "YES"
+		c.Collation = collation.String
+		c.Comment = comment
+		c.readExtra(extra)
+		c.HasDefault = def.Valid || c.Nullable
+		if c.Collation != "" {
+			collations[c.Collation] = true
+		}
+		t.Columns = append(t.Columns, c)
+	}
+	return collations, rows.Err()
 }
 
 func (t *Table) readShowIndex(ctx context.Context, conn *sql.Conn, qualified string) error {
@@ -106,7 +112,12 @@ func (t *Table) readShowIndex(ctx context.Context, conn *sql.Conn, qualified str
 			continue
 		}
 		var sub int
-		fmt.Sscan(get("Sub_part").String, &sub)
+		if s := get("Sub_part"); s.Valid {
+			var err error
+			if sub, err = strconv.Atoi(s.String); err != nil {
+				return fmt.Errorf("reading the prefix length of index %s: %w", ix.Name, err)
+			}
+		}
 		ix.Columns = append(ix.Columns, IndexColumn{Name: column.String, SubPart: sub, Desc: get("Collation").String == "D"})
 	}
 	return rows.Err()

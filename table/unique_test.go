@@ -120,7 +120,10 @@ func TestSameCollationOnTheServer(t *testing.T) {
 		}
 		pairs = append(pairs, p)
 	}
-	rows.Close()
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close() //nolint:sqlclosecheck // closed before the next query on this single connection
 	if len(pairs) < 10 {
 		t.Fatalf("only %d collation pairs found: %v", len(pairs), pairs)
 	}

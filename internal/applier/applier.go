@@ -640,7 +640,7 @@ func (a *Applier) writeEach(ctx context.Context, tx *sql.Tx, ops []*op) (held []
 		case a.nullForNotNull(o.row):
 			return nil, fmt.Errorf("a row holds NULL in a column the altered table declares NOT NULL: %w", err)
 		case a.cfg.PanicOnWarnings:
-			return nil, fmt.Errorf("%w (--panic-on-warnings): %v", table.ErrCollision, err)
+			return nil, fmt.Errorf("%w (--panic-on-warnings): %w", table.ErrCollision, err)
 		}
 		held = append(held, o)
 	}

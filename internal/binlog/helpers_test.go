@@ -202,6 +202,24 @@ func setCompression(t *testing.T, on bool) {
 	setGlobal(t, "binlog_transaction_compression", v)
 }
 
+// dumpThreads lists the server threads that stream the binlog to readers.
+func dumpThreads(db *sql.DB) ([]int64, error) {
+	rows, err := db.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // killDumpThreads kills the server threads that stream the binlog to readers, as a network failure
 // or an operator would, and returns how many it killed.
 func killDumpThreads(t *testing.T) int {
@@ -211,20 +229,11 @@ func killDumpThreads(t *testing.T) int {
 		return 0
 	}
 	defer db.Close()
-	rows, err := db.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+	ids, err := dumpThreads(db)
 	if err != nil {
 		t.Error(err)
 		return 0
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			t.Error(err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	killed := 0
 	for _, id := range ids {
 		// The thread may have ended by itself in between.

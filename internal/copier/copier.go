@@ -374,7 +374,7 @@ func (c *Copier) copyChunk(ctx context.Context, ch chunk) error {
 			break
 		}
 		if c.cfg.CatchUp == nil || attempt == collisionAttempts {
-			err = fmt.Errorf("%w: %v", table.ErrCollision, err)
+			err = fmt.Errorf("%w: %w", table.ErrCollision, err)
 			break
 		}
 		// The ghost row it collides with may be an old version of a row whose change the replay

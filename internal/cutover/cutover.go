@@ -181,49 +181,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // swap makes one attempt and returns how long the table was blocked.
 func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	tbl := sqlbuild.QualifiedName(cfg.Schema, cfg.Table)
-	ghost := sqlbuild.QualifiedName(cfg.Schema, cfg.Ghost)
 	sentry := sqlbuild.QualifiedName(cfg.Schema, SentryName(cfg.Table))
-	timeoutSecs := max(1, int(cfg.LockTimeout.Round(time.Second)/time.Second))
 
 	if err := settle(ctx, cfg); err != nil {
 		return 0, err
 	}
-	a, err := cfg.DB.Conn(ctx)
+	a, b, bID, err := sessions(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}
 	defer dbconn.Discard(a)
-	b, err := cfg.DB.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
 	defer dbconn.Discard(b)
-	if _, err := a.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", timeoutSecs)); err != nil {
+	if err := createSentry(ctx, cfg, a, sentry); err != nil {
 		return 0, err
-	}
-	// B's RENAME must outwait A's lock, which A holds at most one more timeout after issuing it.
-	if _, err := b.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", 3*timeoutSecs)); err != nil {
-		return 0, err
-	}
-	var bID int64
-	if err := b.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&bID); err != nil {
-		return 0, err
-	}
-
-	if cfg.Old != SentryName(cfg.Table) {
-		taken, err := table.Exists(ctx, a, cfg.Schema, cfg.Old)
-		if err != nil {
-			return 0, err
-		}
-		if taken {
-			return 0, fmt.Errorf("%s exists: %w", sqlbuild.QualifiedName(cfg.Schema, cfg.Old), ErrOldNameTaken)
-		}
-	}
-	if _, err := a.ExecContext(ctx, "CREATE TABLE "+sentry+" (id INT PRIMARY KEY) COMMENT='"+SentryComment+"'"); err != nil {
-		if dbconn.ErrorNumber(err) == dbconn.ErrTableExists {
-			return 0, fmt.Errorf("creating the cut-over sentry %s: %w: %w", sentry, ErrSentryExists, err)
-		}
-		return 0, fmt.Errorf("creating the cut-over sentry %s: %w", sentry, err)
 	}
 	cfg.failpoint("sentry")
 	// Until the point of no return, any failure drops the sentry again. A's lock, if held, is
@@ -234,43 +204,21 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 			dropSentry(cfg, sentry)
 		}
 	}()
-	if cfg.BeforeLock != nil {
-		if err := cfg.BeforeLock(ctx, a); err != nil {
-			return 0, fmt.Errorf("preparing the cut-over's checks: %w", err)
-		}
+	lockedAt, err := lockAndCheck(ctx, cfg, a, tbl, sentry)
+	if err != nil && lockedAt.IsZero() {
+		return 0, err
 	}
-	if _, err := a.ExecContext(ctx, "LOCK TABLES "+tbl+" WRITE, "+sentry+" WRITE"); err != nil {
-		return 0, fmt.Errorf("locking %s: %w", tbl, err)
-	}
-	lockedAt := time.Now()
-	cfg.failpoint("locked")
-	unlock := func() { _, _ = a.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES") }
-
-	catchCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
-	err = cfg.CatchUp.CatchUp(catchCtx)
-	cancel()
 	if err != nil {
-		unlock()
-		return time.Since(lockedAt), fmt.Errorf("replaying the last changes while %s was locked: %w", tbl, err)
+		return time.Since(lockedAt), err
 	}
-
-	if cfg.UnderLock != nil {
-		checkCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
-		err := cfg.UnderLock(checkCtx, a)
-		cancel()
-		if err != nil {
-			unlock()
-			return time.Since(lockedAt), fmt.Errorf("checking the ghost table while %s was locked: %w", tbl, err)
-		}
-	}
-	cfg.failpoint("caught-up")
+	unlock := func() { _, _ = a.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES") }
 	if cfg.Guard != nil {
 		cfg.Guard.begin()
 	}
 	renamed := make(chan error, 1)
 	go func() {
 		// Not cancelled with ctx: once queued, the RENAME's outcome decides the swap and must be known.
-		_, err := b.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+tbl+" TO "+sentry+", "+ghost+" TO "+tbl)
+		_, err := b.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+tbl+" TO "+sentry+", "+sqlbuild.QualifiedName(cfg.Schema, cfg.Ghost)+" TO "+tbl)
 		renamed <- err
 	}()
 	if err := waitQueued(ctx, cfg, bID, renamed); err != nil {
@@ -302,6 +250,92 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	sentryDropped = true
 	cfg.Logger.Info("tables swapped", zap.Duration("blocked", blocked))
 	return blocked, nil
+}
+
+// sessions opens the attempt's two sessions: a, which creates the sentry and holds the lock, and
+// b, which issues the RENAME; bID is b's connection id, to see it wait in the processlist.
+func sessions(ctx context.Context, cfg Config) (a, b *sql.Conn, bID int64, err error) {
+	timeoutSecs := max(1, int(cfg.LockTimeout.Round(time.Second)/time.Second))
+	if a, err = cfg.DB.Conn(ctx); err != nil {
+		return nil, nil, 0, err
+	}
+	if b, err = cfg.DB.Conn(ctx); err != nil {
+		dbconn.Discard(a)
+		return nil, nil, 0, err
+	}
+	err = func() error {
+		if _, err := a.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", timeoutSecs)); err != nil {
+			return err
+		}
+		// B's RENAME must outwait A's lock, which A holds at most one more timeout after issuing it.
+		if _, err := b.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", 3*timeoutSecs)); err != nil {
+			return err
+		}
+		return b.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&bID)
+	}()
+	if err != nil {
+		dbconn.Discard(a)
+		dbconn.Discard(b)
+		return nil, nil, 0, err
+	}
+	return a, b, bID, nil
+}
+
+// createSentry checks that the name the original gets after the swap is free, and creates the
+// sentry under the name the original has during it.
+func createSentry(ctx context.Context, cfg Config, a *sql.Conn, sentry string) error {
+	if cfg.Old != SentryName(cfg.Table) {
+		taken, err := table.Exists(ctx, a, cfg.Schema, cfg.Old)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return fmt.Errorf("%s exists: %w", sqlbuild.QualifiedName(cfg.Schema, cfg.Old), ErrOldNameTaken)
+		}
+	}
+	if _, err := a.ExecContext(ctx, "CREATE TABLE "+sentry+" (id INT PRIMARY KEY) COMMENT='"+SentryComment+"'"); err != nil {
+		if dbconn.ErrorNumber(err) == dbconn.ErrTableExists {
+			return fmt.Errorf("creating the cut-over sentry %s: %w: %w", sentry, ErrSentryExists, err)
+		}
+		return fmt.Errorf("creating the cut-over sentry %s: %w", sentry, err)
+	}
+	return nil
+}
+
+// lockAndCheck locks the original and the sentry in a, then proves every change made before the
+// lock is in the ghost and runs the last checks. It returns when the lock was taken (the zero
+// time when it failed before taking it); on an error the lock is released.
+func lockAndCheck(ctx context.Context, cfg Config, a *sql.Conn, tbl, sentry string) (time.Time, error) {
+	if cfg.BeforeLock != nil {
+		if err := cfg.BeforeLock(ctx, a); err != nil {
+			return time.Time{}, fmt.Errorf("preparing the cut-over's checks: %w", err)
+		}
+	}
+	if _, err := a.ExecContext(ctx, "LOCK TABLES "+tbl+" WRITE, "+sentry+" WRITE"); err != nil {
+		return time.Time{}, fmt.Errorf("locking %s: %w", tbl, err)
+	}
+	lockedAt := time.Now()
+	cfg.failpoint("locked")
+	unlock := func() { _, _ = a.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES") }
+
+	catchCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
+	err := cfg.CatchUp.CatchUp(catchCtx)
+	cancel()
+	if err != nil {
+		unlock()
+		return lockedAt, fmt.Errorf("replaying the last changes while %s was locked: %w", tbl, err)
+	}
+	if cfg.UnderLock != nil {
+		checkCtx, cancel := context.WithTimeout(ctx, cfg.LockTimeout)
+		err := cfg.UnderLock(checkCtx, a)
+		cancel()
+		if err != nil {
+			unlock()
+			return lockedAt, fmt.Errorf("checking the ghost table while %s was locked: %w", tbl, err)
+		}
+	}
+	cfg.failpoint("caught-up")
+	return lockedAt, nil
 }
 
 // settle waits, before locking anything, until the replay keeps up: a catch-up (a marker's round trip

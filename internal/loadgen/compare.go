@@ -174,7 +174,7 @@ func openCursor(ctx context.Context, s Side, key, cols []*table.Column) (*cursor
 		exprs = append(exprs, sqlbuild.QuoteIdent(c.Name))
 	}
 	q := "SELECT " + strings.Join(exprs, ", ") + " FROM " + s.String() + " ORDER BY " + strings.Join(order, ", ")
-	rows, err := s.DB.QueryContext(ctx, q)
+	rows, err := s.DB.QueryContext(ctx, q) //nolint:rowserrcheck // the cursor's next checks Err
 	if err != nil {
 		return nil, fmt.Errorf("reading %s to compare: %w", s, err)
 	}

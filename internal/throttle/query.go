@@ -30,7 +30,7 @@ func CheckQuery(q string) error {
 	}
 	stmts, _, err := parser.New().Parse(q, "", "")
 	if err != nil {
-		return fmt.Errorf("not a statement doppel can read (%v): give one SELECT returning a number", err)
+		return fmt.Errorf("not a statement doppel can read (%w): give one SELECT returning a number", err)
 	}
 	if len(stmts) != 1 {
 		return fmt.Errorf("%d statements: give one SELECT returning a number", len(stmts))

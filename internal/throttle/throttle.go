@@ -209,6 +209,9 @@ func New(cfg Config) (*Throttler, error) {
 	t.httpURL.Store(&cfg.ThrottleHTTP)
 	t.controlReplicas.Store(&replicas)
 	t.forgetLag()
+	// A flag file that exists already throttles from the first chunk on, not from Run's first
+	// round of checks, which the copy may beat.
+	_ = t.checkFlagFiles(context.Background()) // it reports through the verdict, never an error
 	return t, nil
 }
 

@@ -449,6 +449,24 @@ func TestFlagFiles(t *testing.T) {
 	}
 }
 
+// TestFlagFileThrottlesFromTheStart: a flag file present when the throttler is made throttles
+// before Run's first round of checks, so not even a first chunk is copied.
+func TestFlagFileThrottlesFromTheStart(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config()
+	cfg.FlagFile = filepath.Join(t.TempDir(), "throttle-this")
+	if err := os.WriteFile(cfg.FlagFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	th, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if throttled, reason := th.Check(); !throttled || reason != "flag-file "+cfg.FlagFile+" exists" {
+		t.Errorf("Check() = %v, %q before Run; want throttled by the flag file", throttled, reason)
+	}
+}
+
 func TestThrottleQuery(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
