@@ -158,35 +158,36 @@ func newRun(cfg *Config, hk *hooks.Hooks) *run {
 
 func (r *run) log() *zap.Logger { return r.cfg.Logger }
 
-// run runs the setup phases, the pipeline and the clean-up; ended decides what a failure leaves.
-func (r *run) run(ctx context.Context) (res *Result, err error) {
+// run runs the phases; ended decides what a failure leaves.
+func (r *run) run(ctx context.Context) (*Result, error) {
 	ctx, r.abort = context.WithCancelCause(ctx)
 	defer r.abort(nil)
 	defer r.close()
-	defer func() { err = r.ended(ctx, err) }()
-	if err := r.runPhases(ctx, r.setupPhases()); err != nil {
-		if errors.Is(err, errFinished) {
-			return r.result, nil
-		}
-		return nil, err
+	err := r.runAll(ctx)
+	if err != nil && !errors.Is(err, errFinished) {
+		return nil, r.ended(ctx, err)
 	}
-	if err := r.migrate(ctx); err != nil {
-		return nil, err
+	if !errors.Is(err, errFinished) {
+		r.result.Duration = time.Since(r.start) // a dry run or an instant ALTER says its own
 	}
-	if err := r.runPhases(ctx, []phase{{state: StateCleaningUp, name: "clean up", do: r.cleanUp}}); err != nil {
-		return nil, err
-	}
-	r.result.Duration = time.Since(r.start)
 	r.result.Phases = r.phaseTimes
 	return r.result, nil
+}
+
+// runAll runs the setup phases, the pipeline and the clean-up.
+func (r *run) runAll(ctx context.Context) error {
+	if err := r.runPhases(ctx, r.setupPhases()); err != nil {
+		return err
+	}
+	if err := r.migrate(ctx); err != nil {
+		return err
+	}
+	return r.runPhases(ctx, []phase{{state: StateCleaningUp, name: "clean up", do: r.cleanUp}})
 }
 
 // ended turns the error that ended the run into the one to report: a panic is the reason the run
 // ended, not the cancellation it caused; failed decides what to keep.
 func (r *run) ended(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
 	if cause := context.Cause(ctx); errors.Is(cause, errPanic) {
 		err = cause
 	}
