@@ -16,7 +16,9 @@
 //  4. The catch-up (a changelog marker) proves every change made before the lock is in the ghost; the
 //     last checks run (Config.UnderLock: the rows replayed since the checksum, rows held back for
 //     colliding under a new unique key). The Guard is sealed: a change of T met in the binlog from
-//     now on waits for the attempt's outcome before the apply loop replays it.
+//     now on waits for the attempt's outcome before the apply loop replays it. Config.Prepare gives
+//     the ghost what it must only have from the swap on (the original's triggers); a failed
+//     attempt undoes it (Config.Undo) before any held change is replayed.
 //  5. B issues RENAME TABLE T TO T_swap, _T_gho TO T. It blocks on A's lock. A RENAME takes its
 //     tables' locks in name order, and T_swap sorts after T: B queues for T itself, ahead of every
 //     write that queues after it.
@@ -93,11 +95,19 @@ type Config struct {
 	// that holds the lock (the only one that can read the original now): the last check of the
 	// ghost. An error gives the attempt up; wrapping ErrAbort gives the swap up.
 	UnderLock func(ctx context.Context, locked *sql.Conn) error
+	// Prepare, when set, runs under the lock after the last checks, just before the RENAME is
+	// issued, in a session of its own: what the ghost must have when it takes the original's place
+	// and must not have before (the original's triggers, which a replayed change must not fire).
+	// Undo, when set, reverses it when the attempt fails after Prepare began. Both run while the
+	// apply loop holds back every change of the original written since the lock (the Guard), so no
+	// replayed change meets what Prepare made.
+	Prepare func(ctx context.Context) error
+	Undo    func(ctx context.Context) error
 	// Guard, when set, is told when an attempt is about to rename and how each attempt ended, for
 	// the apply loop (Guard.Divert, Guard.OwnRename) and for the check after the swap.
 	Guard *Guard
 	// Failpoint, when set, is called at each step of an attempt with the step's name ("sentry",
-	// "locked", "caught-up", "rename-queued", "sentry-dropped", and "failed" after an attempt that
+	// "locked", "caught-up", "prepared", "rename-queued", "sentry-dropped", and "failed" after an attempt that
 	// failed, before OnAttempt): tests stop or slow doppel there to prove the swap is safe wherever
 	// it dies.
 	Failpoint func(step string)
@@ -215,6 +225,23 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	if cfg.Guard != nil {
 		cfg.Guard.begin()
 	}
+	prepared := false
+	undo := func() {
+		if prepared && cfg.Undo != nil {
+			if err := cfg.Undo(context.WithoutCancel(ctx)); err != nil {
+				cfg.Logger.Error("could not undo the cut-over's preparation of the ghost table", zap.Error(err))
+			}
+		}
+	}
+	if cfg.Prepare != nil {
+		prepared = true
+		if err := cfg.Prepare(ctx); err != nil {
+			undo()
+			unlock()
+			return time.Since(lockedAt), fmt.Errorf("preparing the ghost table to take %s's place: %w", tbl, err)
+		}
+		cfg.failpoint("prepared")
+	}
 	renamed := make(chan error, 1)
 	go func() {
 		// Not cancelled with ctx: once queued, the RENAME's outcome decides the swap and must be known.
@@ -227,6 +254,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		if <-renamed == nil {
 			return time.Since(lockedAt), nil // cannot happen while the sentry exists; if it did, the swap is complete
 		}
+		undo()
 		return time.Since(lockedAt), err
 	}
 	cfg.failpoint("rename-queued")
@@ -240,6 +268,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	unlock()
 	blocked := time.Since(lockedAt)
 	if err := <-renamed; err != nil {
+		undo()
 		if dropErr != nil {
 			return blocked, fmt.Errorf("dropping the cut-over sentry: %w", dropErr)
 		}

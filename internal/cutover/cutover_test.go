@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
@@ -225,5 +227,87 @@ func TestNoWriteSlipsIntoTheOldTable(t *testing.T) {
 		if slipped > 0 {
 			t.Fatalf("attempt %d: %d writes queued behind the lock landed in the old table", attempt, slipped)
 		}
+	}
+}
+
+// TestPrepareUnderTheLock: Prepare runs while the original is locked, after the catch-up; what it
+// made stays with the swapped table; a failing Prepare is undone and nothing is renamed.
+func TestPrepareUnderTheLock(t *testing.T) {
+	db, cfg := setup(t)
+	if _, err := db.Exec("CREATE TABLE audit (n INT)"); err != nil {
+		t.Fatal(err)
+	}
+	createTrigger := func(ctx context.Context) error {
+		// A write to the original must wait: it is locked.
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = 1"); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, "INSERT INTO t (v) VALUES ('during')"); dbconn.ErrorNumber(err) != 1205 {
+			return fmt.Errorf("a write to the original during Prepare: %w, want a lock wait timeout", err)
+		}
+		_, err = db.ExecContext(ctx, "CREATE TRIGGER t_audit AFTER INSERT ON _t_gho FOR EACH ROW INSERT INTO audit VALUES (NEW.id)")
+		return err
+	}
+	dropTrigger := func(ctx context.Context) error {
+		_, err := db.ExecContext(ctx, "DROP TRIGGER IF EXISTS t_audit")
+		return err
+	}
+	triggers := func() string {
+		var names []string
+		rows, err := db.Query("SELECT CONCAT(TRIGGER_NAME, ' on ', EVENT_OBJECT_TABLE) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?", cfg.Schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, n)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(names, ",")
+	}
+
+	boom := errors.New("cannot create the trigger")
+	failing := cfg
+	failing.Attempts = 1
+	failing.Prepare = func(ctx context.Context) error {
+		if err := createTrigger(ctx); err != nil {
+			return err
+		}
+		return boom
+	}
+	failing.Undo = dropTrigger
+	if _, err := Run(context.Background(), failing); !errors.Is(err, boom) {
+		t.Fatalf("error %v, want %v", err, boom)
+	}
+	tableHolds(t, db, "t", "orig")
+	if got := triggers(); got != "" {
+		t.Errorf("triggers %q after a failed Prepare, want none", got)
+	}
+
+	cfg.Prepare, cfg.Undo = createTrigger, dropTrigger
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	tableHolds(t, db, "t", "ghost")
+	if got := triggers(); got != "t_audit on t" {
+		t.Errorf("triggers %q after the swap, want t_audit on t", got)
+	}
+	if _, err := db.Exec("INSERT INTO t (v) VALUES ('after')"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM audit").Scan(&n); err != nil || n != 1 {
+		t.Errorf("audit holds %d rows (%v) after one insert into the new table, want 1", n, err)
 	}
 }
