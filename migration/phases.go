@@ -205,6 +205,7 @@ func (r *run) swap(ctx context.Context) error {
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r},
 		BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock, Guard: r.guard,
+		Prepare: r.prepareHandovers, Undo: r.undoHandovers,
 		Failpoint: func(step string) {
 			if r.cfg.Failpoint != nil {
 				r.cfg.Failpoint("cutover:" + step)
@@ -224,6 +225,7 @@ func (r *run) swap(ctx context.Context) error {
 	r.swapped.Store(true)
 	r.cutover = res
 	r.log().Info("cut-over complete", zap.Int("attempts", res.Attempts), zap.Duration("table_blocked", res.Blocked))
+	r.afterSwap(ctx)
 	if err := r.guard.CheckNoSlip(ctx, r.applierDone, time.Minute); err != nil {
 		// Whatever reached the old table, or might have, is looked for there: it is kept.
 		r.cfg.OkToDropTable = false

@@ -110,6 +110,7 @@ type run struct {
 	checkpointed atomic.Bool    // a checkpoint of this run has been written
 	swapped      atomic.Bool
 	cutover      cutover.Result
+	prepared     int // handovers begun in the current cut-over attempt (handover.go)
 	phaseTimes   []PhaseTime
 	result       *Result
 }
