@@ -24,7 +24,10 @@ type handover struct {
 
 // handovers are this run's, in the order they are prepared; they are undone in reverse.
 func (r *run) handovers() []handover {
-	return nil
+	var hs []handover
+	hs = append(hs, r.triggerHandovers()...)
+	hs = append(hs, r.foreignKeyHandovers()...)
+	return hs
 }
 
 // prepareHandovers is the cut-over's Prepare; r.prepared counts the handovers begun, for

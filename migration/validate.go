@@ -226,21 +226,10 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 	if !strings.EqualFold(engine, "InnoDB") {
 		return refuse("%s uses the %s engine; doppel needs InnoDB's transactions and row locks to copy a live table safely. Convert it with a native ALTER TABLE ... ENGINE=InnoDB first", sqlbuild.QualifiedName(cfg.Database, cfg.Table), engine)
 	}
-	triggers, err := table.Triggers(ctx, s.inspect, cfg.Database, cfg.Table)
-	if err != nil {
-		return fmt.Errorf("reading the triggers of %s: %w", cfg.Table, err)
+	if err := checkTriggers(ctx, cfg, s); err != nil {
+		return err
 	}
-	if len(triggers) > 0 {
-		return refuse("%s has triggers (%s). Row-based replay cannot tell the trigger's writes from the application's, and the triggers would not follow the swap; drop them first and recreate them after", sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.Join(triggers, ", "))
-	}
-	declared, referencing, err := table.ForeignKeys(ctx, s.inspect, cfg.Database, cfg.Table)
-	if err != nil {
-		return fmt.Errorf("reading the foreign keys of %s: %w", cfg.Table, err)
-	}
-	if len(declared)+len(referencing) > 0 {
-		return refuse("%s takes part in foreign keys (%s). After the swap they would point at the old table or be lost; doppel refuses. Drop the foreign keys first, or use a native ALTER", sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.Join(append(declared, referencing...), "; "))
-	}
-	return nil
+	return checkForeignKeys(ctx, cfg, s)
 }
 
 // checkLeftovers refuses when the tables doppel creates already exist, unless told to drop them or,
