@@ -60,6 +60,8 @@ func TestParse(t *testing.T) {
 			clause: "ADD COLUMN x INT NULL INVISIBLE, ADD COLUMN ip INET6 NULL, ADD COLUMN u UUID NOT NULL DEFAULT UUID(), MODIFY c VARCHAR(100) COMPRESSED, ADD INDEX i (x) IGNORED"},
 		{name: "MariaDB rename with a MariaDB type", alter: "CHANGE a b INET4 NULL, ADD COLUMN g INT AS (x + 1) PERSISTENT", clause: "CHANGE a b INET4 NULL, ADD COLUMN g INT AS (x + 1) PERSISTENT", renames: map[string]string{"a": "b"}},
 		{name: "expression default", alter: "ADD COLUMN d INT DEFAULT (a + 1) INVISIBLE", clause: "ADD COLUMN d INT DEFAULT (a + 1) INVISIBLE"},
+		{name: "spatial types and indexes", alter: "ADD COLUMN p POINT NOT NULL, ADD COLUMN g GEOMETRY NULL DEFAULT (POINT(0, 0)), ADD SPATIAL INDEX sp (p), ADD COLUMN point INT",
+			clause: "ADD COLUMN p POINT NOT NULL, ADD COLUMN g GEOMETRY NULL DEFAULT (POINT(0, 0)), ADD SPATIAL INDEX sp (p), ADD COLUMN point INT"},
 		{name: "columns named like MariaDB words", alter: "ADD COLUMN invisible INT, ADD COLUMN uuid UUID", clause: "ADD COLUMN invisible INT, ADD COLUMN uuid UUID"},
 		{name: "system versioning", alter: "ADD SYSTEM VERSIONING", err: "SYSTEM VERSIONING"},
 		{name: "column without versioning", alter: "MODIFY c INT WITHOUT SYSTEM VERSIONING", err: "SYSTEM VERSIONING"},

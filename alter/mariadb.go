@@ -44,6 +44,11 @@ func forParser(s string) (string, error) {
 		if t.kind != word {
 			continue
 		}
+		// SPATIAL INDEX: the parser has no spatial indexes; an index it is, for what doppel reads.
+		if t.isWord(s, "SPATIAL") && i+1 < len(toks) && (toks[i+1].isWord(s, "INDEX") || toks[i+1].isWord(s, "KEY")) {
+			skip(t.start, toks[i+1].start)
+			continue
+		}
 		if i > 0 && (toks[i-1].kind == word && nameAfter[strings.ToUpper(s[toks[i-1].start:toks[i-1].end])] || prevIs(i, '(') || prevIs(i, ',')) {
 			continue
 		}
@@ -66,6 +71,9 @@ func forParser(s string) (string, error) {
 			replace(t.start, t.end, "BINARY(16)")
 		case w == "INET4" && !nextIs(i, '(') && !prevIs(i, '.'):
 			replace(t.start, t.end, "BINARY(4)")
+		case spatialTypes[w] && !nextIs(i, '(') && !prevIs(i, '.'):
+			// The parser has no spatial types; doppel reads the column's type from the table.
+			replace(t.start, t.end, "LONGBLOB")
 		case w == "PERSISTENT":
 			replace(t.start, t.end, "STORED")
 		case w == "DEFAULT" && nextIs(i, '('):
@@ -80,6 +88,10 @@ func forParser(s string) (string, error) {
 	b.WriteString(s[last:])
 	return b.String(), nil
 }
+
+// spatialTypes are the geometry types, which MySQL and MariaDB share and the parser lacks.
+var spatialTypes = map[string]bool{"GEOMETRY": true, "POINT": true, "LINESTRING": true, "POLYGON": true,
+	"MULTIPOINT": true, "MULTILINESTRING": true, "MULTIPOLYGON": true, "GEOMETRYCOLLECTION": true}
 
 // closing returns the index of the token that closes the parenthesis opened by toks[open].
 func closing(s string, toks []token, open int) int {

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -102,6 +103,7 @@ func newColumn(c table.Column, json, unique bool) (*column, error) {
 		col.maxBytes = n
 	case "tinyblob", "blob", "mediumblob", "longblob":
 		col.maxBytes = blobBytes(c.DataType)
+	case "geometry", "point", "linestring":
 	default:
 		return nil, fmt.Errorf("column %s has type %s, which loadgen cannot generate: leave it out of the written columns", c.Name, c.ColumnType)
 	}
@@ -197,6 +199,12 @@ func (c *column) notNull(r *rand.Rand) value {
 		return bytesValue(randomBytes(r, c.maxBytes, c.maxBytes))
 	case "varbinary", "tinyblob", "blob", "mediumblob", "longblob":
 		return bytesValue(randomBytes(r, 0, c.randomLength(r, c.maxBytes)))
+	case "point":
+		return bytesValue(randomGeometry(r, false))
+	case "linestring":
+		return bytesValue(randomGeometry(r, true))
+	case "geometry":
+		return bytesValue(randomGeometry(r, r.IntN(2) == 0))
 	}
 	// The text types.
 	if c.json {
@@ -503,4 +511,26 @@ func caseVariant(r *rand.Rand, s []byte) []byte {
 		}
 	}
 	return out
+}
+
+// randomGeometry returns a POINT, or a LINESTRING of two to five points, in the server's own
+// storage format, which it takes as a binary string: a 4-byte SRID (0), then the WKB (little
+// endian, the type, the coordinates as doubles). Coordinates are whole or halves, so they compare
+// exactly.
+func randomGeometry(r *rand.Rand, line bool) []byte {
+	coord := func() float64 { return float64(r.IntN(4001)-2000) / 2 }
+	b := binary.LittleEndian.AppendUint32(nil, 0)
+	b = append(b, 1) // little endian
+	if !line {
+		b = binary.LittleEndian.AppendUint32(b, 1)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(coord()))
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(coord()))
+	}
+	n := 2 + r.IntN(4)
+	b = binary.LittleEndian.AppendUint32(b, 2)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	for range 2 * n {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(coord()))
+	}
+	return b
 }

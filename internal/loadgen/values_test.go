@@ -485,7 +485,7 @@ func indexOf(list []string, s string) int {
 
 func TestRefusals(t *testing.T) {
 	for _, c := range []table.Column{
-		{Name: "g", DataType: "geometry", ColumnType: "geometry"},
+		{Name: "g", DataType: "polygon", ColumnType: "polygon"},
 		{Name: "u", DataType: "varchar", ColumnType: "varchar(10)", Charset: "ucs2"},
 		{Name: "v", DataType: "varchar", ColumnType: "varchar"},
 	} {
