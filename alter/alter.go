@@ -30,6 +30,10 @@ type Alter struct {
 	Dropped []string
 	// SetsAutoIncrement is true when the clause sets the AUTO_INCREMENT counter itself.
 	SetsAutoIncrement bool
+	// AtSwap is true when the clause deletes rows by partition (DROP or TRUNCATE PARTITION): the
+	// ghost is then a copy of the table as it is, and the clause runs on it under the cut-over's
+	// lock, when it holds exactly what the original holds, so it deletes what a native ALTER would.
+	AtSwap bool
 	// Specs are the clauses as the parser read them. Rewritten is true when it read MariaDB syntax
 	// it lacks as forParser rewrites it: the specs then show what it read, not what runs.
 	Specs     []*ast.AlterTableSpec
@@ -145,6 +149,8 @@ func read(specs []*ast.AlterTableSpec, clause, native string, refusing bool) (*A
 			}
 		case ast.AlterTableDropColumn:
 			a.Dropped = append(a.Dropped, spec.OldColumnName.Name.O)
+		case ast.AlterTableDropPartition, ast.AlterTableTruncatePartition:
+			a.AtSwap = true
 		case ast.AlterTableOption:
 			for _, opt := range spec.Options {
 				if opt.Tp == ast.TableOptionAutoIncrement {
@@ -153,7 +159,19 @@ func read(specs []*ast.AlterTableSpec, clause, native string, refusing bool) (*A
 			}
 		}
 	}
+	if a.AtSwap && len(specs) > 1 && refusing {
+		return nil, fmt.Errorf("--alter drops or truncates partitions together with other changes. The rows of those partitions are deleted at the swap, the other changes made by the copy: run the DROP or TRUNCATE PARTITION as an ALTER of its own (doppel runs it too), and the other changes in another")
+	}
 	return a, nil
+}
+
+// GhostClause is the clause the ghost table is altered with before the copy: the whole clause, or
+// none when it runs at the swap (AtSwap).
+func (a *Alter) GhostClause() string {
+	if a.AtSwap {
+		return ""
+	}
+	return a.Clause
 }
 
 func parseStatement(sql string, srv *Server) (ast.StmtNode, error) {

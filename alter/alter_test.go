@@ -34,6 +34,7 @@ func TestParse(t *testing.T) {
 		renames     map[string]string
 		dropped     []string
 		setsAutoInc bool
+		atSwap      bool
 		err         string
 	}{
 		{name: "add column and index", alter: "ADD COLUMN x INT NULL, ADD INDEX (x)", clause: "ADD COLUMN x INT NULL, ADD INDEX (x)"},
@@ -108,9 +109,10 @@ func TestParse(t *testing.T) {
 		{name: "engine in an executable comment", alter: "FORCE /*! , ENGINE=MEMORY */", err: "ENGINE=MEMORY"},
 		{name: "engine of new partitions", alter: "PARTITION BY HASH(id) (PARTITION p0 ENGINE=MyISAM, PARTITION p1 ENGINE=MyISAM)", err: "ENGINE=MyISAM"},
 
-		{name: "drop partition", alter: "DROP PARTITION p0, p1", err: "run it natively: ALTER TABLE `d`.`t` DROP PARTITION p0, p1"},
-		{name: "truncate partition", alter: "TRUNCATE PARTITION p0", err: "run it natively: ALTER TABLE `d`.`t` TRUNCATE PARTITION p0"},
-		{name: "truncate all partitions", alter: "TRUNCATE PARTITION ALL", err: "truncates partitions (ALL)"},
+		{name: "drop partition", alter: "DROP PARTITION p0, p1", clause: "DROP PARTITION p0, p1", atSwap: true},
+		{name: "truncate partition", alter: "TRUNCATE PARTITION p0", clause: "TRUNCATE PARTITION p0", atSwap: true},
+		{name: "truncate all partitions", alter: "TRUNCATE PARTITION ALL", clause: "TRUNCATE PARTITION ALL", atSwap: true},
+		{name: "drop partition with another change", alter: "ADD COLUMN x INT, DROP PARTITION p0", err: "as an ALTER of its own"},
 		{name: "exchange partition", alter: "EXCHANGE PARTITION p0 WITH TABLE u", err: "exchanges a partition"},
 		{name: "analyze partition", alter: "ANALYZE PARTITION p0", err: "run it natively: ALTER TABLE `d`.`t` ANALYZE PARTITION p0"},
 		{name: "check partition", alter: "CHECK PARTITION p0", err: "maintenance"},
@@ -152,6 +154,9 @@ func TestParse(t *testing.T) {
 			}
 			if !reflect.DeepEqual(a.Dropped, tc.dropped) {
 				t.Errorf("dropped %v, want %v", a.Dropped, tc.dropped)
+			}
+			if a.AtSwap != tc.atSwap || (a.GhostClause() == "") != tc.atSwap {
+				t.Errorf("AtSwap %v, GhostClause %q; want AtSwap %v", a.AtSwap, a.GhostClause(), tc.atSwap)
 			}
 			if a.SetsAutoIncrement != tc.setsAutoInc {
 				t.Errorf("SetsAutoIncrement %v, want %v", a.SetsAutoIncrement, tc.setsAutoInc)

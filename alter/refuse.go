@@ -33,12 +33,10 @@ func refuse(spec *ast.AlterTableSpec, native string) error {
 	case ast.AlterTableAddPartitions, ast.AlterTableCoalescePartitions, ast.AlterTableReorganizePartition,
 		ast.AlterTablePartition, ast.AlterTableRemovePartitioning, ast.AlterTableRebuildPartition:
 		return checkPartitionEngines(spec)
-	case ast.AlterTableDropPartition:
-		return fmt.Errorf("--alter drops partitions (%s), which deletes the rows they hold: a ghost copy would keep those rows. Dropping a partition needs no copy (the server drops its files under a short metadata lock): run it natively: %s",
-			partitionNames(spec), native)
-	case ast.AlterTableTruncatePartition:
-		return fmt.Errorf("--alter truncates partitions (%s), which deletes the rows they hold: a ghost copy would keep those rows. Truncating a partition needs no copy (a short metadata lock): run it natively: %s",
-			partitionNames(spec), native)
+	// Deleting partitions' rows: the ghost copies the table as it is, and the clause runs on it at the
+	// swap (Alter.AtSwap).
+	case ast.AlterTableDropPartition, ast.AlterTableTruncatePartition:
+		return nil
 	case ast.AlterTableExchangePartition, ast.AlterTableWithValidation, ast.AlterTableWithoutValidation:
 		return fmt.Errorf("--alter exchanges a partition with another table: that moves rows between two tables without copying them, which a ghost table cannot do. Run it natively: %s", native)
 	case ast.AlterTableCheckPartitions, ast.AlterTableOptimizePartition, ast.AlterTableRepairPartition:
@@ -86,15 +84,4 @@ func checkPartitionEngines(spec *ast.AlterTableSpec) error {
 		}
 	}
 	return nil
-}
-
-func partitionNames(spec *ast.AlterTableSpec) string {
-	if spec.OnAllPartitions {
-		return "ALL"
-	}
-	names := make([]string, len(spec.PartitionNames))
-	for i, n := range spec.PartitionNames {
-		names[i] = n.O
-	}
-	return strings.Join(names, ", ")
 }

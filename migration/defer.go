@@ -155,8 +155,10 @@ func (r *run) createGhost(ctx context.Context) error {
 	if err := execUnderMode(ctx, conn, r.p.ddlMode, "CREATE TABLE "+ghost+" LIKE "+sqlbuild.QualifiedName(schema, r.cfg.Table)); err != nil {
 		return fmt.Errorf("creating the ghost table %s: %w", ghost, err)
 	}
-	if err := execUnderMode(ctx, conn, r.p.ddlMode, "ALTER TABLE "+ghost+" "+r.p.alter.Clause); err != nil {
-		return refuse("the ALTER fails on the ghost table: %v.%s Nothing else was changed; fix --alter", err, zeroDateHint(r.p.ddlMode, err))
+	if clause := r.p.alter.GhostClause(); clause != "" {
+		if err := execUnderMode(ctx, conn, r.p.ddlMode, "ALTER TABLE "+ghost+" "+clause); err != nil {
+			return refuse("the ALTER fails on the ghost table: %v.%s Nothing else was changed; fix --alter", err, zeroDateHint(r.p.ddlMode, err))
+		}
 	}
 	if err := r.carryAutoIncrement(ctx, ghost); err != nil {
 		return err

@@ -27,6 +27,7 @@ func (r *run) handovers() []handover {
 	var hs []handover
 	hs = append(hs, r.triggerHandovers()...)
 	hs = append(hs, r.foreignKeyHandovers()...)
+	hs = append(hs, r.partitionHandovers()...)
 	return hs
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/internal/binlog"
+	"github.com/doppel-sql/doppel/internal/changelog"
 	"github.com/doppel-sql/doppel/internal/checkpoint"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
@@ -39,6 +40,13 @@ func (r *run) checkResume(ctx context.Context) error {
 	}
 	startOver := fmt.Sprintf("to start over, drop %s and %s (or add --initially-drop-ghost-table) and run without --resume",
 		sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost), sqlbuild.QualifiedName(r.cfg.Database, r.p.changelog))
+	why, err := r.changelog.Read(ctx, r.s.primary, changelog.HintNotResumable)
+	switch {
+	case err == nil:
+		return refuse("--resume: the stopped run cannot be continued: %s; %s", why, startOver)
+	case !errors.Is(err, changelog.ErrNoRow):
+		return err
+	}
 	if normalize(rec.Alter) != normalize(r.p.alter.Clause) {
 		return refuse("--resume: the stopped run was for --alter %q, not %q: resume with the same ALTER, or %s", rec.Alter, r.p.alter.Clause, startOver)
 	}
@@ -180,5 +188,5 @@ func (r *run) copyDone() bool {
 
 // resumable reports whether a failed run leaves a ghost table worth continuing with --resume.
 func (r *run) resumable(err error) bool {
-	return r.cfg.Checkpoint && r.checkpointed.Load() && !errors.Is(err, errTableChanged) && !IsRefusal(err)
+	return r.cfg.Checkpoint && r.checkpointed.Load() && !errors.Is(err, errTableChanged) && !IsRefusal(err) && !r.spoiled.Load()
 }

@@ -110,7 +110,8 @@ type run struct {
 	checkpointed atomic.Bool    // a checkpoint of this run has been written
 	swapped      atomic.Bool
 	cutover      cutover.Result
-	prepared     int // handovers begun in the current cut-over attempt (handover.go)
+	prepared     int         // handovers begun in the current cut-over attempt (handover.go)
+	spoiled      atomic.Bool // the cut-over changed the ghost for good: it cannot be continued
 	phaseTimes   []PhaseTime
 	result       *Result
 }

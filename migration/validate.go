@@ -301,7 +301,10 @@ func probe(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 		cfg.Logger.Info("no temporary probe", zap.Error(err))
 		return nil
 	}
-	alterSQL := "ALTER TABLE " + tmp + " " + p.alter.Clause
+	alterSQL := "ALTER TABLE " + tmp + " " + p.alter.GhostClause()
+	if p.alter.GhostClause() == "" {
+		alterSQL = "ALTER TABLE " + tmp + " FORCE" // the ghost is the table as it is
+	}
 	if err := execUnderMode(ctx, conn, p.ddlMode, alterSQL); err != nil {
 		if dbconn.ErrorNumber(err) == 1478 { // the ALTER partitions the table, which cannot be temporary
 			p.probeNote = "the ALTER partitions the table, which a temporary copy cannot be; doppel checks it on the ghost table before copying"

@@ -142,6 +142,18 @@ func (c *classifier) clause(spec *ast.AlterTableSpec) ClauseReport {
 		c.tableOptions(&cr, spec.Options)
 	case ast.AlterTableForce:
 		c.resolve(&cr, []op{opRebuild}, true)
+	case ast.AlterTableDropPartition, ast.AlterTableTruncatePartition:
+		c.deletePartitions(&cr)
+	case ast.AlterTableAddPartitions:
+		if addsRangePartitions(spec) {
+			c.resolve(&cr, []op{opAddRangePartition}, true)
+		} else {
+			c.resolve(&cr, []op{opMovePartitionRows}, true)
+		}
+	case ast.AlterTableCoalescePartitions, ast.AlterTableReorganizePartition, ast.AlterTableRebuildPartition:
+		c.resolve(&cr, []op{opMovePartitionRows}, true)
+	case ast.AlterTablePartition, ast.AlterTableRemovePartitioning:
+		c.resolve(&cr, []op{opPartitionBy}, true)
 	case ast.AlterTableAlgorithm, ast.AlterTableLock:
 		cr.Ignored = true
 		cr.Reasons = append(cr.Reasons, "ignored: doppel decides how the change runs")
@@ -425,4 +437,32 @@ func (c *classifier) convertCharset(cr *ClauseReport, cs string) {
 		return
 	}
 	cr.raise(NeedsCare, fmt.Sprintf("converts every string column to %s: sorting and comparisons follow the new collation, and TEXT columns may become larger types", cs))
+}
+
+// deletePartitions classifies DROP and TRUNCATE PARTITION: the rows go, and the native ALTER is the
+// lighter tool unless its metadata lock is the risk.
+func (c *classifier) deletePartitions(cr *ClauseReport) {
+	c.resolve(cr, []op{opDropPartition}, true)
+	cr.raise(DataLoss, "deletes the rows the partitions hold")
+	cr.order(CodeFirst)
+	cr.Reasons = append(cr.Reasons, "natively no row is copied: the server drops the partitions' files under a short exclusive "+
+		"metadata lock, which waits for the longest transaction on the table while every query queues behind it. doppel copies "+
+		"the whole table and runs the clause on the copy at the swap, its lock waits bounded by --cut-over-lock-timeout-seconds: "+
+		"prefer the native ALTER unless long transactions make that lock a risk")
+}
+
+// addsRangePartitions reports whether ADD PARTITION adds RANGE or LIST partitions (each with its
+// VALUES), which need no row moved, rather than HASH or KEY ones, whose rows are redistributed.
+func addsRangePartitions(spec *ast.AlterTableSpec) bool {
+	if spec.Num > 0 || len(spec.PartDefinitions) == 0 {
+		return false
+	}
+	for _, d := range spec.PartDefinitions {
+		switch d.Clause.(type) {
+		case *ast.PartitionDefinitionClauseLessThan, *ast.PartitionDefinitionClauseIn:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -80,6 +80,15 @@ func TestClassify(t *testing.T) {
 		{"add stored column copies", my80, "", "ADD COLUMN s INT AS (id + 1) STORED", Copy, Safe, MigrationFirst, VerdictSafe},
 		{"add existing column", my80, "", "ADD COLUMN name INT", Instant, Refused, AnyOrder, VerdictRefused},
 
+		// Partitions.
+		{"drop partition", ma1011, "", "DROP PARTITION p0", Inplace, DataLoss, CodeFirst, VerdictRefused},
+		{"truncate partition", my80, "", "TRUNCATE PARTITION p0, p1", Inplace, DataLoss, CodeFirst, VerdictRefused},
+		{"add range partition", ma1011, "", "ADD PARTITION (PARTITION p9 VALUES LESS THAN (100))", Inplace, Safe, AnyOrder, VerdictSafe},
+		{"add hash partitions", my80, "", "ADD PARTITION PARTITIONS 2", InplaceLocking, Safe, AnyOrder, VerdictSafe},
+		{"coalesce partitions", ma1011, "", "COALESCE PARTITION 2", InplaceLocking, Safe, AnyOrder, VerdictSafe},
+		{"partition by", my80, "", "PARTITION BY HASH(id) PARTITIONS 4", Copy, Safe, AnyOrder, VerdictSafe},
+		{"remove partitioning", ma1011, "", "REMOVE PARTITIONING", Copy, Safe, AnyOrder, VerdictSafe},
+
 		// Dropping columns.
 		{"drop column, 8.4", my84, "", "DROP COLUMN note", Instant, DataLoss, CodeFirst, VerdictRefused},
 		{"drop column, 8.0.28 rebuilds", my8028, "", "DROP COLUMN note", Inplace, DataLoss, CodeFirst, VerdictRefused},
@@ -232,10 +241,13 @@ func TestMariaDBSyntax(t *testing.T) {
 		t.Errorf("findings for plain syntax: %+v", r.Findings)
 	}
 	srv := &alter.Server{MariaDB: true, Version: 101106}
+	// Spatial types and indexes, which the TiDB parser lacks, are read as BLOB and INDEX.
+	if a, err := alter.Read("ADD COLUMN g POINT NOT NULL, ADD SPATIAL INDEX sp (g)", "shop", "orders", srv); err != nil || !a.Rewritten {
+		t.Errorf("spatial syntax: %v, rewritten %v", err, a != nil && a.Rewritten)
+	}
 	for _, text := range []string{
-		"ADD COLUMN c INT WITH SYSTEM VERSIONING",    // refused: a copy would rewrite the history
-		"ADD SPATIAL INDEX sp (g)",                   // not in the TiDB parser
-		"ADD COLUMN",                                 // plain nonsense
+		"ADD COLUMN c INT WITH SYSTEM VERSIONING", // refused: a copy would rewrite the history
+		"ADD COLUMN", // plain nonsense
 		"ALTER TABLE orders ADD c INT; DROP TABLE x", // two statements
 		"ALTER TABLE other ADD COLUMN c INT",         // another table
 	} {

@@ -51,6 +51,10 @@ const (
 	opTableStats             op = "change STATS_* options"
 	opTableCharset           op = "change table default character set"
 	opConvertCharset         op = "CONVERT TO CHARACTER SET"
+	opDropPartition          op = "drop or truncate partitions (deletes their rows)"
+	opAddRangePartition      op = "add RANGE or LIST partitions"
+	opMovePartitionRows      op = "add HASH or KEY partitions, coalesce, reorganize or rebuild partitions (their rows are copied)"
+	opPartitionBy            op = "partition, repartition or remove partitioning"
 )
 
 // rule says that from version since on, flavor runs op with algo. For one op and flavor the row with
@@ -200,6 +204,19 @@ var rules = []rule{
 	{opTableCharset, "mariadb", v(10, 3, 7), Instant, false}, // sandbox: instant on 10.11; assumed from 10.3.7, when ALGORITHM=INSTANT came
 	{opConvertCharset, "mysql", v(5, 7, 0), Copy, true},      // M: "Converting a character set"
 	{opConvertCharset, "mariadb", v(10, 0, 0), Copy, true},
+
+	// Partitioning. M: "Partitioning Operations": DROP/TRUNCATE and ADD of RANGE or LIST partitions
+	// are in place and touch only the partitions' files; moving rows between partitions is in place
+	// but blocks writes while it copies them (LOCK=SHARED at least); PARTITION BY and REMOVE
+	// PARTITIONING copy the table. MariaDB likewise.
+	{opDropPartition, "mysql", v(5, 7, 0), Inplace, false},
+	{opDropPartition, "mariadb", v(10, 0, 0), Inplace, false},
+	{opAddRangePartition, "mysql", v(5, 7, 0), Inplace, false},
+	{opAddRangePartition, "mariadb", v(10, 0, 0), Inplace, false},
+	{opMovePartitionRows, "mysql", v(5, 7, 0), InplaceLocking, true},
+	{opMovePartitionRows, "mariadb", v(10, 0, 0), InplaceLocking, true},
+	{opPartitionBy, "mysql", v(5, 7, 0), Copy, true},
+	{opPartitionBy, "mariadb", v(10, 0, 0), Copy, true},
 }
 
 // lookup returns the rule for o on the server, and false when the rules table has none. With

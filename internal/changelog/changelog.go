@@ -30,6 +30,9 @@ const (
 	HintMarker     = "marker"
 	HintHeartbeat  = "heartbeat" // the primary's time, RFC 3339 in UTC
 	HintCheckpoint = "checkpoint"
+	// HintNotResumable, when present, says why the ghost table can no longer be continued: the
+	// cut-over changed it for the swap in a way no later attempt can take back.
+	HintNotResumable = "not-resumable"
 )
 
 // Comment marks the table as doppel's.

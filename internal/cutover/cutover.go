@@ -98,7 +98,8 @@ type Config struct {
 	// Prepare, when set, runs under the lock after the last checks, just before the RENAME is
 	// issued, in a session of its own: what the ghost must have when it takes the original's place
 	// and must not have before (the original's triggers, which a replayed change must not fire).
-	// Undo, when set, reverses it when the attempt fails after Prepare began. Both run while the
+	// Undo, when set, reverses it when the attempt fails after Prepare began; an error of Undo that
+	// wraps ErrAbort (what Prepare did cannot be undone) ends the attempts. Both run while the
 	// apply loop holds back every change of the original written since the lock (the Guard), so no
 	// replayed change meets what Prepare made.
 	Prepare func(ctx context.Context) error
@@ -226,19 +227,27 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		cfg.Guard.begin()
 	}
 	prepared := false
-	undo := func() {
-		if prepared && cfg.Undo != nil {
-			if err := cfg.Undo(context.WithoutCancel(ctx)); err != nil {
-				cfg.Logger.Error("could not undo the cut-over's preparation of the ghost table", zap.Error(err))
-			}
+	// undo reverses Prepare. What it cannot undo, it says with an error wrapping ErrAbort, which
+	// ends the swap's attempts; any other error is logged.
+	undo := func(err error) error {
+		if !prepared || cfg.Undo == nil {
+			return err
 		}
+		uerr := cfg.Undo(context.WithoutCancel(ctx))
+		if errors.Is(uerr, ErrAbort) {
+			return errors.Join(err, uerr)
+		}
+		if uerr != nil {
+			cfg.Logger.Error("could not undo the cut-over's preparation of the ghost table", zap.Error(uerr))
+		}
+		return err
 	}
 	if cfg.Prepare != nil {
 		prepared = true
 		if err := cfg.Prepare(ctx); err != nil {
-			undo()
+			err = undo(fmt.Errorf("preparing the ghost table to take %s's place: %w", tbl, err))
 			unlock()
-			return time.Since(lockedAt), fmt.Errorf("preparing the ghost table to take %s's place: %w", tbl, err)
+			return time.Since(lockedAt), err
 		}
 		cfg.failpoint("prepared")
 	}
@@ -254,8 +263,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		if <-renamed == nil {
 			return time.Since(lockedAt), nil // cannot happen while the sentry exists; if it did, the swap is complete
 		}
-		undo()
-		return time.Since(lockedAt), err
+		return time.Since(lockedAt), undo(err)
 	}
 	cfg.failpoint("rename-queued")
 	// The point of no return: from here on, finish whatever happens to ctx. The RENAME waits for the
@@ -268,11 +276,10 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	unlock()
 	blocked := time.Since(lockedAt)
 	if err := <-renamed; err != nil {
-		undo()
 		if dropErr != nil {
-			return blocked, fmt.Errorf("dropping the cut-over sentry: %w", dropErr)
+			return blocked, undo(fmt.Errorf("dropping the cut-over sentry: %w", dropErr))
 		}
-		return blocked, fmt.Errorf("renaming the tables: %w", err)
+		return blocked, undo(fmt.Errorf("renaming the tables: %w", err))
 	}
 	// The RENAME succeeded: the original now has the old name, which the deferred clean-up must
 	// never drop, whatever the DROP reported.

@@ -231,7 +231,8 @@ func TestNoWriteSlipsIntoTheOldTable(t *testing.T) {
 }
 
 // TestPrepareUnderTheLock: Prepare runs while the original is locked, after the catch-up; what it
-// made stays with the swapped table; a failing Prepare is undone and nothing is renamed.
+// made stays with the swapped table; a failing Prepare is undone and nothing is renamed; an Undo
+// that cannot undo ends the attempts.
 func TestPrepareUnderTheLock(t *testing.T) {
 	db, cfg := setup(t)
 	if _, err := db.Exec("CREATE TABLE audit (n INT)"); err != nil {
@@ -294,6 +295,17 @@ func TestPrepareUnderTheLock(t *testing.T) {
 	if got := triggers(); got != "" {
 		t.Errorf("triggers %q after a failed Prepare, want none", got)
 	}
+
+	// What cannot be undone ends the attempts.
+	spoiled := cfg
+	spoiled.Attempts = 3
+	var tries int
+	spoiled.Prepare = func(context.Context) error { tries++; return boom }
+	spoiled.Undo = func(context.Context) error { return fmt.Errorf("the ghost was changed for good: %w", ErrAbort) }
+	if _, err := Run(context.Background(), spoiled); !errors.Is(err, ErrAbort) || !errors.Is(err, boom) || tries != 1 {
+		t.Fatalf("error %v after %d attempts, want one attempt ending with both errors", err, tries)
+	}
+	tableHolds(t, db, "t", "orig")
 
 	cfg.Prepare, cfg.Undo = createTrigger, dropTrigger
 	if _, err := Run(context.Background(), cfg); err != nil {
