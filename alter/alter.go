@@ -108,6 +108,10 @@ func parse(text, database, table string, srv *Server, refusing bool) (*Alter, er
 		}
 		return nil, errors.New("--alter is not an ALTER TABLE clause: give the change to make, such as --alter=\"ADD COLUMN note VARCHAR(100) NULL\"")
 	}
+	if len(alterStmt.Specs) == 0 {
+		// What is left is not a change, such as a "--" the parser takes for a comment.
+		return nil, fmt.Errorf("--alter holds no change (%q): give the change to make, such as --alter=\"ADD COLUMN note VARCHAR(100) NULL\"", clause)
+	}
 	if hasPrefix && !sameName(alterStmt.Table, named) {
 		return nil, fmt.Errorf("--alter names table %s, which doppel reads as %s: quote the name with backticks", sqlbuild.QualifiedName(alterStmt.Table.Schema.O, alterStmt.Table.Name.O), sqlbuild.QualifiedName(named.schema, named.name))
 	}
