@@ -48,9 +48,6 @@ var events = []Event{OnStartup, OnValidated, OnRowCountComplete, OnBeforeRowCopy
 // hook of the same event did.
 var prefixes = []string{"gh-ost-on-", "doppel-on-"}
 
-// DefaultTimeout bounds one hook when Config.Timeout is zero.
-const DefaultTimeout = 5 * time.Minute
-
 // maxOutput bounds the output of one hook kept for the log.
 const maxOutput = 64 << 10
 
@@ -58,8 +55,9 @@ const maxOutput = 64 << 10
 type Config struct {
 	// Dir is --hooks-path; empty runs no hooks.
 	Dir string
-	// Timeout bounds each hook; a hook still running then is killed, with the processes it
-	// started, and fails.
+	// Timeout, when > 0 (--hooks-timeout), bounds each hook; a hook still running then is killed,
+	// with the processes it started, and fails. Zero waits as long as the hook runs, as gh-ost
+	// does: an on-before-cut-over hook may wait for a person's approval.
 	Timeout time.Duration
 	Logger  *zap.Logger // nil: no logs
 }
@@ -72,9 +70,6 @@ type Hooks struct {
 
 // New checks that cfg.Dir, when set, is a directory.
 func New(cfg Config) (*Hooks, error) {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -214,7 +209,10 @@ func (h *Hooks) find(event Event) ([]string, error) {
 
 func (h *Hooks) runOne(ctx context.Context, event Event, path string, env []string) error {
 	name := filepath.Base(path)
-	hctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	hctx, cancel := ctx, context.CancelFunc(func() {})
+	if h.cfg.Timeout > 0 {
+		hctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
+	}
 	defer cancel()
 	cmd := exec.CommandContext(hctx, path)
 	cmd.Env = env

@@ -93,6 +93,28 @@ type Config struct {
 	// HooksPath is a directory of gh-ost-compatible hooks; the hints are passed to them.
 	HooksPath                                 string
 	HooksHint, HooksHintOwner, HooksHintToken string
+	// HooksTimeout, when > 0, kills a hook that runs longer (0: no limit, as gh-ost).
+	HooksTimeout time.Duration
+	// HooksStatusInterval is how often the on-status hook runs (gh-ost's --hooks-status-interval).
+	HooksStatusInterval time.Duration
+
+	// ForceNamedCutOver and ForceNamedPanic make the unpostpone and panic commands name the table
+	// (gh-ost's --force-named-cut-over, --force-named-panic); InitiallyDropSocketFile takes the
+	// socket path over even from a live process (--initially-drop-socket-file).
+	ForceNamedCutOver, ForceNamedPanic bool
+	InitiallyDropSocketFile            bool
+
+	// MasterUser and MasterPassword, when set, reach the primary instead of Conn's (gh-ost's
+	// --master-user, --master-password), when the primary is another server than Conn's.
+	MasterUser, MasterPassword string
+	// CutOverExponentialBackoff doubles the pause between failed cut-over attempts, up to
+	// ExponentialBackoffMaxInterval (gh-ost's flags of those names).
+	CutOverExponentialBackoff     bool
+	ExponentialBackoffMaxInterval time.Duration
+	// AnalyzeGhostTable runs ANALYZE TABLE on the ghost just before the cut-over, and fails the
+	// migration when it fails (gh-ost's --analyze-ghost-table-before-cutover): the new table takes
+	// the load with fresh index statistics.
+	AnalyzeGhostTable bool
 
 	// Metrics, when set, receives the run's figures (cmd/doppel serves them on --metrics-address).
 	Metrics *metrics.Metrics
@@ -129,20 +151,22 @@ type Config struct {
 // DefaultConfig returns a Config with gh-ost's defaults where gh-ost has the setting.
 func DefaultConfig() Config {
 	return Config{
-		ChunkSize:             20000,
-		ChunkTarget:           100 * time.Millisecond,
-		DMLBatchSize:          100,
-		DeferSecondaryIndexes: true,
-		Checkpoint:            true,
-		Checksum:              true,
-		ConcurrentRowCount:    true,
-		CheckpointInterval:    2 * time.Second,
-		CutOverLockTimeout:    3 * time.Second,
-		DefaultRetries:        60,
-		ServerID:              99999,
-		StatusInterval:        30 * time.Second,
-		Throttle:              throttle.DefaultConfig(),
-		Out:                   io.Discard,
+		ChunkSize:                     20000,
+		ChunkTarget:                   100 * time.Millisecond,
+		DMLBatchSize:                  100,
+		DeferSecondaryIndexes:         true,
+		Checkpoint:                    true,
+		Checksum:                      true,
+		ConcurrentRowCount:            true,
+		CheckpointInterval:            2 * time.Second,
+		CutOverLockTimeout:            3 * time.Second,
+		DefaultRetries:                60,
+		ServerID:                      99999,
+		StatusInterval:                30 * time.Second,
+		HooksStatusInterval:           60 * time.Second,
+		ExponentialBackoffMaxInterval: 64 * time.Second,
+		Throttle:                      throttle.DefaultConfig(),
+		Out:                           io.Discard,
 	}
 }
 
@@ -166,6 +190,9 @@ const (
 	// second.
 	MinStatusInterval = time.Second
 	MaxStatusInterval = 24 * time.Hour
+	// MaxExponentialBackoff bounds --exponential-backoff-max-interval: a pause longer than an hour
+	// between cut-over attempts is a stalled migration.
+	MaxExponentialBackoff = time.Hour
 	// MaxServerID is the largest server id: they are 32-bit unsigned, and 0 is none.
 	MaxServerID = math.MaxUint32
 	// MaxPort is the largest TCP port.
@@ -233,8 +260,14 @@ func (c *Config) Check() error {
 	if c.Resume && !c.Checkpoint {
 		add("--resume needs --checkpoint: the progress to resume from is the checkpoint")
 	}
-	if c.Resume && c.InitiallyDropGhostTable {
-		add("--resume and --initially-drop-ghost-table contradict each other: resume the stopped run, or drop it and start over")
+	if c.ExponentialBackoffMaxInterval < time.Second || c.ExponentialBackoffMaxInterval > MaxExponentialBackoff {
+		add("--exponential-backoff-max-interval %s is out of range: use 1 to %d seconds", c.ExponentialBackoffMaxInterval, MaxExponentialBackoff/time.Second)
+	}
+	if c.HooksStatusInterval < time.Second || c.HooksStatusInterval > MaxStatusInterval {
+		add("--hooks-status-interval %s is out of range: use 1 to %d seconds", c.HooksStatusInterval, MaxStatusInterval/time.Second)
+	}
+	if c.HooksTimeout < 0 {
+		add("--hooks-timeout %s is negative: use 0 (no limit) or a duration such as 10m", c.HooksTimeout)
 	}
 	if err := c.Throttle.Check(); err != nil {
 		errs = append(errs, err)

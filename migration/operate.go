@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -87,6 +88,24 @@ func (r *run) waitPostponed(ctx context.Context) error {
 	}
 	r.log().Info("cut-over no longer postponed")
 	return nil
+}
+
+// createPostponeFlagFile creates the postpone flag file when it is missing, as gh-ost does at start
+// and on the socket command: a runbook that names one expects the cut-over to wait until an operator
+// removes it, not to swap unattended because nobody created it.
+func (r *run) createPostponeFlagFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--postpone-cut-over-flag-file %s cannot be created, so the cut-over could not be held for you: %w; choose a path doppel can write, or create the file yourself", path, err)
+	}
+	r.log().Info("created the postpone flag file: the cut-over waits until it is removed or unpostpone is sent", zap.String("flag_file", path))
+	return f.Close()
 }
 
 func (r *run) postponed() bool {
@@ -189,6 +208,7 @@ func (r *run) listenControl() (*control.Server, error) {
 	}
 	srv, err := control.Listen(control.Config{
 		SocketPath: r.cfg.SocketPath, TCPAddr: r.cfg.TCPAddr, Table: r.cfg.Table, Handlers: r.controlHandlers(),
+		ForceNamedCutOver: r.cfg.ForceNamedCutOver, ForceNamedPanic: r.cfg.ForceNamedPanic, DropLiveSocket: r.cfg.InitiallyDropSocketFile,
 		BeforeCommand: func(ctx context.Context, command string) error {
 			v := r.hookVars()
 			v.Command = command
@@ -268,8 +288,12 @@ func (r *run) setDMLBatchSize(n int64) error {
 	return nil
 }
 
-// setPostponeFlagFile replaces the flag file; a new one postpones again after an unpostpone.
+// setPostponeFlagFile replaces the flag file, creating it as gh-ost does; a new one postpones again
+// after an unpostpone.
 func (r *run) setPostponeFlagFile(path string) error {
+	if err := r.createPostponeFlagFile(path); err != nil {
+		return err
+	}
 	r.postpone.Store(&path)
 	r.unpostponed.Store(false)
 	return nil

@@ -170,6 +170,45 @@ func TestStoppedReplicaThrottles(t *testing.T) {
 	}
 }
 
+// TestPostponeFlagFileIsCreated: as with gh-ost, a postpone flag file that does not exist is
+// created at the start, so the cut-over waits until an operator removes it; the socket command that
+// names another file creates that one too, and the run waits for it.
+func TestPostponeFlagFileIsCreated(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "postpone"), filepath.Join(dir, "postpone-2")
+	o := startOperated(t, 2000, "ADD INDEX (n)", func(c *Config) {
+		c.PostponeCutOverFlagFile = first
+		c.AnalyzeGhostTable = true // runs on the ghost before the swap, and must not fail it
+	})
+	if _, err := os.Stat(first); err != nil {
+		t.Fatalf("the postpone flag file was not created: %v", err)
+	}
+	if err := os.Remove(o.flag); err != nil { // the throttle's: let the copy run
+		t.Fatal(err)
+	}
+	o.waitStatus("postponed", time.Minute, func(s string) bool { return strings.Contains(s, "State: postponed") })
+	o.mustSend("postpone-cut-over-flag-file=" + second)
+	if _, err := os.Stat(second); err != nil {
+		t.Fatalf("the socket command did not create %s: %v", second, err)
+	}
+	if err := os.Remove(first); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if s := o.mustSend("sup"); !strings.Contains(s, "postponed") {
+		t.Fatalf("cut over while the second flag file exists: %s", s)
+	}
+	if err := os.Remove(second); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := tableList(o.t, o.db); got != "_t_del,t" {
+		t.Errorf("tables after the cut-over: %q", got)
+	}
+}
+
 // TestSocketCommands: every command changes what it claims; user throttling stops the replay too;
 // unpostpone leads to the cut-over; the socket is 0600 and removed at the end.
 func TestSocketCommands(t *testing.T) {
@@ -427,10 +466,18 @@ func TestMetricsDuringMigration(t *testing.T) {
 		}
 		return -1
 	}
-	if v := value(scrape(t, url), `doppel_throttled{`+with("reason", "flag-file")+`}`); v != 1 {
+	// The metrics are fed once a second: the first scrape may come before the first feed.
+	eventually := func(series string) float64 {
+		v := value(scrape(t, url), series)
+		for deadline := time.Now().Add(5 * time.Second); v != 1 && time.Now().Before(deadline); v = value(scrape(t, url), series) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return v
+	}
+	if v := eventually(`doppel_throttled{` + with("reason", "flag-file") + `}`); v != 1 {
 		t.Errorf("doppel_throttled{reason=flag-file} = %v while throttled by the flag file", v)
 	}
-	if v := value(scrape(t, url), `doppel_state{`+with("state", "copying")+`}`); v != 1 {
+	if v := eventually(`doppel_state{` + with("state", "copying") + `}`); v != 1 {
 		t.Errorf("state copying = %v", v)
 	}
 	o.mustSend("chunk-size=50")

@@ -63,7 +63,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
-	hk, err := hooks.New(hooks.Config{Dir: cfg.HooksPath, Logger: cfg.Logger})
+	hk, err := hooks.New(hooks.Config{Dir: cfg.HooksPath, Timeout: cfg.HooksTimeout, Logger: cfg.Logger})
 	if err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}

@@ -87,6 +87,9 @@ type Config struct {
 	// none within HTTPTimeout, throttles.
 	ThrottleHTTP              string
 	HTTPInterval, HTTPTimeout time.Duration
+	// IgnoreHTTPErrors is gh-ost's --ignore-http-errors: an endpoint that cannot be reached (or
+	// does not answer in time) does not throttle; only an answer other than 200 does.
+	IgnoreHTTPErrors bool
 	// FlagFile and AdditionalFlagFile are --throttle-flag-file and --throttle-additional-flag-file:
 	// while either exists, doppel throttles.
 	FlagFile, AdditionalFlagFile string
