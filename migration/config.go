@@ -116,8 +116,10 @@ type Config struct {
 	// the load with fresh index statistics.
 	AnalyzeGhostTable bool
 
-	// Metrics, when set, receives the run's figures (cmd/doppel serves them on --metrics-address).
+	// Metrics, when set, receives the run's figures (cmd/doppel serves them on --metrics-address);
+	// Health, when set, answers /healthz there.
 	Metrics *metrics.Metrics
+	Health  *Health
 
 	// Checkpoint records the progress in the changelog table every CheckpointInterval; a run that
 	// fails then keeps its ghost and changelog tables, to be continued with Resume.

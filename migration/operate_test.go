@@ -543,6 +543,50 @@ func TestMetricsDuringMigration(t *testing.T) {
 	}
 }
 
+// TestHealthz: /healthz answers 200 while the run is healthy (throttled included: that is doppel
+// doing its job), and 503 with the reason while it hibernates on critical load.
+func TestHealthz(t *testing.T) {
+	health := &Health{}
+	o := startOperated(t, 2000, "ADD INDEX (n)", func(c *Config) {
+		c.Health = health
+		c.Throttle.CriticalLoadHibernate = 2 * time.Second
+	})
+	srv, err := metrics.Listen("127.0.0.1:0", metrics.NewRegistry(), health.Check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	defer func() { cancel(); _ = <-served }()
+	url := "http://" + srv.Addr().String() + "/healthz"
+	get := func() (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	waitFor := func(what string, want int, says string) {
+		t.Helper()
+		var code int
+		var body string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if code, body = get(); code == want && strings.Contains(body, says) {
+				return
+			}
+		}
+		t.Fatalf("%s: /healthz answered %d %q, want %d saying %q", what, code, body, want, says)
+	}
+	waitFor("throttled by the flag file", http.StatusOK, "ok")
+	o.mustSend("critical-load=Threads_connected=1") // always reached: doppel hibernates
+	waitFor("hibernating", http.StatusServiceUnavailable, "hibernating on critical load")
+	o.mustSend("critical-load=")
+	waitFor("after the hibernation", http.StatusOK, "ok")
+}
+
 func scrape(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)

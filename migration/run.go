@@ -375,6 +375,9 @@ func (r *run) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// From here on /healthz reads the throttler and the reader: attached after both are set, and
+	// neither is replaced, so its goroutine sees them whole.
+	r.cfg.Health.attach(r.health)
 	// A bounded channel between the reader and the apply loop: a slow or throttled replay makes the
 	// reader wait at its position instead of holding an ever-growing backlog in memory.
 	r.txns = make(chan binlog.Txn, 256)

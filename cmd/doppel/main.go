@@ -30,7 +30,8 @@ func serveMetrics(ctx context.Context, addr string, cfg *migration.Config) (stop
 	if err != nil {
 		return nil, err
 	}
-	srv, err := metrics.Listen(addr, reg, func() error { return nil })
+	cfg.Health = &migration.Health{}
+	srv, err := metrics.Listen(addr, reg, cfg.Health.Check)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-address: %w", err)
 	}

@@ -33,6 +33,9 @@ type Reader struct {
 	backoffMin, backoffMax, giveUpAfter time.Duration
 
 	running atomic.Bool
+	// lostAt is when the stream was lost (unix nanoseconds), until an event arrives again; 0 while
+	// it streams.
+	lostAt atomic.Int64
 
 	mu  sync.Mutex
 	pos Position // end of the last transaction sent or skipped
@@ -71,6 +74,15 @@ func NewReader(cfg Config) (*Reader, error) {
 		backoffMax:      backoffMax,
 		giveUpAfter:     giveUpAfter,
 	}, nil
+}
+
+// Lost is how long the stream has been down, reconnecting (0 while it streams).
+func (r *Reader) Lost() time.Duration {
+	at := r.lostAt.Load()
+	if at == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, at))
 }
 
 // Position returns the end of the last transaction Run sent on out, or skipped because it changed
@@ -129,6 +141,7 @@ func (r *Reader) Run(ctx context.Context, start Position, out chan<- Txn) error 
 			return perm.error
 		}
 		now := time.Now()
+		r.lostAt.CompareAndSwap(0, now.UnixNano())
 		if healthy {
 			wait, downSince = r.backoffMin, now
 		}
@@ -190,6 +203,7 @@ func (r *Reader) stream(ctx context.Context, from Position, out chan<- Txn) (hea
 			}
 			return proved(), classifyEventError(err, asm.file)
 		}
+		r.lostAt.Store(0)
 		if err := asm.feed(ev, emit); err != nil {
 			if ctx.Err() != nil {
 				return false, ctx.Err()

@@ -565,6 +565,15 @@ func (t *Throttler) evalLag() {
 	t.set(sigLag, !ok, reason)
 }
 
+// HibernatingUntil is when the hibernation on critical load ends (--critical-load-hibernate-seconds),
+// or the zero time when doppel is not hibernating.
+func (t *Throttler) HibernatingUntil() time.Time {
+	if !t.hibernating() {
+		return time.Time{}
+	}
+	return time.Unix(0, t.hibernateUntil.Load())
+}
+
 func (t *Throttler) hibernating() bool {
 	until := t.hibernateUntil.Load()
 	return until != 0 && time.Now().UnixNano() < until
