@@ -598,6 +598,75 @@ func TestAttemptInstantDDL(t *testing.T) {
 	}
 }
 
+// TestAttemptInstantDDLIsBounded: while a long transaction holds the table's metadata lock, each
+// instant attempt waits at most twice --cut-over-lock-timeout-seconds, so the writes that queue
+// behind it stall no longer; after its attempts doppel copies instead, and swaps once the
+// transaction has ended.
+func TestAttemptInstantDDLIsBounded(t *testing.T) {
+	name, db := newTable(t, 1000)
+	cfg := testConfig(name, "ADD COLUMN x INT NULL")
+	cfg.AttemptInstantDDL = true
+	cfg.CutOverLockTimeout = time.Second // each attempt waits up to 2 s
+	cfg.DefaultRetries = 30
+	ctx := context.Background()
+	long, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	if _, err := long.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := long.ExecContext(ctx, "SELECT COUNT(*) FROM t"); err != nil { // holds the metadata lock until COMMIT
+		t.Fatal(err)
+	}
+	// A writer measures its longest stall while doppel tries.
+	stop := make(chan struct{})
+	stalls := make(chan time.Duration, 1)
+	go func() {
+		var worst time.Duration
+		defer func() { stalls <- worst }()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
+			if _, err := db.Exec("UPDATE t SET n = n + 1 WHERE id = ?", 1+i%1000); err != nil {
+				t.Error(err)
+				return
+			}
+			worst = max(worst, time.Since(start))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	done := make(chan error, 1)
+	var res *Result
+	go func() { var err error; res, err = Run(ctx, cfg); done <- err }()
+	time.Sleep(9 * time.Second) // three attempts of 2 s, and the pauses between them
+	close(stop)
+	worst := <-stalls
+	if _, err := long.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if worst > 3*time.Second {
+		t.Errorf("a write stalled %s behind the instant attempts; each may wait 2 s", worst)
+	}
+	if worst < time.Second {
+		t.Errorf("the longest stall was %s: the attempts did not wait for the lock", worst)
+	}
+	if res.Instant {
+		t.Error("the instant ALTER ran while the transaction held the table")
+	}
+	if !strings.Contains(showCreate(t, db, "t"), "`x` int(11) DEFAULT NULL") {
+		t.Errorf("the column was not added:\n%s", showCreate(t, db, "t"))
+	}
+}
+
 // TestDeferredIndexes: the plain secondary indexes are built after the copy and the table comes out
 // exactly as a native ALTER makes it; an index doppel cannot rebuild exactly stays during the copy.
 func TestDeferredIndexes(t *testing.T) {
