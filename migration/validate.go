@@ -67,6 +67,34 @@ func IsRefusal(err error) bool {
 // validate checks the request against the servers. It changes nothing: the one thing it creates is
 // a TEMPORARY table in its own session, invisible to others and never written to a ROW binlog.
 func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*validated, error) {
+	p, err := newValidated(cfg, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBinlog(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := checkPrimaryWritable(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := checkPrivileges(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	if err := checkTable(ctx, cfg, s); err != nil {
+		return nil, err
+	}
+	if err := checkLeftovers(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	if err := checkRequest(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newValidated starts the validation of the ALTER: renamed columns must be confirmed one way or
+// the other.
+func newValidated(cfg *Config, a *alter.Alter) (*validated, error) {
 	p := &validated{names: namesFor(cfg.Table), alter: a}
 	if cfg.TimestampOldTable {
 		p.old = timestampedOld(cfg.Table, time.Now())
@@ -87,55 +115,46 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 			p.gone = append(p.gone, from)
 		}
 	}
-	if err := checkBinlog(ctx, s); err != nil {
-		return nil, err
-	}
-	if err := checkPrimaryWritable(ctx, s); err != nil {
-		return nil, err
-	}
-	if err := checkPrivileges(ctx, cfg, s, p); err != nil {
-		return nil, err
-	}
-	if err := checkTable(ctx, cfg, s); err != nil {
-		return nil, err
-	}
-	if err := checkLeftovers(ctx, cfg, s, p); err != nil {
-		return nil, err
-	}
+	return p, nil
+}
+
+// checkRequest checks the ALTER against the table and its rows: what doppel plan shares with a
+// migration (CheckRequest), after the server's setup and the leftovers are checked.
+func checkRequest(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	var err error
 	if p.orig, err = table.Inspect(ctx, s.inspect, cfg.Database, cfg.Table); err != nil {
-		return nil, err
+		return err
 	}
 	if s.replicaMode {
 		onPrimary, err := table.Inspect(ctx, s.primary, cfg.Database, cfg.Table)
 		if err != nil {
-			return nil, fmt.Errorf("reading the table on the primary: %w", err)
+			return fmt.Errorf("reading the table on the primary: %w", err)
 		}
 		if len(onPrimary.Columns) != len(p.orig.Columns) {
-			return nil, refuse("%s.%s has %d columns on the primary and %d on the replica %s: replication looks broken; fix it first",
+			return refuse("%s.%s has %d columns on the primary and %d on the replica %s: replication looks broken; fix it first",
 				cfg.Database, cfg.Table, len(onPrimary.Columns), len(p.orig.Columns), s.inspectCfg.Addr())
 		}
 	}
 	if p.ddlMode, err = ddlMode(ctx, s.primary, cfg.AllowZeroInDate); err != nil {
-		return nil, err
+		return err
 	}
 	if p.timeZone, err = dbconn.DefaultTimeZone(ctx, s.primary); err != nil {
-		return nil, err
+		return err
 	}
 	if err := probe(ctx, cfg, s, p); err != nil {
-		return nil, err
+		return err
 	}
 	if p.probed != nil {
 		if err := checkGhost(ctx, cfg, s, p, p.probed); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	size, err := table.SizeOf(ctx, s.inspect, cfg.Database, cfg.Table)
 	if err != nil {
-		return nil, fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)
+		return fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)
 	}
 	p.rows = size.Rows
-	return p, nil
+	return nil
 }
 
 func checkBinlog(ctx context.Context, s *servers) error {
