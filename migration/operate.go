@@ -153,8 +153,8 @@ func (r *run) watchPanicFlag(ctx context.Context) error {
 	}
 }
 
-// hook runs a hook with the run's current figures. Failures of the status, success and failure
-// hooks are logged; the others stop the migration.
+// hook runs a hook with the run's current figures. Failures of the status, success, failure and
+// batch-copy-retry hooks are logged; the others stop the migration.
 func (r *run) hook(ctx context.Context, event hooks.Event) error {
 	return r.hookWith(ctx, event, r.hookVars())
 }
@@ -165,7 +165,7 @@ func (r *run) hookWith(ctx context.Context, event hooks.Event, vars hooks.Vars) 
 		return nil
 	}
 	switch event {
-	case hooks.OnStatus, hooks.OnSuccess, hooks.OnFailure:
+	case hooks.OnStatus, hooks.OnSuccess, hooks.OnFailure, hooks.OnBatchCopyRetry:
 		r.log().Warn("hook failed", zap.String("event", string(event)), zap.Error(err))
 		return nil
 	}
@@ -185,6 +185,7 @@ func (r *run) hookVars() hooks.Vars {
 		v.MigratedHost, v.InspectedHost = r.s.primaryCfg.Addr(), r.s.inspectCfg.Addr()
 	}
 	if r.p != nil {
+		v.OldTableName = r.p.old // with --timestamp-old-table, the timestamped name
 		p := r.snapshot()
 		v.EstimatedRows, v.CopiedRows, v.Progress, v.ETA = p.Estimated, p.Copied, p.Percent, p.ETA
 		if start := r.copyStart.Load(); start != 0 {

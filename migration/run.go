@@ -76,7 +76,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if !res.DryRun {
 		r.setState(StateDone)
-		_ = r.hook(ctx, hooks.OnSuccess) // a failing on-success hook is only logged
+		v := r.hookVars()
+		v.InstantDDL = res.Instant
+		_ = r.hookWith(ctx, hooks.OnSuccess, v) // a failing on-success hook is only logged
 	}
 	return res, nil
 }
@@ -400,6 +402,11 @@ func (r *run) build(ctx context.Context) error {
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
 		Gate: r.throttle, AfterChunk: r.afterChunk, CatchUp: r.markers.CatchUp, Logger: r.log(),
+		OnRetry: func(ctx context.Context, err error) {
+			v := r.hookVars()
+			v.LastCopyError = err.Error()
+			_ = r.hookWith(ctx, hooks.OnBatchCopyRetry, v)
+		},
 	})
 	return err
 }
