@@ -173,6 +173,16 @@ func checkBinlog(ctx context.Context, s *servers) error {
 	case !strings.EqualFold(image, "FULL"):
 		return refuse("binlog_row_image is %s on %s; doppel needs FULL row images to replay changes. Set binlog_row_image=FULL globally", image, where)
 	}
+	// Caught here, not hours later at the first JSON update that arrives as a diff.
+	if v := s.flavor.RowValueOptionsVar(); v != "" {
+		var options string
+		if err := s.inspect.QueryRowContext(ctx, "SELECT @@global."+v).Scan(&options); err != nil {
+			return fmt.Errorf("reading %s on %s: %w", v, where, err)
+		}
+		if strings.Contains(strings.ToUpper(options), "PARTIAL_JSON") {
+			return refuse("%s is %s on %s: JSON updates are logged as diffs, which doppel cannot replay onto the ghost. Set it empty globally (SET GLOBAL %s = ''), and let sessions reconnect", v, options, where, v)
+		}
+	}
 	if s.replicaMode {
 		var updates int
 		if err := s.inspect.QueryRowContext(ctx, "SELECT @@global."+s.flavor.LogReplicaUpdatesVar()).Scan(&updates); err != nil {
