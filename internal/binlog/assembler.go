@@ -78,8 +78,17 @@ func (a *assembler) feedIn(ev *replication.BinlogEvent, f frame, emit func(Txn) 
 	case *replication.TransactionPayloadEvent:
 		// MySQL 8 binlog_transaction_compression: a whole transaction (BEGIN … XID) compressed in
 		// one event, decoded by go-mysql into Events. Skipping it would lose every change in it.
+		// Its end is the only place to resume near its events, so it must hold one transaction:
+		// a second would end at the same position, and a resume there would skip it.
+		ended := 0
+		once := func(t Txn) error {
+			if ended++; ended > 1 {
+				return fmt.Errorf("the compressed transaction payload ending at %s holds more than one transaction; MySQL writes one per payload, so the binlog is not what doppel can follow", a.pos(f))
+			}
+			return emit(t)
+		}
 		for _, in := range e.Events {
-			if err := a.feedIn(in, f, emit); err != nil {
+			if err := a.feedIn(in, f, once); err != nil {
 				return err
 			}
 		}

@@ -486,6 +486,19 @@ func TestAssemblerReturnsEmitErrors(t *testing.T) {
 	}
 }
 
+// A compressed payload holding two transactions would give both the payload's end as their
+// position, and a resume there would skip the second: it is refused, after the first.
+func TestAssemblerRefusesTwoTransactionsInOnePayload(t *testing.T) {
+	a := newAssembler("db", map[string]bool{"t": true}, f1, zap.NewNop())
+	var got []Txn
+	err := a.feed(payload(900, query(0, "db", "BEGIN"), insertRows(0, "t", row(int32(1))), xid(0),
+		query(0, "db", "BEGIN"), insertRows(0, "t", row(int32(2))), xid(0)),
+		func(x Txn) error { got = append(got, x); return nil })
+	if err == nil || !strings.Contains(err.Error(), "holds more than one transaction") || len(got) != 1 {
+		t.Fatalf("feed returned %v after %d transactions, want a refusal after one", err, len(got))
+	}
+}
+
 // Discarding an unterminated transaction is logged (it means a crash) without the rows.
 func TestAssemblerDiscardLogsNoValues(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
