@@ -132,6 +132,9 @@ type Config struct {
 	PanicOnWarnings bool
 	// Resume continues a stopped run from its checkpoint instead of starting over.
 	Resume bool
+	// GTID positions the binlog stream and the checkpoint by GTID (gh-ost's --gtid), so a resume
+	// may read another server of the topology: another replica, or a new primary after a failover.
+	GTID bool
 
 	// ServerID is the replica server id the binlog stream registers with.
 	ServerID uint32

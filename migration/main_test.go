@@ -419,6 +419,45 @@ func TestCancelThenResume(t *testing.T) {
 	}
 }
 
+// TestResumeByGTIDOnAnotherServer is gh-ost's --gtid use: a run reading the replica stops, and
+// resumes reading another server (the primary, as after a failover) from the checkpoint's GTID set,
+// with every change made meanwhile. Without --gtid the other server is refused.
+func TestResumeByGTIDOnAnotherServer(t *testing.T) {
+	name, db := newTable(t, 20000)
+	cfg := testConfig(name, "ADD COLUMN x INT")
+	cfg.GTID = true
+	cfg.ChunkSize = 10
+	cfg.CheckpointInterval = 50 * time.Millisecond
+	if err := runUntilCopied(cfg, db, 2000); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("error %v, want one saying how to resume", err)
+	}
+	var recorded string
+	if err := db.QueryRow("SELECT value FROM _t_ghc WHERE hint = 'checkpoint'").Scan(&recorded); err != nil || !strings.Contains(recorded, `"gtid_set":"0-`) {
+		t.Fatalf("the checkpoint holds no GTID set: %q %v", recorded, err)
+	}
+	exec(t, db, "UPDATE t SET v = 'while away' WHERE id IN (1, 19999)", "DELETE FROM t WHERE id = 2", "INSERT INTO t VALUES (30000, 'new', 1)")
+
+	cfg.Conn, cfg.AllowOnMaster, cfg.Resume, cfg.ChunkSize = sb.Primary.Config(), true, true, 1000
+	cfg.GTID = false
+	expectRefusal(t, cfg, db, "resume with --gtid")
+	cfg.GTID = true
+	before := checksum(t, db, "t")
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RowsCopied >= 20000 {
+		t.Errorf("the resumed run copied %d rows: it started over", res.RowsCopied)
+	}
+	if checksum(t, db, "_t_del") != before {
+		t.Error("the original changed")
+	}
+	exec(t, db, "ALTER TABLE _t_del ADD COLUMN x INT")
+	if checksum(t, db, "_t_del") != checksum(t, db, "t") {
+		t.Error("the migration resumed on another server differs from the original")
+	}
+}
+
 // TestResumeRefusals: a resume is refused when it cannot continue the stopped run.
 func TestResumeRefusals(t *testing.T) {
 	name, db := newTable(t, 5000)

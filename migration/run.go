@@ -371,7 +371,7 @@ func (r *run) build(ctx context.Context) error {
 	r.reader, err = binlog.NewReader(binlog.Config{
 		Flavor: r.s.flavor.Name(), ServerID: r.cfg.ServerID,
 		Host: r.s.inspectCfg.Host, Port: r.s.inspectCfg.Port, User: r.s.inspectCfg.User, Password: r.s.inspectCfg.Password, TLS: tlsCfg,
-		Database: r.cfg.Database, Tables: []string{r.cfg.Table, r.p.changelog},
+		Database: r.cfg.Database, Tables: []string{r.cfg.Table, r.p.changelog}, GTID: r.cfg.GTID,
 		Logger: r.log(),
 	})
 	if err != nil {

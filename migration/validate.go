@@ -74,6 +74,9 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 	if err := checkBinlog(ctx, s); err != nil {
 		return nil, err
 	}
+	if err := checkGTID(ctx, cfg, s); err != nil {
+		return nil, err
+	}
 	if err := checkPrimaryWritable(ctx, s); err != nil {
 		return nil, err
 	}
@@ -154,6 +157,25 @@ func checkRequest(ctx context.Context, cfg *Config, s *servers, p *validated) er
 		return fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)
 	}
 	p.rows = size.Rows
+	return nil
+}
+
+// checkGTID refuses --gtid on a server whose binlog carries no GTIDs, before anything is created.
+func checkGTID(ctx context.Context, cfg *Config, s *servers) error {
+	if !cfg.GTID {
+		return nil
+	}
+	st, err := dbconn.ReadBinlogStatus(ctx, s.inspect, s.flavor)
+	if err != nil {
+		return err
+	}
+	set, err := dbconn.GTIDAt(ctx, s.inspect, s.flavor, st)
+	if err != nil {
+		return err
+	}
+	if set == "" {
+		return refuse("--gtid: %s has executed no transaction with a GTID (on MySQL, gtid_mode must be ON and enforce_gtid_consistency too): enable GTIDs, or run without --gtid", s.inspectCfg.Addr())
+	}
 	return nil
 }
 

@@ -56,6 +56,7 @@ type options struct {
 	copyWorkers          int
 	deferIndexes         bool
 	checkpoint, resume   bool
+	gtid                 bool
 	checksum             bool
 	panicOnWarnings      bool
 
@@ -133,6 +134,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "the ALTER renames columns: do not carry their values over")
 	fs.BoolVar(&o.checkpoint, "checkpoint", d.Checkpoint, "record the progress in the changelog table; a failed run then keeps its tables for --resume (=false: drop them)")
 	fs.BoolVar(&o.resume, "resume", false, "continue a stopped run of the same migration from its checkpoint")
+	fs.BoolVar(&o.gtid, "gtid", false, "position the binlog stream and the checkpoint by GTID, so that --resume may read another server (another replica, a new primary)")
 	fs.BoolVar(&o.checksum, "checksum", d.Checksum, "compare the ghost with the original before the swap and refuse to swap when they differ (=false skips it)")
 	fs.BoolVar(&o.panicOnWarnings, "panic-on-warnings", false, "stop when copying or replaying makes the server warn (a value truncated or rounded)")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
@@ -231,6 +233,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.CopyWorkers = int(rc.whole("copy-workers", int64(o.copyWorkers), 0, migration.MaxCopyWorkers, 0, "0: sized to the server"))
 	c.DeferSecondaryIndexes = o.deferIndexes
 	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
+	c.GTID = o.gtid
 	c.Checksum = o.checksum
 	c.InitiallyDropGhostTable, c.InitiallyDropOldTable, c.OkToDropTable = o.dropGhost, o.dropOld, o.okToDrop
 	c.TimestampOldTable = o.timestampOld

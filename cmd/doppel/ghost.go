@@ -39,7 +39,6 @@ var ghostFlags = []ghostFlag{
 	{name: "statsd-tags", refused: true, why: "doppel exports Prometheus metrics, not StatsD: use --metrics-address=HOST:PORT; the database and table are labels of every series"},
 	{name: "skip-strict-mode", boolean: true, refused: true, why: "doppel writes in strict mode so that a value the new table cannot hold fails the migration instead of being silently changed; leave the flag out"},
 	{name: "force-table-names", refused: true, why: notYet + ": doppel names its helper tables after the table (_T_gho, _T_ghc, _T_del); leave the flag out"},
-	{name: "gtid", boolean: true, refused: true, why: notYet + ": doppel positions itself by binlog file and offset on the server it reads; leave the flag out and resume on the same server"},
 	{name: "include-triggers", boolean: true, refused: true, why: notYet + ": doppel refuses a table with triggers; drop them, migrate, and create them again"},
 	{name: "trigger-suffix", refused: true, why: notYet + ": it belongs to --include-triggers"},
 	{name: "remove-trigger-suffix-if-exists", boolean: true, refused: true, why: notYet + ": it belongs to --include-triggers"},

@@ -17,7 +17,7 @@ var flagGroups = []struct {
 		"allow-on-master", "allow-master-master", "assume-master-host", "master-user", "master-password", "replica-server-id", "assume-rbr", "switch-to-rbr", "storage-engine"}},
 	{"Migration", []string{"database", "table", "alter", "execute", "attempt-instant-ddl", "approve-renamed-columns", "skip-renamed-columns", "allow-unique-key-change", "allow-zero-in-date",
 		"chunk-size", "chunk-target-ms", "copy-workers", "defer-secondary-indexes", "dml-batch-size", "default-retries", "exact-rowcount", "concurrent-rowcount",
-		"checkpoint", "checkpoint-seconds", "resume", "checksum", "panic-on-warnings", "initially-drop-ghost-table", "initially-drop-old-table"}},
+		"checkpoint", "checkpoint-seconds", "resume", "gtid", "checksum", "panic-on-warnings", "initially-drop-ghost-table", "initially-drop-old-table"}},
 	{"Throttling", []string{"max-lag-millis", "heartbeat-interval-millis", "throttle-control-replicas", "max-load", "critical-load", "critical-load-interval-millis", "critical-load-hibernate-seconds",
 		"throttle-query", "throttle-http", "throttle-http-interval-millis", "throttle-http-timeout-millis", "ignore-http-errors", "throttle-flag-file", "throttle-additional-flag-file", "nice-ratio"}},
 	{"Cut-over", []string{"cut-over", "cut-over-lock-timeout-seconds", "cut-over-exponential-backoff", "exponential-backoff-max-interval", "postpone-cut-over-flag-file", "force-named-cut-over",
