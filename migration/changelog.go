@@ -38,9 +38,19 @@ type ddlWatch struct {
 	server        *alter.Server  // the primary, whose rules (executable comments, syntax) the statements follow
 	guard         *cutover.Guard // knows doppel's own RENAME
 	warn          func(msg string, err error)
+	// ownTrigger, when set, knows the triggers doppel creates and drops on the ghost (triggers.go).
+	ownTrigger func(schema, name string) bool
 }
 
 func (w *ddlWatch) onDDL(d binlog.DDL) error {
+	if schema, name, ok := alter.TriggerDDL(d.Query, w.server); ok && w.ownTrigger != nil {
+		if schema == "" {
+			schema = d.Schema
+		}
+		if w.ownTrigger(schema, name) {
+			return nil
+		}
+	}
 	stmts, err := alter.ParseLogged(d.Query, w.server)
 	if err != nil {
 		// A statement the parser cannot read is judged by the names it holds: one that names the

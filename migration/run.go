@@ -235,6 +235,9 @@ func (r *run) prepare(ctx context.Context) error {
 	if err := checkGhost(ctx, r.cfg, r.s, r.p, r.ghost); err != nil {
 		return err
 	}
+	if err := r.tryTriggers(ctx); err != nil {
+		return err
+	}
 	if err := r.deferIndexes(ctx); err != nil {
 		return err
 	}
@@ -380,7 +383,7 @@ func (r *run) build(ctx context.Context) error {
 	r.txns = make(chan binlog.Txn, 256)
 	r.markers = changelog.NewMarkers(r.changelog, r.s.primary)
 	r.guard = cutover.NewGuard(r.cfg.Database, r.cfg.Table, r.p.names.ghost, r.p.old)
-	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, guard: r.guard, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
+	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, guard: r.guard, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }, ownTrigger: r.ownTrigger}
 	r.applier, err = applier.New(applier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries, PanicOnWarnings: r.cfg.PanicOnWarnings,

@@ -15,6 +15,7 @@ import (
 	"github.com/doppel-sql/doppel/internal/cutover"
 	"github.com/doppel-sql/doppel/internal/fit"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/triggers"
 	"github.com/doppel-sql/doppel/table"
 )
 
@@ -49,6 +50,10 @@ type validated struct {
 	timeZone string
 	// fitted is set once the rows have been counted against the altered table (checkFit).
 	fitted bool
+	// triggers are the original's triggers as the check read them (triggersRead), with their twins'
+	// names and statements (triggers.go).
+	triggersRead []triggers.Trigger
+	triggers     []triggers.Move
 }
 
 // A refusal is bad input found by validation: nothing has been created.
@@ -96,7 +101,7 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 	if err := checkPrivileges(ctx, cfg, s, p); err != nil {
 		return nil, err
 	}
-	if err := checkTable(ctx, cfg, s); err != nil {
+	if err := checkTable(ctx, cfg, s, p); err != nil {
 		return nil, err
 	}
 	if err := checkLeftovers(ctx, cfg, s, p); err != nil {
@@ -205,7 +210,7 @@ func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *validated)
 	return nil
 }
 
-func checkTable(ctx context.Context, cfg *Config, s *servers) error {
+func checkTable(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	ok, err := table.SchemaExists(ctx, s.inspect, cfg.Database)
 	if err != nil {
 		return err
@@ -226,7 +231,7 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 	if !strings.EqualFold(engine, "InnoDB") {
 		return refuse("%s uses the %s engine; doppel needs InnoDB's transactions and row locks to copy a live table safely. Convert it with a native ALTER TABLE ... ENGINE=InnoDB first", sqlbuild.QualifiedName(cfg.Database, cfg.Table), engine)
 	}
-	if err := checkTriggers(ctx, cfg, s); err != nil {
+	if err := checkTriggers(ctx, cfg, s, p); err != nil {
 		return err
 	}
 	return checkForeignKeys(ctx, cfg, s)
