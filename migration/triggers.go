@@ -104,11 +104,11 @@ func (r *run) triggerHandovers() []handover {
 // check ends the migration: the twins would not be its copies) and created on the ghost.
 func (r *run) createTwins(ctx context.Context) error {
 	start := time.Now()
-	now, err := triggers.Read(ctx, r.s.primary, r.cfg.Database, r.cfg.Table)
+	changed, err := triggers.Changed(ctx, r.s.primary, r.cfg.Database, r.cfg.Table, r.p.triggersRead)
 	if err != nil {
 		return err
 	}
-	if !triggers.Same(now, r.p.triggersRead) {
+	if changed {
 		return fmt.Errorf("%w: the triggers of %s changed during the migration; run doppel again", cutover.ErrAbort, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table))
 	}
 	if err := triggers.CreateTwins(ctx, r.s.primary, r.p.triggers); err != nil {

@@ -1,7 +1,6 @@
 package triggers
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -73,13 +72,27 @@ func isASCII(s string) bool {
 }
 
 // session sets conn up as the trigger was created: sql_mode, character_set_client and
-// collation_connection (which sets character_set_connection too).
-func session(ctx context.Context, conn *sql.Conn, t Trigger) error {
-	if _, err := conn.ExecContext(ctx, "SET SESSION sql_mode = ?", t.SQLMode); err != nil {
-		return err
+// collation_connection (which sets character_set_connection too), in one statement, unless the
+// previous trigger had the same (prev; nil for none).
+func session(ctx context.Context, conn *sql.Conn, t Trigger, prev *Trigger) error {
+	if prev != nil && prev.SQLMode == t.SQLMode && prev.CharsetClient == t.CharsetClient && prev.CollationConnection == t.CollationConnection {
+		return nil
 	}
-	_, err := conn.ExecContext(ctx, "SET SESSION character_set_client = "+t.CharsetClient+", collation_connection = "+t.CollationConnection)
+	_, err := conn.ExecContext(ctx, SessionSQL(t))
 	return err
+}
+
+// SessionSQL sets a session up as t was created in. The character set and collation are words
+// (Read checks them), the sql_mode a string.
+func SessionSQL(t Trigger) string {
+	return "SET SESSION sql_mode = " + sqlbuild.QuoteString(t.SQLMode) + ", character_set_client = " + t.CharsetClient + ", collation_connection = " + t.CollationConnection
+}
+
+func prevOf(moves []Move, i int) *Trigger {
+	if i == 0 {
+		return nil
+	}
+	return &moves[i-1].Trigger
 }
 
 // exec runs a statement held as bytes: sent as they are, without arguments.
@@ -96,8 +109,8 @@ func CreateTwins(ctx context.Context, db *sql.DB, moves []Move) error {
 		return err
 	}
 	defer dbconn.Discard(conn) // its session is the triggers', not doppel's
-	for _, m := range moves {
-		if err := session(ctx, conn, m.Trigger); err != nil {
+	for i, m := range moves {
+		if err := session(ctx, conn, m.Trigger, prevOf(moves, i)); err != nil {
 			return fmt.Errorf("setting the session of trigger %s up: %w", sqlbuild.QuoteIdent(m.Name), err)
 		}
 		if err := exec(ctx, conn, m.Twin); err != nil {
@@ -194,8 +207,8 @@ func replay(ctx context.Context, conn *sql.Conn, cfg RestoreConfig) error {
 		}
 		return err
 	}
-	for _, m := range cfg.Moves {
-		if err := session(ctx, conn, m.Trigger); err != nil {
+	for i, m := range cfg.Moves {
+		if err := session(ctx, conn, m.Trigger, prevOf(cfg.Moves, i)); err != nil {
 			return undo(err)
 		}
 		if err := exec(ctx, conn, m.Statement); err != nil {
@@ -216,17 +229,4 @@ func replay(ctx context.Context, conn *sql.Conn, cfg RestoreConfig) error {
 		}
 	}
 	return nil
-}
-
-// Same reports whether two readings of a table's triggers are the same triggers.
-func Same(a, b []Trigger) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Key() != b[i].Key() || !bytes.Equal(a[i].Body, b[i].Body) {
-			return false
-		}
-	}
-	return true
 }

@@ -16,27 +16,8 @@ import (
 // (character_set_results=binary), so that the statements come back in the bytes they were
 // created with.
 func Read(ctx context.Context, q Querier, schema, table string) ([]Trigger, error) {
-	rows, err := q.QueryContext(ctx, `SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER,
-		DEFINER, SQL_MODE, CHARACTER_SET_CLIENT, COLLATION_CONNECTION, ACTION_STATEMENT
-		FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
-		ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`, schema, schema, table)
+	ts, err := readShown(ctx, q, schema, table)
 	if err != nil {
-		return nil, fmt.Errorf("reading the triggers of %s: %w", sqlbuild.QualifiedName(schema, table), err)
-	}
-	var ts []Trigger
-	var bodies [][]byte
-	for rows.Next() {
-		var t Trigger
-		var body []byte
-		if err := rows.Scan(&t.Name, &t.Table, &t.Timing, &t.Event, &t.Order, &t.Definer, &t.SQLMode, &t.CharsetClient, &t.CollationConnection, &body); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ts = append(ts, t)
-		bodies = append(bodies, body)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for i := range ts {
@@ -47,11 +28,51 @@ func Read(ctx context.Context, q Querier, schema, table string) ([]Trigger, erro
 		if t.Statement, err = showCreate(ctx, q, schema, t.Name); err != nil {
 			return nil, err
 		}
-		if t.Body, err = bodyOf(ctx, q, *t, bodies[i]); err != nil {
+		if t.Body, err = bodyOf(ctx, q, *t, t.Shown); err != nil {
 			return nil, err
 		}
 	}
 	return Sorted(ts), nil
+}
+
+// Changed reports whether the triggers of schema.table are no longer those read: one query of
+// information_schema, cheap enough to run while the table is locked.
+func Changed(ctx context.Context, q Querier, schema, table string, read []Trigger) (bool, error) {
+	now, err := readShown(ctx, q, schema, table)
+	if err != nil {
+		return false, err
+	}
+	now, read = Sorted(now), Sorted(read)
+	if len(now) != len(read) {
+		return true, nil
+	}
+	for i := range now {
+		if now[i].Key() != read[i].Key() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// readShown reads what information_schema shows of the triggers of schema.table.
+func readShown(ctx context.Context, q Querier, schema, table string) ([]Trigger, error) {
+	rows, err := q.QueryContext(ctx, `SELECT TRIGGER_NAME, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER,
+		DEFINER, SQL_MODE, CHARACTER_SET_CLIENT, COLLATION_CONNECTION, ACTION_STATEMENT
+		FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?
+		ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`, schema, schema, table)
+	if err != nil {
+		return nil, fmt.Errorf("reading the triggers of %s: %w", sqlbuild.QualifiedName(schema, table), err)
+	}
+	defer rows.Close()
+	var ts []Trigger
+	for rows.Next() {
+		var t Trigger
+		if err := rows.Scan(&t.Name, &t.Table, &t.Timing, &t.Event, &t.Order, &t.Definer, &t.SQLMode, &t.CharsetClient, &t.CollationConnection, &t.Shown); err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
 }
 
 // showCreate returns SHOW CREATE TRIGGER's statement.

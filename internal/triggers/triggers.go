@@ -62,12 +62,14 @@ type Trigger struct {
 	Statement []byte
 	// Body is the statement's body, in CharsetClient.
 	Body []byte
+	// Shown is information_schema's ACTION_STATEMENT (in utf8mb3), for Changed.
+	Shown []byte
 }
 
 // Key identifies what the trigger does besides its name, for comparing two readings.
 func (t Trigger) Key() string {
 	return strings.Join([]string{t.Name, t.Timing, t.Event, fmt.Sprint(t.Order), t.Definer, t.SQLMode,
-		t.CharsetClient, t.CollationConnection, string(t.Statement)}, "\x00")
+		t.CharsetClient, t.CollationConnection, string(t.Shown)}, "\x00")
 }
 
 // A Move is a trigger and what it is called on the ghost until the names are restored.

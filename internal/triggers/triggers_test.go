@@ -166,17 +166,14 @@ func TestFlavorOf(t *testing.T) {
 	}
 }
 
-func TestSame(t *testing.T) {
-	a := []Trigger{{Name: "x", Statement: []byte("s"), Body: []byte("b")}}
-	b := []Trigger{{Name: "x", Statement: []byte("s"), Body: []byte("b")}}
-	if !Same(a, b) {
-		t.Error("equal readings differ")
+func TestSessionSQL(t *testing.T) {
+	tr := Trigger{SQLMode: "ANSI_QUOTES,PIPES_AS_CONCAT", CharsetClient: "latin1", CollationConnection: "latin1_swedish_ci"}
+	want := "SET SESSION sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT', character_set_client = latin1, collation_connection = latin1_swedish_ci"
+	if got := SessionSQL(tr); got != want {
+		t.Errorf("SessionSQL = %q, want %q", got, want)
 	}
-	b[0].SQLMode = "ANSI_QUOTES"
-	if Same(a, b) {
-		t.Error("a changed sql_mode went unseen")
-	}
-	if Same(a, nil) {
-		t.Error("a dropped trigger went unseen")
+	tr.SQLMode = ""
+	if got := SessionSQL(tr); !strings.Contains(got, "sql_mode = ''") {
+		t.Errorf("SessionSQL with an empty sql_mode = %q", got)
 	}
 }
