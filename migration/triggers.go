@@ -75,15 +75,16 @@ func (r *run) tryTriggers(ctx context.Context) error {
 	if len(r.p.triggers) == 0 {
 		return nil
 	}
-	left, err := triggers.DropAll(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost)
+	wait := r.cfg.CutOverLockTimeout
+	left, err := triggers.DropAll(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost, wait)
 	if err != nil {
 		return err
 	}
 	if len(left) > 0 {
 		r.log().Info("dropped the triggers an earlier run left on the ghost table", zap.Strings("triggers", left))
 	}
-	err = triggers.CreateTwins(ctx, r.s.primary, r.p.triggers)
-	_, derr := triggers.DropAll(context.WithoutCancel(ctx), r.s.primary, r.cfg.Database, r.p.names.ghost)
+	err = triggers.CreateTwins(ctx, r.s.primary, r.p.triggers, wait)
+	_, derr := triggers.DropAll(context.WithoutCancel(ctx), r.s.primary, r.cfg.Database, r.p.names.ghost, wait)
 	if err != nil {
 		v := r.s.flavor.Version()
 		return errors.Join(fmt.Errorf("the triggers of %s cannot be created on the altered table, so they could not follow it: %w. A trigger naming a column the ALTER drops or renames fails so; change the trigger first. Creating a trigger for another definer needs %s",
@@ -111,7 +112,7 @@ func (r *run) createTwins(ctx context.Context) error {
 	if changed {
 		return fmt.Errorf("%w: the triggers of %s changed during the migration; run doppel again", cutover.ErrAbort, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table))
 	}
-	if err := triggers.CreateTwins(ctx, r.s.primary, r.p.triggers); err != nil {
+	if err := triggers.CreateTwins(ctx, r.s.primary, r.p.triggers, r.cfg.CutOverLockTimeout); err != nil {
 		return err
 	}
 	r.log().Info("created the triggers on the ghost table under the lock", zap.Int("triggers", len(r.p.triggers)), zap.Duration("took", time.Since(start)))
@@ -119,10 +120,17 @@ func (r *run) createTwins(ctx context.Context) error {
 }
 
 // dropTwins is the handover's undo: the ghost has no trigger again before any held change is
-// replayed into it.
+// replayed into it. A twin that cannot be dropped (another session holds the ghost's metadata
+// lock) ends the attempts: a replayed change would fire it. The run then stops; the ghost is kept
+// for --resume, which drops the twins before it replays anything.
 func (r *run) dropTwins(ctx context.Context) error {
-	_, err := triggers.DropAll(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost)
-	return err
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if _, err = triggers.DropAll(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost, time.Duration(attempt)*r.cfg.CutOverLockTimeout); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the triggers created on the ghost table for the swap could not be dropped after the attempt failed: %w", cutover.ErrAbort, err)
 }
 
 // restoreTriggerNames gives the new table's triggers their names back (triggers.Restore). Until it
@@ -133,6 +141,9 @@ func (r *run) restoreTriggerNames(ctx context.Context) error {
 		temps[i] = m.Temp
 	}
 	r.log().Info("restoring the triggers' names", zap.Strings("temporary", temps))
+	if r.cfg.Failpoint != nil {
+		r.cfg.Failpoint("triggers:restore")
+	}
 	var err error
 	for attempt := 1; attempt <= 3; attempt++ {
 		var blocked time.Duration

@@ -88,6 +88,12 @@ func SessionSQL(t Trigger) string {
 	return "SET SESSION sql_mode = " + sqlbuild.QuoteString(t.SQLMode) + ", character_set_client = " + t.CharsetClient + ", collation_connection = " + t.CollationConnection
 }
 
+// setLockWait bounds the session's waits for metadata locks, in whole seconds (at least 1).
+func setLockWait(ctx context.Context, conn *sql.Conn, d time.Duration) error {
+	_, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", max(1, int(d.Round(time.Second)/time.Second))))
+	return err
+}
+
 func prevOf(moves []Move, i int) *Trigger {
 	if i == 0 {
 		return nil
@@ -102,13 +108,17 @@ func exec(ctx context.Context, conn *sql.Conn, stmt []byte) error {
 }
 
 // CreateTwins creates the twins of moves on the ghost, in order, each in the session its trigger
-// was created in. On an error, the twins created are left for DropAll.
-func CreateTwins(ctx context.Context, db *sql.DB, moves []Move) error {
+// was created in; each waits at most lockWait for the ghost's metadata lock (it runs while the
+// original is locked). On an error, the twins created are left for DropAll.
+func CreateTwins(ctx context.Context, db *sql.DB, moves []Move, lockWait time.Duration) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer dbconn.Discard(conn) // its session is the triggers', not doppel's
+	if err := setLockWait(ctx, conn, lockWait); err != nil {
+		return err
+	}
 	for i, m := range moves {
 		if err := session(ctx, conn, m.Trigger, prevOf(moves, i)); err != nil {
 			return fmt.Errorf("setting the session of trigger %s up: %w", sqlbuild.QuoteIdent(m.Name), err)
@@ -120,14 +130,23 @@ func CreateTwins(ctx context.Context, db *sql.DB, moves []Move) error {
 	return nil
 }
 
-// DropAll drops every trigger on schema.table and returns their names.
-func DropAll(ctx context.Context, db *sql.DB, schema, table string) ([]string, error) {
+// DropAll drops every trigger on schema.table and returns their names; each DROP waits at most
+// lockWait for the table's metadata lock.
+func DropAll(ctx context.Context, db *sql.DB, schema, table string, lockWait time.Duration) ([]string, error) {
 	names, err := OnTable(ctx, db, schema, table)
+	if err != nil || len(names) == 0 {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
+	defer dbconn.Discard(conn) // its lock_wait_timeout is changed
+	if err := setLockWait(ctx, conn, lockWait); err != nil {
+		return nil, err
+	}
 	for _, n := range names {
-		if _, err := db.ExecContext(ctx, Drop(schema, n)); err != nil {
+		if _, err := conn.ExecContext(ctx, Drop(schema, n)); err != nil {
 			return nil, fmt.Errorf("dropping trigger %s: %w", sqlbuild.QuoteIdent(n), err)
 		}
 	}
@@ -177,8 +196,7 @@ func Restore(ctx context.Context, cfg RestoreConfig) (time.Duration, error) {
 	}
 	defer dbconn.Discard(conn) // its session ends holding the triggers' settings
 	ctx = context.WithoutCancel(ctx)
-	secs := max(1, int(cfg.LockTimeout.Round(time.Second)/time.Second))
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", secs)); err != nil {
+	if err := setLockWait(ctx, conn, cfg.LockTimeout); err != nil {
 		return 0, err
 	}
 	if _, err := conn.ExecContext(ctx, "USE "+sqlbuild.QuoteIdent(cfg.Schema)); err != nil {
