@@ -90,19 +90,7 @@ func TestTriggersUnderWrites(t *testing.T) {
 	if !slices.Equal(before, after) {
 		t.Errorf("the triggers differ after the migration:\nbefore:\n%s\nafter:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
 	}
-	var left []string
-	rows, err := c.primary.QueryContext(c.ctx, "SELECT CONCAT(TRIGGER_NAME, ' on ', EVENT_OBJECT_TABLE) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE NOT IN (?, ?)", c.schema, f.table, c.oracle())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		left = append(left, s)
-	}
-	rows.Close()
+	left := c.queryStrings("SELECT CONCAT(TRIGGER_NAME, ' on ', EVENT_OBJECT_TABLE) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE NOT IN (?, ?)", c.schema, f.table, c.oracle())
 	if len(left) > 0 {
 		t.Errorf("triggers left on other tables: %v", left)
 	}
@@ -145,48 +133,65 @@ func (c *caseRun) createAuditTriggers(tbl, audit, prefix string) {
 // triggerDefinitions returns, for each trigger of tbl, its name, place and SHOW CREATE TRIGGER
 // (but its creation time).
 func (c *caseRun) triggerDefinitions(tbl string) []string {
+	var out []string
+	for _, name := range c.queryStrings("SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY TRIGGER_NAME", c.schema, tbl) {
+		place := c.queryStrings("SELECT CONCAT_WS(' ', ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?", c.schema, name)
+		out = append(out, name+" "+strings.Join(place, "")+" "+c.showCreateTrigger(name))
+	}
+	return out
+}
+
+// showCreateTrigger returns SHOW CREATE TRIGGER's columns but Created, each as name=value.
+func (c *caseRun) showCreateTrigger(name string) string {
 	t := c.t
-	rows, err := c.primary.QueryContext(c.ctx, "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY TRIGGER_NAME", c.schema, tbl)
+	r, err := c.primary.QueryContext(c.ctx, "SHOW CREATE TRIGGER "+c.q(name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	var names []string
-	for rows.Next() {
-		var name, timing, event string
-		var order int
-		if err := rows.Scan(&name, &timing, &event, &order); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, name)
-		out = append(out, fmt.Sprintf("%s %s %s #%d", name, timing, event, order))
+	defer r.Close()
+	cols, err := r.Columns()
+	if err != nil {
+		t.Fatal(err)
 	}
-	rows.Close()
-	for i, name := range names {
-		r, err := c.primary.QueryContext(c.ctx, "SHOW CREATE TRIGGER "+c.q(name))
-		if err != nil {
+	vals := make([]sql.RawBytes, len(cols))
+	dest := make([]any, len(cols))
+	for j := range vals {
+		dest[j] = &vals[j]
+	}
+	if !r.Next() {
+		t.Fatalf("SHOW CREATE TRIGGER %s: nothing (%v)", name, r.Err())
+	}
+	if err := r.Scan(dest...); err != nil {
+		t.Fatal(err)
+	}
+	var parts []string
+	for j, col := range cols {
+		if col != "Created" {
+			parts = append(parts, fmt.Sprintf("%s=%q", col, vals[j]))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// queryStrings returns the one column of a query's rows.
+func (c *caseRun) queryStrings(query string, args ...any) []string {
+	t := c.t
+	t.Helper()
+	rows, err := c.primary.QueryContext(c.ctx, query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := r.Columns()
-		vals := make([]sql.RawBytes, len(cols))
-		dest := make([]any, len(cols))
-		for j := range vals {
-			dest[j] = &vals[j]
-		}
-		if !r.Next() {
-			t.Fatalf("SHOW CREATE TRIGGER %s: nothing", name)
-		}
-		if err := r.Scan(dest...); err != nil {
-			t.Fatal(err)
-		}
-		var parts []string
-		for j, col := range cols {
-			if col != "Created" {
-				parts = append(parts, col+"="+fmt.Sprintf("%q", vals[j]))
-			}
-		}
-		r.Close()
-		out[i] += " " + strings.Join(parts, " ")
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -201,21 +206,8 @@ func (c *caseRun) count(tbl string) int {
 
 // auditRows returns an audit table's rows as a multiset: each distinct row with its count.
 func (c *caseRun) auditRows(tbl string) []string {
-	rows, err := c.primary.QueryContext(c.ctx, "SELECT CONCAT_WS('|', op, IFNULL(id, 'N'), IFNULL(old_id, 'N'), IFNULL(HEX(v), 'N'), IFNULL(n, 'N'), IFNULL(cnt, 'N'), COUNT(*)) AS k FROM "+
-		c.q(tbl)+" GROUP BY op, id, old_id, v, n, cnt ORDER BY k")
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			c.t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return c.queryStrings("SELECT CONCAT_WS('|', op, IFNULL(id, 'N'), IFNULL(old_id, 'N'), IFNULL(HEX(v), 'N'), IFNULL(n, 'N'), IFNULL(cnt, 'N'), COUNT(*)) AS k FROM " +
+		c.q(tbl) + " GROUP BY op, id, old_id, v, n, cnt ORDER BY k")
 }
 
 func firstDiff(a, b []string) string {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,13 +184,17 @@ func checkPrimaryWritable(ctx context.Context, s *servers) error {
 }
 
 func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *validated) error {
+	onTable := tablePrivileges
+	if cfg.IncludeTriggers {
+		onTable = append(slices.Clip(onTable), privilege{"TRIGGER"}) // to move the triggers
+	}
 	for _, c := range []struct {
 		db    *sql.DB
 		where string
 		need  []privilege
 		why   string
 	}{
-		{s.primary, s.primaryCfg.Addr(), tablePrivileges, "on database " + cfg.Database + " to create, fill and swap the ghost table"},
+		{s.primary, s.primaryCfg.Addr(), onTable, "on database " + cfg.Database + " to create, fill and swap the ghost table"},
 		{s.inspect, s.inspectCfg.Addr(), binlogPrivileges, "globally to read the binlog"},
 	} {
 		missing, unsure, err := missingPrivileges(ctx, c.db, cfg.Database, c.need)
