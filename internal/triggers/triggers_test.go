@@ -177,3 +177,53 @@ func TestSessionSQL(t *testing.T) {
 		t.Errorf("SessionSQL with an empty sql_mode = %q", got)
 	}
 }
+
+// TestBuild builds the twins' statements and, on MySQL, the final statements of triggers that share
+// their timing and event; ASCII names in utf8mb4 need no server.
+func TestBuild(t *testing.T) {
+	mk := func(name, timing, event string, order int) Trigger {
+		return Trigger{Name: name, Timing: timing, Event: event, Order: order, Definer: "app@%", CharsetClient: "utf8mb4",
+			Statement: []byte("CREATE DEFINER=`app`@`%` TRIGGER " + name + " " + timing + " " + event + " ON t FOR EACH ROW SET @x = 1"), Body: []byte("SET @x = 1")}
+	}
+	ts := []Trigger{mk("a2", "AFTER", "INSERT", 2), mk("a1", "AFTER", "INSERT", 1), mk("b1", "BEFORE", "UPDATE", 1)}
+	for _, tc := range []struct {
+		flavor Flavor
+		twins  []string
+		finals []string
+	}{
+		{FlavorOf("mariadb", 10, 11, 6),
+			[]string{
+				"CREATE DEFINER=`app`@`%` TRIGGER `d`.`a1_gho` AFTER INSERT ON `d`.`_t_gho` FOR EACH ROW SET @x = 1",
+				"CREATE DEFINER=`app`@`%` TRIGGER `d`.`a2_gho` AFTER INSERT ON `d`.`_t_gho` FOR EACH ROW FOLLOWS `a1_gho` SET @x = 1",
+				"CREATE DEFINER=`app`@`%` TRIGGER `d`.`b1_gho` BEFORE UPDATE ON `d`.`_t_gho` FOR EACH ROW SET @x = 1",
+			},
+			[]string{
+				"CREATE DEFINER=`app`@`%` TRIGGER a1 AFTER INSERT ON t FOR EACH ROW SET @x = 1",
+				"CREATE DEFINER=`app`@`%` TRIGGER a2 AFTER INSERT ON t FOR EACH ROW SET @x = 1",
+				"CREATE DEFINER=`app`@`%` TRIGGER b1 BEFORE UPDATE ON t FOR EACH ROW SET @x = 1",
+			}},
+		{FlavorOf("mysql", 8, 0, 36),
+			nil,
+			[]string{
+				"CREATE DEFINER=`app`@`%` TRIGGER `d`.`a1` AFTER INSERT ON `d`.`t` FOR EACH ROW SET @x = 1",
+				"CREATE DEFINER=`app`@`%` TRIGGER `d`.`a2` AFTER INSERT ON `d`.`t` FOR EACH ROW FOLLOWS `a1` SET @x = 1",
+				"CREATE DEFINER=`app`@`%` TRIGGER b1 BEFORE UPDATE ON t FOR EACH ROW SET @x = 1", // alone: as created
+			}},
+	} {
+		moves, err := Plan(ts, "_gho", false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Build(t.Context(), nil, tc.flavor, "d", "t", "_t_gho", moves); err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range moves {
+			if tc.twins != nil && string(m.Twin) != tc.twins[i] {
+				t.Errorf("twin %d:\n%s\nwant\n%s", i, m.Twin, tc.twins[i])
+			}
+			if string(m.Statement) != tc.finals[i] {
+				t.Errorf("final %d:\n%s\nwant\n%s", i, m.Statement, tc.finals[i])
+			}
+		}
+	}
+}
