@@ -112,6 +112,7 @@ type run struct {
 	cutover      cutover.Result
 	prepared     int         // handovers begun in the current cut-over attempt (handover.go)
 	spoiled      atomic.Bool // the cut-over changed the ghost for good: it cannot be continued
+	twinsStuck   atomic.Bool // triggers are left on the ghost: nothing more may be replayed into it (triggers.go)
 	phaseTimes   []PhaseTime
 	result       *Result
 }

@@ -130,8 +130,13 @@ func (r *run) dropTwins(ctx context.Context) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: the triggers created on the ghost table for the swap could not be dropped after the attempt failed: %w", cutover.ErrAbort, err)
+	// A change replayed now would fire them: the apply loop stops before it writes anything more.
+	r.twinsStuck.Store(true)
+	return fmt.Errorf("%w: the triggers created on the ghost table for the swap could not be dropped after the attempt failed: %w; run doppel again with --resume, which drops them before it replays anything", cutover.ErrAbort, err)
 }
+
+// errTwinsStuck stops the apply loop when the ghost keeps triggers after a failed cut-over attempt.
+var errTwinsStuck = errors.New("the ghost table has triggers after a failed cut-over attempt, which a replayed change would fire: the replay stopped")
 
 // restoreTriggerNames gives the new table's triggers their names back (triggers.Restore). Until it
 // has, every write fires each trigger once, under its temporary name.
