@@ -38,16 +38,17 @@ type ddlWatch struct {
 	server        *alter.Server  // the primary, whose rules (executable comments, syntax) the statements follow
 	guard         *cutover.Guard // knows doppel's own RENAME
 	warn          func(msg string, err error)
-	// ownTrigger, when set, knows the triggers doppel creates and drops on the ghost (triggers.go).
-	ownTrigger func(schema, name string) bool
+	// ownTrigger, when set, knows the triggers doppel creates and drops on the ghost (triggers.go):
+	// the trigger schema.name, on table when a CREATE says it.
+	ownTrigger func(schema, name, table string) bool
 }
 
 func (w *ddlWatch) onDDL(d binlog.DDL) error {
-	if schema, name, ok := alter.TriggerDDL(d.Query, w.server); ok && w.ownTrigger != nil {
+	if schema, name, table, ok := alter.TriggerDDL(d.Query, w.server); ok && w.ownTrigger != nil {
 		if schema == "" {
 			schema = d.Schema
 		}
-		if w.ownTrigger(schema, name) {
+		if w.ownTrigger(schema, name, table) {
 			return nil
 		}
 	}

@@ -170,11 +170,15 @@ func (r *run) restoreTriggerNames(ctx context.Context) error {
 		strings.Join(temps, ", "), err, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table))
 }
 
-// ownTrigger reports whether schema.name is one of the twins this run creates on the ghost, for the
-// DDL watch: their CREATE and DROP are doppel's own.
-func (r *run) ownTrigger(schema, name string) bool {
+// ownTrigger reports whether schema.name is one of the twins this run creates on the ghost, or a
+// trigger created on the ghost (an earlier run's twin, named with another --trigger-suffix, which a
+// resumed stream meets), for the DDL watch: their CREATE and DROP are doppel's own.
+func (r *run) ownTrigger(schema, name, table string) bool {
 	if schema != r.cfg.Database {
 		return false
+	}
+	if table == r.p.names.ghost {
+		return true
 	}
 	for _, m := range r.p.triggers {
 		if strings.EqualFold(m.Temp, name) {
