@@ -18,8 +18,9 @@ import (
 // UPDATE and DELETE audit every row change, a second AFTER INSERT trigger PRECEDES the first, a
 // BEFORE INSERT and a BEFORE UPDATE trigger set a column the load never writes (touched: 1, then
 // + LENGTH('é') per update, the trigger created by a latin1 session, where the literal is one
-// byte), one trigger runs under ANSI_QUOTES,PIPES_AS_CONCAT and its body reads its own table by
-// name, and one has a backtick in its name. Afterwards:
+// byte), one trigger runs under ANSI_QUOTES,PIPES_AS_CONCAT, has an emoji in its body (which
+// information_schema shows as '?') and reads its own table by name, one has a backtick in its name
+// and one a name of 64 characters (its temporary name is cut and hashed). Afterwards:
 //   - the audit tables hold the same rows (per operation, key and values): every change made
 //     during the migration fired each trigger exactly once, before the swap on the original, after
 //     it on the new table (the replay into the ghost fired none);
@@ -115,11 +116,11 @@ func (c *caseRun) createAuditTriggers(tbl, audit, prefix string) {
 	for _, stmt := range []string{
 		"SET NAMES utf8mb4",
 		"SET SESSION sql_mode = 'ANSI_QUOTES,PIPES_AS_CONCAT,STRICT_TRANS_TABLES'",
-		"CREATE TRIGGER " + name("`ai") + " AFTER INSERT ON " + q + " FOR EACH ROW INSERT INTO " + a + " (op, id, v, n, cnt) VALUES ('i', NEW.id, NEW.v || '!', NEW.n, (SELECT COUNT(*) FROM " + q + " WHERE id = NEW.id))",
+		"CREATE TRIGGER " + name("`ai") + " AFTER INSERT ON " + q + " FOR EACH ROW INSERT INTO " + a + " (op, id, v, n, cnt) VALUES ('i', NEW.id, NEW.v || '🙂', NEW.n, (SELECT COUNT(*) FROM " + q + " WHERE id = NEW.id))",
 		"SET SESSION sql_mode = DEFAULT",
 		"CREATE TRIGGER " + name("_ai0") + " AFTER INSERT ON " + q + " FOR EACH ROW PRECEDES " + name("`ai") + " INSERT INTO " + a + " (op, id) VALUES ('j', NEW.id)",
 		"CREATE TRIGGER " + name("_au") + " AFTER UPDATE ON " + q + " FOR EACH ROW INSERT INTO " + a + " (op, id, old_id, v, n) VALUES ('u', NEW.id, OLD.id, NEW.v, NEW.n)",
-		"CREATE TRIGGER " + name("_ad") + " AFTER DELETE ON " + q + " FOR EACH ROW INSERT INTO " + a + " (op, id, v, n) VALUES ('d', OLD.id, OLD.v, OLD.n)",
+		"CREATE TRIGGER " + name("_ad"+strings.Repeat("x", 60)) + " AFTER DELETE ON " + q + " FOR EACH ROW INSERT INTO " + a + " (op, id, v, n) VALUES ('d', OLD.id, OLD.v, OLD.n)",
 		"CREATE TRIGGER " + name("_bi") + " BEFORE INSERT ON " + q + " FOR EACH ROW SET NEW.touched = 1",
 		"SET NAMES latin1",
 		"CREATE TRIGGER " + name("_bu") + " BEFORE UPDATE ON " + q + " FOR EACH ROW SET NEW.touched = OLD.touched + LENGTH('\xe9')",
