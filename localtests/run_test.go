@@ -583,7 +583,8 @@ func (c *caseRun) runFailure() {
 
 // planFlags are the flags of a case that doppel plan takes too: those that decide whether a
 // migration refuses the change.
-var planFlags = []string{"alter", "database", "table", "approve-renamed-columns", "skip-renamed-columns", "allow-unique-key-change", "allow-zero-in-date"}
+var planFlags = []string{"alter", "database", "table", "approve-renamed-columns", "skip-renamed-columns", "allow-unique-key-change", "allow-zero-in-date",
+	"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists"}
 
 // checkPlanRefuses runs doppel plan on a case a migration refuses: it must refuse it too (exit 2),
 // saying what the migration said.

@@ -75,6 +75,12 @@ type Config struct {
 	AllowZeroInDate bool
 	// AttemptInstantDDL runs the ALTER natively with ALGORITHM=INSTANT when the server can.
 	AttemptInstantDDL bool
+	// IncludeTriggers moves the original's triggers to the new table (gh-ost's --include-triggers;
+	// without it a table with triggers is refused). Until the names are restored after the swap,
+	// they are called TriggerSuffix's name (internal/triggers.TempName) on the ghost.
+	IncludeTriggers             bool
+	TriggerSuffix               string
+	RemoveTriggerSuffixIfExists bool
 
 	// Throttle holds the throttling settings (gh-ost's --max-lag-millis, --max-load, ...). The run
 	// fills in its connections, the changelog table and the callbacks.
@@ -167,6 +173,7 @@ func DefaultConfig() Config {
 		CutOverLockTimeout:            3 * time.Second,
 		DefaultRetries:                60,
 		ServerID:                      99999,
+		TriggerSuffix:                 "_gho",
 		StatusInterval:                30 * time.Second,
 		HooksStatusInterval:           60 * time.Second,
 		ExponentialBackoffMaxInterval: 64 * time.Second,
@@ -273,6 +280,15 @@ func (c *Config) Check() error {
 	}
 	if c.HooksTimeout < 0 {
 		add("--hooks-timeout %s is negative: use 0 (no limit) or a duration such as 10m", c.HooksTimeout)
+	}
+	if c.IncludeTriggers && c.TriggerSuffix == "" {
+		add("--trigger-suffix is empty: the triggers need other names on the ghost table until the swap (the default is _gho)")
+	}
+	if len([]rune(c.TriggerSuffix)) > 32 {
+		add("--trigger-suffix %q is too long: use at most 32 characters (trigger names hold 64)", c.TriggerSuffix)
+	}
+	if c.RemoveTriggerSuffixIfExists && !c.IncludeTriggers {
+		add("--remove-trigger-suffix-if-exists needs --include-triggers")
 	}
 	if err := c.Throttle.Check(); err != nil {
 		errs = append(errs, err)

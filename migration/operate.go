@@ -66,6 +66,9 @@ func (r *run) newThrottler(ctx context.Context) (th *throttle.Throttler, release
 type applyGate struct{ r *run }
 
 func (g applyGate) Wait(ctx context.Context) error {
+	if g.r.twinsStuck.Load() {
+		return errTwinsStuck
+	}
 	if g.r.state.get() >= StateCuttingOver {
 		return nil
 	}

@@ -35,7 +35,7 @@ func CheckRequest(ctx context.Context, cfg Config, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	if err := checkTable(ctx, &cfg, s); err != nil {
+	if err := checkTable(ctx, &cfg, s, p); err != nil {
 		return err
 	}
 	return checkRequest(ctx, &cfg, s, p)

@@ -151,6 +151,9 @@ func (r *run) prepareResume(ctx context.Context) error {
 	if err := checkGhost(ctx, r.cfg, r.s, r.p, r.ghost); err != nil {
 		return err
 	}
+	if err := r.tryTriggers(ctx); err != nil {
+		return err
+	}
 	r.deferred = r.from.deferred
 	return nil
 }

@@ -114,6 +114,7 @@ type run struct {
 	cutover      cutover.Result
 	prepared     int         // handovers begun in the current cut-over attempt (handover.go)
 	spoiled      atomic.Bool // the cut-over changed the ghost for good: it cannot be continued
+	twinsStuck   atomic.Bool // triggers are left on the ghost: nothing more may be replayed into it (triggers.go)
 	phaseTimes   []PhaseTime
 	result       *Result
 }
@@ -235,6 +236,9 @@ func (r *run) prepare(ctx context.Context) error {
 	}
 	// The probe predicted the result; the real ghost decides.
 	if err := checkGhost(ctx, r.cfg, r.s, r.p, r.ghost); err != nil {
+		return err
+	}
+	if err := r.tryTriggers(ctx); err != nil {
 		return err
 	}
 	if err := r.deferIndexes(ctx); err != nil {
@@ -385,7 +389,7 @@ func (r *run) build(ctx context.Context) error {
 	r.txns = make(chan binlog.Txn, 256)
 	r.markers = changelog.NewMarkers(r.changelog, r.s.primary)
 	r.guard = cutover.NewGuard(r.cfg.Database, r.cfg.Table, r.p.names.ghost, r.p.old)
-	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, guard: r.guard, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
+	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, guard: r.guard, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }, ownTrigger: r.ownTrigger}
 	r.applier, err = applier.New(applier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries, PanicOnWarnings: r.cfg.PanicOnWarnings,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/doppel-sql/doppel/internal/cutover"
 	"github.com/doppel-sql/doppel/internal/fit"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/triggers"
 	"github.com/doppel-sql/doppel/table"
 )
 
@@ -49,6 +51,10 @@ type validated struct {
 	timeZone string
 	// fitted is set once the rows have been counted against the altered table (checkFit).
 	fitted bool
+	// triggers are the original's triggers as the check read them (triggersRead), with their twins'
+	// names and statements (triggers.go).
+	triggersRead []triggers.Trigger
+	triggers     []triggers.Move
 }
 
 // A refusal is bad input found by validation: nothing has been created.
@@ -83,7 +89,7 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 	if err := checkPrivileges(ctx, cfg, s, p); err != nil {
 		return nil, err
 	}
-	if err := checkTable(ctx, cfg, s); err != nil {
+	if err := checkTable(ctx, cfg, s, p); err != nil {
 		return nil, err
 	}
 	if err := checkLeftovers(ctx, cfg, s, p); err != nil {
@@ -229,13 +235,17 @@ func checkPrimaryWritable(ctx context.Context, s *servers) error {
 }
 
 func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *validated) error {
+	onTable := tablePrivileges
+	if cfg.IncludeTriggers {
+		onTable = append(slices.Clip(onTable), privilege{"TRIGGER"}) // to move the triggers
+	}
 	for _, c := range []struct {
 		db    *sql.DB
 		where string
 		need  []privilege
 		why   string
 	}{
-		{s.primary, s.primaryCfg.Addr(), tablePrivileges, "on database " + cfg.Database + " to create, fill and swap the ghost table"},
+		{s.primary, s.primaryCfg.Addr(), onTable, "on database " + cfg.Database + " to create, fill and swap the ghost table"},
 		{s.inspect, s.inspectCfg.Addr(), binlogPrivileges, "globally to read the binlog"},
 	} {
 		missing, unsure, err := missingPrivileges(ctx, c.db, cfg.Database, c.need)
@@ -256,7 +266,7 @@ func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *validated)
 	return nil
 }
 
-func checkTable(ctx context.Context, cfg *Config, s *servers) error {
+func checkTable(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	ok, err := table.SchemaExists(ctx, s.inspect, cfg.Database)
 	if err != nil {
 		return err
@@ -277,7 +287,7 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 	if !strings.EqualFold(engine, "InnoDB") {
 		return refuse("%s uses the %s engine; doppel needs InnoDB's transactions and row locks to copy a live table safely. Convert it with a native ALTER TABLE ... ENGINE=InnoDB first", sqlbuild.QualifiedName(cfg.Database, cfg.Table), engine)
 	}
-	if err := checkTriggers(ctx, cfg, s); err != nil {
+	if err := checkTriggers(ctx, cfg, s, p); err != nil {
 		return err
 	}
 	return checkForeignKeys(ctx, cfg, s)

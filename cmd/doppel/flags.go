@@ -52,6 +52,9 @@ type options struct {
 	allowUniqueKeyChange bool
 	allowZeroInDate      bool
 	attemptInstantDDL    bool
+	includeTriggers      bool
+	triggerSuffix        string
+	removeTriggerSuffix  bool
 	chunkTargetMillis    int
 	copyWorkers          int
 	deferIndexes         bool
@@ -114,6 +117,9 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.allowMasterMaster, "allow-master-master", false, "the primary replicates from another primary (an active-passive pair): accept it")
 	fs.StringVar(&o.assumeMasterHost, "assume-master-host", "", "the primary as host[:port], instead of what the replica reports")
 	fs.BoolVar(&o.attemptInstantDDL, "attempt-instant-ddl", false, "when the server can run the ALTER with ALGORITHM=INSTANT, run it natively and finish in seconds")
+	fs.BoolVar(&o.includeTriggers, "include-triggers", false, "move the table's triggers to the new table: they keep firing on the original until the swap, and on the new table, under their own names, after it")
+	fs.StringVar(&o.triggerSuffix, "trigger-suffix", d.TriggerSuffix, "with --include-triggers, the suffix of the triggers' names on the ghost table, from the cut-over until their names are restored after the swap")
+	fs.BoolVar(&o.removeTriggerSuffix, "remove-trigger-suffix-if-exists", false, "with --include-triggers, a trigger whose name ends with --trigger-suffix is called without it on the ghost table (the names are restored after the swap either way)")
 	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "the largest copy chunk, in rows (10-100000); chunks are sized to --chunk-target-ms up to it")
 	fs.IntVar(&o.chunkTargetMillis, "chunk-target-ms", int(d.ChunkTarget/time.Millisecond), "size copy chunks to take about this long (0-10000; 0: always --chunk-size rows)")
 	fs.IntVar(&o.copyWorkers, "copy-workers", 0, "chunks copied in parallel (0-64; 0: sized to the server)")
@@ -251,6 +257,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
 	c.AllowZeroInDate = o.allowZeroInDate
 	c.AttemptInstantDDL = o.attemptInstantDDL
+	c.IncludeTriggers, c.TriggerSuffix, c.RemoveTriggerSuffixIfExists = o.includeTriggers, o.triggerSuffix, o.removeTriggerSuffix
 	if o.serverID < 1 || o.serverID > migration.MaxServerID {
 		rc.errs = append(rc.errs, fmt.Errorf("--replica-server-id %d is out of range: use 1 to %d (server ids are 32-bit), and one no other server or replica uses", o.serverID, uint64(migration.MaxServerID)))
 	} else {

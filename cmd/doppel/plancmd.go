@@ -30,6 +30,9 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "as for a migration: the ALTER renames columns, do not carry their values over")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "as for a migration: let the ALTER add a unique key, after checking the rows hold no duplicates")
 	fs.BoolVar(&o.allowZeroInDate, "allow-zero-in-date", false, "as for a migration: the ALTER may set zero-date defaults")
+	fs.BoolVar(&o.includeTriggers, "include-triggers", false, "as for a migration: move the table's triggers to the new table")
+	fs.StringVar(&o.triggerSuffix, "trigger-suffix", migration.DefaultConfig().TriggerSuffix, "as for a migration: the triggers' temporary suffix")
+	fs.BoolVar(&o.removeTriggerSuffix, "remove-trigger-suffix-if-exists", false, "as for a migration")
 	allowDataLoss := fs.Bool("allow-data-loss", false, "accept clauses that lose data (dropped columns, narrowed types): needs care instead of refused")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "doppel plan says what an ALTER will do before doing it; it changes nothing.\n\n")
@@ -101,6 +104,7 @@ func checkRequest(ctx context.Context, conn dbconn.Config, o *options) error {
 	cfg.Database, cfg.Table, cfg.Alter = o.database, o.table, o.alter
 	cfg.ApproveRenamedColumns, cfg.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	cfg.AllowUniqueKeyChange, cfg.AllowZeroInDate = o.allowUniqueKeyChange, o.allowZeroInDate
+	cfg.IncludeTriggers, cfg.TriggerSuffix, cfg.RemoveTriggerSuffixIfExists = o.includeTriggers, o.triggerSuffix, o.removeTriggerSuffix
 	return migration.CheckRequest(ctx, cfg, db)
 }
 
