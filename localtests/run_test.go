@@ -508,8 +508,8 @@ func (c *caseRun) checkSameDefinition(dbA *sql.DB, a string, dbB *sql.DB, b stri
 func (c *caseRun) helperTables(name string) map[string]bool {
 	c.t.Helper()
 	out := map[string]bool{}
-	for _, suffix := range []string{"_gho", "_ghc", "_del"} {
-		ok, err := table.Exists(c.ctx, c.primary, c.schema, "_"+name+suffix)
+	for suffix, helper := range helperNames(name) {
+		ok, err := table.Exists(c.ctx, c.primary, c.schema, helper)
 		if err != nil {
 			c.t.Fatal(err)
 		}
@@ -518,13 +518,18 @@ func (c *caseRun) helperTables(name string) map[string]bool {
 	return out
 }
 
+// helperNames are the names of doppel's helper tables for name, by gh-ost's suffix.
+func helperNames(name string) map[string]string {
+	return map[string]string{"_gho": table.GhostName(name), "_ghc": table.ChangelogName(name), "_del": table.OldName(name)}
+}
+
 // checkHelperTables checks that exactly the wanted helper tables of name exist.
 func (c *caseRun) checkHelperTables(name string, want map[string]bool) {
 	c.t.Helper()
 	got := c.helperTables(name)
-	for _, suffix := range []string{"_gho", "_ghc", "_del"} {
+	for suffix, helper := range helperNames(name) {
 		if got[suffix] != want[suffix] {
-			c.t.Errorf("table %s exists: %v, want %v", "_"+name+suffix, got[suffix], want[suffix])
+			c.t.Errorf("table %s exists: %v, want %v", helper, got[suffix], want[suffix])
 		}
 	}
 }

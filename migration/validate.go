@@ -237,10 +237,8 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 // recognized and dropped: it holds nothing.
 func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	sentry := cutover.SentryName(cfg.Table)
-	for _, n := range []string{p.names.ghost, p.old, p.changelog, sentry} {
-		if len([]rune(n)) > maxNameLen {
-			return refuse("the table name %q is too long for doppel's helper table %q (at most %d characters): rename the table first or use a native ALTER", cfg.Table, n, maxNameLen)
-		}
+	if sentry == "" {
+		return refuse("doppel finds no name for its cut-over sentry that sorts after the table name %q (the swap needs one: it takes its locks in name order) and has at most %d characters: rename the table first or use a native ALTER", cfg.Table, table.MaxNameLen)
 	}
 	for _, c := range []struct {
 		name    string
