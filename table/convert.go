@@ -118,6 +118,25 @@ func isReal(dataType string) bool {
 	return dataType == "float" || dataType == "double" || dataType == "real"
 }
 
+// OrigCols returns the key's columns in the original, each bound and read as its own value (an ENUM
+// by member number, which is how it sorts and how the binlog gives it).
+func (k *Key) OrigCols() []sqlbuild.KeyCol {
+	out := make([]sqlbuild.KeyCol, len(k.Columns))
+	for i, p := range k.Columns {
+		out[i] = sqlbuild.KeyCol{Name: p.Orig.Name, Bind: BindExpr(p.Orig, p.Orig), Read: ReadExpr(p.Orig)}
+	}
+	return out
+}
+
+// GhostCols returns the key's columns in the ghost, each binding a value of the original's column.
+func (k *Key) GhostCols() []sqlbuild.KeyCol {
+	out := make([]sqlbuild.KeyCol, len(k.Columns))
+	for i, p := range k.Columns {
+		out[i] = sqlbuild.KeyCol{Name: p.Ghost.Name, Bind: BindExpr(p.Orig, p.Ghost)}
+	}
+	return out
+}
+
 // KeyColumns returns the ghost's iteration key columns for sqlbuild.Copy: text is compared as its
 // bytes, so values a collation deems equal are not taken for the same row.
 func (k *Key) KeyColumns() []sqlbuild.KeyColumn {

@@ -99,12 +99,10 @@ func New(cfg Config) (*Copier, error) {
 	c := &Copier{cfg: cfg, origTbl: sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name)}
 	c.size.Store(min(cfg.ChunkSize.Load(), startChunk))
 	c.watermark = cfg.After
-	for _, p := range cfg.Key.Columns {
-		c.keyCols = append(c.keyCols, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
-	}
+	c.keyCols = cfg.Key.OrigCols()
 	tmpl := sqlbuild.Copy{
 		From: c.origTbl, Index: cfg.Key.Orig.Name, Into: sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name),
-		Lock: true, Key: cfg.Key.KeyColumns(),
+		Lock: true, Key: cfg.Key.KeyColumns(), Trip: cfg.Key.Trip,
 	}
 	var nullable []string
 	for _, p := range cfg.Mapping.Copied {

@@ -2,6 +2,7 @@ package sqlbuild
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -10,6 +11,9 @@ import (
 type KeyCol struct {
 	Name string
 	Bind string
+	// Read is what to select to read the column's value (an ENUM's "`e` + 0", its member number,
+	// which is how it sorts); empty: the column.
+	Read string
 }
 
 // Cond is a WHERE condition over key columns. Its placeholders take key values, some of them more
@@ -104,6 +108,18 @@ func keyNames(cols []KeyCol) string {
 	return QuoteIdents(names)
 }
 
+// selectList is what reads the key columns' values: each one's Read, or the column.
+func selectList(cols []KeyCol) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Read
+		if c.Read == "" {
+			out[i] = QuoteIdent(c.Name)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // SelectEdge returns the first (or, with last, the final) key of the table along the index.
 func SelectEdge(table, index string, cols []KeyCol, last bool) string {
 	order := keyNames(cols)
@@ -114,14 +130,14 @@ func SelectEdge(table, index string, cols []KeyCol, last bool) string {
 		}
 		order = strings.Join(parts, ", ")
 	}
-	return fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s) ORDER BY %s LIMIT 1", keyNames(cols), table, QuoteIdent(index), order)
+	return fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s) ORDER BY %s LIMIT 1", selectList(cols), table, QuoteIdent(index), order)
 }
 
 // SelectBoundary returns the key offset rows into the range where holds, along the index: the
 // inclusive upper end of a chunk of offset+1 rows.
 func SelectBoundary(table, index string, cols []KeyCol, where Cond, offset int) string {
 	return fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s) WHERE %s ORDER BY %s LIMIT 1 OFFSET %d",
-		keyNames(cols), table, QuoteIdent(index), where.SQL, keyNames(cols), offset)
+		selectList(cols), table, QuoteIdent(index), where.SQL, keyNames(cols), offset)
 }
 
 // Copy is an INSERT … SELECT into the ghost table: the row copy (from the original, a key range at
@@ -140,6 +156,9 @@ type Copy struct {
 	Lock bool
 	// Key are the columns of the ghost's iteration key.
 	Key []KeyColumn
+	// Trip is a NOT NULL column of the ghost the statement assigns NULL to when the row collides
+	// with another row (see SQL); empty: the first key column.
+	Trip string
 	// Update overwrites the copied columns of a row the ghost already holds under the same key (the
 	// replay: the row image is newer). Without it that row is kept as it is (the copy: the replay
 	// may have written a newer version already).
@@ -156,9 +175,10 @@ type KeyColumn struct {
 
 // SQL returns the statement. It never drops a row silently: when the inserted row collides with a
 // row of another key (a unique key the ALTER adds, which the original does not enforce), the
-// ON DUPLICATE KEY UPDATE clause assigns NULL to the ghost's first key column, which is NOT NULL, and
-// the server fails the statement under doppel's strict sql_mode (error 1048). A plain INSERT IGNORE or
-// REPLACE would lose a row without a word, and IGNORE would also turn data errors into warnings.
+// ON DUPLICATE KEY UPDATE clause assigns NULL to the Trip column (the ghost's first key column
+// unless said otherwise), which is NOT NULL, and the server fails the statement under doppel's
+// strict sql_mode (error 1048). A plain INSERT IGNORE or REPLACE would lose a row without a word, and
+// IGNORE would also turn data errors into warnings.
 func (c Copy) SQL() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "INSERT INTO %s (%s) SELECT %s FROM %s", c.Into, QuoteIdents(c.Cols), strings.Join(c.Exprs, ", "), c.From)
@@ -181,11 +201,21 @@ func (c Copy) SQL() string {
 		same[i] = have + " <=> " + incoming
 		isKey[k.Name] = true
 	}
-	first := QuoteIdent(c.Key[0].Name)
-	fmt.Fprintf(&b, " ON DUPLICATE KEY UPDATE %s = IF(%s, %s.%s, NULL)", first, strings.Join(same, " AND "), c.Into, first)
+	trip := c.Trip
+	if trip == "" {
+		trip = c.Key[0].Name
+	}
+	// With Update, a copied column that is not a key column takes the new value in the same
+	// assignment: a column is assigned once.
+	keep := c.Into + "." + QuoteIdent(trip)
+	tripCopied := c.Update && !isKey[trip] && slices.Contains(c.Cols, trip)
+	if tripCopied {
+		keep = "VALUES(" + QuoteIdent(trip) + ")"
+	}
+	fmt.Fprintf(&b, " ON DUPLICATE KEY UPDATE %s = IF(%s, %s, NULL)", QuoteIdent(trip), strings.Join(same, " AND "), keep)
 	if c.Update {
 		for _, col := range c.Cols {
-			if !isKey[col] {
+			if !isKey[col] && !(tripCopied && col == trip) {
 				fmt.Fprintf(&b, ", %s = VALUES(%s)", QuoteIdent(col), QuoteIdent(col))
 			}
 		}
