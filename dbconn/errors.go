@@ -17,12 +17,15 @@ import (
 
 // MySQL error numbers doppel acts on.
 const (
-	ErrLockWaitTimeout   = 1205
-	ErrDeadlock          = 1213
-	ErrTableExists       = 1050
-	ErrNoSuchTable       = 1146
-	ErrDupEntry          = 1062
-	ErrBadNull           = 1048 // a NULL for a NOT NULL column
+	ErrLockWaitTimeout = 1205
+	ErrDeadlock        = 1213
+	ErrTableExists     = 1050
+	ErrNoSuchTable     = 1146
+	ErrDupEntry        = 1062
+	ErrBadNull         = 1048 // a NULL for a NOT NULL column
+	// ErrSubqueryRows ("Subquery returns more than 1 row") is the collision signal of a copy into
+	// a ghost without a NOT NULL column (sqlbuild.Copy.TripBySubquery).
+	ErrSubqueryRows      = 1242
 	ErrQueryInterrupted  = 1317
 	ErrReadOnly          = 1290
 	ErrLockDeadlockRetry = 1614 // transaction branch rolled back: deadlock

@@ -420,6 +420,9 @@ func columnsOf(t *testing.T, conn *sql.Conn, qualified string) []columnInfo {
 // keyOf returns the key rows of the table are compared by.
 func (c *caseRun) keyOf(db *sql.DB, name string) []string {
 	c.t.Helper()
+	if c.f.compareKey != nil {
+		return c.f.compareKey
+	}
 	tbl, err := table.Inspect(c.ctx, db, c.schema, name)
 	if err != nil {
 		c.t.Fatal(err)

@@ -71,6 +71,10 @@ type Config struct {
 	// AllowUniqueKeyChange lets the ALTER add a unique key (or change one so more values collide),
 	// after checking that the existing rows hold no duplicates under it.
 	AllowUniqueKeyChange bool
+	// AllowNullableUniqueKey lets doppel iterate a unique key whose columns allow NULL when no
+	// NOT NULL one qualifies (gh-ost's flag), once it has counted no NULL in them; a NULL written to
+	// them during the migration stops it.
+	AllowNullableUniqueKey bool
 	// AllowZeroInDate takes NO_ZERO_DATE and NO_ZERO_IN_DATE out of the server's sql_mode, under
 	// which the ghost's DDL runs, so the ALTER may give columns zero-date defaults (gh-ost's flag).
 	AllowZeroInDate bool

@@ -49,6 +49,8 @@ type validated struct {
 	timeZone string
 	// fitted is set once the rows have been counted against the altered table (checkFit).
 	fitted bool
+	// nullsCounted is set once a nullable iteration key has been found free of NULL.
+	nullsCounted bool
 }
 
 // A refusal is bad input found by validation: nothing has been created.
@@ -348,13 +350,24 @@ func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghos
 				sqlbuild.QuoteIdent(name))
 		}
 	}
-	key, err := table.ChooseKey(p.orig, ghost, mapping)
+	key, err := table.ChooseKey(p.orig, ghost, mapping, table.KeyOptions{AllowNullable: cfg.AllowNullableUniqueKey})
 	if err != nil {
 		var noKey *table.ErrNoSharedKey
 		if errors.As(err, &noKey) {
 			return refuse("%s", noKey.Error())
 		}
 		return err
+	}
+	if len(key.Nullable) > 0 && !p.nullsCounted {
+		n, err := countNullKeys(ctx, s.inspect, p.orig, key)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return refuse("%d rows of %s hold NULL in the unique key %s (%s), the only key doppel could iterate on (--allow-nullable-unique-key): it copies rows in ranges of the key and replays changes by it, and a NULL is in no range and matches no row. Give those rows values (or add a PRIMARY KEY) first",
+				n, sqlbuild.QualifiedName(cfg.Database, cfg.Table), sqlbuild.QuoteIdent(key.Orig.Name), sqlbuild.QuoteIdents(key.Nullable))
+		}
+		p.nullsCounted = true
 	}
 	unique := table.UniqueChanges(p.orig, ghost, mapping)
 	for _, u := range unique {
@@ -394,4 +407,18 @@ func skippedRename(p *validated, name string) bool {
 		}
 	}
 	return false
+}
+
+// countNullKeys counts the rows of orig that hold NULL in a column of the iteration key.
+func countNullKeys(ctx context.Context, db *sql.DB, orig *table.Table, key *table.Key) (int64, error) {
+	var conds []string
+	for _, c := range key.Nullable {
+		conds = append(conds, sqlbuild.QuoteIdent(c)+" IS NULL")
+	}
+	var n int64
+	q := fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s", sqlbuild.QualifiedName(orig.Schema, orig.Name), strings.Join(conds, " OR "))
+	if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting NULLs in the unique key %s: %w", key.Orig.Name, err)
+	}
+	return n, nil
 }

@@ -13,6 +13,11 @@ import (
 // of them. The copy and the replay raise it instead of dropping a row.
 var ErrCollision = errors.New("a row collides with another row under a unique key of the altered table")
 
+// ErrNullKey means a row holds NULL in a column of the iteration key (one that allows NULL, with
+// --allow-nullable-unique-key): such a row is in no key range and matches no key, so doppel can
+// neither copy it nor replay its changes.
+var ErrNullKey = errors.New("a row holds NULL in the iteration key")
+
 // Expr returns what the copy selects from the original's column of p (or from a column of the same
 // definition: the replay's stage table) to assign to the ghost's column of p, so that it stores
 // exactly what ALTER TABLE stores for the same value: SelectExpr in the mapping's time zone.

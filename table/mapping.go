@@ -105,6 +105,9 @@ type Key struct {
 	// collides with another row under some other unique key: the key's first NOT NULL column, or
 	// another NOT NULL column when every key column allows NULL in the ghost.
 	Trip string
+	// TripBySubquery says the ghost has no NOT NULL column: a collision is signalled by a subquery
+	// returning two rows instead (sqlbuild.Copy.TripBySubquery).
+	TripBySubquery bool
 	// Nullable lists the key's columns that allow NULL in the original (ChooseKeyOptions.
 	// AllowNullable): the migration checks they hold none before it starts, and a NULL written to
 	// them during the migration stops it.
@@ -185,7 +188,9 @@ type KeyOptions struct {
 //     such column keeps its values distinct in the ghost (the same collation for text); there the
 //     key is unique only because the ghost holds copies of the original's rows, and the replay
 //     deletes by key before it writes.
-//  3. The ghost needs a NOT NULL column to signal a collision with (Key.Trip).
+//  3. A row colliding with another under some other unique key of the ghost is signalled by
+//     writing NULL into a NOT NULL column of the ghost (Key.Trip), or, when it has none, by a
+//     subquery returning two rows (Key.TripBySubquery).
 //  4. Among the candidates: the PRIMARY KEY, then a key the ghost enforces, then fewer columns,
 //     then integer columns, then a NOT NULL key before a nullable one.
 func ChooseKey(orig, ghost *Table, m Mapping, opts ...KeyOptions) (*Key, error) {
@@ -269,9 +274,7 @@ func sharedKey(ix *Index, ghost *Table, m Mapping, opt KeyOptions) (*Key, string
 				break
 			}
 		}
-		if k.Trip == "" {
-			return nil, "allows NULL in the altered table, which has no NOT NULL column: doppel signals a row colliding under another unique key by writing NULL into a NOT NULL column"
-		}
+		k.TripBySubquery = k.Trip == ""
 	}
 	// A unique key on exactly the columns, else one starting with them, else a plain index.
 	var longer, plain *Index

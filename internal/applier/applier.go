@@ -129,7 +129,7 @@ func New(cfg Config) (*Applier, error) {
 		held:     map[string]*op{},
 	}
 	a.keyBind, a.stageKey = cfg.Key.GhostCols(), cfg.Key.OrigCols()
-	a.fromStage = sqlbuild.Copy{From: a.stageTbl, Into: a.ghostTbl, Key: cfg.Key.KeyColumns(), Trip: cfg.Key.Trip, Update: true}
+	a.fromStage = sqlbuild.Copy{From: a.stageTbl, Into: a.ghostTbl, Key: cfg.Key.KeyColumns(), Trip: cfg.Key.Trip, TripBySubquery: cfg.Key.TripBySubquery, Update: true}
 	for i, p := range cfg.Mapping.Copied {
 		if !sqlbuild.IsWord(p.Orig.Charset) && p.Orig.Charset != "" {
 			return nil, fmt.Errorf("column %s has an unexpected character set %q", p.Orig.Name, p.Orig.Charset)
@@ -405,6 +405,10 @@ func (a *Applier) keyOf(row []any) ([]any, error) {
 		v, err := fromBinlog(p.Orig, row[p.Orig.Ordinal-1])
 		if err != nil {
 			return nil, err
+		}
+		if v == nil {
+			return nil, fmt.Errorf("%w: a row of %s with NULL in column %s was written during the migration. doppel iterates the unique key %s, which allows NULL (--allow-nullable-unique-key), and cannot replay a change of such a row; the migration stops. Keep the application from writing NULL into the key during the migration (or add a PRIMARY KEY) and run it again",
+				table.ErrNullKey, a.cfg.Orig.Name, p.Orig.Name, a.cfg.Key.Orig.Name)
 		}
 		key[i] = v
 	}
@@ -721,7 +725,7 @@ func (a *Applier) retryHeld(ctx context.Context) error {
 // for a NOT NULL column raises 1048 too; writeEach tells them apart.
 func collisionError(err error) bool {
 	n := dbconn.ErrorNumber(err)
-	return n == dbconn.ErrBadNull || n == dbconn.ErrDupEntry
+	return n == dbconn.ErrBadNull || n == dbconn.ErrDupEntry || n == dbconn.ErrSubqueryRows
 }
 
 func (a *Applier) checkWarnings(ctx context.Context, tx *sql.Tx) error {

@@ -102,7 +102,7 @@ func New(cfg Config) (*Copier, error) {
 	c.keyCols = cfg.Key.OrigCols()
 	tmpl := sqlbuild.Copy{
 		From: c.origTbl, Index: cfg.Key.Orig.Name, Into: sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name),
-		Lock: true, Key: cfg.Key.KeyColumns(), Trip: cfg.Key.Trip,
+		Lock: true, Key: cfg.Key.KeyColumns(), Trip: cfg.Key.Trip, TripBySubquery: cfg.Key.TripBySubquery,
 	}
 	var nullable []string
 	for _, p := range cfg.Mapping.Copied {
@@ -202,7 +202,7 @@ func (c *Copier) exec(ctx context.Context, ch chunk, query string, args []any) (
 // for a column the ghost declares NOT NULL (which raises 1048 too), or a duplicate (1062).
 func (c *Copier) collision(ctx context.Context, ch chunk, err error) bool {
 	switch dbconn.ErrorNumber(err) {
-	case dbconn.ErrDupEntry:
+	case dbconn.ErrDupEntry, dbconn.ErrSubqueryRows:
 		return true
 	case dbconn.ErrBadNull:
 	default:

@@ -159,6 +159,9 @@ type Copy struct {
 	// Trip is a NOT NULL column of the ghost the statement assigns NULL to when the row collides
 	// with another row (see SQL); empty: the first key column.
 	Trip string
+	// TripBySubquery signals a collision, in a ghost with no NOT NULL column, with a scalar subquery
+	// returning two rows, evaluated only then (error 1242), instead of a NULL.
+	TripBySubquery bool
 	// Update overwrites the copied columns of a row the ghost already holds under the same key (the
 	// replay: the row image is newer). Without it that row is kept as it is (the copy: the replay
 	// may have written a newer version already).
@@ -212,7 +215,12 @@ func (c Copy) SQL() string {
 	if tripCopied {
 		keep = "VALUES(" + QuoteIdent(trip) + ")"
 	}
-	fmt.Fprintf(&b, " ON DUPLICATE KEY UPDATE %s = IF(%s, %s, NULL)", QuoteIdent(trip), strings.Join(same, " AND "), keep)
+	signal := "NULL"
+	if c.TripBySubquery {
+		trip, keep, tripCopied = c.Key[0].Name, c.Into+"."+QuoteIdent(c.Key[0].Name), false
+		signal = "(SELECT NULL UNION ALL SELECT NULL)"
+	}
+	fmt.Fprintf(&b, " ON DUPLICATE KEY UPDATE %s = IF(%s, %s, %s)", QuoteIdent(trip), strings.Join(same, " AND "), keep, signal)
 	if c.Update {
 		for _, col := range c.Cols {
 			if !isKey[col] && !(tripCopied && col == trip) {

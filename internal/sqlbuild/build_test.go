@@ -97,6 +97,10 @@ func TestStatements(t *testing.T) {
 			Key: []KeyColumn{{Name: "n"}}, Trip: "added"}.SQL(),
 			"INSERT INTO `db`.`_t_gho` (`n`) SELECT `n` FROM `db`.`t`" +
 				" ON DUPLICATE KEY UPDATE `added` = IF(`db`.`_t_gho`.`n` <=> VALUES(`n`), `db`.`_t_gho`.`added`, NULL)"},
+		{"copy, no NOT NULL column", Copy{From: tbl, Into: ghost, Cols: []string{"n", "v"}, Exprs: []string{"`n`", "`v`"},
+			Key: []KeyColumn{{Name: "n"}}, TripBySubquery: true, Update: true}.SQL(),
+			"INSERT INTO `db`.`_t_gho` (`n`, `v`) SELECT `n`, `v` FROM `db`.`t`" +
+				" ON DUPLICATE KEY UPDATE `n` = IF(`db`.`_t_gho`.`n` <=> VALUES(`n`), `db`.`_t_gho`.`n`, (SELECT NULL UNION ALL SELECT NULL)), `v` = VALUES(`v`)"},
 		{"enum key read by number", SelectEdge(tbl, "PRIMARY", []KeyCol{{Name: "e", Bind: "?", Read: "`e` + 0"}, {Name: "id", Bind: "?"}}, false),
 			"SELECT `e` + 0, `id` FROM `db`.`t` FORCE INDEX (`PRIMARY`) ORDER BY `e`, `id` LIMIT 1"},
 		{"insert values", InsertValues(ghost, []string{"id", "v"}, []string{"?", "CONVERT(? USING utf8mb4)"}, 2), "INSERT INTO `db`.`_t_gho` (`id`, `v`) VALUES (?, CONVERT(? USING utf8mb4)), (?, CONVERT(? USING utf8mb4))"},
