@@ -17,15 +17,12 @@ import (
 
 // MySQL error numbers doppel acts on.
 const (
-	ErrLockWaitTimeout = 1205
-	ErrDeadlock        = 1213
-	ErrTableExists     = 1050
-	ErrNoSuchTable     = 1146
-	ErrDupEntry        = 1062
-	ErrBadNull         = 1048 // a NULL for a NOT NULL column
-	// ErrSubqueryRows ("Subquery returns more than 1 row") is the collision signal of a copy into
-	// a ghost without a NOT NULL column (sqlbuild.Copy.TripBySubquery).
-	ErrSubqueryRows      = 1242
+	ErrLockWaitTimeout   = 1205
+	ErrDeadlock          = 1213
+	ErrTableExists       = 1050
+	ErrNoSuchTable       = 1146
+	ErrDupEntry          = 1062
+	ErrBadNull           = 1048 // a NULL for a NOT NULL column
 	ErrQueryInterrupted  = 1317
 	ErrReadOnly          = 1290
 	ErrLockDeadlockRetry = 1614 // transaction branch rolled back: deadlock
@@ -34,6 +31,9 @@ const (
 	// ErrAutoIncRead is how MariaDB reports a deadlock on a table's AUTO-INC lock ("Failed to read
 	// auto-increment value from storage engine"): a copy chunk holds it while the replay waits.
 	ErrAutoIncRead = 1467
+	// ErrSubqueryRows ("Subquery returns more than 1 row") is the collision signal of a copy into
+	// a ghost without a NOT NULL column (sqlbuild.Copy.TripBySubquery).
+	ErrSubqueryRows = 1242
 )
 
 // ErrorNumber returns the server's error number, or 0 when err is not a server error.
