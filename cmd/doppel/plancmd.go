@@ -25,6 +25,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.table, "table", "", "table the ALTER is for (required)")
 	fs.StringVar(&o.alter, "alter", "", "the change, as in ALTER TABLE (required)")
 	output := fs.String("output", "text", "text or json")
+	allowNullable := fs.Bool("allow-nullable-unique-key", false, "let the iteration key be a unique key whose columns allow NULL, as the migration would")
 	allowDataLoss := fs.Bool("allow-data-loss", false, "accept clauses that lose data (dropped columns, narrowed types): needs care instead of refused")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "doppel plan says what an ALTER will do before doing it; it changes nothing.\n\n")
@@ -53,7 +54,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "doppel plan:", err)
 		return 3
 	}
-	r, err := buildPlan(ctx, conn, o, plan.Options{AllowDataLoss: *allowDataLoss})
+	r, err := buildPlan(ctx, conn, o, plan.Options{AllowDataLoss: *allowDataLoss, AllowNullableUniqueKey: *allowNullable})
 	if err != nil {
 		fmt.Fprintln(stderr, "doppel plan:", err)
 		return 3
