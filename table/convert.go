@@ -129,6 +129,9 @@ func (k *Key) OrigCols() []sqlbuild.KeyCol {
 	out := make([]sqlbuild.KeyCol, len(k.Columns))
 	for i, p := range k.Columns {
 		out[i] = sqlbuild.KeyCol{Name: p.Orig.Name, Bind: BindExpr(p.Orig, p.Orig), Read: ReadExpr(p.Orig)}
+		if p.Orig.DataType == "enum" {
+			out[i].Members = len(p.Orig.Elems)
+		}
 	}
 	return out
 }
@@ -138,6 +141,11 @@ func (k *Key) GhostCols() []sqlbuild.KeyCol {
 	out := make([]sqlbuild.KeyCol, len(k.Columns))
 	for i, p := range k.Columns {
 		out[i] = sqlbuild.KeyCol{Name: p.Ghost.Name, Bind: BindExpr(p.Orig, p.Ghost)}
+		if p.Orig.DataType == "enum" {
+			// The original's numbers, which the ghost keeps (table.ChooseKey): its ranges hold
+			// the original's members only.
+			out[i].Members = len(p.Orig.Elems)
+		}
 	}
 	return out
 }

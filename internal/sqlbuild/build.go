@@ -14,6 +14,9 @@ type KeyCol struct {
 	// Read is what to select to read the column's value (an ENUM's "`e` + 0", its member number,
 	// which is how it sorts); empty: the column.
 	Read string
+	// Members is the number of an ENUM column's members, 0 for any other column. An ENUM is bound
+	// by member number; a range over it is written as a list of numbers (see compare).
+	Members int
 }
 
 // Cond is a WHERE condition over key columns. Its placeholders take key values, some of them more
@@ -76,8 +79,9 @@ func bound(cols []KeyCol, op string, inclusive bool) Cond {
 	var c Cond
 	if len(cols) > 1 {
 		// The leading column's own bound lets the optimizer pick a range on the index.
-		c.SQL = fmt.Sprintf("%s %s= %s AND ", QuoteIdent(cols[0].Name), op, cols[0].Bind)
-		c.Args = append(c.Args, 0)
+		sql, n := compare(cols[0], op, true)
+		c.SQL = sql + " AND "
+		c.Args = append(c.Args, repeat(0, n)...)
 	}
 	sql, args := nested(cols, 0, op, inclusive)
 	c.SQL += sql
@@ -89,15 +93,50 @@ func bound(cols []KeyCol, op string, inclusive bool) Cond {
 func nested(cols []KeyCol, i int, op string, inclusive bool) (string, []int) {
 	name := QuoteIdent(cols[i].Name)
 	if i == len(cols)-1 {
+		sql, n := compare(cols[i], op, inclusive)
+		return sql, repeat(i, n)
+	}
+	rest, restArgs := nested(cols, i+1, op, inclusive)
+	strict, n := compare(cols[i], op, false)
+	sql := fmt.Sprintf("(%s OR (%s = %s AND %s))", strict, name, cols[i].Bind, rest)
+	return sql, append(append(repeat(i, n), i), restArgs...)
+}
+
+// compare is "col op v" (op "<" or ">", with "=" when inclusive) and the number of placeholders it
+// takes, all for v. An ENUM compared with a number compares member numbers, as it sorts, but the
+// optimizer reads no index range for it; so "e > v" is written "e IN (v + 1, …, v + Members)" and
+// "e < v" "e IN (v - 1, …, v - Members)" (with v itself when inclusive): equalities, which it reads
+// as ranges. Numbers past the members match nothing; 0, the empty "error" member, sorts first.
+func compare(c KeyCol, op string, inclusive bool) (string, int) {
+	name := QuoteIdent(c.Name)
+	if c.Members == 0 {
 		o := op
 		if inclusive {
 			o += "="
 		}
-		return fmt.Sprintf("%s %s %s", name, o, cols[i].Bind), []int{i}
+		return fmt.Sprintf("%s %s %s", name, o, c.Bind), 1
 	}
-	rest, restArgs := nested(cols, i+1, op, inclusive)
-	sql := fmt.Sprintf("(%s %s %s OR (%s = %s AND %s))", name, op, cols[i].Bind, name, cols[i].Bind, rest)
-	return sql, append([]int{i, i}, restArgs...)
+	var items []string
+	if inclusive {
+		items = append(items, c.Bind)
+	}
+	sign := "+"
+	if op == "<" {
+		sign = "-"
+	}
+	for k := 1; k <= c.Members; k++ {
+		// Signed: an unsigned number minus more than itself is an error, not a negative number.
+		items = append(items, fmt.Sprintf("CAST(%s AS SIGNED) %s %d", c.Bind, sign, k))
+	}
+	return fmt.Sprintf("%s IN (%s)", name, strings.Join(items, ", ")), len(items)
+}
+
+func repeat(i, n int) []int {
+	out := make([]int, n)
+	for j := range out {
+		out[j] = i
+	}
+	return out
 }
 
 func keyNames(cols []KeyCol) string {

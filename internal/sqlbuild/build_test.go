@@ -54,6 +54,9 @@ func TestBounds(t *testing.T) {
 		{"upto single", UpTo(k1, true), "`id` <= ?", []int{0}},
 		{"after two", After(k2, false),
 			"`a` >= ? AND (`a` > ? OR (`a` = ? AND `b``c` > CONVERT(? USING latin1) COLLATE latin1_bin))", []int{0, 0, 0, 1}},
+		{"after enum, int", After([]KeyCol{{Name: "e", Bind: "?", Members: 3}, {Name: "id", Bind: "?"}}, false),
+			"`e` IN (?, CAST(? AS SIGNED) + 1, CAST(? AS SIGNED) + 2, CAST(? AS SIGNED) + 3) AND (`e` IN (CAST(? AS SIGNED) + 1, CAST(? AS SIGNED) + 2, CAST(? AS SIGNED) + 3) OR (`e` = ? AND `id` > ?))", []int{0, 0, 0, 0, 0, 0, 0, 0, 1}},
+		{"upto single enum inclusive", UpTo([]KeyCol{{Name: "e", Bind: "?", Members: 2}}, true), "`e` IN (?, CAST(? AS SIGNED) - 1, CAST(? AS SIGNED) - 2)", []int{0, 0, 0}},
 		{"upto three inclusive", UpTo(k3, true),
 			"`a` <= ? AND (`a` < ? OR (`a` = ? AND (`b` < ? OR (`b` = ? AND `c` <= ?))))", []int{0, 0, 0, 1, 1, 2}},
 	} {
