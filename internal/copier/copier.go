@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -302,6 +303,10 @@ func (c *Copier) edge(ctx context.Context, last bool) ([]any, error) {
 	key, err := c.readKey(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading the range of key %s of %s: %w", c.cfg.Key.Orig.Name, c.origTbl, err)
+	}
+	if slices.Contains(key, nil) {
+		// A nullable key (--allow-nullable-unique-key) sorts NULL first: no range holds that row.
+		return nil, fmt.Errorf("%w: a row of %s holds NULL in the key %s, so no key range holds it; keep the application from writing NULL into the key during the migration", table.ErrNullKey, c.origTbl, c.cfg.Key.Orig.Name)
 	}
 	return key, nil
 }
