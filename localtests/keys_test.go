@@ -130,3 +130,56 @@ func TestNullableUniqueKeyNullWritten(t *testing.T) {
 		t.Errorf("the table changed:\n%s", got)
 	}
 }
+
+// TestPrimaryKeyMovedToUniqueKeyUnderWrites replaces the PRIMARY KEY with an existing unique key,
+// DROP PRIMARY KEY, ADD PRIMARY KEY (u), under writes: id is unique no more afterwards, so the load
+// writes by id without REPLACE or upserts (a write the old table refuses as a duplicate is rolled
+// back on both), changing u (the key doppel iterates) and id, compared with the native ALTER.
+func TestPrimaryKeyMovedToUniqueKeyUnderWrites(t *testing.T) {
+	f := newFixture("primary-key-moved", "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, u BIGINT NOT NULL, v VARCHAR(30) NULL, w INT NULL, UNIQUE KEY uk_u (u))",
+		"DROP PRIMARY KEY, ADD PRIMARY KEY (u)")
+	c := newCase(t, buildDoppel(t), f, 4200)
+	c.runCreateSQL()
+	c.exec("CREATE TABLE " + c.q(c.oracle()) + " LIKE " + c.q(f.table))
+	for _, name := range []string{f.table, c.oracle()} {
+		c.exec(fmt.Sprintf("INSERT INTO %s SELECT seq * 7, seq * 1000003, CONCAT('v', seq), seq %% 13 FROM seq_1_to_%d", c.q(name), seedRows))
+	}
+	if err := sb.WaitReplica(c.ctx); err != nil {
+		t.Fatal(err)
+	}
+	load := &positiveLoad{db: c.primary, table: c.q(f.table), oracle: c.q(c.oracle())}
+	load.next = func(ctx context.Context, r *rand.Rand) (string, []any) {
+		id, u := 1+r.Int64N(1<<40), 1+r.Int64N(1<<50)
+		switch r.IntN(5) {
+		case 0:
+			return "INSERT INTO %s (id, u, v, w) VALUES (?, ?, ?, ?)", []any{id, u, fmt.Sprint("i", r.IntN(1000)), r.IntN(100)}
+		case 1:
+			return "UPDATE %s SET u = ? WHERE id = ?", []any{u, load.existing(ctx, r)}
+		case 2:
+			return "UPDATE %s SET id = ? WHERE id = ?", []any{id, load.existing(ctx, r)}
+		case 3:
+			return "UPDATE %s SET v = ?, w = w + 1 WHERE id = ?", []any{fmt.Sprint("u", r.IntN(1000)), load.existing(ctx, r)}
+		}
+		return "DELETE FROM %s WHERE id = ?", []any{load.existing(ctx, r)}
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); load.run(ctx) }()
+	}
+	stop := sync.OnceFunc(func() { cancel(); wg.Wait() })
+	defer stop()
+	for load.committed.Load() < 10 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := load.committed.Load()
+	res := c.startDoppel().wait()
+	during := load.committed.Load() - before
+	time.Sleep(loadAfter)
+	stop()
+	c.checkMigrated(res, load.stats(), during)
+	if !strings.Contains(res.output, "`uk_u` (`u`)") {
+		t.Errorf("doppel did not iterate uk_u:\n%s", tail(res.output))
+	}
+}
