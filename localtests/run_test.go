@@ -177,6 +177,9 @@ func (c *caseRun) checkMigrated(res doppelResult, st loadgen.Stats, during int64
 		if strings.Contains(line, "\tWARN\t") || strings.Contains(line, "\tERROR\t") {
 			t.Logf("doppel: %s", line) // worth a look even when the migration succeeded
 		}
+		if strings.HasPrefix(line, "doppel: migrated ") {
+			t.Log(line) // how long the table was blocked at the cut-over, for the record
+		}
 	}
 
 	c.exec("ALTER TABLE " + c.q(c.oracle()) + " " + c.f.alter)
