@@ -41,7 +41,6 @@ var ghostFlags = []ghostFlag{
 	{name: "force-table-names", refused: true, why: notYet + ": doppel names its helper tables after the table (_T_gho, _T_ghc, _T_del); leave the flag out"},
 	{name: "discard-foreign-keys", boolean: true, refused: true, why: notYet + ": doppel refuses a table with foreign keys"},
 	{name: "skip-foreign-key-checks", boolean: true, refused: true, why: notYet + ": doppel always checks for foreign keys, which takes a few milliseconds"},
-	{name: "allow-nullable-unique-key", boolean: true, refused: true, why: notYet + ": doppel needs a unique key over NOT NULL columns; make the key's columns NOT NULL first"},
 	{name: "test-on-replica", boolean: true, refused: true, why: notYet + ": rehearse on a copy of the table, or a sandbox, with doppel's own run"},
 	{name: "test-on-replica-skip-replica-stop", boolean: true, refused: true, why: notYet + ": it belongs to --test-on-replica"},
 	{name: "migrate-on-replica", boolean: true, refused: true, why: notYet + ": doppel migrates on the primary"},

@@ -33,6 +33,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.includeTriggers, "include-triggers", false, "as for a migration: move the table's triggers to the new table")
 	fs.StringVar(&o.triggerSuffix, "trigger-suffix", migration.DefaultConfig().TriggerSuffix, "as for a migration: the triggers' temporary suffix")
 	fs.BoolVar(&o.removeTriggerSuffix, "remove-trigger-suffix-if-exists", false, "as for a migration")
+	fs.BoolVar(&o.allowNullableKey, "allow-nullable-unique-key", false, "as for a migration: let the iteration key be a unique key whose columns allow NULL, after checking it holds none")
 	allowDataLoss := fs.Bool("allow-data-loss", false, "accept clauses that lose data (dropped columns, narrowed types): needs care instead of refused")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "doppel plan says what an ALTER will do before doing it; it changes nothing.\n\n")
@@ -66,7 +67,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "doppel plan:", refusal)
 		return 3
 	}
-	r, err := buildPlan(ctx, conn, o, plan.Options{AllowDataLoss: *allowDataLoss})
+	r, err := buildPlan(ctx, conn, o, plan.Options{AllowDataLoss: *allowDataLoss, AllowNullableUniqueKey: o.allowNullableKey})
 	switch {
 	case err != nil && refusal != nil:
 		// Nothing to plan (the ALTER cannot be read, the table is missing): the refusal is the report.
@@ -105,6 +106,7 @@ func checkRequest(ctx context.Context, conn dbconn.Config, o *options) error {
 	cfg.ApproveRenamedColumns, cfg.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	cfg.AllowUniqueKeyChange, cfg.AllowZeroInDate = o.allowUniqueKeyChange, o.allowZeroInDate
 	cfg.IncludeTriggers, cfg.TriggerSuffix, cfg.RemoveTriggerSuffixIfExists = o.includeTriggers, o.triggerSuffix, o.removeTriggerSuffix
+	cfg.AllowNullableUniqueKey = o.allowNullableKey
 	return migration.CheckRequest(ctx, cfg, db)
 }
 
