@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(CURDIR)/.tools/golangci-lint-$(GOLANGCI_LINT_VERSION)/golangci-lint
 
-.PHONY: build test unit lint demo bench sandbox clean
+.PHONY: build test unit lint demo bench sandbox chaos clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/doppel ./cmd/doppel
@@ -30,6 +30,13 @@ $(GOLANGCI_LINT):
 # The fast tests only: no database server.
 unit:
 	$(GO) test -race -count=1 ./alter ./internal/sqlbuild ./internal/applier ./internal/copier ./dbconn ./metrics ./cmd/doppel
+
+# Randomized faults during live migrations under writes, each checked against an oracle: 100 runs
+# (about half an hour on 2 cores); SEED=n reproduces a schedule, RUNS=n sets how many.
+RUNS ?= 100
+SEED ?= 0
+chaos: build
+	$(GO) run ./chaos --doppel=bin/doppel --runs=$(RUNS) --seed=$(SEED)
 
 # Starts a sandbox, loads 1,000,000 rows, migrates them live under a write load, checks the result
 # against an oracle, and stops everything.
