@@ -160,6 +160,9 @@ func (r *run) createGhost(ctx context.Context) error {
 			return refuse("the ALTER fails on the ghost table: %v.%s Nothing else was changed; fix --alter", err, zeroDateHint(r.p.ddlMode, err))
 		}
 	}
+	if err := r.addGhostForeignKeys(ctx, conn); err != nil {
+		return err
+	}
 	if err := r.carryAutoIncrement(ctx, ghost); err != nil {
 		return err
 	}

@@ -2,24 +2,257 @@ package migration
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
+	"go.uber.org/zap"
+
+	"github.com/doppel-sql/doppel/internal/cutover"
+	"github.com/doppel-sql/doppel/internal/fkeys"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
-	"github.com/doppel-sql/doppel/table"
 )
 
-// checkForeignKeys refuses a table that takes part in foreign keys.
+// maxChildren bounds the foreign keys of other tables re-pointed under the cut-over's lock: each
+// takes two in-place ALTERs (a few milliseconds) while the original and every child are locked.
+const maxChildren = 16
+
+// checkForeignKeys refuses the foreign keys doppel cannot move (how they move: docs/how-it-works.md).
 func checkForeignKeys(ctx context.Context, cfg *Config, s *servers) error {
-	declared, referencing, err := table.ForeignKeys(ctx, s.inspect, cfg.Database, cfg.Table)
+	declared, referencing, err := fkeys.Read(ctx, s.inspect, cfg.Database, cfg.Table)
 	if err != nil {
 		return fmt.Errorf("reading the foreign keys of %s: %w", cfg.Table, err)
 	}
-	if len(declared)+len(referencing) > 0 {
-		return refuse("%s takes part in foreign keys (%s). After the swap they would point at the old table or be lost; doppel refuses. Drop the foreign keys first, or use a native ALTER", sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.Join(append(declared, referencing...), "; "))
+	tbl := sqlbuild.QualifiedName(cfg.Database, cfg.Table)
+	if cfg.SkipForeignKeyChecks && len(declared)+len(referencing) > 0 {
+		return refuse("--skip-foreign-key-checks says %s takes part in no foreign key, but it does (%s). doppel moves foreign keys with the table: run without --skip-foreign-key-checks", tbl, fkList(append(declared, referencing...)))
+	}
+	for _, f := range append(declared, referencing...) {
+		if f.SelfReferencing() {
+			return refuse("%s references itself (foreign key %s): the copy would have to insert every parent row before its children, and the ghost's constraint would have to reference the ghost. doppel refuses; use a native ALTER", tbl, f)
+		}
+		if err := f.Check(); err != nil {
+			return refuse("%v: doppel refuses; use a native ALTER", err)
+		}
+	}
+	if !cfg.DiscardForeignKeys {
+		for _, f := range declared {
+			if _, err := fkeys.GhostName(f.Name); err != nil {
+				return refuse("%v. Rename the constraint, or give --discard-foreign-keys to leave the table's foreign keys out of the new table", err)
+			}
+		}
+	}
+	if len(referencing) > maxChildren {
+		return refuse("%d foreign keys of other tables reference %s (%s); doppel re-points each under the cut-over's lock and refuses more than %d, which would keep the table and its children locked too long", len(referencing), tbl, fkList(referencing), maxChildren)
 	}
 	return nil
 }
 
-// foreignKeyHandovers are the handovers of the foreign keys that reference the original (none yet).
-func (r *run) foreignKeyHandovers() []handover { return nil }
+func fkList(fs []fkeys.FK) string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = f.String()
+	}
+	return strings.Join(s, "; ")
+}
+
+// addGhostForeignKeys gives the ghost the original's own foreign keys (unless
+// --discard-foreign-keys), under fkeys.GhostName's names, with the columns the ALTER renamed
+// renamed, so a parent's cascading delete or update reaches the ghost's rows as it reaches the
+// original's: cascades are not in the binary log. The ghost is empty: the server checks nothing.
+func (r *run) addGhostForeignKeys(ctx context.Context, conn *sql.Conn) error {
+	if r.cfg.DiscardForeignKeys {
+		return nil
+	}
+	declared, _, err := fkeys.Read(ctx, conn, r.cfg.Database, r.cfg.Table)
+	if err != nil {
+		return fmt.Errorf("reading the foreign keys of %s: %w", r.cfg.Table, err)
+	}
+	for _, f := range declared {
+		for _, c := range f.Columns {
+			if r.isGone(c) {
+				return refuse("the ALTER drops column %s, which foreign key %s uses: drop the foreign key first (natively), or give --discard-foreign-keys", sqlbuild.QuoteIdent(c), f)
+			}
+		}
+		name, err := fkeys.GhostName(f.Name)
+		if err != nil {
+			return refuse("%v", err)
+		}
+		if _, err := conn.ExecContext(ctx, f.AddTo(r.cfg.Database, r.p.names.ghost, name, r.renamed)); err != nil {
+			return refuse("the ghost table cannot carry foreign key %s as %s: %v. Nothing else was changed", f, sqlbuild.QuoteIdent(name), err)
+		}
+	}
+	return nil
+}
+
+func (r *run) isGone(col string) bool {
+	for _, g := range r.p.gone {
+		if strings.EqualFold(g, col) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) renamed(col string) string {
+	for from, to := range r.p.renames {
+		if strings.EqualFold(from, col) {
+			return to
+		}
+	}
+	return col
+}
+
+// children reads the foreign keys of other tables that reference the original, for the cut-over:
+// they are re-pointed at the ghost under its lock (repointChildren), and their tables locked with
+// the original. Each referenced column must be in the ghost, unrenamed, with the same type and
+// collation, and lead one of its indexes.
+func (r *run) children(ctx context.Context) (fs []fkeys.FK, locks []string, err error) {
+	_, fs, err = fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.cfg.Table)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the foreign keys that reference %s: %w", r.cfg.Table, err)
+	}
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if err := r.checkReferenced(ctx, f); err != nil {
+			return nil, nil, err
+		}
+		if t := sqlbuild.QualifiedName(f.Schema, f.Table); !seen[t] {
+			seen[t] = true
+			locks = append(locks, t)
+		}
+	}
+	return fs, locks, nil
+}
+
+// checkReferenced refuses a child's constraint the ghost cannot take: its referenced columns
+// changed or dropped by the ALTER, or no longer leading an index.
+func (r *run) checkReferenced(ctx context.Context, f fkeys.FK) error {
+	for _, c := range f.RefColumns {
+		if r.isGone(c) || r.renamed(c) != c {
+			return fmt.Errorf("the ALTER drops or renames column %s, which foreign key %s references: %w", sqlbuild.QuoteIdent(c), f, cutover.ErrAbort)
+		}
+		var same int
+		err := r.s.primary.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.COLUMNS o JOIN information_schema.COLUMNS g
+			ON g.TABLE_SCHEMA = o.TABLE_SCHEMA AND g.TABLE_NAME = ? AND g.COLUMN_NAME = o.COLUMN_NAME
+			AND g.COLUMN_TYPE = o.COLUMN_TYPE AND g.COLLATION_NAME <=> o.COLLATION_NAME
+			WHERE o.TABLE_SCHEMA = ? AND o.TABLE_NAME = ? AND o.COLUMN_NAME = ?`, r.p.names.ghost, r.cfg.Database, r.cfg.Table, c).Scan(&same)
+		if err != nil {
+			return err
+		}
+		if same == 0 {
+			return fmt.Errorf("the ALTER changes the type or collation of column %s, which foreign key %s references; the server would refuse the constraint on the new table: %w", sqlbuild.QuoteIdent(c), f, cutover.ErrAbort)
+		}
+	}
+	var leading int
+	err := r.s.primary.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT INDEX_NAME FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND SEQ_IN_INDEX <= ? AND FIND_IN_SET(COLUMN_NAME, ?) = SEQ_IN_INDEX
+		GROUP BY INDEX_NAME HAVING COUNT(*) = ?) i`, r.cfg.Database, r.p.names.ghost, len(f.RefColumns), strings.Join(f.RefColumns, ","), len(f.RefColumns)).Scan(&leading)
+	if err != nil {
+		return err
+	}
+	if leading == 0 {
+		return fmt.Errorf("no index of the altered table starts with the columns foreign key %s references: %w", f, cutover.ErrAbort)
+	}
+	return nil
+}
+
+// repointChildren is the cut-over's PrepareLocked: in the session that holds the original and the
+// children locked, each child's constraint is dropped and added again referencing the ghost, with
+// foreign_key_checks=0 (in place, no rows checked: the ghost holds what the original holds; the
+// session's checks are back on before it returns). The RENAME then carries them to the new table.
+func (r *run) repointChildren(fs []fkeys.FK) func(ctx context.Context, locker *sql.Conn) error {
+	return func(ctx context.Context, locker *sql.Conn) error {
+		_, now, err := fkeys.Read(ctx, locker, r.cfg.Database, r.cfg.Table)
+		if err != nil {
+			return err
+		}
+		if fkList(now) != fkList(fs) {
+			return fmt.Errorf("the foreign keys that reference %s changed during the migration (now: %s); run doppel again: %w", r.cfg.Table, fkList(now), cutover.ErrAbort)
+		}
+		return withoutFKChecks(ctx, locker, func() error {
+			for _, f := range fs {
+				for _, stmt := range f.Repoint(r.p.names.ghost) {
+					if _, err := locker.ExecContext(ctx, stmt); err != nil {
+						return fmt.Errorf("re-pointing foreign key %s at the ghost table: %w", f, err)
+					}
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// pointChildrenBack is the cut-over's UndoLocked: whatever repointChildren did, each child's
+// constraint references the original again. A constraint still on the original is left alone.
+func (r *run) pointChildrenBack(fs []fkeys.FK) func(ctx context.Context, locker *sql.Conn) error {
+	return func(ctx context.Context, locker *sql.Conn) error {
+		return withoutFKChecks(ctx, locker, func() error {
+			var errs []error
+			for _, f := range fs {
+				var ref sql.NullString
+				err := locker.QueryRowContext(ctx, `SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+					WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = ?`, f.Schema, f.Table, f.Name).Scan(&ref)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					errs = append(errs, err)
+					continue
+				}
+				if ref.Valid && ref.String == f.RefTable {
+					continue
+				}
+				stmts := f.Repoint(f.RefTable)
+				if !ref.Valid {
+					stmts = stmts[1:] // dropped, not added again
+				}
+				for _, stmt := range stmts {
+					if _, err := locker.ExecContext(ctx, stmt); err != nil {
+						errs = append(errs, fmt.Errorf("pointing foreign key %s back at %s: %w", f, r.cfg.Table, err))
+						break
+					}
+				}
+			}
+			if err := errors.Join(errs...); err != nil {
+				r.log().Error("foreign keys of other tables may still reference the ghost table; point them back at the original by hand", zap.Error(err))
+				return fmt.Errorf("%w: %w", err, cutover.ErrAbort)
+			}
+			return nil
+		})
+	}
+}
+
+func withoutFKChecks(ctx context.Context, conn *sql.Conn, fn func() error) error {
+	if _, err := conn.ExecContext(ctx, "SET SESSION foreign_key_checks = 0"); err != nil {
+		return err
+	}
+	err := fn()
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "SET SESSION foreign_key_checks = 1"); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}
+
+// foreignKeyHandovers: after the swap the old table's own foreign keys are dropped, so a parent's
+// RESTRICT is not held up by rows the new table no longer has (and cascades stop reaching it).
+func (r *run) foreignKeyHandovers() []handover {
+	noop := func(context.Context) error { return nil }
+	return []handover{{name: "foreign keys", prepare: noop, undo: noop, swapped: r.dropOldForeignKeys}}
+}
+
+func (r *run) dropOldForeignKeys(ctx context.Context) error {
+	old := r.cutover.Old
+	if old == "" {
+		return nil
+	}
+	declared, _, err := fkeys.Read(ctx, r.s.primary, r.cfg.Database, old)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range declared {
+		if _, err := r.s.primary.ExecContext(ctx, f.Drop(r.cfg.Database, old)); err != nil {
+			errs = append(errs, fmt.Errorf("dropping foreign key %s of the old table: %w", f, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -2,6 +2,7 @@ package migration
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -201,11 +202,20 @@ func (r *run) swap(ctx context.Context) error {
 	if err := r.verifyReplayed(ctx); err != nil {
 		return err
 	}
+	children, childLocks, err := r.children(ctx)
+	if err != nil {
+		return err
+	}
+	var repoint, pointBack func(context.Context, *sql.Conn) error
+	if len(children) > 0 {
+		repoint, pointBack = r.repointChildren(children), r.pointChildrenBack(children)
+	}
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r},
 		BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock, Guard: r.guard,
 		Prepare: r.prepareHandovers, Undo: r.undoHandovers,
+		LockAlso: childLocks, PrepareLocked: repoint, UndoLocked: pointBack,
 		Failpoint: func(step string) {
 			if r.cfg.Failpoint != nil {
 				r.cfg.Failpoint("cutover:" + step)

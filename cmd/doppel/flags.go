@@ -46,6 +46,7 @@ type options struct {
 	defaultRetries       int
 	approveRenamed       bool
 	skipRenamed          bool
+	discardFKs, skipFKs  bool
 	allowUniqueKeyChange bool
 	allowZeroInDate      bool
 	attemptInstantDDL    bool
@@ -111,6 +112,8 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.defaultRetries, "default-retries", d.DefaultRetries, "attempts for a failing chunk, replay batch or cut-over (1-10000)")
 	fs.BoolVar(&o.approveRenamed, "approve-renamed-columns", false, "the ALTER renames columns: carry their values over")
 	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "the ALTER renames columns: do not carry their values over")
+	fs.BoolVar(&o.discardFKs, "discard-foreign-keys", false, "the new table gets none of the table's own foreign keys (they are dropped with the migration)")
+	fs.BoolVar(&o.skipFKs, "skip-foreign-key-checks", false, "assert the table takes part in no foreign key (doppel still checks, and refuses if it does)")
 	fs.BoolVar(&o.checkpoint, "checkpoint", d.Checkpoint, "record the progress in the changelog table; a failed run then keeps its tables for --resume (=false: drop them)")
 	fs.BoolVar(&o.resume, "resume", false, "continue a stopped run of the same migration from its checkpoint")
 	fs.BoolVar(&o.checksum, "checksum", d.Checksum, "compare the ghost with the original before the swap and refuse to swap when they differ (=false skips it)")
@@ -211,6 +214,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 		"the cut-over's RENAME waits up to three times it, and servers accept a lock_wait_timeout of at most 31536000")
 	c.DefaultRetries = int(rc.whole("default-retries", int64(o.defaultRetries), 1, migration.MaxDefaultRetries, int64(c.DefaultRetries), ""))
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
+	c.DiscardForeignKeys, c.SkipForeignKeyChecks = o.discardFKs, o.skipFKs
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
 	c.AllowZeroInDate = o.allowZeroInDate
 	c.AttemptInstantDDL = o.attemptInstantDDL
