@@ -12,6 +12,7 @@ import (
 	"github.com/doppel-sql/doppel/internal/cutover"
 	"github.com/doppel-sql/doppel/internal/fkeys"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // maxChildren bounds the foreign keys of other tables re-pointed under the cut-over's lock: each
@@ -255,4 +256,35 @@ func (r *run) dropOldForeignKeys(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ghostForeignKeyColumns are the column lists of the ghost's foreign keys: an index they lead
+// serves a constraint, and the server refuses to drop it (it is not deferred).
+func (r *run) ghostForeignKeyColumns(ctx context.Context) ([][]string, error) {
+	declared, _, err := fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost)
+	if err != nil {
+		return nil, err
+	}
+	cols := make([][]string, len(declared))
+	for i, f := range declared {
+		cols[i] = f.Columns
+	}
+	return cols, nil
+}
+
+// servesForeignKey reports whether the index starts with the columns of one of fkCols.
+func servesForeignKey(ix *table.Index, fkCols [][]string) bool {
+	for _, cols := range fkCols {
+		if len(ix.Columns) < len(cols) {
+			continue
+		}
+		lead := true
+		for i, c := range cols {
+			lead = lead && strings.EqualFold(ix.Columns[i].Name, c)
+		}
+		if lead {
+			return true
+		}
+	}
+	return false
 }

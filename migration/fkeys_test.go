@@ -1,0 +1,250 @@
+package migration
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// writer runs one kind of write in a loop until stop is closed, each in one transaction, and
+// records the longest a write took (the time a client was blocked) and how many committed.
+type writer struct {
+	name      string
+	write     func(r *rand.Rand, n int) []string
+	committed int
+	longest   time.Duration
+}
+
+func runWriters(t *testing.T, db *sql.DB, stop <-chan struct{}, ws ...*writer) (wait func()) {
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(i), 11))
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(2 * time.Millisecond):
+				}
+				start := time.Now()
+				err := inTransaction(db, w.write(r, n)...)
+				took := time.Since(start)
+				w.longest = max(w.longest, took)
+				switch {
+				case err == nil:
+					w.committed++
+				case isLockWait(err), strings.Contains(err.Error(), "Error 1452"):
+					// A deadlock, or a child of a parent deleted meanwhile: rolled back on both sides.
+				default:
+					t.Errorf("%s: %v", w.name, err)
+					return
+				}
+			}
+		}()
+	}
+	return wg.Wait
+}
+
+func count(t *testing.T, db *sql.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func sameRows(t *testing.T, db *sql.DB, a, b, cols string) {
+	t.Helper()
+	q := "SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS(',', " + cols + "))), 0) FROM `%s`"
+	var na, nb int
+	var sa, sb string
+	if err := db.QueryRow(fmt.Sprintf(q, a)).Scan(&na, &sa); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(fmt.Sprintf(q, b)).Scan(&nb, &sb); err != nil {
+		t.Fatal(err)
+	}
+	if na != nb || sa != sb {
+		t.Errorf("%s: %d rows (sum %s), %s (the oracle): %d rows (sum %s)", a, na, sa, b, nb, sb)
+	}
+}
+
+// constraints returns the foreign keys of the schema as "name on table -> referenced (delete rule)".
+func constraints(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	rows, err := db.Query(`SELECT CONCAT(CONSTRAINT_NAME, ' on ', TABLE_NAME, ' -> ', REFERENCED_TABLE_NAME, ' (', DELETE_RULE, ')')
+		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, "; ")
+}
+
+// TestForeignKeysOfTheTable migrates a child table (item A): t references p with ON DELETE CASCADE
+// and ON DELETE SET NULL. Writes on t are mirrored into an oracle child of the same parent with the
+// same constraints, in the same transactions; parent rows are deleted (cascading into both) and
+// added meanwhile. Afterwards t equals the oracle altered natively, no row of t is an orphan, its
+// constraints reference p under the ghost's names, and a parent delete still cascades into it.
+func TestForeignKeysOfTheTable(t *testing.T) {
+	const parents = 300
+	child := func(name string) string {
+		return fmt.Sprintf(`CREATE TABLE %[1]s (id INT PRIMARY KEY, pid INT NULL, sid INT NULL, v INT NOT NULL,
+			CONSTRAINT %[1]s_c FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE,
+			CONSTRAINT %[1]s_n FOREIGN KEY (sid) REFERENCES p (id) ON DELETE SET NULL ON UPDATE CASCADE)`, name)
+	}
+	name, db := sb.NewDB(t, "CREATE TABLE p (id INT PRIMARY KEY, v INT NOT NULL)",
+		fmt.Sprintf("INSERT INTO p SELECT seq, 0 FROM seq_1_to_%d", parents),
+		child("t"), child("oracle"),
+		fmt.Sprintf("INSERT INTO t SELECT seq, 1 + seq %% %[1]d, 1 + (seq * 7) %% %[1]d, 0 FROM seq_1_to_6000", parents),
+		"INSERT INTO oracle SELECT * FROM t")
+	db.SetMaxOpenConns(10)
+	stop := make(chan struct{})
+	childW := &writer{name: "child writer", write: func(r *rand.Rand, n int) []string {
+		var s string
+		switch r.IntN(3) {
+		case 0:
+			s = fmt.Sprintf("INSERT INTO %%s (id, pid, sid, v) VALUES (%d, %d, %d, 1)", 100000+n, 1+r.IntN(parents+100), 1+r.IntN(parents+100))
+		case 1:
+			s = fmt.Sprintf("UPDATE %%s SET v = v + 1, sid = %d WHERE id = %d", 1+r.IntN(parents+100), 1+r.IntN(6000))
+		default:
+			s = fmt.Sprintf("DELETE FROM %%s WHERE id = %d", 1+r.IntN(6000))
+		}
+		return []string{fmt.Sprintf(s, "t"), fmt.Sprintf(s, "oracle")}
+	}}
+	parentW := &writer{name: "parent writer", write: func(r *rand.Rand, n int) []string {
+		if n%2 == 0 {
+			return []string{fmt.Sprintf("DELETE FROM p WHERE id = %d", 1+r.IntN(parents))}
+		}
+		return []string{fmt.Sprintf("INSERT IGNORE INTO p VALUES (%d, 0)", parents+1+r.IntN(100))}
+	}}
+	wait := runWriters(t, db, stop, childW, parentW)
+	cfg := testConfig(name, "ADD COLUMN w INT NOT NULL DEFAULT 7")
+	cfg.ChunkSize = 100
+	cfg.OkToDropTable = true
+	_, err := Run(context.Background(), cfg)
+	time.Sleep(300 * time.Millisecond) // writes after the swap too
+	close(stop)
+	wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, "ALTER TABLE oracle ADD COLUMN w INT NOT NULL DEFAULT 7")
+	sameRows(t, db, "t", "oracle", "id, pid, sid, v, w")
+	if n := count(t, db, "SELECT COUNT(*) FROM t LEFT JOIN p ON p.id = t.pid WHERE t.pid IS NOT NULL AND p.id IS NULL"); n != 0 {
+		t.Errorf("%d rows of t reference a missing parent", n)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM t LEFT JOIN p ON p.id = t.sid WHERE t.sid IS NOT NULL AND p.id IS NULL"); n != 0 {
+		t.Errorf("%d rows of t reference a missing parent through sid", n)
+	}
+	want := "oracle_c on oracle -> p (CASCADE); oracle_n on oracle -> p (SET NULL); _t_c on t -> p (CASCADE); _t_n on t -> p (SET NULL)"
+	if got := constraints(t, db); got != want {
+		t.Errorf("constraints:\n got %s\nwant %s", got, want)
+	}
+	var pid, sid int
+	if err := db.QueryRow("SELECT pid, sid FROM t WHERE pid IS NOT NULL AND sid IS NOT NULL AND pid <> sid LIMIT 1").Scan(&pid, &sid); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, fmt.Sprintf("DELETE FROM p WHERE id IN (%d, %d)", pid, sid))
+	if n := count(t, db, "SELECT COUNT(*) FROM t WHERE pid IN (?, ?) OR sid IN (?, ?)", pid, sid, pid, sid); n != 0 {
+		t.Errorf("after deleting parents %d and %d, %d rows of t still reference them: the constraints do not act on the new table", pid, sid, n)
+	}
+	if childW.committed < 50 || parentW.committed < 20 {
+		t.Errorf("only %d child and %d parent writes committed: the test did not write during the migration", childW.committed, parentW.committed)
+	}
+	t.Logf("longest write: child writer %s (%d committed), parent writer %s (%d committed)", childW.longest, childW.committed, parentW.longest, parentW.committed)
+}
+
+// TestForeignKeysToTheTable migrates a parent table (item B): c1 references t with ON DELETE
+// CASCADE, c2 with ON DELETE SET NULL. Writes on t are mirrored into an oracle parent op (with its
+// own children oc1, oc2), child rows are added pointing at random parents, under the migration.
+// Afterwards every table equals its oracle, the children's constraints reference the new t under
+// their names, no child row is an orphan, and a delete on t cascades.
+func TestForeignKeysToTheTable(t *testing.T) {
+	const rows = 3000
+	children := func(parent, c1, c2 string) []string {
+		return []string{
+			fmt.Sprintf("CREATE TABLE %[1]s (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT %[1]s_fk FOREIGN KEY (pid) REFERENCES %[2]s (id) ON DELETE CASCADE)", c1, parent),
+			fmt.Sprintf("CREATE TABLE %[1]s (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT %[1]s_fk FOREIGN KEY (pid) REFERENCES %[2]s (id) ON DELETE SET NULL)", c2, parent),
+			fmt.Sprintf("INSERT INTO %s SELECT seq, seq FROM seq_1_to_%d", c1, rows),
+			fmt.Sprintf("INSERT INTO %s SELECT seq, seq FROM seq_1_to_%d", c2, rows),
+		}
+	}
+	stmts := []string{"CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)", "CREATE TABLE op LIKE t",
+		fmt.Sprintf("INSERT INTO t SELECT seq, 0 FROM seq_1_to_%d", rows), "INSERT INTO op SELECT * FROM t"}
+	stmts = append(stmts, children("t", "c1", "c2")...)
+	stmts = append(stmts, children("op", "oc1", "oc2")...)
+	name, db := sb.NewDB(t, stmts...)
+	db.SetMaxOpenConns(10)
+	stop := make(chan struct{})
+	parentW := &writer{name: "parent writer", write: func(r *rand.Rand, n int) []string {
+		var s string
+		switch r.IntN(3) {
+		case 0:
+			s = fmt.Sprintf("INSERT INTO %%s (id, v) VALUES (%d, 1)", 100000+n)
+		case 1:
+			s = fmt.Sprintf("UPDATE %%s SET v = v + 1 WHERE id = %d", 1+r.IntN(rows))
+		default:
+			s = fmt.Sprintf("DELETE FROM %%s WHERE id = %d", 1+r.IntN(rows))
+		}
+		return []string{fmt.Sprintf(s, "t"), fmt.Sprintf(s, "op")}
+	}}
+	childW := &writer{name: "child writer", write: func(r *rand.Rand, n int) []string {
+		c := 1 + r.IntN(2)
+		pid := 1 + r.IntN(rows)
+		if r.IntN(4) == 0 {
+			pid = 100000 + r.IntN(n+1) // a parent added during the migration, maybe not yet
+		}
+		return []string{
+			fmt.Sprintf("INSERT INTO c%d VALUES (%d, %d)", c, 200000+n, pid),
+			fmt.Sprintf("INSERT INTO oc%d VALUES (%d, %d)", c, 200000+n, pid),
+		}
+	}}
+	wait := runWriters(t, db, stop, parentW, childW)
+	cfg := testConfig(name, "ADD COLUMN w INT NOT NULL DEFAULT 7")
+	cfg.ChunkSize = 100
+	_, err := Run(context.Background(), cfg)
+	time.Sleep(300 * time.Millisecond) // writes after the swap too
+	close(stop)
+	wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, "ALTER TABLE op ADD COLUMN w INT NOT NULL DEFAULT 7")
+	sameRows(t, db, "t", "op", "id, v, w")
+	sameRows(t, db, "c1", "oc1", "id, pid")
+	sameRows(t, db, "c2", "oc2", "id, pid")
+	for _, c := range []string{"c1", "c2"} {
+		if n := count(t, db, "SELECT COUNT(*) FROM "+c+" LEFT JOIN t ON t.id = "+c+".pid WHERE "+c+".pid IS NOT NULL AND t.id IS NULL"); n != 0 {
+			t.Errorf("%d rows of %s reference a missing parent", n, c)
+		}
+	}
+	want := "c1_fk on c1 -> t (CASCADE); c2_fk on c2 -> t (SET NULL); oc1_fk on oc1 -> op (CASCADE); oc2_fk on oc2 -> op (SET NULL)"
+	if got := constraints(t, db); got != want {
+		t.Errorf("constraints:\n got %s\nwant %s", got, want)
+	}
+	exec(t, db, "DELETE FROM t WHERE id IN (1, 2, 3, 4, 5)")
+	if n := count(t, db, "SELECT COUNT(*) FROM c1 WHERE pid IN (1, 2, 3, 4, 5)") + count(t, db, "SELECT COUNT(*) FROM c2 WHERE pid IN (1, 2, 3, 4, 5)"); n != 0 {
+		t.Errorf("after deleting parents, %d child rows still reference them: the children's constraints do not act on the new table", n)
+	}
+	if childW.committed < 50 || parentW.committed < 50 {
+		t.Errorf("only %d child and %d parent writes committed: the test did not write during the migration", childW.committed, parentW.committed)
+	}
+	t.Logf("longest write: parent writer %s (%d committed), child writer %s (%d committed)", parentW.longest, parentW.committed, childW.longest, childW.committed)
+}
