@@ -107,24 +107,35 @@ func (r *run) renamed(col string) string {
 
 // children reads the foreign keys of other tables that reference the original, for the cut-over:
 // they are re-pointed at the ghost under its lock (repointChildren), and their tables locked with
-// the original. Each referenced column must be in the ghost, unrenamed, with the same type and
+// the original. parents are the tables the original and the ghost reference, locked READ
+// (cutover.Config.LockRead). Each referenced column must be in the ghost, unrenamed, with the same type and
 // collation, and lead one of its indexes.
-func (r *run) children(ctx context.Context) (fs []fkeys.FK, locks []string, err error) {
-	_, fs, err = fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.cfg.Table)
+func (r *run) children(ctx context.Context) (fs []fkeys.FK, locks, parents []string, err error) {
+	var declared, ghostDeclared []fkeys.FK
+	declared, fs, err = fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.cfg.Table)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading the foreign keys that reference %s: %w", r.cfg.Table, err)
+		return nil, nil, nil, fmt.Errorf("reading the foreign keys that reference %s: %w", r.cfg.Table, err)
+	}
+	if ghostDeclared, _, err = fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost); err != nil {
+		return nil, nil, nil, err
 	}
 	seen := map[string]bool{}
+	for _, f := range append(declared, ghostDeclared...) {
+		if t := sqlbuild.QualifiedName(f.RefSchema, f.RefTable); !seen[t] {
+			seen[t] = true
+			parents = append(parents, t)
+		}
+	}
 	for _, f := range fs {
 		if err := r.checkReferenced(ctx, f); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if t := sqlbuild.QualifiedName(f.Schema, f.Table); !seen[t] {
 			seen[t] = true
 			locks = append(locks, t)
 		}
 	}
-	return fs, locks, nil
+	return fs, locks, parents, nil
 }
 
 // checkReferenced refuses a child's constraint the ghost cannot take: its referenced columns

@@ -143,6 +143,7 @@ func TestForeignKeysOfTheTable(t *testing.T) {
 	close(stop)
 	wait()
 	if err != nil {
+		dumpBinlog(t, db)
 		t.Fatal(err)
 	}
 	exec(t, db, "ALTER TABLE oracle ADD COLUMN w INT NOT NULL DEFAULT 7")

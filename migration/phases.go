@@ -202,7 +202,7 @@ func (r *run) swap(ctx context.Context) error {
 	if err := r.verifyReplayed(ctx); err != nil {
 		return err
 	}
-	children, childLocks, err := r.children(ctx)
+	children, childLocks, parents, err := r.children(ctx)
 	if err != nil {
 		return err
 	}
@@ -215,7 +215,7 @@ func (r *run) swap(ctx context.Context) error {
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r},
 		BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock, Guard: r.guard,
 		Prepare: r.prepareHandovers, Undo: r.undoHandovers,
-		LockAlso: childLocks, PrepareLocked: repoint, UndoLocked: pointBack,
+		LockAlso: childLocks, LockRead: parents, PrepareLocked: repoint, UndoLocked: pointBack,
 		Failpoint: func(step string) {
 			if r.cfg.Failpoint != nil {
 				r.cfg.Failpoint("cutover:" + step)

@@ -111,6 +111,13 @@ type Config struct {
 	// LockAlso are more tables (qualified names) the locking session locks WRITE with the original
 	// and the sentry: the tables PrepareLocked changes. Their writers wait as the original's do.
 	LockAlso []string
+	// LockRead are tables the locking session locks READ with the original: the parents of the
+	// original and the ghost. A parent's cascading DELETE or UPDATE takes, on MariaDB, the metadata
+	// locks of every child it may change, one after the other; one holding the ghost's while it
+	// waits for the original's would make the RENAME queue for the ghost instead of the original,
+	// and writes waiting for the original would pass it. Locking the parents keeps such statements
+	// out until the RENAME has queued.
+	LockRead []string
 	// PrepareLocked, when set, runs after Prepare in the session that holds the lock, which alone
 	// can change the tables it holds (the foreign keys of the tables that reference the original,
 	// re-pointed at the ghost so the RENAME carries them along). UndoLocked reverses it in that
@@ -390,6 +397,9 @@ func lockAndCheck(ctx context.Context, cfg Config, a *sql.Conn, tbl, sentry stri
 	lock := "LOCK TABLES " + tbl + " WRITE, " + sentry + " WRITE"
 	for _, t := range cfg.LockAlso {
 		lock += ", " + t + " WRITE"
+	}
+	for _, t := range cfg.LockRead {
+		lock += ", " + t + " READ"
 	}
 	if _, err := a.ExecContext(ctx, lock); err != nil {
 		return time.Time{}, fmt.Errorf("locking %s: %w", tbl, err)
