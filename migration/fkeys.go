@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/doppel-sql/doppel/internal/copier"
 	"github.com/doppel-sql/doppel/internal/cutover"
 	"github.com/doppel-sql/doppel/internal/fkeys"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
@@ -298,4 +299,29 @@ func servesForeignKey(ix *table.Index, fkCols [][]string) bool {
 		}
 	}
 	return false
+}
+
+// copyParents are the parents of the ghost's foreign keys, for the copier, which locks the parent
+// rows of a chunk before copying it (copier.Config.Parents); the columns are the original's.
+func (r *run) copyParents(ctx context.Context) ([]copier.Parent, error) {
+	declared, _, err := fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost)
+	if err != nil {
+		return nil, fmt.Errorf("reading the ghost table's foreign keys: %w", err)
+	}
+	back := map[string]string{}
+	for from, to := range r.p.renames {
+		back[strings.ToLower(to)] = from
+	}
+	var out []copier.Parent
+	for _, f := range declared {
+		p := copier.Parent{Table: sqlbuild.QualifiedName(f.RefSchema, f.RefTable), RefColumns: f.RefColumns}
+		for _, c := range f.Columns {
+			if from, ok := back[strings.ToLower(c)]; ok {
+				c = from
+			}
+			p.Columns = append(p.Columns, c)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -17,6 +17,7 @@ type writer struct {
 	name      string
 	write     func(r *rand.Rand, n int) []string
 	committed int
+	deadlocks int // rolled back by a deadlock or a lock wait timeout
 	longest   time.Duration
 }
 
@@ -40,7 +41,9 @@ func runWriters(t *testing.T, db *sql.DB, stop <-chan struct{}, ws ...*writer) (
 				switch {
 				case err == nil:
 					w.committed++
-				case isLockWait(err), strings.Contains(err.Error(), "Error 1452"):
+				case isLockWait(err):
+					w.deadlocks++
+				case strings.Contains(err.Error(), "Error 1452"):
 					// A deadlock, or a child of a parent deleted meanwhile: rolled back on both sides.
 				default:
 					t.Errorf("%s: %v", w.name, err)
@@ -112,7 +115,7 @@ func TestForeignKeysOfTheTable(t *testing.T) {
 	name, db := sb.NewDB(t, "CREATE TABLE p (id INT PRIMARY KEY, v INT NOT NULL)",
 		fmt.Sprintf("INSERT INTO p SELECT seq, 0 FROM seq_1_to_%d", parents),
 		child("t"), child("oracle"),
-		fmt.Sprintf("INSERT INTO t SELECT seq, 1 + seq %% %[1]d, 1 + (seq * 7) %% %[1]d, 0 FROM seq_1_to_6000", parents),
+		fmt.Sprintf("INSERT INTO t SELECT seq, 1 + seq %% %[1]d, 1 + (seq * 7) %% %[1]d, 0 FROM seq_1_to_30000", parents),
 		"INSERT INTO oracle SELECT * FROM t")
 	db.SetMaxOpenConns(10)
 	stop := make(chan struct{})
@@ -122,9 +125,9 @@ func TestForeignKeysOfTheTable(t *testing.T) {
 		case 0:
 			s = fmt.Sprintf("INSERT INTO %%s (id, pid, sid, v) VALUES (%d, %d, %d, 1)", 100000+n, 1+r.IntN(parents+100), 1+r.IntN(parents+100))
 		case 1:
-			s = fmt.Sprintf("UPDATE %%s SET v = v + 1, sid = %d WHERE id = %d", 1+r.IntN(parents+100), 1+r.IntN(6000))
+			s = fmt.Sprintf("UPDATE %%s SET v = v + 1, sid = %d WHERE id = %d", 1+r.IntN(parents+100), 1+r.IntN(30000))
 		default:
-			s = fmt.Sprintf("DELETE FROM %%s WHERE id = %d", 1+r.IntN(6000))
+			s = fmt.Sprintf("DELETE FROM %%s WHERE id = %d", 1+r.IntN(30000))
 		}
 		return []string{fmt.Sprintf(s, "t"), fmt.Sprintf(s, "oracle")}
 	}}
@@ -138,7 +141,7 @@ func TestForeignKeysOfTheTable(t *testing.T) {
 	cfg := testConfig(name, "ADD COLUMN w INT NOT NULL DEFAULT 7")
 	cfg.ChunkSize = 100
 	cfg.OkToDropTable = true
-	_, err := Run(context.Background(), cfg)
+	res, err := Run(context.Background(), cfg)
 	time.Sleep(300 * time.Millisecond) // writes after the swap too
 	close(stop)
 	wait()
@@ -169,7 +172,8 @@ func TestForeignKeysOfTheTable(t *testing.T) {
 	if childW.committed < 50 || parentW.committed < 20 {
 		t.Errorf("only %d child and %d parent writes committed: the test did not write during the migration", childW.committed, parentW.committed)
 	}
-	t.Logf("longest write: child writer %s (%d committed), parent writer %s (%d committed)", childW.longest, childW.committed, parentW.longest, parentW.committed)
+	t.Logf("longest write: child writer %s (%d committed, %d deadlocks), parent writer %s (%d committed, %d deadlocks); table locked %s; %d replayed rows re-copied (parent gone)",
+		childW.longest, childW.committed, childW.deadlocks, parentW.longest, parentW.committed, parentW.deadlocks, res.CutOver.Blocked, res.RowsRecopied)
 }
 
 // TestForeignKeysToTheTable migrates a parent table (item B): c1 references t with ON DELETE
@@ -178,7 +182,7 @@ func TestForeignKeysOfTheTable(t *testing.T) {
 // Afterwards every table equals its oracle, the children's constraints reference the new t under
 // their names, no child row is an orphan, and a delete on t cascades.
 func TestForeignKeysToTheTable(t *testing.T) {
-	const rows = 3000
+	const rows = 20000
 	children := func(parent, c1, c2 string) []string {
 		return []string{
 			fmt.Sprintf("CREATE TABLE %[1]s (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT %[1]s_fk FOREIGN KEY (pid) REFERENCES %[2]s (id) ON DELETE CASCADE)", c1, parent),
@@ -220,7 +224,7 @@ func TestForeignKeysToTheTable(t *testing.T) {
 	wait := runWriters(t, db, stop, parentW, childW)
 	cfg := testConfig(name, "ADD COLUMN w INT NOT NULL DEFAULT 7")
 	cfg.ChunkSize = 100
-	_, err := Run(context.Background(), cfg)
+	res, err := Run(context.Background(), cfg)
 	time.Sleep(300 * time.Millisecond) // writes after the swap too
 	close(stop)
 	wait()
@@ -247,5 +251,34 @@ func TestForeignKeysToTheTable(t *testing.T) {
 	if childW.committed < 50 || parentW.committed < 50 {
 		t.Errorf("only %d child and %d parent writes committed: the test did not write during the migration", childW.committed, parentW.committed)
 	}
-	t.Logf("longest write: parent writer %s (%d committed), child writer %s (%d committed)", parentW.longest, parentW.committed, childW.longest, childW.committed)
+	t.Logf("longest write: parent writer %s (%d committed, %d deadlocks), child writer %s (%d committed, %d deadlocks); tables locked %s",
+		parentW.longest, parentW.committed, parentW.deadlocks, childW.longest, childW.committed, childW.deadlocks, res.CutOver.Blocked)
+}
+
+// dumpBinlog logs the binary log before each RENAME: what a failed swap let through.
+func dumpBinlog(t *testing.T, db *sql.DB) {
+	var file string
+	var pos int64
+	var a, b, c sql.NullString
+	_ = db.QueryRow("SHOW MASTER STATUS").Scan(&file, &pos, &a, &b)
+	_ = c
+	rows, err := db.Query("SHOW BINLOG EVENTS IN '" + file + "'")
+	if err != nil {
+		t.Log(err)
+		return
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var f, typ, info string
+		var p, sid, end int64
+		_ = rows.Scan(&f, &p, &typ, &sid, &end, &info)
+		out = append(out, typ+" "+info)
+	}
+	for i, l := range out {
+		if strings.Contains(l, "RENAME TABLE") {
+			lo := max(0, i-80)
+			t.Log(strings.Join(out[lo:min(len(out), i+3)], "\n"))
+		}
+	}
 }

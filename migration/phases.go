@@ -258,6 +258,7 @@ func (r *run) cleanUp(ctx context.Context) error {
 	r.result = &Result{
 		RowsCopied:     r.copier.RowsCopied(),
 		ChangesApplied: r.applier.Applied(),
+		RowsRecopied:   r.applier.Recopied(),
 		CutOver:        r.cutover,
 		Verified:       r.verified,
 	}
