@@ -51,6 +51,41 @@ func checkForeignKeys(ctx context.Context, cfg *Config, s *servers) error {
 	return nil
 }
 
+// checkForeignKeyColumns refuses an ALTER that breaks a foreign key doppel would carry: a column
+// of the table's own keys dropped (unless --discard-foreign-keys), a column other tables reference
+// dropped, renamed, or given another type or collation (the server would refuse the re-pointed
+// constraint at the cut-over).
+func checkForeignKeyColumns(ctx context.Context, cfg *Config, s *servers, p *validated) error {
+	declared, referencing, err := fkeys.Read(ctx, s.inspect, cfg.Database, cfg.Table)
+	if err != nil {
+		return fmt.Errorf("reading the foreign keys of %s: %w", cfg.Table, err)
+	}
+	if !cfg.DiscardForeignKeys {
+		for _, f := range declared {
+			for _, c := range f.Columns {
+				if p.isGone(c) {
+					return refuse("the ALTER drops column %s, which foreign key %s uses: drop the foreign key first (natively), or give --discard-foreign-keys to leave the table's foreign keys out of the new table", sqlbuild.QuoteIdent(c), f)
+				}
+			}
+		}
+	}
+	for _, f := range referencing {
+		for _, c := range f.RefColumns {
+			if p.isGone(c) || p.renamed(c) != c {
+				return refuse("the ALTER drops or renames column %s, which foreign key %s references: doppel cannot point that constraint at the new table. Change the foreign key first", sqlbuild.QuoteIdent(c), f)
+			}
+			if p.probed == nil || p.orig == nil {
+				continue
+			}
+			o, g := p.orig.Column(c), p.probed.Column(c)
+			if o != nil && g != nil && (o.ColumnType != g.ColumnType || o.Collation != g.Collation) {
+				return refuse("the ALTER changes column %s (%s to %s), which foreign key %s references; the server refuses a foreign key between columns of different types. Change the foreign key first", sqlbuild.QuoteIdent(c), o.ColumnType, g.ColumnType, f)
+			}
+		}
+	}
+	return nil
+}
+
 func fkList(fs []fkeys.FK) string {
 	s := make([]string, len(fs))
 	for i, f := range fs {
@@ -73,7 +108,7 @@ func (r *run) addGhostForeignKeys(ctx context.Context, conn *sql.Conn) error {
 	}
 	for _, f := range declared {
 		for _, c := range f.Columns {
-			if r.isGone(c) {
+			if r.p.isGone(c) {
 				return refuse("the ALTER drops column %s, which foreign key %s uses: drop the foreign key first (natively), or give --discard-foreign-keys", sqlbuild.QuoteIdent(c), f)
 			}
 		}
@@ -81,15 +116,15 @@ func (r *run) addGhostForeignKeys(ctx context.Context, conn *sql.Conn) error {
 		if err != nil {
 			return refuse("%v", err)
 		}
-		if _, err := conn.ExecContext(ctx, f.AddTo(r.cfg.Database, r.p.names.ghost, name, r.renamed)); err != nil {
+		if _, err := conn.ExecContext(ctx, f.AddTo(r.cfg.Database, r.p.names.ghost, name, r.p.renamed)); err != nil {
 			return refuse("the ghost table cannot carry foreign key %s as %s: %v. Nothing else was changed", f, sqlbuild.QuoteIdent(name), err)
 		}
 	}
 	return nil
 }
 
-func (r *run) isGone(col string) bool {
-	for _, g := range r.p.gone {
+func (p *validated) isGone(col string) bool {
+	for _, g := range p.gone {
 		if strings.EqualFold(g, col) {
 			return true
 		}
@@ -97,8 +132,8 @@ func (r *run) isGone(col string) bool {
 	return false
 }
 
-func (r *run) renamed(col string) string {
-	for from, to := range r.p.renames {
+func (p *validated) renamed(col string) string {
+	for from, to := range p.renames {
 		if strings.EqualFold(from, col) {
 			return to
 		}
@@ -143,7 +178,7 @@ func (r *run) children(ctx context.Context) (fs []fkeys.FK, locks, parents []str
 // changed or dropped by the ALTER, or no longer leading an index.
 func (r *run) checkReferenced(ctx context.Context, f fkeys.FK) error {
 	for _, c := range f.RefColumns {
-		if r.isGone(c) || r.renamed(c) != c {
+		if r.p.isGone(c) || r.p.renamed(c) != c {
 			return fmt.Errorf("the ALTER drops or renames column %s, which foreign key %s references: %w", sqlbuild.QuoteIdent(c), f, cutover.ErrAbort)
 		}
 		var same int

@@ -130,6 +130,9 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 			return nil, err
 		}
 	}
+	if err := checkForeignKeyColumns(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
 	size, err := table.SizeOf(ctx, s.inspect, cfg.Database, cfg.Table)
 	if err != nil {
 		return nil, fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)
