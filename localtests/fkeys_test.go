@@ -148,7 +148,9 @@ func TestForeignKeysOfTheTableUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := c.ids("t", seedRows)
-	both := func(stmt string) []string { return []string{fmt.Sprintf(stmt, c.q("t")), fmt.Sprintf(stmt, c.q(c.oracle()))} }
+	both := func(stmt string) []string {
+		return []string{fmt.Sprintf(stmt, c.q("t")), fmt.Sprintf(stmt, c.q(c.oracle()))}
+	}
 	child := &relatedWriter{name: "child writer (t's foreign keys)", write: func(r *rand.Rand, n int) []string {
 		if n%3 == 0 {
 			return both(fmt.Sprintf("INSERT INTO %%s (id, pid, sid) VALUES (%d, %d, %d)", 2000000000+n, 1+r.IntN(parents+50), 1+r.IntN(parents+50)))
