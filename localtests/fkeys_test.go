@@ -93,6 +93,9 @@ func (c *caseRun) foreignKeys() string {
 		}
 		out = append(out, s)
 	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatal(err)
+	}
 	return strings.Join(out, "; ")
 }
 
@@ -111,6 +114,9 @@ func (c *caseRun) ids(table string, n int) []int64 {
 			c.t.Fatal(err)
 		}
 		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatal(err)
 	}
 	return out
 }

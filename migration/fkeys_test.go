@@ -97,6 +97,9 @@ func constraints(t *testing.T, db *sql.DB) string {
 		}
 		out = append(out, s)
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return strings.Join(out, "; ")
 }
 
@@ -274,6 +277,9 @@ func dumpBinlog(t *testing.T, db *sql.DB) {
 		var p, sid, end int64
 		_ = rows.Scan(&f, &p, &typ, &sid, &end, &info)
 		out = append(out, typ+" "+info)
+	}
+	if err := rows.Err(); err != nil {
+		t.Log(err)
 	}
 	for i, l := range out {
 		if strings.Contains(l, "RENAME TABLE") {

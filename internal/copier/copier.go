@@ -260,13 +260,7 @@ func (c *Copier) execLocked(ctx context.Context, ch chunk, query string, args []
 		defer func() { _ = tx.Rollback() }() // a no-op after Commit
 		err = func() error {
 			for _, lock := range locks {
-				rows, err := tx.QueryContext(ctx, lock, args...)
-				if err != nil {
-					return err
-				}
-				for rows.Next() {
-				}
-				if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				if err := drain(ctx, tx, lock, args); err != nil {
 					return err
 				}
 			}
@@ -290,6 +284,18 @@ func (c *Copier) execLocked(ctx context.Context, ch chunk, query string, args []
 		return err
 	})
 	return affected, err
+}
+
+// drain runs a query and reads its rows to the end (the locks are what it is for).
+func drain(ctx context.Context, tx *sql.Tx, query string, args []any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
 }
 
 // collision reports whether err says a row of the chunk collides with a ghost row under a unique
