@@ -288,3 +288,102 @@ func dumpBinlog(t *testing.T, db *sql.DB) {
 		}
 	}
 }
+
+// TestForeignKeysToTheTableAttemptFails: an attempt that fails after the children were re-pointed
+// at the ghost (the run is cancelled there) points them back at the original before it unlocks:
+// the original keeps its children, and a parent delete still cascades.
+func TestForeignKeysToTheTableAttemptFails(t *testing.T) {
+	name, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO t SELECT seq, 0 FROM seq_1_to_1000",
+		"CREATE TABLE c (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT c_fk FOREIGN KEY (pid) REFERENCES t (id) ON DELETE CASCADE)",
+		"INSERT INTO c SELECT seq, seq FROM seq_1_to_1000")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := testConfig(name, "ADD COLUMN w INT NOT NULL DEFAULT 7")
+	var repointed string
+	cfg.Failpoint = func(step string) {
+		if step == "cutover:prepared" {
+			repointed = constraints(t, db)
+			cancel()
+		}
+	}
+	if _, err := Run(ctx, cfg); err == nil {
+		t.Fatal("the run succeeded, want it cancelled during the cut-over")
+	}
+	if want := "c_fk on c -> _t_gho (CASCADE)"; repointed != want {
+		t.Errorf("under the lock: %s, want %s", repointed, want)
+	}
+	if got, want := constraints(t, db), "c_fk on c -> t (CASCADE)"; got != want {
+		t.Errorf("after the failed attempt: %s, want %s", got, want)
+	}
+	exec(t, db, "DELETE FROM t WHERE id = 5")
+	if n := count(t, db, "SELECT COUNT(*) FROM c WHERE pid = 5"); n != 0 {
+		t.Errorf("deleting a parent left %d child rows", n)
+	}
+	// Cancelled, the run keeps the ghost and the changelog for --resume; nothing references them.
+	if got := tableList(t, db); got != "_t_ghc,_t_gho,c,t" {
+		t.Errorf("tables %s, want _t_ghc,_t_gho,c,t", got)
+	}
+}
+
+// TestForeignKeysRefused: what doppel cannot move is refused before anything is created.
+func TestForeignKeysRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		create []string
+		alter  string
+		edit   func(*Config)
+		want   string
+	}{
+		{"self-referencing", []string{"CREATE TABLE t (id INT PRIMARY KEY, up INT NULL, CONSTRAINT t_up FOREIGN KEY (up) REFERENCES t (id))"},
+			"ADD COLUMN w INT NULL", nil, "references itself"},
+		{"skip-foreign-key-checks asserts wrongly", []string{"CREATE TABLE p (id INT PRIMARY KEY)",
+			"CREATE TABLE t (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id))"},
+			"ADD COLUMN w INT NULL", func(c *Config) { c.SkipForeignKeyChecks = true }, "--skip-foreign-key-checks says"},
+		{"a column of the table's key dropped", []string{"CREATE TABLE p (id INT PRIMARY KEY)",
+			"CREATE TABLE t (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id))"},
+			"DROP COLUMN pid", nil, "which foreign key `t_p` on"},
+		{"a referenced column renamed", []string{"CREATE TABLE t (id INT PRIMARY KEY, k INT NOT NULL, UNIQUE KEY (k))",
+			"CREATE TABLE c (id INT PRIMARY KEY, tk INT NULL, CONSTRAINT c_t FOREIGN KEY (tk) REFERENCES t (k))"},
+			"CHANGE k k2 INT NOT NULL", func(c *Config) { c.ApproveRenamedColumns = true }, "drops or renames column `k`, which foreign key `c_t` on"},
+		{"a referenced column retyped", []string{"CREATE TABLE t (id INT PRIMARY KEY)",
+			"CREATE TABLE c (id INT PRIMARY KEY, tid INT NULL, CONSTRAINT c_t FOREIGN KEY (tid) REFERENCES t (id))"},
+			"MODIFY id BIGINT NOT NULL", nil, "changes column `id` (int(11) to bigint(20))"},
+		{"a name too long for the ghost", []string{"CREATE TABLE p (id INT PRIMARY KEY)",
+			"CREATE TABLE t (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT " + strings.Repeat("n", 64) + " FOREIGN KEY (pid) REFERENCES p (id))"},
+			"ADD COLUMN w INT NULL", nil, "cannot get a name for the ghost table"},
+		{"DROP FOREIGN KEY in the ALTER", []string{"CREATE TABLE p (id INT PRIMARY KEY)",
+			"CREATE TABLE t (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id))"},
+			"DROP FOREIGN KEY t_p", nil, "--alter drops a FOREIGN KEY"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name, db := sb.NewDB(t, tt.create...)
+			cfg := testConfig(name, tt.alter)
+			if tt.edit != nil {
+				tt.edit(&cfg)
+			}
+			expectRefusal(t, cfg, db, tt.want)
+		})
+	}
+}
+
+// TestDiscardForeignKeys: with --discard-foreign-keys the new table has no foreign key (and the
+// old one none either), so a parent delete no longer reaches it.
+func TestDiscardForeignKeys(t *testing.T) {
+	name, db := sb.NewDB(t, "CREATE TABLE p (id INT PRIMARY KEY)", "INSERT INTO p SELECT seq FROM seq_1_to_10",
+		"CREATE TABLE t (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)",
+		"INSERT INTO t SELECT seq, 1 + seq % 10 FROM seq_1_to_500")
+	cfg := testConfig(name, "ADD COLUMN w INT NULL")
+	cfg.DiscardForeignKeys = true
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := constraints(t, db); got != "" {
+		t.Errorf("foreign keys %q after --discard-foreign-keys, want none", got)
+	}
+	exec(t, db, "DELETE FROM p WHERE id = 3")
+	if n := count(t, db, "SELECT COUNT(*) FROM t WHERE pid = 3"); n != 50 {
+		t.Errorf("%d rows of t reference the deleted parent, want 50: no constraint acts any more", n)
+	}
+}
