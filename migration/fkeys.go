@@ -27,6 +27,9 @@ func checkForeignKeys(ctx context.Context, cfg *Config, s *servers) error {
 		return fmt.Errorf("reading the foreign keys of %s: %w", cfg.Table, err)
 	}
 	tbl := sqlbuild.QualifiedName(cfg.Database, cfg.Table)
+	if err := checkStranded(ctx, cfg, s); err != nil {
+		return err
+	}
 	if cfg.SkipForeignKeyChecks && len(declared)+len(referencing) > 0 {
 		return refuse("--skip-foreign-key-checks says %s takes part in no foreign key, but it does (%s). doppel moves foreign keys with the table: run without --skip-foreign-key-checks", tbl, fkList(append(declared, referencing...)))
 	}
@@ -84,6 +87,23 @@ func checkForeignKeyColumns(ctx context.Context, cfg *Config, s *servers, p *val
 		}
 	}
 	return nil
+}
+
+// checkStranded refuses while other tables' foreign keys reference the ghost: a run died between
+// re-pointing them and the swap (milliseconds under the cut-over's lock), and they must be pointed
+// back at the original by hand, after checking the child rows written since.
+func checkStranded(ctx context.Context, cfg *Config, s *servers) error {
+	ghost := namesFor(cfg.Table).ghost
+	_, stranded, err := fkeys.Read(ctx, s.inspect, cfg.Database, ghost)
+	if err != nil || len(stranded) == 0 {
+		return err
+	}
+	var stmts []string
+	for _, f := range stranded {
+		stmts = append(stmts, f.Repoint(cfg.Table)...)
+	}
+	return refuse("foreign keys of other tables (%s) reference %s, the ghost table of a run that died during its cut-over, instead of %s. Child rows written since were checked against the ghost: look for rows whose parent %s lacks, then point the constraints back: SET foreign_key_checks=0; %s; SET foreign_key_checks=1",
+		fkList(stranded), sqlbuild.QualifiedName(cfg.Database, ghost), sqlbuild.QualifiedName(cfg.Database, cfg.Table), sqlbuild.QualifiedName(cfg.Database, cfg.Table), strings.Join(stmts, "; "))
 }
 
 func fkList(fs []fkeys.FK) string {

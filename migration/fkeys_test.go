@@ -387,3 +387,47 @@ func TestDiscardForeignKeys(t *testing.T) {
 		t.Errorf("%d rows of t reference the deleted parent, want 50: no constraint acts any more", n)
 	}
 }
+
+// TestForeignKeysAcrossSchemas: a child in another database follows the parent to the new table,
+// and a table whose parent is in another database keeps its constraint. A child left pointing at a
+// ghost (a run that died during its cut-over) is refused with the statements that point it back.
+func TestForeignKeysAcrossSchemas(t *testing.T) {
+	name, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)", "INSERT INTO t SELECT seq, 0 FROM seq_1_to_500")
+	other, odb := sb.NewDB(t, "CREATE TABLE p (id INT PRIMARY KEY)", "INSERT INTO p SELECT seq FROM seq_1_to_10")
+	exec(t, odb, fmt.Sprintf("CREATE TABLE c (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT c_t FOREIGN KEY (pid) REFERENCES `%s`.t (id) ON DELETE CASCADE)", name),
+		"INSERT INTO c SELECT seq, seq FROM seq_1_to_500")
+	exec(t, db, fmt.Sprintf("CREATE TABLE t2 (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT t2_p FOREIGN KEY (pid) REFERENCES `%s`.p (id) ON DELETE SET NULL)", other),
+		"INSERT INTO t2 SELECT seq, 1 + seq % 10 FROM seq_1_to_500")
+	t.Cleanup(func() { // the databases reference each other: drop the children first
+		_, _ = db.Exec(fmt.Sprintf("DROP TABLE IF EXISTS `%s`.c, `%s`.t2, `%s`._t2_del", other, name, name))
+	})
+	if _, err := Run(context.Background(), testConfig(name, "ADD COLUMN w INT NULL")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(name, "ADD COLUMN w INT NULL")
+	cfg.Table = "t2"
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := db.QueryRow(`SELECT GROUP_CONCAT(CONCAT(CONSTRAINT_SCHEMA = ?, ' ', CONSTRAINT_NAME, ' on ', TABLE_NAME, ' -> ', UNIQUE_CONSTRAINT_SCHEMA = ?, ' ', REFERENCED_TABLE_NAME) ORDER BY CONSTRAINT_NAME SEPARATOR '; ')
+		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN (?, ?)`, other, name, name, other).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 c_t on c -> 1 t; 0 _t2_p on t2 -> 0 p"; got != want {
+		t.Errorf("constraints (1 = in the other schema / referencing this one):\n got %s\nwant %s", got, want)
+	}
+	exec(t, db, "DELETE FROM t WHERE id = 7", fmt.Sprintf("DELETE FROM `%s`.p WHERE id = 3", other))
+	if n := count(t, odb, "SELECT COUNT(*) FROM c WHERE pid = 7"); n != 0 {
+		t.Errorf("the child in the other schema kept %d rows of a deleted parent", n)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM t2 WHERE pid = 3"); n != 0 {
+		t.Errorf("t2 kept %d rows pointing at a deleted parent in the other schema", n)
+	}
+
+	// A child stranded on a ghost.
+	exec(t, db, "CREATE TABLE _t_gho LIKE t", "INSERT INTO _t_gho SELECT * FROM t")
+	exec(t, odb, "SET SESSION foreign_key_checks = 0", "ALTER TABLE c DROP FOREIGN KEY c_t",
+		fmt.Sprintf("ALTER TABLE c ADD CONSTRAINT c_t FOREIGN KEY (pid) REFERENCES `%s`._t_gho (id) ON DELETE CASCADE", name))
+	expectRefusal(t, testConfig(name, "ADD COLUMN x INT NULL"), db, "ALTER TABLE `"+other+"`.`c` ADD CONSTRAINT `c_t` FOREIGN KEY (`pid`) REFERENCES `"+name+"`.`t` (`id`)")
+}
