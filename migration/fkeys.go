@@ -9,12 +9,17 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/internal/copier"
 	"github.com/doppel-sql/doppel/internal/cutover"
 	"github.com/doppel-sql/doppel/internal/fkeys"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/table"
 )
+
+// errTableNotLocked is ER_TABLE_NOT_LOCKED: a statement under LOCK TABLES touched a table the
+// session did not lock.
+const errTableNotLocked = 1100
 
 // maxChildren bounds the foreign keys of other tables re-pointed under the cut-over's lock: each
 // takes two in-place ALTERs (a few milliseconds) while the original and every child are locked.
@@ -243,6 +248,12 @@ func (r *run) repointChildren(fs []fkeys.FK) func(ctx context.Context, locker *s
 			for _, f := range fs {
 				for _, stmt := range f.Repoint(r.p.names.ghost) {
 					if _, err := locker.ExecContext(ctx, stmt); err != nil {
+						if dbconn.ErrorNumber(err) == errTableNotLocked {
+							// A server that takes the new parent's metadata lock for the ALTER (MySQL 8,
+							// by its documentation; MariaDB 10.11 does not) would need the ghost locked
+							// too, which the catch-up under the lock writes: no attempt can succeed.
+							return fmt.Errorf("this server does not let the cut-over's locking session re-point foreign key %s at the unlocked ghost table (%w); doppel cannot move the foreign keys that reference %s here: %w", f, err, r.cfg.Table, cutover.ErrAbort)
+						}
 						return fmt.Errorf("re-pointing foreign key %s at the ghost table: %w", f, err)
 					}
 				}
