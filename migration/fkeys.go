@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -180,10 +181,8 @@ func (r *run) children(ctx context.Context) (fs []fkeys.FK, locks, parents []str
 	if ghostDeclared, _, err = fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost); err != nil {
 		return nil, nil, nil, err
 	}
-	seen := map[string]bool{}
 	for _, f := range append(declared, ghostDeclared...) {
-		if t := sqlbuild.QualifiedName(f.RefSchema, f.RefTable); !seen[t] {
-			seen[t] = true
+		if t := sqlbuild.QualifiedName(f.RefSchema, f.RefTable); !slices.Contains(parents, t) {
 			parents = append(parents, t)
 		}
 	}
@@ -191,12 +190,18 @@ func (r *run) children(ctx context.Context) (fs []fkeys.FK, locks, parents []str
 		if err := r.checkReferenced(ctx, f); err != nil {
 			return nil, nil, nil, err
 		}
-		if t := sqlbuild.QualifiedName(f.Schema, f.Table); !seen[t] {
-			seen[t] = true
+		if t := sqlbuild.QualifiedName(f.Schema, f.Table); !slices.Contains(locks, t) {
 			locks = append(locks, t)
 		}
 	}
-	return fs, locks, parents, nil
+	// A table both a parent and a child of the original (a cycle) is locked once, WRITE.
+	var read []string
+	for _, t := range parents {
+		if !slices.Contains(locks, t) {
+			read = append(read, t)
+		}
+	}
+	return fs, locks, read, nil
 }
 
 // checkReferenced refuses a child's constraint the ghost cannot take: its referenced columns

@@ -11,6 +11,15 @@ import (
 	"time"
 )
 
+// fkDB creates a database with statements and waits until the replica, which doppel inspects,
+// has them.
+func fkDB(t *testing.T, statements ...string) (string, *sql.DB) {
+	t.Helper()
+	name, db := sb.NewDB(t, statements...)
+	waitReplica(t)
+	return name, db
+}
+
 // writer runs one kind of write in a loop until stop is closed, each in one transaction, and
 // records the longest a write took (the time a client was blocked) and how many committed.
 type writer struct {
@@ -115,7 +124,7 @@ func TestForeignKeysOfTheTable(t *testing.T) {
 			CONSTRAINT %[1]s_c FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE,
 			CONSTRAINT %[1]s_n FOREIGN KEY (sid) REFERENCES p (id) ON DELETE SET NULL ON UPDATE CASCADE)`, name)
 	}
-	name, db := sb.NewDB(t, "CREATE TABLE p (id INT PRIMARY KEY, v INT NOT NULL)",
+	name, db := fkDB(t, "CREATE TABLE p (id INT PRIMARY KEY, v INT NOT NULL)",
 		fmt.Sprintf("INSERT INTO p SELECT seq, 0 FROM seq_1_to_%d", parents),
 		child("t"), child("oracle"),
 		fmt.Sprintf("INSERT INTO t SELECT seq, 1 + seq %% %[1]d, 1 + (seq * 7) %% %[1]d, 0 FROM seq_1_to_30000", parents),
@@ -198,7 +207,7 @@ func TestForeignKeysToTheTable(t *testing.T) {
 		fmt.Sprintf("INSERT INTO t SELECT seq, 0 FROM seq_1_to_%d", rows), "INSERT INTO op SELECT * FROM t"}
 	stmts = append(stmts, children("t", "c1", "c2")...)
 	stmts = append(stmts, children("op", "oc1", "oc2")...)
-	name, db := sb.NewDB(t, stmts...)
+	name, db := fkDB(t, stmts...)
 	db.SetMaxOpenConns(10)
 	stop := make(chan struct{})
 	parentW := &writer{name: "parent writer", write: func(r *rand.Rand, n int) []string {
@@ -293,7 +302,7 @@ func dumpBinlog(t *testing.T, db *sql.DB) {
 // at the ghost (the run is cancelled there) points them back at the original before it unlocks:
 // the original keeps its children, and a parent delete still cascades.
 func TestForeignKeysToTheTableAttemptFails(t *testing.T) {
-	name, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)",
+	name, db := fkDB(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)",
 		"INSERT INTO t SELECT seq, 0 FROM seq_1_to_1000",
 		"CREATE TABLE c (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT c_fk FOREIGN KEY (pid) REFERENCES t (id) ON DELETE CASCADE)",
 		"INSERT INTO c SELECT seq, seq FROM seq_1_to_1000")
@@ -358,7 +367,7 @@ func TestForeignKeysRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			name, db := sb.NewDB(t, tt.create...)
+			name, db := fkDB(t, tt.create...)
 			cfg := testConfig(name, tt.alter)
 			if tt.edit != nil {
 				tt.edit(&cfg)
@@ -371,7 +380,7 @@ func TestForeignKeysRefused(t *testing.T) {
 // TestDiscardForeignKeys: with --discard-foreign-keys the new table has no foreign key (and the
 // old one none either), so a parent delete no longer reaches it.
 func TestDiscardForeignKeys(t *testing.T) {
-	name, db := sb.NewDB(t, "CREATE TABLE p (id INT PRIMARY KEY)", "INSERT INTO p SELECT seq FROM seq_1_to_10",
+	name, db := fkDB(t, "CREATE TABLE p (id INT PRIMARY KEY)", "INSERT INTO p SELECT seq FROM seq_1_to_10",
 		"CREATE TABLE t (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE CASCADE)",
 		"INSERT INTO t SELECT seq, 1 + seq % 10 FROM seq_1_to_500")
 	cfg := testConfig(name, "ADD COLUMN w INT NULL")
@@ -392,12 +401,13 @@ func TestDiscardForeignKeys(t *testing.T) {
 // and a table whose parent is in another database keeps its constraint. A child left pointing at a
 // ghost (a run that died during its cut-over) is refused with the statements that point it back.
 func TestForeignKeysAcrossSchemas(t *testing.T) {
-	name, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)", "INSERT INTO t SELECT seq, 0 FROM seq_1_to_500")
-	other, odb := sb.NewDB(t, "CREATE TABLE p (id INT PRIMARY KEY)", "INSERT INTO p SELECT seq FROM seq_1_to_10")
+	name, db := fkDB(t, "CREATE TABLE t (id INT PRIMARY KEY, v INT NOT NULL)", "INSERT INTO t SELECT seq, 0 FROM seq_1_to_500")
+	other, odb := fkDB(t, "CREATE TABLE p (id INT PRIMARY KEY)", "INSERT INTO p SELECT seq FROM seq_1_to_10")
 	exec(t, odb, fmt.Sprintf("CREATE TABLE c (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT c_t FOREIGN KEY (pid) REFERENCES `%s`.t (id) ON DELETE CASCADE)", name),
 		"INSERT INTO c SELECT seq, seq FROM seq_1_to_500")
 	exec(t, db, fmt.Sprintf("CREATE TABLE t2 (id INT PRIMARY KEY, pid INT NULL, CONSTRAINT t2_p FOREIGN KEY (pid) REFERENCES `%s`.p (id) ON DELETE SET NULL)", other),
 		"INSERT INTO t2 SELECT seq, 1 + seq % 10 FROM seq_1_to_500")
+	waitReplica(t)
 	t.Cleanup(func() { // the databases reference each other: drop the children first
 		_, _ = db.Exec(fmt.Sprintf("DROP TABLE IF EXISTS `%s`.c, `%s`.t2, `%s`._t2_del", other, name, name))
 	})
@@ -429,5 +439,26 @@ func TestForeignKeysAcrossSchemas(t *testing.T) {
 	exec(t, db, "CREATE TABLE _t_gho LIKE t", "INSERT INTO _t_gho SELECT * FROM t")
 	exec(t, odb, "SET SESSION foreign_key_checks = 0", "ALTER TABLE c DROP FOREIGN KEY c_t",
 		fmt.Sprintf("ALTER TABLE c ADD CONSTRAINT c_t FOREIGN KEY (pid) REFERENCES `%s`._t_gho (id) ON DELETE CASCADE", name))
+	waitReplica(t)
 	expectRefusal(t, testConfig(name, "ADD COLUMN x INT NULL"), db, "ALTER TABLE `"+other+"`.`c` ADD CONSTRAINT `c_t` FOREIGN KEY (`pid`) REFERENCES `"+name+"`.`t` (`id`)")
+}
+
+// TestForeignKeysCycle: t references p and p references t (each ON DELETE SET NULL): p is both a
+// parent and a child of t, locked once at the swap; both constraints are moved.
+func TestForeignKeysCycle(t *testing.T) {
+	name, db := fkDB(t, "CREATE TABLE t (id INT PRIMARY KEY, pid INT NULL)", "CREATE TABLE p (id INT PRIMARY KEY, tid INT NULL)",
+		"INSERT INTO t SELECT seq, NULL FROM seq_1_to_300", "INSERT INTO p SELECT seq, seq FROM seq_1_to_300",
+		"UPDATE t SET pid = id",
+		"ALTER TABLE t ADD CONSTRAINT t_p FOREIGN KEY (pid) REFERENCES p (id) ON DELETE SET NULL",
+		"ALTER TABLE p ADD CONSTRAINT p_t FOREIGN KEY (tid) REFERENCES t (id) ON DELETE SET NULL")
+	if _, err := Run(context.Background(), testConfig(name, "ADD COLUMN w INT NULL")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := constraints(t, db), "p_t on p -> t (SET NULL); _t_p on t -> p (SET NULL)"; got != want {
+		t.Errorf("constraints %s, want %s", got, want)
+	}
+	exec(t, db, "DELETE FROM t WHERE id = 4", "DELETE FROM p WHERE id = 5")
+	if n := count(t, db, "SELECT COUNT(*) FROM p WHERE tid = 4") + count(t, db, "SELECT COUNT(*) FROM t WHERE pid = 5"); n != 0 {
+		t.Errorf("%d rows still reference deleted rows", n)
+	}
 }
