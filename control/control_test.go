@@ -465,6 +465,56 @@ func TestStaleSocketIsReplaced(t *testing.T) {
 	}
 }
 
+// TestInitiallyDropSocketFile: a socket another server still serves is refused, unless
+// DropLiveSocket (--initially-drop-socket-file) takes it over.
+func TestInitiallyDropSocketFile(t *testing.T) {
+	_, path, stopFirst := serve(t, Config{})
+	defer func() { _ = stopFirst() }()
+	if _, err := Listen(Config{SocketPath: path, Handlers: newFake().handlers()}); err == nil || !strings.Contains(err.Error(), "--initially-drop-socket-file") {
+		t.Fatalf("Listen on a live socket = %v, want a refusal naming --initially-drop-socket-file", err)
+	}
+	f := newFake()
+	_, _, _ = serve(t, Config{SocketPath: path, DropLiveSocket: true, Handlers: f.handlers()})
+	if _, err := send(t, path, "throttle"); err != nil {
+		t.Fatal(err)
+	}
+	if _, act := f.last(); act != "throttle" {
+		t.Errorf("the command reached %q, want the new server", act)
+	}
+}
+
+// TestForceNamed: with --force-named-cut-over and --force-named-panic, unpostpone (and its alias
+// cut-over) and panic act only when they name the table.
+func TestForceNamed(t *testing.T) {
+	for _, tc := range []struct {
+		cfg     Config
+		command string
+		refused bool
+	}{
+		{Config{ForceNamedCutOver: true}, "unpostpone", true},
+		{Config{ForceNamedCutOver: true}, "cut-over", true},
+		{Config{ForceNamedCutOver: true}, "unpostpone=t", false},
+		{Config{ForceNamedCutOver: true}, "panic", false},
+		{Config{ForceNamedPanic: true}, "panic", true},
+		{Config{ForceNamedPanic: true}, "panic=t", false},
+		{Config{ForceNamedPanic: true}, "unpostpone", false},
+		{Config{}, "unpostpone", false},
+	} {
+		f := newFake()
+		tc.cfg.Handlers = f.handlers()
+		_, path, stop := serve(t, tc.cfg)
+		answer, err := send(t, path, tc.command)
+		_, act := f.last()
+		if tc.refused != (act == "") || tc.refused != (err != nil) {
+			t.Errorf("named cut-over %v, named panic %v, %s: answer %q, %v, acted %q", tc.cfg.ForceNamedCutOver, tc.cfg.ForceNamedPanic, tc.command, answer, err, act)
+		}
+		if tc.refused && (err == nil || !strings.Contains(err.Error(), "must name the migrated table")) {
+			t.Errorf("%s refused with %v", tc.command, err)
+		}
+		_ = stop()
+	}
+}
+
 func TestSocketPathRefusals(t *testing.T) {
 	dir := shortDir(t)
 	regular := filepath.Join(dir, "not-a-socket")

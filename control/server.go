@@ -32,8 +32,14 @@ type Config struct {
 	TCPAddr string
 	// Table is the migrated table: throttle=T, no-throttle=T, unpostpone=T and panic=T act only when
 	// T names it, so a command meant for another migration is refused.
-	Table    string
-	Handlers Handlers
+	Table string
+	// ForceNamedCutOver and ForceNamedPanic (gh-ost's --force-named-cut-over, --force-named-panic)
+	// refuse unpostpone and panic unless they name the table: unpostpone=T, panic=T.
+	ForceNamedCutOver, ForceNamedPanic bool
+	// DropLiveSocket (gh-ost's --initially-drop-socket-file) takes SocketPath over even from a
+	// process still serving there.
+	DropLiveSocket bool
+	Handlers       Handlers
 	// BeforeCommand, when set, is called with every command line before it runs (the
 	// on-interactive-command hook); an error refuses the command.
 	BeforeCommand func(ctx context.Context, command string) error
@@ -85,7 +91,7 @@ func Listen(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]bool{}}
 	if cfg.SocketPath != "" {
-		sock, l, err := listenUnix(cfg.SocketPath, s.log)
+		sock, l, err := listenUnix(cfg.SocketPath, cfg.DropLiveSocket, s.log)
 		if err != nil {
 			return nil, err
 		}
@@ -342,6 +348,9 @@ func (s *Server) run(cmd command, arg string, hasArg bool) (answer string, chang
 		}
 		return answer + withNewline(h.Status()), true, nil
 	case action:
+		if !hasArg && s.mustName(cmd.name) {
+			return "", false, fmt.Errorf("%s must name the migrated table, as this migration runs with %s: send %s=%s", cmd.name, map[string]string{"unpostpone": "--force-named-cut-over", "panic": "--force-named-panic"}[cmd.name], cmd.name, s.cfg.Table)
+		}
 		if hasArg && arg != s.cfg.Table {
 			return "", false, fmt.Errorf("%s names table %q, but this migration is of %q: nothing done", cmd.name, arg, s.cfg.Table)
 		}
@@ -386,6 +395,11 @@ func clip(s string) string {
 		return s[:64] + "..."
 	}
 	return s
+}
+
+// mustName says whether the action named (a command's own name, not an alias) must name the table.
+func (s *Server) mustName(action string) bool {
+	return action == "unpostpone" && s.cfg.ForceNamedCutOver || action == "panic" && s.cfg.ForceNamedPanic
 }
 
 // DefaultSocketPath is the socket doppel serves on when --serve-socket-file is not given:

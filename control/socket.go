@@ -38,7 +38,7 @@ func (f *socketFile) remove() error {
 // with the process's umask, so it is bound in a fresh private directory next to path, given mode
 // 0600 there, and only then linked to path: no one else can connect in between. Linking, unlike
 // renaming, fails when path exists, so a live server's socket is never replaced.
-func listenUnix(path string, log *zap.Logger) (*socketFile, net.Listener, error) {
+func listenUnix(path string, dropLive bool, log *zap.Logger) (*socketFile, net.Listener, error) {
 	if len(path) > maxSocketPath {
 		return nil, nil, fmt.Errorf("control socket path %s is %d bytes long; the system allows %d: choose a shorter --serve-socket-file", path, len(path), maxSocketPath)
 	}
@@ -66,7 +66,7 @@ func listenUnix(path string, log *zap.Logger) (*socketFile, net.Listener, error)
 	}
 	err = os.Link(private, path)
 	if errors.Is(err, fs.ErrExist) {
-		if err := removeStale(path, log); err != nil {
+		if err := removeStale(path, dropLive, log); err != nil {
 			return fail(err)
 		}
 		err = os.Link(private, path)
@@ -82,8 +82,9 @@ func listenUnix(path string, log *zap.Logger) (*socketFile, net.Listener, error)
 }
 
 // removeStale removes a socket file no process listens on any more (one left by a killed run). A
-// live socket, or anything that is not a socket, is left alone and reported.
-func removeStale(path string, log *zap.Logger) error {
+// live socket is left alone and reported unless dropLive (gh-ost's --initially-drop-socket-file);
+// anything that is not a socket always is.
+func removeStale(path string, dropLive bool, log *zap.Logger) error {
 	info, err := os.Lstat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -95,11 +96,16 @@ func removeStale(path string, log *zap.Logger) error {
 		return fmt.Errorf("%s exists and is not a socket; doppel will not remove it: choose another --serve-socket-file", path)
 	}
 	conn, err := net.DialTimeout("unix", path, time.Second)
-	if err == nil {
+	switch {
+	case err == nil && dropLive:
 		_ = conn.Close()
-		return fmt.Errorf("another process is serving on %s (a doppel migrating the same table?): stop it, or choose another --serve-socket-file", path)
+		log.Warn("removing a control socket another process serves (--initially-drop-socket-file): that process can no longer be reached through it", zap.String("path", path))
+	case err == nil:
+		_ = conn.Close()
+		return fmt.Errorf("another process is serving on %s (a doppel migrating the same table?): stop it, or choose another --serve-socket-file (or pass --initially-drop-socket-file to take the path over)", path)
+	default:
+		log.Info("removing a stale control socket", zap.String("path", path))
 	}
-	log.Info("removing a stale control socket", zap.String("path", path))
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing the stale control socket %s: %w", path, err)
 	}

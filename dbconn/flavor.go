@@ -45,6 +45,9 @@ type Flavor interface {
 	// LogReplicaUpdatesVar names the variable saying whether a replica writes what it replicates to
 	// its own binlog (log_slave_updates was renamed log_replica_updates in MySQL 8.0.26).
 	LogReplicaUpdatesVar() string
+	// RowValueOptionsVar names the variable that makes the binlog log JSON updates as diffs
+	// (MySQL 8.0.3+'s binlog_row_value_options), which doppel cannot replay; "" where there is none.
+	RowValueOptionsVar() string
 }
 
 // ParseVersion parses the leading "X.Y.Z" of a @@version string such as "10.11.6-MariaDB-log".
@@ -138,6 +141,13 @@ func (f mySQL) LogReplicaUpdatesVar() string {
 	return "log_slave_updates"
 }
 
+func (f mySQL) RowValueOptionsVar() string {
+	if f.v.AtLeast(8, 0, 3) {
+		return "binlog_row_value_options"
+	}
+	return ""
+}
+
 type mariaDB struct{ v Version }
 
 func (f mariaDB) Name() string     { return "mariadb" }
@@ -162,6 +172,7 @@ func (f mariaDB) StartReplicaSQL() string      { return "START SLAVE" }
 func (f mariaDB) StopReplicaSQL() string       { return "STOP SLAVE" }
 func (f mariaDB) ResetReplicaAllSQL() string   { return "RESET SLAVE ALL" }
 func (f mariaDB) LogReplicaUpdatesVar() string { return "log_slave_updates" }
+func (f mariaDB) RowValueOptionsVar() string   { return "" }
 
 // DefaultTimeZone returns the time zone a session of the server starts in (its global time_zone), in
 // which a native ALTER converts TIMESTAMPs to and from other types; "" when it is UTC at every time of

@@ -21,20 +21,22 @@ func TestFlavors(t *testing.T) {
 		name, replicaStatus, binlogStatus, start, reset string
 		logReplicaUpdates                               string
 		changeSourcePrefix                              string
+		rowValueOptions                                 string
 	}{
-		{"5.7.44-log", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST="},
-		{"8.0.21", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST="},
-		{"8.0.36", "mysql", "SHOW REPLICA STATUS", "SHOW MASTER STATUS", "START REPLICA", "RESET REPLICA ALL", "log_replica_updates", "CHANGE REPLICATION SOURCE TO SOURCE_HOST="},
-		{"8.4.3", "mysql", "SHOW REPLICA STATUS", "SHOW BINARY LOG STATUS", "START REPLICA", "RESET REPLICA ALL", "log_replica_updates", "CHANGE REPLICATION SOURCE TO SOURCE_HOST="},
-		{"10.4.32-MariaDB", "mariadb", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST="},
-		{"10.11.6-MariaDB-0+deb12u1-log", "mariadb", "SHOW REPLICA STATUS", "SHOW BINLOG STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST="},
+		{"5.7.44-log", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST=", ""},
+		{"8.0.2", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST=", ""},
+		{"8.0.21", "mysql", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST=", "binlog_row_value_options"},
+		{"8.0.36", "mysql", "SHOW REPLICA STATUS", "SHOW MASTER STATUS", "START REPLICA", "RESET REPLICA ALL", "log_replica_updates", "CHANGE REPLICATION SOURCE TO SOURCE_HOST=", "binlog_row_value_options"},
+		{"8.4.3", "mysql", "SHOW REPLICA STATUS", "SHOW BINARY LOG STATUS", "START REPLICA", "RESET REPLICA ALL", "log_replica_updates", "CHANGE REPLICATION SOURCE TO SOURCE_HOST=", "binlog_row_value_options"},
+		{"10.4.32-MariaDB", "mariadb", "SHOW SLAVE STATUS", "SHOW MASTER STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST=", ""},
+		{"10.11.6-MariaDB-0+deb12u1-log", "mariadb", "SHOW REPLICA STATUS", "SHOW BINLOG STATUS", "START SLAVE", "RESET SLAVE ALL", "log_slave_updates", "CHANGE MASTER TO MASTER_HOST=", ""},
 	} {
 		f, err := NewFlavor(tc.version)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := []string{f.Name(), f.ReplicaStatusQuery(), f.BinlogStatusQuery(), f.StartReplicaSQL(), f.ResetReplicaAllSQL(), f.LogReplicaUpdatesVar()}
-		want := []string{tc.name, tc.replicaStatus, tc.binlogStatus, tc.start, tc.reset, tc.logReplicaUpdates}
+		got := []string{f.Name(), f.ReplicaStatusQuery(), f.BinlogStatusQuery(), f.StartReplicaSQL(), f.ResetReplicaAllSQL(), f.LogReplicaUpdatesVar(), f.RowValueOptionsVar()}
+		want := []string{tc.name, tc.replicaStatus, tc.binlogStatus, tc.start, tc.reset, tc.logReplicaUpdates, tc.rowValueOptions}
 		for i := range got {
 			if got[i] != want[i] {
 				t.Errorf("%s: got %q, want %q", tc.version, got[i], want[i])

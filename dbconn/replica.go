@@ -64,6 +64,9 @@ func ReadReplicaStatus(ctx context.Context, db *sql.DB, f Flavor) (ReplicaStatus
 type BinlogStatus struct {
 	File string
 	Pos  uint64
+	// ExecutedGTID is MySQL's Executed_Gtid_Set, read with the coordinates ("" on MariaDB, whose
+	// status has none: see GTIDAt).
+	ExecutedGTID string
 }
 
 // ReadBinlogStatus returns the current binlog coordinates of the server, or an error when the binary
@@ -85,7 +88,21 @@ func ReadBinlogStatus(ctx context.Context, db *sql.DB, f Flavor) (BinlogStatus, 
 	if err != nil {
 		return BinlogStatus{}, fmt.Errorf("reading binlog position %q: %w", row["position"], err)
 	}
-	return BinlogStatus{File: row["file"], Pos: pos}, nil
+	return BinlogStatus{File: row["file"], Pos: pos, ExecutedGTID: strings.ReplaceAll(row["executed_gtid_set"], "\n", "")}, nil
+}
+
+// GTIDAt returns the GTID set executed at the coordinates st of the server db: MySQL gives it with
+// them; MariaDB computes it from them (BINLOG_GTID_POS), so it is exact either way, never read a
+// moment later than the coordinates. "" means the server has no GTIDs (MySQL with gtid_mode OFF).
+func GTIDAt(ctx context.Context, db *sql.DB, f Flavor, st BinlogStatus) (string, error) {
+	if f.Name() != "mariadb" {
+		return st.ExecutedGTID, nil
+	}
+	var pos sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", st.File, st.Pos).Scan(&pos); err != nil {
+		return "", fmt.Errorf("reading the GTID position at %s:%d: %w", st.File, st.Pos, err)
+	}
+	return pos.String, nil
 }
 
 // scanOneRowMap reads the first row of rows into a map of lower-cased column name to text value.

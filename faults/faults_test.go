@@ -60,7 +60,10 @@ type fixture struct {
 	done   chan error
 }
 
-func newFixture(t *testing.T, rows int) *fixture {
+func newFixture(t *testing.T, rows int) *fixture { return newFixtureWith(t, rows, nil) }
+
+// newFixtureWith is newFixture with setup run on the tables before the load starts.
+func newFixtureWith(t *testing.T, rows int, setup func(t *testing.T, db *sql.DB)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := &fixture{t: t, schema: sb.NewDatabase(t)}
@@ -76,6 +79,9 @@ func newFixture(t *testing.T, rows int) *fixture {
 		if _, err := f.db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if setup != nil {
+		setup(t, f.db)
 	}
 	if err := sb.WaitReplica(ctx); err != nil {
 		t.Fatal(err)

@@ -34,6 +34,7 @@ const (
 	OnBeforeRowCopy      Event = "before-row-copy"     // the ghost table is ready; the copy starts next
 	OnStatus             Event = "status"              // every status report; GH_OST_STATUS holds it
 	OnInteractiveCommand Event = "interactive-command" // an operator command; GH_OST_COMMAND holds it
+	OnBatchCopyRetry     Event = "batch-copy-retry"    // a copy chunk failed and is tried again; GH_OST_LAST_BATCH_COPY_ERROR holds why
 	OnRowCopyComplete    Event = "row-copy-complete"   // every row is copied
 	OnBeginPostponed     Event = "begin-postponed"     // the cut-over is ready but postponed
 	OnBeforeCutOver      Event = "before-cut-over"     // right before the swap; failing prevents it
@@ -42,14 +43,11 @@ const (
 )
 
 var events = []Event{OnStartup, OnValidated, OnRowCountComplete, OnBeforeRowCopy, OnStatus, OnInteractiveCommand,
-	OnRowCopyComplete, OnBeginPostponed, OnBeforeCutOver, OnSuccess, OnFailure}
+	OnBatchCopyRetry, OnRowCopyComplete, OnBeginPostponed, OnBeforeCutOver, OnSuccess, OnFailure}
 
 // prefixes name a hook; gh-ost's come first, so a doppel-on- hook can rely on what a gh-ost-on-
 // hook of the same event did.
 var prefixes = []string{"gh-ost-on-", "doppel-on-"}
-
-// DefaultTimeout bounds one hook when Config.Timeout is zero.
-const DefaultTimeout = 5 * time.Minute
 
 // maxOutput bounds the output of one hook kept for the log.
 const maxOutput = 64 << 10
@@ -58,8 +56,9 @@ const maxOutput = 64 << 10
 type Config struct {
 	// Dir is --hooks-path; empty runs no hooks.
 	Dir string
-	// Timeout bounds each hook; a hook still running then is killed, with the processes it
-	// started, and fails.
+	// Timeout, when > 0 (--hooks-timeout), bounds each hook; a hook still running then is killed,
+	// with the processes it started, and fails. Zero waits as long as the hook runs, as gh-ost
+	// does: an on-before-cut-over hook may wait for a person's approval.
 	Timeout time.Duration
 	Logger  *zap.Logger // nil: no logs
 }
@@ -72,9 +71,6 @@ type Hooks struct {
 
 // New checks that cfg.Dir, when set, is a directory.
 func New(cfg Config) (*Hooks, error) {
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = DefaultTimeout
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
@@ -114,6 +110,8 @@ type Vars struct {
 	DryRun         bool          // DRY_RUN: true without --execute
 	Command        string        // COMMAND, for OnInteractiveCommand only
 	Status         string        // STATUS, for OnStatus only
+	LastCopyError  string        // LAST_BATCH_COPY_ERROR, for OnBatchCopyRetry only
+	InstantDDL     bool          // INSTANT_DDL, for OnSuccess only: the ALTER ran natively with ALGORITHM=INSTANT
 }
 
 // environ returns the variables of event as NAME=value pairs, each under both prefixes. Numbers are
@@ -145,12 +143,18 @@ func (v Vars) environ(event Event) []string {
 		{"HOOKS_HINT_OWNER", v.HooksHintOwner},
 		{"HOOKS_HINT_TOKEN", v.HooksHintToken},
 		{"DRY_RUN", strconv.FormatBool(v.DryRun)},
+		// doppel has no --revert yet: never a revert.
+		{"REVERT", "false"},
 	}
 	switch event {
 	case OnInteractiveCommand:
 		pairs = append(pairs, [2]string{"COMMAND", v.Command})
 	case OnStatus:
 		pairs = append(pairs, [2]string{"STATUS", v.Status})
+	case OnBatchCopyRetry:
+		pairs = append(pairs, [2]string{"LAST_BATCH_COPY_ERROR", v.LastCopyError})
+	case OnSuccess:
+		pairs = append(pairs, [2]string{"INSTANT_DDL", strconv.FormatBool(v.InstantDDL)})
 	}
 	env := make([]string, 0, 2*len(pairs))
 	for _, p := range pairs {
@@ -214,7 +218,10 @@ func (h *Hooks) find(event Event) ([]string, error) {
 
 func (h *Hooks) runOne(ctx context.Context, event Event, path string, env []string) error {
 	name := filepath.Base(path)
-	hctx, cancel := context.WithTimeout(ctx, h.cfg.Timeout)
+	hctx, cancel := ctx, context.CancelFunc(func() {})
+	if h.cfg.Timeout > 0 {
+		hctx, cancel = context.WithTimeout(ctx, h.cfg.Timeout)
+	}
 	defer cancel()
 	cmd := exec.CommandContext(hctx, path)
 	cmd.Env = env

@@ -73,7 +73,8 @@ func TestOrder(t *testing.T) {
 func TestVariables(t *testing.T) {
 	dir := t.TempDir()
 	out := t.TempDir()
-	for _, event := range []Event{OnStatus, OnInteractiveCommand, OnBeforeCutOver} {
+	events := []Event{OnStatus, OnInteractiveCommand, OnBeforeCutOver, OnBatchCopyRetry, OnSuccess}
+	for _, event := range events {
 		script(t, dir, "gh-ost-on-"+string(event), `env | grep -E '^(GH_OST|DOPPEL)_' | sort > "`+filepath.Join(out, string(event))+`"`)
 	}
 	t.Setenv("DOPPEL_TEST_INHERITED", "kept")
@@ -85,8 +86,9 @@ func TestVariables(t *testing.T) {
 		EstimatedRows: 1000, CopiedRows: 500, InspectedLag: 250 * time.Millisecond, HeartbeatLag: 1500 * time.Millisecond,
 		Progress: 50, ETA: 61 * time.Second, MigratedHost: "db1:3306", InspectedHost: "db2:3306", ExecutingHost: "ops1",
 		HooksHint: "ticket 42", HooksHintOwner: "alice", HooksHintToken: "t0k", Command: "throttle", Status: "Copy: 500/1000 50.0%",
+		LastCopyError: "Error 1205: Lock wait timeout exceeded", InstantDDL: true,
 	}
-	for _, event := range []Event{OnStatus, OnInteractiveCommand, OnBeforeCutOver} {
+	for _, event := range events {
 		if err := h.Run(context.Background(), event, vars); err != nil {
 			t.Fatal(err)
 		}
@@ -97,9 +99,9 @@ func TestVariables(t *testing.T) {
 		"ESTIMATED_ROWS": "1000", "COPIED_ROWS": "500", "INSPECTED_LAG": "0.250000", "HEARTBEAT_LAG": "1.500000",
 		"PROGRESS": "50.000000", "ETA_SECONDS": "61", "MIGRATED_HOST": "db1:3306", "INSPECTED_HOST": "db2:3306",
 		"EXECUTING_HOST": "ops1", "HOOKS_HINT": "ticket 42", "HOOKS_HINT_OWNER": "alice", "HOOKS_HINT_TOKEN": "t0k",
-		"DRY_RUN": "false",
+		"DRY_RUN": "false", "REVERT": "false",
 	}
-	for _, event := range []Event{OnStatus, OnInteractiveCommand, OnBeforeCutOver} {
+	for _, event := range events {
 		got := map[string]string{}
 		for _, line := range readLines(t, filepath.Join(out, string(event))) {
 			k, v, _ := strings.Cut(line, "=")
@@ -114,6 +116,10 @@ func TestVariables(t *testing.T) {
 			expect["STATUS"] = "Copy: 500/1000 50.0%"
 		case OnInteractiveCommand:
 			expect["COMMAND"] = "throttle"
+		case OnBatchCopyRetry:
+			expect["LAST_BATCH_COPY_ERROR"] = "Error 1205: Lock wait timeout exceeded"
+		case OnSuccess:
+			expect["INSTANT_DDL"] = "true"
 		}
 		for k, v := range expect {
 			for _, prefix := range []string{"GH_OST_", "DOPPEL_"} {

@@ -67,7 +67,7 @@ func inTx(db *sql.DB, stmts []string) error {
 	return tx.Commit()
 }
 
-func (c *caseRun) count(query string) int {
+func (c *caseRun) countOf(query string) int {
 	c.t.Helper()
 	var n int
 	if err := c.primary.QueryRowContext(c.ctx, query).Scan(&n); err != nil {
@@ -182,7 +182,7 @@ func TestForeignKeysOfTheTableUnderLoad(t *testing.T) {
 		t.Errorf("the migrated table does not hold what the oracle holds: %v", err)
 	}
 	for _, col := range []string{"pid", "sid"} {
-		if n := c.count(fmt.Sprintf("SELECT COUNT(*) FROM %s t LEFT JOIN %s p ON p.id = t.%s WHERE t.%s IS NOT NULL AND p.id IS NULL", c.q("t"), c.q("p"), col, col)); n != 0 {
+		if n := c.countOf(fmt.Sprintf("SELECT COUNT(*) FROM %s t LEFT JOIN %s p ON p.id = t.%s WHERE t.%s IS NOT NULL AND p.id IS NULL", c.q("t"), c.q("p"), col, col)); n != 0 {
 			t.Errorf("%d rows of t reference a missing parent through %s", n, col)
 		}
 	}
@@ -195,7 +195,7 @@ func TestForeignKeysOfTheTableUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.exec(fmt.Sprintf("DELETE FROM p WHERE id = %d", pid))
-	if n := c.count(fmt.Sprintf("SELECT COUNT(*) FROM t WHERE pid = %d OR sid = %d", pid, pid)); n != 0 {
+	if n := c.countOf(fmt.Sprintf("SELECT COUNT(*) FROM t WHERE pid = %d OR sid = %d", pid, pid)); n != 0 {
 		t.Errorf("deleting parent %d left %d rows of the new t referencing it", pid, n)
 	}
 	if err := sb.WaitReplica(c.ctx); err != nil {
@@ -267,7 +267,7 @@ func TestForeignKeysToTheTableUnderLoad(t *testing.T) {
 		if err := loadgen.Compare(c.ctx, c.primary, c.schema, pair[0], pair[1], []string{"id"}); err != nil {
 			t.Errorf("child %s does not hold what its oracle holds: %v", pair[0], err)
 		}
-		if n := c.count(fmt.Sprintf("SELECT COUNT(*) FROM %s c LEFT JOIN %s p ON p.id = c.pid WHERE c.pid IS NOT NULL AND p.id IS NULL", c.q(pair[0]), c.q("t"))); n != 0 {
+		if n := c.countOf(fmt.Sprintf("SELECT COUNT(*) FROM %s c LEFT JOIN %s p ON p.id = c.pid WHERE c.pid IS NOT NULL AND p.id IS NULL", c.q(pair[0]), c.q("t"))); n != 0 {
 			t.Errorf("%d rows of %s reference a missing parent", n, pair[0])
 		}
 	}
@@ -280,7 +280,7 @@ func TestForeignKeysToTheTableUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.exec(fmt.Sprintf("DELETE FROM t WHERE id = %d", id))
-	if n := c.count(fmt.Sprintf("SELECT COUNT(*) FROM c1 WHERE pid = %d", id)) + c.count(fmt.Sprintf("SELECT COUNT(*) FROM c2 WHERE pid = %d", id)); n != 0 {
+	if n := c.countOf(fmt.Sprintf("SELECT COUNT(*) FROM c1 WHERE pid = %d", id)) + c.countOf(fmt.Sprintf("SELECT COUNT(*) FROM c2 WHERE pid = %d", id)); n != 0 {
 		t.Errorf("deleting parent %d left %d child rows referencing it: the children's constraints do not act on the new t", id, n)
 	}
 	if err := sb.WaitReplica(c.ctx); err != nil {

@@ -93,6 +93,10 @@ type fixture struct {
 	// numbers rows as they arrive, so their values are compared by rule (every row numbered, no
 	// number twice) instead of with the native ALTER's.
 	numbered []string
+	// planDiffers, from plan_differs, says why doppel plan does not refuse what this failing case
+	// refuses (the server's setup, the flags of a run); without it plan must refuse it too, in
+	// the same words.
+	planDiffers string
 }
 
 // newFixture is a case written in Go rather than as a directory: table t, made by create, altered
@@ -173,6 +177,9 @@ func readFixture(dir string) (*fixture, error) {
 	}
 	if s, ok := read("numbered"); ok {
 		f.numbered = lines(s)
+	}
+	if s, ok := read("plan_differs"); ok {
+		f.planDiffers = strings.TrimSpace(s)
 	}
 	if err != nil {
 		return nil, err

@@ -576,6 +576,40 @@ func (c *caseRun) runFailure() {
 	for _, n := range names {
 		c.checkHelperTables(n, helpers[n])
 	}
+	if c.f.planDiffers == "" {
+		c.checkPlanRefuses()
+	}
+}
+
+// planFlags are the flags of a case that doppel plan takes too: those that decide whether a
+// migration refuses the change.
+var planFlags = []string{"alter", "database", "table", "approve-renamed-columns", "skip-renamed-columns", "allow-unique-key-change", "allow-zero-in-date",
+	"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists", "discard-foreign-keys", "skip-foreign-key-checks"}
+
+// checkPlanRefuses runs doppel plan on a case a migration refuses: it must refuse it too (exit 2),
+// saying what the migration said.
+func (c *caseRun) checkPlanRefuses() {
+	cfg := sb.Primary.Config()
+	args := []string{"plan", "--host=" + cfg.Host, "--port=" + strconv.Itoa(cfg.Port), "--user=" + cfg.User, "--database=" + c.schema, "--table=" + c.f.table}
+	for _, a := range c.f.args {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if slices.Contains(planFlags, name) {
+			args = append(args, a)
+		}
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, c.bin, args...).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		c.t.Errorf("doppel plan did not refuse what the migration refuses (%v); add plan_differs with the reason if it should not:\n%s", err, tail(string(out)))
+		return
+	}
+	for _, want := range c.f.expectFailure {
+		if !strings.Contains(string(out), want) {
+			c.t.Errorf("doppel plan's refusal lacks %q:\n%s", want, tail(string(out)))
+		}
+	}
 }
 
 func (c *caseRun) isBaseTable(name string) bool {

@@ -38,9 +38,20 @@ type ddlWatch struct {
 	server        *alter.Server  // the primary, whose rules (executable comments, syntax) the statements follow
 	guard         *cutover.Guard // knows doppel's own RENAME
 	warn          func(msg string, err error)
+	// ownTrigger, when set, knows the triggers doppel creates and drops on the ghost (triggers.go):
+	// the trigger schema.name, on table when a CREATE says it.
+	ownTrigger func(schema, name, table string) bool
 }
 
 func (w *ddlWatch) onDDL(d binlog.DDL) error {
+	if schema, name, table, ok := alter.TriggerDDL(d.Query, w.server); ok && w.ownTrigger != nil {
+		if schema == "" {
+			schema = d.Schema
+		}
+		if w.ownTrigger(schema, name, table) {
+			return nil
+		}
+	}
 	stmts, err := alter.ParseLogged(d.Query, w.server)
 	if err != nil {
 		// A statement the parser cannot read is judged by the names it holds: one that names the

@@ -79,6 +79,12 @@ type Config struct {
 	AllowZeroInDate bool
 	// AttemptInstantDDL runs the ALTER natively with ALGORITHM=INSTANT when the server can.
 	AttemptInstantDDL bool
+	// IncludeTriggers moves the original's triggers to the new table (gh-ost's --include-triggers;
+	// without it a table with triggers is refused). Until the names are restored after the swap,
+	// they are called TriggerSuffix's name (internal/triggers.TempName) on the ghost.
+	IncludeTriggers             bool
+	TriggerSuffix               string
+	RemoveTriggerSuffixIfExists bool
 
 	// Throttle holds the throttling settings (gh-ost's --max-lag-millis, --max-load, ...). The run
 	// fills in its connections, the changelog table and the callbacks.
@@ -97,9 +103,33 @@ type Config struct {
 	// HooksPath is a directory of gh-ost-compatible hooks; the hints are passed to them.
 	HooksPath                                 string
 	HooksHint, HooksHintOwner, HooksHintToken string
+	// HooksTimeout, when > 0, kills a hook that runs longer (0: no limit, as gh-ost).
+	HooksTimeout time.Duration
+	// HooksStatusInterval is how often the on-status hook runs (gh-ost's --hooks-status-interval).
+	HooksStatusInterval time.Duration
 
-	// Metrics, when set, receives the run's figures (cmd/doppel serves them on --metrics-address).
+	// ForceNamedCutOver and ForceNamedPanic make the unpostpone and panic commands name the table
+	// (gh-ost's --force-named-cut-over, --force-named-panic); InitiallyDropSocketFile takes the
+	// socket path over even from a live process (--initially-drop-socket-file).
+	ForceNamedCutOver, ForceNamedPanic bool
+	InitiallyDropSocketFile            bool
+
+	// MasterUser and MasterPassword, when set, reach the primary instead of Conn's (gh-ost's
+	// --master-user, --master-password), when the primary is another server than Conn's.
+	MasterUser, MasterPassword string
+	// CutOverExponentialBackoff doubles the pause between failed cut-over attempts, up to
+	// ExponentialBackoffMaxInterval (gh-ost's flags of those names).
+	CutOverExponentialBackoff     bool
+	ExponentialBackoffMaxInterval time.Duration
+	// AnalyzeGhostTable runs ANALYZE TABLE on the ghost just before the cut-over, and fails the
+	// migration when it fails (gh-ost's --analyze-ghost-table-before-cutover): the new table takes
+	// the load with fresh index statistics.
+	AnalyzeGhostTable bool
+
+	// Metrics, when set, receives the run's figures (cmd/doppel serves them on --metrics-address);
+	// Health, when set, answers /healthz there.
 	Metrics *metrics.Metrics
+	Health  *Health
 
 	// Checkpoint records the progress in the changelog table every CheckpointInterval; a run that
 	// fails then keeps its ghost and changelog tables, to be continued with Resume.
@@ -112,6 +142,9 @@ type Config struct {
 	PanicOnWarnings bool
 	// Resume continues a stopped run from its checkpoint instead of starting over.
 	Resume bool
+	// GTID positions the binlog stream and the checkpoint by GTID (gh-ost's --gtid), so a resume
+	// may read another server of the topology: another replica, or a new primary after a failover.
+	GTID bool
 
 	// ServerID is the replica server id the binlog stream registers with.
 	ServerID uint32
@@ -133,20 +166,23 @@ type Config struct {
 // DefaultConfig returns a Config with gh-ost's defaults where gh-ost has the setting.
 func DefaultConfig() Config {
 	return Config{
-		ChunkSize:             20000,
-		ChunkTarget:           100 * time.Millisecond,
-		DMLBatchSize:          100,
-		DeferSecondaryIndexes: true,
-		Checkpoint:            true,
-		Checksum:              true,
-		ConcurrentRowCount:    true,
-		CheckpointInterval:    2 * time.Second,
-		CutOverLockTimeout:    3 * time.Second,
-		DefaultRetries:        60,
-		ServerID:              99999,
-		StatusInterval:        30 * time.Second,
-		Throttle:              throttle.DefaultConfig(),
-		Out:                   io.Discard,
+		ChunkSize:                     20000,
+		ChunkTarget:                   100 * time.Millisecond,
+		DMLBatchSize:                  100,
+		DeferSecondaryIndexes:         true,
+		Checkpoint:                    true,
+		Checksum:                      true,
+		ConcurrentRowCount:            true,
+		CheckpointInterval:            2 * time.Second,
+		CutOverLockTimeout:            3 * time.Second,
+		DefaultRetries:                60,
+		ServerID:                      99999,
+		TriggerSuffix:                 "_gho",
+		StatusInterval:                30 * time.Second,
+		HooksStatusInterval:           60 * time.Second,
+		ExponentialBackoffMaxInterval: 64 * time.Second,
+		Throttle:                      throttle.DefaultConfig(),
+		Out:                           io.Discard,
 	}
 }
 
@@ -170,6 +206,9 @@ const (
 	// second.
 	MinStatusInterval = time.Second
 	MaxStatusInterval = 24 * time.Hour
+	// MaxExponentialBackoff bounds --exponential-backoff-max-interval: a pause longer than an hour
+	// between cut-over attempts is a stalled migration.
+	MaxExponentialBackoff = time.Hour
 	// MaxServerID is the largest server id: they are 32-bit unsigned, and 0 is none.
 	MaxServerID = math.MaxUint32
 	// MaxPort is the largest TCP port.
@@ -237,8 +276,23 @@ func (c *Config) Check() error {
 	if c.Resume && !c.Checkpoint {
 		add("--resume needs --checkpoint: the progress to resume from is the checkpoint")
 	}
-	if c.Resume && c.InitiallyDropGhostTable {
-		add("--resume and --initially-drop-ghost-table contradict each other: resume the stopped run, or drop it and start over")
+	if c.ExponentialBackoffMaxInterval < time.Second || c.ExponentialBackoffMaxInterval > MaxExponentialBackoff {
+		add("--exponential-backoff-max-interval %s is out of range: use 1 to %d seconds", c.ExponentialBackoffMaxInterval, MaxExponentialBackoff/time.Second)
+	}
+	if c.HooksStatusInterval < time.Second || c.HooksStatusInterval > MaxStatusInterval {
+		add("--hooks-status-interval %s is out of range: use 1 to %d seconds", c.HooksStatusInterval, MaxStatusInterval/time.Second)
+	}
+	if c.HooksTimeout < 0 {
+		add("--hooks-timeout %s is negative: use 0 (no limit) or a duration such as 10m", c.HooksTimeout)
+	}
+	if c.IncludeTriggers && c.TriggerSuffix == "" {
+		add("--trigger-suffix is empty: the triggers need other names on the ghost table until the swap (the default is _gho)")
+	}
+	if len([]rune(c.TriggerSuffix)) > 32 {
+		add("--trigger-suffix %q is too long: use at most 32 characters (trigger names hold 64)", c.TriggerSuffix)
+	}
+	if c.RemoveTriggerSuffixIfExists && !c.IncludeTriggers {
+		add("--remove-trigger-suffix-if-exists needs --include-triggers")
 	}
 	if err := c.Throttle.Check(); err != nil {
 		errs = append(errs, err)

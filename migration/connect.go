@@ -78,6 +78,12 @@ func connect(ctx context.Context, cfg *Config) (_ *servers, err error) {
 		s.primary = s.inspect
 		return s, nil
 	}
+	if cfg.MasterUser != "" {
+		s.primaryCfg.User = cfg.MasterUser
+	}
+	if cfg.MasterPassword != "" {
+		s.primaryCfg.Password = cfg.MasterPassword
+	}
 	if s.primary, err = dbconn.Open(s.primaryCfg, ""); err != nil {
 		return nil, err
 	}

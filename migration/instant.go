@@ -2,12 +2,14 @@ package migration
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/alter"
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
 	"github.com/doppel-sql/doppel/plan"
 	"github.com/doppel-sql/doppel/table"
@@ -32,6 +34,11 @@ func writePreflight(ctx context.Context, cfg *Config, s *servers, a *alter.Alter
 // attemptInstant runs the ALTER natively with ALGORITHM=INSTANT when the pre-flight rules say the
 // server can (--attempt-instant-ddl). Naming the algorithm makes the server refuse rather than copy
 // should a rule be wrong; then, or on any error, the migration goes on the usual way.
+//
+// An instant ALTER still needs the table's metadata lock for a moment, and while it waits for a
+// long transaction every query of the table queues behind it: each attempt waits at most twice
+// --cut-over-lock-timeout-seconds (gh-ost's bound), and after instantAttempts the migration copies
+// instead, which needs no such wait until its cut-over.
 func attemptInstant(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*Result, bool) {
 	start := time.Now()
 	report, err := preflight(ctx, cfg, s, a, plan.Options{AllowDataLoss: true, SkipDataChecks: true, SampleChunks: -1})
@@ -40,12 +47,44 @@ func attemptInstant(ctx context.Context, cfg *Config, s *servers, a *alter.Alter
 		return nil, false
 	}
 	stmt := "ALTER TABLE " + sqlbuild.QualifiedName(cfg.Database, cfg.Table) + " " + a.Clause + ", ALGORITHM=INSTANT"
-	if _, err := s.primary.ExecContext(ctx, stmt); err != nil {
-		cfg.Logger.Warn("the server refused the instant ALTER; copying instead", zap.Error(err))
-		return nil, false
+	wait := 2 * cfg.CutOverLockTimeout
+	for attempt := 1; ; attempt++ {
+		err := instantOnce(ctx, s.primary, stmt, wait)
+		if err == nil {
+			break
+		}
+		if dbconn.ErrorNumber(err) != dbconn.ErrLockWaitTimeout || attempt == instantAttempts || ctx.Err() != nil {
+			cfg.Logger.Warn("the instant ALTER did not run; copying instead", zap.Int("attempts", attempt), zap.Error(err))
+			return nil, false
+		}
+		cfg.Logger.Warn("the instant ALTER waited too long for the table's metadata lock (a long transaction holds it); trying again",
+			zap.Int("attempt", attempt), zap.Duration("waited", wait))
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(time.Second):
+		}
 	}
 	cfg.Logger.Info("altered natively with ALGORITHM=INSTANT", zap.Duration("took", time.Since(start)))
 	return &Result{Instant: true, Duration: time.Since(start)}, true
+}
+
+// instantAttempts bounds the attempts of the instant ALTER before copying instead.
+const instantAttempts = 3
+
+// instantOnce runs stmt in a session whose lock_wait_timeout is wait, so that the queries queued
+// behind its metadata-lock request wait no longer than that.
+func instantOnce(ctx context.Context, db *sql.DB, stmt string, wait time.Duration) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer dbconn.Discard(conn) // its lock_wait_timeout must serve nothing else
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", max(1, int(wait/time.Second)))); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, stmt)
+	return err
 }
 
 // preflight builds the pre-flight report for the ALTER as validation read it. The table is read

@@ -419,6 +419,45 @@ func TestCancelThenResume(t *testing.T) {
 	}
 }
 
+// TestResumeByGTIDOnAnotherServer is gh-ost's --gtid use: a run reading the replica stops, and
+// resumes reading another server (the primary, as after a failover) from the checkpoint's GTID set,
+// with every change made meanwhile. Without --gtid the other server is refused.
+func TestResumeByGTIDOnAnotherServer(t *testing.T) {
+	name, db := newTable(t, 20000)
+	cfg := testConfig(name, "ADD COLUMN x INT")
+	cfg.GTID = true
+	cfg.ChunkSize = 10
+	cfg.CheckpointInterval = 50 * time.Millisecond
+	if err := runUntilCopied(cfg, db, 2000); err == nil || !strings.Contains(err.Error(), "--resume") {
+		t.Fatalf("error %v, want one saying how to resume", err)
+	}
+	var recorded string
+	if err := db.QueryRow("SELECT value FROM _t_ghc WHERE hint = 'checkpoint'").Scan(&recorded); err != nil || !strings.Contains(recorded, `"gtid_set":"0-`) {
+		t.Fatalf("the checkpoint holds no GTID set: %q %v", recorded, err)
+	}
+	exec(t, db, "UPDATE t SET v = 'while away' WHERE id IN (1, 19999)", "DELETE FROM t WHERE id = 2", "INSERT INTO t VALUES (30000, 'new', 1)")
+
+	cfg.Conn, cfg.AllowOnMaster, cfg.Resume, cfg.ChunkSize = sb.Primary.Config(), true, true, 1000
+	cfg.GTID = false
+	expectRefusal(t, cfg, db, "resume with --gtid")
+	cfg.GTID = true
+	before := checksum(t, db, "t")
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.RowsCopied >= 20000 {
+		t.Errorf("the resumed run copied %d rows: it started over", res.RowsCopied)
+	}
+	if checksum(t, db, "_t_del") != before {
+		t.Error("the original changed")
+	}
+	exec(t, db, "ALTER TABLE _t_del ADD COLUMN x INT")
+	if checksum(t, db, "_t_del") != checksum(t, db, "t") {
+		t.Error("the migration resumed on another server differs from the original")
+	}
+}
+
 // TestResumeRefusals: a resume is refused when it cannot continue the stopped run.
 func TestResumeRefusals(t *testing.T) {
 	name, db := newTable(t, 5000)
@@ -595,6 +634,75 @@ func TestAttemptInstantDDL(t *testing.T) {
 	}
 	if res.Instant || res.RowsCopied != 1000 {
 		t.Fatalf("result %+v, want a copy", res)
+	}
+}
+
+// TestAttemptInstantDDLIsBounded: while a long transaction holds the table's metadata lock, each
+// instant attempt waits at most twice --cut-over-lock-timeout-seconds, so the writes that queue
+// behind it stall no longer; after its attempts doppel copies instead, and swaps once the
+// transaction has ended.
+func TestAttemptInstantDDLIsBounded(t *testing.T) {
+	name, db := newTable(t, 1000)
+	cfg := testConfig(name, "ADD COLUMN x INT NULL")
+	cfg.AttemptInstantDDL = true
+	cfg.CutOverLockTimeout = time.Second // each attempt waits up to 2 s
+	cfg.DefaultRetries = 30
+	ctx := context.Background()
+	long, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close()
+	if _, err := long.ExecContext(ctx, "BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := long.ExecContext(ctx, "SELECT COUNT(*) FROM t"); err != nil { // holds the metadata lock until COMMIT
+		t.Fatal(err)
+	}
+	// A writer measures its longest stall while doppel tries.
+	stop := make(chan struct{})
+	stalls := make(chan time.Duration, 1)
+	go func() {
+		var worst time.Duration
+		defer func() { stalls <- worst }()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
+			if _, err := db.Exec("UPDATE t SET n = n + 1 WHERE id = ?", 1+i%1000); err != nil {
+				t.Error(err)
+				return
+			}
+			worst = max(worst, time.Since(start))
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	done := make(chan error, 1)
+	var res *Result
+	go func() { var err error; res, err = Run(ctx, cfg); done <- err }()
+	time.Sleep(9 * time.Second) // three attempts of 2 s, and the pauses between them
+	close(stop)
+	worst := <-stalls
+	if _, err := long.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if worst > 3*time.Second {
+		t.Errorf("a write stalled %s behind the instant attempts; each may wait 2 s", worst)
+	}
+	if worst < time.Second {
+		t.Errorf("the longest stall was %s: the attempts did not wait for the lock", worst)
+	}
+	if res.Instant {
+		t.Error("the instant ALTER ran while the transaction held the table")
+	}
+	if !strings.Contains(showCreate(t, db, "t"), "`x` int(11) DEFAULT NULL") {
+		t.Errorf("the column was not added:\n%s", showCreate(t, db, "t"))
 	}
 }
 

@@ -115,12 +115,12 @@ func (r *run) statusText(p Progress) string {
 	return b.String()
 }
 
-// observe feeds the metrics every second and logs a status line (and runs the status hook) every
-// --status-interval, until ctx ends.
+// observe feeds the metrics every second, logs a status line every --status-interval and runs the
+// status hook every --hooks-status-interval, until ctx ends.
 func (r *run) observe(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastStatus := time.Now()
+	lastStatus, lastStatusHook := time.Now(), time.Now()
 	var sent [binlog.Delete + 1][2]int64 // events received and applied already passed to the metrics
 	var lastRetention time.Time
 	for {
@@ -144,6 +144,9 @@ func (r *run) observe(ctx context.Context) error {
 			if r.cfg.OnProgress == nil { // a progress bar shows it instead
 				r.log().Info(p.Line(), zap.Int64("rows_per_second", int64(p.RowsPerS)))
 			}
+		}
+		if now.Sub(lastStatusHook) >= r.cfg.HooksStatusInterval {
+			lastStatusHook = now
 			v := r.hookVars()
 			v.Status = p.Line()
 			_ = r.hookWith(ctx, hooks.OnStatus, v)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -65,6 +66,9 @@ func (r *run) newThrottler(ctx context.Context) (th *throttle.Throttler, release
 type applyGate struct{ r *run }
 
 func (g applyGate) Wait(ctx context.Context) error {
+	if g.r.twinsStuck.Load() {
+		return errTwinsStuck
+	}
 	if g.r.state.get() >= StateCuttingOver {
 		return nil
 	}
@@ -87,6 +91,24 @@ func (r *run) waitPostponed(ctx context.Context) error {
 	}
 	r.log().Info("cut-over no longer postponed")
 	return nil
+}
+
+// createPostponeFlagFile creates the postpone flag file when it is missing, as gh-ost does at start
+// and on the socket command: a runbook that names one expects the cut-over to wait until an operator
+// removes it, not to swap unattended because nobody created it.
+func (r *run) createPostponeFlagFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--postpone-cut-over-flag-file %s cannot be created, so the cut-over could not be held for you: %w; choose a path doppel can write, or create the file yourself", path, err)
+	}
+	r.log().Info("created the postpone flag file: the cut-over waits until it is removed or unpostpone is sent", zap.String("flag_file", path))
+	return f.Close()
 }
 
 func (r *run) postponed() bool {
@@ -134,8 +156,8 @@ func (r *run) watchPanicFlag(ctx context.Context) error {
 	}
 }
 
-// hook runs a hook with the run's current figures. Failures of the status, success and failure
-// hooks are logged; the others stop the migration.
+// hook runs a hook with the run's current figures. Failures of the status, success, failure and
+// batch-copy-retry hooks are logged; the others stop the migration.
 func (r *run) hook(ctx context.Context, event hooks.Event) error {
 	return r.hookWith(ctx, event, r.hookVars())
 }
@@ -146,7 +168,7 @@ func (r *run) hookWith(ctx context.Context, event hooks.Event, vars hooks.Vars) 
 		return nil
 	}
 	switch event {
-	case hooks.OnStatus, hooks.OnSuccess, hooks.OnFailure:
+	case hooks.OnStatus, hooks.OnSuccess, hooks.OnFailure, hooks.OnBatchCopyRetry:
 		r.log().Warn("hook failed", zap.String("event", string(event)), zap.Error(err))
 		return nil
 	}
@@ -166,6 +188,7 @@ func (r *run) hookVars() hooks.Vars {
 		v.MigratedHost, v.InspectedHost = r.s.primaryCfg.Addr(), r.s.inspectCfg.Addr()
 	}
 	if r.p != nil {
+		v.OldTableName = r.p.old // with --timestamp-old-table, the timestamped name
 		p := r.snapshot()
 		v.EstimatedRows, v.CopiedRows, v.Progress, v.ETA = p.Estimated, p.Copied, p.Percent, p.ETA
 		if start := r.copyStart.Load(); start != 0 {
@@ -189,6 +212,7 @@ func (r *run) listenControl() (*control.Server, error) {
 	}
 	srv, err := control.Listen(control.Config{
 		SocketPath: r.cfg.SocketPath, TCPAddr: r.cfg.TCPAddr, Table: r.cfg.Table, Handlers: r.controlHandlers(),
+		ForceNamedCutOver: r.cfg.ForceNamedCutOver, ForceNamedPanic: r.cfg.ForceNamedPanic, DropLiveSocket: r.cfg.InitiallyDropSocketFile,
 		BeforeCommand: func(ctx context.Context, command string) error {
 			v := r.hookVars()
 			v.Command = command
@@ -268,8 +292,12 @@ func (r *run) setDMLBatchSize(n int64) error {
 	return nil
 }
 
-// setPostponeFlagFile replaces the flag file; a new one postpones again after an unpostpone.
+// setPostponeFlagFile replaces the flag file, creating it as gh-ost does; a new one postpones again
+// after an unpostpone.
 func (r *run) setPostponeFlagFile(path string) error {
+	if err := r.createPostponeFlagFile(path); err != nil {
+		return err
+	}
 	r.postpone.Store(&path)
 	r.unpostponed.Store(false)
 	return nil

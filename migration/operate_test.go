@@ -170,6 +170,45 @@ func TestStoppedReplicaThrottles(t *testing.T) {
 	}
 }
 
+// TestPostponeFlagFileIsCreated: as with gh-ost, a postpone flag file that does not exist is
+// created at the start, so the cut-over waits until an operator removes it; the socket command that
+// names another file creates that one too, and the run waits for it.
+func TestPostponeFlagFileIsCreated(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "postpone"), filepath.Join(dir, "postpone-2")
+	o := startOperated(t, 2000, "ADD INDEX (n)", func(c *Config) {
+		c.PostponeCutOverFlagFile = first
+		c.AnalyzeGhostTable = true // runs on the ghost before the swap, and must not fail it
+	})
+	if _, err := os.Stat(first); err != nil {
+		t.Fatalf("the postpone flag file was not created: %v", err)
+	}
+	if err := os.Remove(o.flag); err != nil { // the throttle's: let the copy run
+		t.Fatal(err)
+	}
+	o.waitStatus("postponed", time.Minute, func(s string) bool { return strings.Contains(s, "State: postponed") })
+	o.mustSend("postpone-cut-over-flag-file=" + second)
+	if _, err := os.Stat(second); err != nil {
+		t.Fatalf("the socket command did not create %s: %v", second, err)
+	}
+	if err := os.Remove(first); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if s := o.mustSend("sup"); !strings.Contains(s, "postponed") {
+		t.Fatalf("cut over while the second flag file exists: %s", s)
+	}
+	if err := os.Remove(second); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := tableList(o.t, o.db); got != "_t_del,t" {
+		t.Errorf("tables after the cut-over: %q", got)
+	}
+}
+
 // TestSocketCommands: every command changes what it claims; user throttling stops the replay too;
 // unpostpone leads to the cut-over; the socket is 0600 and removed at the end.
 func TestSocketCommands(t *testing.T) {
@@ -427,10 +466,18 @@ func TestMetricsDuringMigration(t *testing.T) {
 		}
 		return -1
 	}
-	if v := value(scrape(t, url), `doppel_throttled{`+with("reason", "flag-file")+`}`); v != 1 {
+	// The metrics are fed once a second: the first scrape may come before the first feed.
+	eventually := func(series string) float64 {
+		v := value(scrape(t, url), series)
+		for deadline := time.Now().Add(5 * time.Second); v != 1 && time.Now().Before(deadline); v = value(scrape(t, url), series) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return v
+	}
+	if v := eventually(`doppel_throttled{` + with("reason", "flag-file") + `}`); v != 1 {
 		t.Errorf("doppel_throttled{reason=flag-file} = %v while throttled by the flag file", v)
 	}
-	if v := value(scrape(t, url), `doppel_state{`+with("state", "copying")+`}`); v != 1 {
+	if v := eventually(`doppel_state{` + with("state", "copying") + `}`); v != 1 {
 		t.Errorf("state copying = %v", v)
 	}
 	o.mustSend("chunk-size=50")
@@ -494,6 +541,50 @@ func TestMetricsDuringMigration(t *testing.T) {
 	if value(final, `doppel_throttled_seconds_total{`+labels+`}`) <= 0 {
 		t.Error("no time counted as throttled")
 	}
+}
+
+// TestHealthz: /healthz answers 200 while the run is healthy (throttled included: that is doppel
+// doing its job), and 503 with the reason while it hibernates on critical load.
+func TestHealthz(t *testing.T) {
+	health := &Health{}
+	o := startOperated(t, 2000, "ADD INDEX (n)", func(c *Config) {
+		c.Health = health
+		c.Throttle.CriticalLoadHibernate = 2 * time.Second
+	})
+	srv, err := metrics.Listen("127.0.0.1:0", metrics.NewRegistry(), health.Check)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx) }()
+	defer func() { cancel(); _ = <-served }()
+	url := "http://" + srv.Addr().String() + "/healthz"
+	get := func() (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	waitFor := func(what string, want int, says string) {
+		t.Helper()
+		var code int
+		var body string
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if code, body = get(); code == want && strings.Contains(body, says) {
+				return
+			}
+		}
+		t.Fatalf("%s: /healthz answered %d %q, want %d saying %q", what, code, body, want, says)
+	}
+	waitFor("throttled by the flag file", http.StatusOK, "ok")
+	o.mustSend("critical-load=Threads_connected=1") // always reached: doppel hibernates
+	waitFor("hibernating", http.StatusServiceUnavailable, "hibernating on critical load")
+	o.mustSend("critical-load=")
+	waitFor("after the hibernation", http.StatusOK, "ok")
 }
 
 func scrape(t *testing.T, url string) string {

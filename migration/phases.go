@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -150,6 +151,9 @@ func (r *run) check(ctx context.Context) error {
 		r.result = &Result{DryRun: true}
 		return errFinished
 	}
+	if err := r.createPostponeFlagFile(*r.postpone.Load()); err != nil {
+		return &refusal{msg: err.Error()}
+	}
 	return nil
 }
 
@@ -202,6 +206,9 @@ func (r *run) swap(ctx context.Context) error {
 	if err := r.verifyReplayed(ctx); err != nil {
 		return err
 	}
+	if err := r.analyzeGhost(ctx); err != nil {
+		return err
+	}
 	children, childLocks, parents, err := r.children(ctx)
 	if err != nil {
 		return err
@@ -212,7 +219,7 @@ func (r *run) swap(ctx context.Context) error {
 	}
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
-		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, CatchUp: swapCatchUp{r},
+		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, Backoff: r.cutOverBackoff(), CatchUp: swapCatchUp{r},
 		BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock, Guard: r.guard,
 		Prepare: r.prepareHandovers, Undo: r.undoHandovers,
 		LockAlso: childLocks, LockRead: parents, PrepareLocked: repoint, UndoLocked: pointBack,
@@ -241,6 +248,64 @@ func (r *run) swap(ctx context.Context) error {
 		r.cfg.OkToDropTable = false
 		r.log().Error("the swap is done, but writes may have reached the old table", zap.String("old_table", res.Old))
 		return err
+	}
+	return nil
+}
+
+// cutOverBackoff is the pause between failed cut-over attempts: with --cut-over-exponential-backoff
+// 1, 2, 4, … seconds up to --exponential-backoff-max-interval; otherwise the cut-over's own.
+func (r *run) cutOverBackoff() func(int) time.Duration {
+	if !r.cfg.CutOverExponentialBackoff {
+		return nil
+	}
+	return func(n int) time.Duration { return exponentialPause(n, r.cfg.ExponentialBackoffMaxInterval) }
+}
+
+// exponentialPause is 2^(n-1) seconds, at most limit.
+func exponentialPause(n int, limit time.Duration) time.Duration {
+	if n > 30 {
+		return limit
+	}
+	return min(time.Duration(1)<<max(n-1, 0)*time.Second, limit)
+}
+
+// analyzeGhost runs ANALYZE TABLE on the ghost with --analyze-ghost-table-before-cutover, so the
+// new table starts serving with fresh index statistics; a failure stops the migration (gh-ost's
+// choice), before anything is swapped.
+func (r *run) analyzeGhost(ctx context.Context) error {
+	if !r.cfg.AnalyzeGhostTable {
+		return nil
+	}
+	start := time.Now()
+	if err := analyze(ctx, r.s.primary, sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost)); err != nil {
+		return fmt.Errorf("--analyze-ghost-table-before-cutover: analyzing the ghost table %s failed, so doppel does not swap it in: %w", sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost), err)
+	}
+	r.log().Info("analyzed the ghost table before the cut-over", zap.String("ghost", r.p.names.ghost), zap.Duration("took", time.Since(start)))
+	return nil
+}
+
+// analyze runs ANALYZE TABLE, which reports failures as rows of its result, not as errors.
+func analyze(ctx context.Context, db *sql.DB, qualified string) error {
+	rows, err := db.QueryContext(ctx, "ANALYZE TABLE "+qualified)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var failed []string
+	for rows.Next() {
+		var tbl, op, kind, text string
+		if err := rows.Scan(&tbl, &op, &kind, &text); err != nil {
+			return err
+		}
+		if strings.EqualFold(kind, "error") {
+			failed = append(failed, text)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return errors.New(strings.Join(failed, "; "))
 	}
 	return nil
 }

@@ -54,12 +54,43 @@ func (r *run) checkResume(ctx context.Context) error {
 		return refuse("--resume: %s has changed since the stopped run (its columns or keys differ), so its ghost table cannot be continued; %s",
 			r.cfg.Table, startOver)
 	}
+	if err := r.checkResumePosition(ctx, rec, startOver); err != nil {
+		return err
+	}
+	if r.from, err = resumeAt(rec, r.cfg.GTID); err != nil {
+		return err
+	}
+	r.log().Info("resuming", zap.String("binlog", fmt.Sprintf("%s:%d", rec.BinlogFile, rec.BinlogPos)),
+		zap.Bool("copy_done", rec.CopyDone), zap.Time("checkpoint_written", rec.Written))
+	return nil
+}
+
+// checkResumePosition refuses a checkpoint whose binlog position this server cannot continue from.
+// By file and offset, only the very server that was read can, and only while it keeps the file;
+// with --gtid, any server of the topology that still has the transactions after the checkpoint's
+// GTID set.
+func (r *run) checkResumePosition(ctx context.Context, rec checkpoint.Record, startOver string) error {
+	if r.cfg.GTID {
+		if rec.GTIDSet == "" {
+			return refuse("--resume --gtid: the stopped run recorded no GTID set (it ran without --gtid): resume it without --gtid on the server it read, or %s", startOver)
+		}
+		if r.s.flavor.Name() == "mysql" {
+			var purgedOK bool
+			if err := r.s.inspect.QueryRowContext(ctx, "SELECT GTID_SUBSET(@@global.gtid_purged, ?)", rec.GTIDSet).Scan(&purgedOK); err != nil {
+				return fmt.Errorf("comparing the checkpoint's GTID set with the purged ones: %w", err)
+			}
+			if !purgedOK {
+				return refuse("--resume: %s has purged binary logs holding transactions after the stopped run's GTID set %s: a resume is no longer possible there; %s", r.s.inspectCfg.Addr(), rec.GTIDSet, startOver)
+			}
+		}
+		return nil
+	}
 	serverID, err := r.serverID(ctx)
 	if err != nil {
 		return err
 	}
 	if serverID != rec.ServerID {
-		return refuse("--resume: the stopped run read the binlog of the server with server_id %d, %s has server_id %d: binlog positions mean nothing on another server; point --host at the same server, or %s",
+		return refuse("--resume: the stopped run read the binlog of the server with server_id %d, %s has server_id %d: binlog positions mean nothing on another server; point --host at the same server, or, with GTIDs, resume with --gtid (when the stopped run had it), or %s",
 			rec.ServerID, r.s.inspectCfg.Addr(), serverID, startOver)
 	}
 	files, err := dbconn.BinlogFiles(ctx, r.s.inspect)
@@ -70,11 +101,6 @@ func (r *run) checkResume(ctx context.Context) error {
 		return refuse("--resume: the binary logs from %s on, which hold the changes made since the stopped run, have been purged from %s: a resume is no longer possible; %s",
 			rec.BinlogFile, r.s.inspectCfg.Addr(), startOver)
 	}
-	if r.from, err = resumeAt(rec); err != nil {
-		return err
-	}
-	r.log().Info("resuming", zap.String("binlog", fmt.Sprintf("%s:%d", rec.BinlogFile, rec.BinlogPos)),
-		zap.Bool("copy_done", rec.CopyDone), zap.Time("checkpoint_written", rec.Written))
 	return nil
 }
 
@@ -88,13 +114,17 @@ type startAt struct {
 	deferred *deferral       // the indexes the stopped run deferred, built after the copy
 }
 
-// resumeAt is where the run a checkpoint recorded goes on.
-func resumeAt(rec checkpoint.Record) (startAt, error) {
+// resumeAt is where the run a checkpoint recorded goes on: with gtid, at its GTID set, on whichever
+// server is read now.
+func resumeAt(rec checkpoint.Record, gtid bool) (startAt, error) {
 	after, err := checkpoint.DecodeKey(rec.Watermark)
 	if err != nil {
 		return startAt{}, fmt.Errorf("reading the checkpoint's copy position: %w", err)
 	}
 	from := startAt{resumed: true, position: binlog.Position{File: rec.BinlogFile, Pos: rec.BinlogPos}, after: after, copyDone: rec.CopyDone}
+	if gtid {
+		from.position = binlog.Position{GTIDSet: rec.GTIDSet}
+	}
 	if d := rec.Deferred; d != nil {
 		from.deferred = &deferral{names: d.Names, adds: d.Adds, create: d.Create}
 	}
@@ -121,6 +151,9 @@ func (r *run) prepareResume(ctx context.Context) error {
 	if err := checkGhost(ctx, r.cfg, r.s, r.p, r.ghost); err != nil {
 		return err
 	}
+	if err := r.tryTriggers(ctx); err != nil {
+		return err
+	}
 	r.deferred = r.from.deferred
 	return nil
 }
@@ -135,7 +168,17 @@ func (r *run) startPosition(ctx context.Context) (binlog.Position, error) {
 	if err != nil {
 		return binlog.Position{}, err
 	}
-	return binlog.Position{File: pos.File, Pos: uint32(pos.Pos)}, nil
+	start := binlog.Position{File: pos.File, Pos: uint32(pos.Pos)}
+	if r.cfg.GTID {
+		if start.GTIDSet, err = dbconn.GTIDAt(ctx, r.s.inspect, r.s.flavor, pos); err != nil {
+			return binlog.Position{}, err
+		}
+		if start.GTIDSet == "" {
+			return binlog.Position{}, refuse("--gtid: %s has executed no transaction with a GTID at %s:%d (on MySQL, gtid_mode must be ON): run without --gtid",
+				r.s.inspectCfg.Addr(), pos.File, pos.Pos)
+		}
+	}
+	return start, nil
 }
 
 // checkpointLoop records the progress every --checkpoint-interval, starting at once. Each value in
@@ -164,6 +207,7 @@ func (r *run) checkpointLoop(ctx context.Context, start binlog.Position) error {
 		}
 		rec.CopyDone = r.copyDone()
 		rec.BinlogFile, rec.BinlogPos, rec.BinlogTime = pos.File, pos.Pos, r.applier.AppliedTime()
+		rec.GTIDSet = pos.GTIDSet
 		if err := r.store().Save(ctx, rec); err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
-	hk, err := hooks.New(hooks.Config{Dir: cfg.HooksPath, Logger: cfg.Logger})
+	hk, err := hooks.New(hooks.Config{Dir: cfg.HooksPath, Timeout: cfg.HooksTimeout, Logger: cfg.Logger})
 	if err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
@@ -79,7 +79,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	if !res.DryRun {
 		r.setState(StateDone)
-		_ = r.hook(ctx, hooks.OnSuccess) // a failing on-success hook is only logged
+		v := r.hookVars()
+		v.InstantDDL = res.Instant
+		_ = r.hookWith(ctx, hooks.OnSuccess, v) // a failing on-success hook is only logged
 	}
 	return res, nil
 }
@@ -115,6 +117,7 @@ type run struct {
 	cutover      cutover.Result
 	prepared     int         // handovers begun in the current cut-over attempt (handover.go)
 	spoiled      atomic.Bool // the cut-over changed the ghost for good: it cannot be continued
+	twinsStuck   atomic.Bool // triggers are left on the ghost: nothing more may be replayed into it (triggers.go)
 	phaseTimes   []PhaseTime
 	result       *Result
 }
@@ -236,6 +239,9 @@ func (r *run) prepare(ctx context.Context) error {
 	}
 	// The probe predicted the result; the real ghost decides.
 	if err := checkGhost(ctx, r.cfg, r.s, r.p, r.ghost); err != nil {
+		return err
+	}
+	if err := r.tryTriggers(ctx); err != nil {
 		return err
 	}
 	if err := r.deferIndexes(ctx); err != nil {
@@ -372,18 +378,21 @@ func (r *run) build(ctx context.Context) error {
 	r.reader, err = binlog.NewReader(binlog.Config{
 		Flavor: r.s.flavor.Name(), ServerID: r.cfg.ServerID,
 		Host: r.s.inspectCfg.Host, Port: r.s.inspectCfg.Port, User: r.s.inspectCfg.User, Password: r.s.inspectCfg.Password, TLS: tlsCfg,
-		Database: r.cfg.Database, Tables: []string{r.cfg.Table, r.p.changelog},
+		Database: r.cfg.Database, Tables: []string{r.cfg.Table, r.p.changelog}, GTID: r.cfg.GTID,
 		Logger: r.log(),
 	})
 	if err != nil {
 		return err
 	}
+	// From here on /healthz reads the throttler and the reader: attached after both are set, and
+	// neither is replaced, so its goroutine sees them whole.
+	r.cfg.Health.attach(r.health)
 	// A bounded channel between the reader and the apply loop: a slow or throttled replay makes the
 	// reader wait at its position instead of holding an ever-growing backlog in memory.
 	r.txns = make(chan binlog.Txn, 256)
 	r.markers = changelog.NewMarkers(r.changelog, r.s.primary)
 	r.guard = cutover.NewGuard(r.cfg.Database, r.cfg.Table, r.p.names.ghost, r.p.old)
-	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, guard: r.guard, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }}
+	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, guard: r.guard, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }, ownTrigger: r.ownTrigger}
 	r.applier, err = applier.New(applier.Config{
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		BatchSize: &r.dmlBatch, Retries: r.cfg.DefaultRetries, PanicOnWarnings: r.cfg.PanicOnWarnings,
@@ -404,6 +413,11 @@ func (r *run) build(ctx context.Context) error {
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
 		Gate: r.throttle, AfterChunk: r.afterChunk, CatchUp: r.markers.CatchUp, Logger: r.log(),
+		OnRetry: func(ctx context.Context, err error) {
+			v := r.hookVars()
+			v.LastCopyError = err.Error()
+			_ = r.hookWith(ctx, hooks.OnBatchCopyRetry, v)
+		},
 	})
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 )
@@ -80,5 +81,27 @@ func TestRunPhases(t *testing.T) {
 				t.Errorf("timed %v, want %v", timed, tt.wantRun)
 			}
 		})
+	}
+}
+
+// TestExponentialPause: --cut-over-exponential-backoff waits 1, 2, 4, … seconds, never more than
+// --exponential-backoff-max-interval, and never overflows.
+func TestExponentialPause(t *testing.T) {
+	for _, tc := range []struct {
+		n     int
+		limit time.Duration
+		want  time.Duration
+	}{
+		{1, 64 * time.Second, time.Second},
+		{2, 64 * time.Second, 2 * time.Second},
+		{7, 64 * time.Second, 64 * time.Second},
+		{8, 64 * time.Second, 64 * time.Second},
+		{4, 5 * time.Second, 5 * time.Second},
+		{1000, time.Hour, time.Hour},
+		{0, time.Minute, time.Second},
+	} {
+		if got := exponentialPause(tc.n, tc.limit); got != tc.want {
+			t.Errorf("exponentialPause(%d, %s) = %s, want %s", tc.n, tc.limit, got, tc.want)
+		}
 	}
 }

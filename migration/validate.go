@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/doppel-sql/doppel/internal/cutover"
 	"github.com/doppel-sql/doppel/internal/fit"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
+	"github.com/doppel-sql/doppel/internal/triggers"
 	"github.com/doppel-sql/doppel/table"
 )
 
@@ -49,6 +51,10 @@ type validated struct {
 	timeZone string
 	// fitted is set once the rows have been counted against the altered table (checkFit).
 	fitted bool
+	// triggers are the original's triggers as the check read them (triggersRead), with their twins'
+	// names and statements (triggers.go).
+	triggersRead []triggers.Trigger
+	triggers     []triggers.Move
 }
 
 // A refusal is bad input found by validation: nothing has been created.
@@ -67,6 +73,37 @@ func IsRefusal(err error) bool {
 // validate checks the request against the servers. It changes nothing: the one thing it creates is
 // a TEMPORARY table in its own session, invisible to others and never written to a ROW binlog.
 func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*validated, error) {
+	p, err := newValidated(cfg, a)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBinlog(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := checkGTID(ctx, cfg, s); err != nil {
+		return nil, err
+	}
+	if err := checkPrimaryWritable(ctx, s); err != nil {
+		return nil, err
+	}
+	if err := checkPrivileges(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	if err := checkTable(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	if err := checkLeftovers(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	if err := checkRequest(ctx, cfg, s, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newValidated starts the validation of the ALTER: renamed columns must be confirmed one way or
+// the other.
+func newValidated(cfg *Config, a *alter.Alter) (*validated, error) {
 	p := &validated{names: namesFor(cfg.Table), alter: a}
 	if cfg.TimestampOldTable {
 		p.old = timestampedOld(cfg.Table, time.Now())
@@ -87,58 +124,68 @@ func validate(ctx context.Context, cfg *Config, s *servers, a *alter.Alter) (*va
 			p.gone = append(p.gone, from)
 		}
 	}
-	if err := checkBinlog(ctx, s); err != nil {
-		return nil, err
-	}
-	if err := checkPrimaryWritable(ctx, s); err != nil {
-		return nil, err
-	}
-	if err := checkPrivileges(ctx, cfg, s, p); err != nil {
-		return nil, err
-	}
-	if err := checkTable(ctx, cfg, s); err != nil {
-		return nil, err
-	}
-	if err := checkLeftovers(ctx, cfg, s, p); err != nil {
-		return nil, err
-	}
+	return p, nil
+}
+
+// checkRequest checks the ALTER against the table and its rows: what doppel plan shares with a
+// migration (CheckRequest), after the server's setup and the leftovers are checked.
+func checkRequest(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	var err error
 	if p.orig, err = table.Inspect(ctx, s.inspect, cfg.Database, cfg.Table); err != nil {
-		return nil, err
+		return err
 	}
 	if s.replicaMode {
 		onPrimary, err := table.Inspect(ctx, s.primary, cfg.Database, cfg.Table)
 		if err != nil {
-			return nil, fmt.Errorf("reading the table on the primary: %w", err)
+			return fmt.Errorf("reading the table on the primary: %w", err)
 		}
 		if len(onPrimary.Columns) != len(p.orig.Columns) {
-			return nil, refuse("%s.%s has %d columns on the primary and %d on the replica %s: replication looks broken; fix it first",
+			return refuse("%s.%s has %d columns on the primary and %d on the replica %s: replication looks broken; fix it first",
 				cfg.Database, cfg.Table, len(onPrimary.Columns), len(p.orig.Columns), s.inspectCfg.Addr())
 		}
 	}
 	if p.ddlMode, err = ddlMode(ctx, s.primary, cfg.AllowZeroInDate); err != nil {
-		return nil, err
+		return err
 	}
 	if p.timeZone, err = dbconn.DefaultTimeZone(ctx, s.primary); err != nil {
-		return nil, err
+		return err
 	}
 	if err := probe(ctx, cfg, s, p); err != nil {
-		return nil, err
+		return err
 	}
 	if p.probed != nil {
 		if err := checkGhost(ctx, cfg, s, p, p.probed); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := checkForeignKeyColumns(ctx, cfg, s, p); err != nil {
-		return nil, err
+		return err
 	}
 	size, err := table.SizeOf(ctx, s.inspect, cfg.Database, cfg.Table)
 	if err != nil {
-		return nil, fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)
+		return fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)
 	}
 	p.rows = size.Rows
-	return p, nil
+	return nil
+}
+
+// checkGTID refuses --gtid on a server whose binlog carries no GTIDs, before anything is created.
+func checkGTID(ctx context.Context, cfg *Config, s *servers) error {
+	if !cfg.GTID {
+		return nil
+	}
+	st, err := dbconn.ReadBinlogStatus(ctx, s.inspect, s.flavor)
+	if err != nil {
+		return err
+	}
+	set, err := dbconn.GTIDAt(ctx, s.inspect, s.flavor, st)
+	if err != nil {
+		return err
+	}
+	if set == "" {
+		return refuse("--gtid: %s has executed no transaction with a GTID (on MySQL, gtid_mode must be ON and enforce_gtid_consistency too): enable GTIDs, or run without --gtid", s.inspectCfg.Addr())
+	}
+	return nil
 }
 
 func checkBinlog(ctx context.Context, s *servers) error {
@@ -156,6 +203,16 @@ func checkBinlog(ctx context.Context, s *servers) error {
 		return refuse("binlog_format is %s on %s; doppel needs ROW to see every changed row. Set binlog_format=ROW globally (SET GLOBAL binlog_format=ROW, and in the config file), and let sessions reconnect", format, where)
 	case !strings.EqualFold(image, "FULL"):
 		return refuse("binlog_row_image is %s on %s; doppel needs FULL row images to replay changes. Set binlog_row_image=FULL globally", image, where)
+	}
+	// Caught here, not hours later at the first JSON update that arrives as a diff.
+	if v := s.flavor.RowValueOptionsVar(); v != "" {
+		var options string
+		if err := s.inspect.QueryRowContext(ctx, "SELECT @@global."+v).Scan(&options); err != nil {
+			return fmt.Errorf("reading %s on %s: %w", v, where, err)
+		}
+		if strings.Contains(strings.ToUpper(options), "PARTIAL_JSON") {
+			return refuse("%s is %s on %s: JSON updates are logged as diffs, which doppel cannot replay onto the ghost. Set it empty globally (SET GLOBAL %s = ''), and let sessions reconnect", v, options, where, v)
+		}
 	}
 	if s.replicaMode {
 		var updates int
@@ -181,13 +238,17 @@ func checkPrimaryWritable(ctx context.Context, s *servers) error {
 }
 
 func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *validated) error {
+	onTable := tablePrivileges
+	if cfg.IncludeTriggers {
+		onTable = append(slices.Clip(onTable), privilege{"TRIGGER"}) // to move the triggers
+	}
 	for _, c := range []struct {
 		db    *sql.DB
 		where string
 		need  []privilege
 		why   string
 	}{
-		{s.primary, s.primaryCfg.Addr(), tablePrivileges, "on database " + cfg.Database + " to create, fill and swap the ghost table"},
+		{s.primary, s.primaryCfg.Addr(), onTable, "on database " + cfg.Database + " to create, fill and swap the ghost table"},
 		{s.inspect, s.inspectCfg.Addr(), binlogPrivileges, "globally to read the binlog"},
 	} {
 		missing, unsure, err := missingPrivileges(ctx, c.db, cfg.Database, c.need)
@@ -208,7 +269,7 @@ func checkPrivileges(ctx context.Context, cfg *Config, s *servers, p *validated)
 	return nil
 }
 
-func checkTable(ctx context.Context, cfg *Config, s *servers) error {
+func checkTable(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	ok, err := table.SchemaExists(ctx, s.inspect, cfg.Database)
 	if err != nil {
 		return err
@@ -229,7 +290,7 @@ func checkTable(ctx context.Context, cfg *Config, s *servers) error {
 	if !strings.EqualFold(engine, "InnoDB") {
 		return refuse("%s uses the %s engine; doppel needs InnoDB's transactions and row locks to copy a live table safely. Convert it with a native ALTER TABLE ... ENGINE=InnoDB first", sqlbuild.QualifiedName(cfg.Database, cfg.Table), engine)
 	}
-	if err := checkTriggers(ctx, cfg, s); err != nil {
+	if err := checkTriggers(ctx, cfg, s, p); err != nil {
 		return err
 	}
 	return checkForeignKeys(ctx, cfg, s)

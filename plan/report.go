@@ -101,6 +101,13 @@ type PhasePlan struct {
 	Steps  []string `json:"steps"`
 }
 
+// Refuse records that doppel's migration refuses the change, with its words: the verdict becomes
+// refused, whatever the clauses say.
+func (r *Report) Refuse(msg string) {
+	r.Findings = append(r.Findings, Finding{Refused, "a migration refuses this change: " + msg})
+	r.Verdict = VerdictRefused
+}
+
 // ExitCode is the process exit code for the verdict: 0 safe, 1 needs care, 2 refused.
 func (r *Report) ExitCode() int { return int(r.Verdict) }
 

@@ -8,9 +8,11 @@ import (
 	"strings"
 )
 
-// readClientConf reads the [client] section of a my.cnf-style file (gh-ost's --conf): user,
-// password, host and port. Later sections of the same name add to earlier ones, as in MySQL.
-func readClientConf(path string) (map[string]string, error) {
+// readConf reads a my.cnf-style file (gh-ost's --conf): its sections by lower-case name, each a
+// map of keys (lower case, '_' read as '-') to values. Later sections of the same name add to
+// earlier ones, as in MySQL. A value that is exactly ${NAME} is the environment variable NAME, as
+// gh-ost reads it, so a password need not be written in the file; any other '$' is kept as is.
+func readConf(path string) (map[string]map[string]string, error) {
 	// "--conf=~/x" reaches doppel unexpanded: the shell expands ~ only at the start of a word.
 	if rest, ok := strings.CutPrefix(path, "~/"); ok {
 		if home, err := os.UserHomeDir(); err == nil {
@@ -22,7 +24,7 @@ func readClientConf(path string) (map[string]string, error) {
 		return nil, fmt.Errorf("reading --conf: %w", err)
 	}
 	defer f.Close()
-	out := map[string]string{}
+	out := map[string]map[string]string{}
 	section := ""
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
@@ -37,8 +39,6 @@ func readClientConf(path string) (map[string]string, error) {
 			}
 			section = strings.ToLower(strings.TrimSpace(s[1:end]))
 			continue
-		case section != "client":
-			continue
 		}
 		key, value, _ := strings.Cut(s, "=")
 		key = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(key)), "_", "-")
@@ -46,7 +46,18 @@ func readClientConf(path string) (map[string]string, error) {
 		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
 			value = value[1 : len(value)-1]
 		}
-		out[key] = value
+		if name, ok := strings.CutPrefix(value, "${"); ok && strings.HasSuffix(name, "}") {
+			name = strings.TrimSuffix(name, "}")
+			v, set := os.LookupEnv(name)
+			if !set {
+				return nil, fmt.Errorf("%s:%d: %s is ${%s}, but the environment variable %s is not set: export it, or write the value in the file", path, line, key, name, name)
+			}
+			value = v
+		}
+		if out[section] == nil {
+			out[section] = map[string]string{}
+		}
+		out[section][key] = value
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading --conf: %w", err)

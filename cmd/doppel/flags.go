@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/doppel-sql/doppel/control"
@@ -19,6 +20,8 @@ import (
 // so runbooks keep working; Go's flag package accepts both --flag=value and -flag value.
 type options struct {
 	conf                 string
+	askPass              bool
+	mysqlTimeout         float64
 	host                 string
 	port                 int
 	user                 string
@@ -50,10 +53,14 @@ type options struct {
 	allowUniqueKeyChange bool
 	allowZeroInDate      bool
 	attemptInstantDDL    bool
+	includeTriggers      bool
+	triggerSuffix        string
+	removeTriggerSuffix  bool
 	chunkTargetMillis    int
 	copyWorkers          int
 	deferIndexes         bool
 	checkpoint, resume   bool
+	gtid                 bool
 	checksum             bool
 	panicOnWarnings      bool
 
@@ -78,6 +85,23 @@ type options struct {
 	logFormat                            string
 	verbose, debug                       bool
 	version, help                        bool
+
+	// gh-ost's flags of these names.
+	checkFlag, quiet                   bool
+	checkpointSeconds                  int
+	cutOverBackoff                     bool
+	backoffMaxSeconds                  int
+	forceNamedCutOver, forceNamedPanic bool
+	hooksStatusSeconds                 int
+	hooksTimeout                       time.Duration
+	ignoreHTTPErrors, dropSocket       bool
+	masterUser, masterPassword         string
+	storageEngine                      string
+	analyzeGhost                       bool
+	ghost                              map[string]*ghostValue
+
+	// notes are what config has to say about the flags, for the log.
+	notes []string
 }
 
 func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
@@ -94,6 +118,9 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.allowMasterMaster, "allow-master-master", false, "the primary replicates from another primary (an active-passive pair): accept it")
 	fs.StringVar(&o.assumeMasterHost, "assume-master-host", "", "the primary as host[:port], instead of what the replica reports")
 	fs.BoolVar(&o.attemptInstantDDL, "attempt-instant-ddl", false, "when the server can run the ALTER with ALGORITHM=INSTANT, run it natively and finish in seconds")
+	fs.BoolVar(&o.includeTriggers, "include-triggers", false, "move the table's triggers to the new table: they keep firing on the original until the swap, and on the new table, under their own names, after it")
+	fs.StringVar(&o.triggerSuffix, "trigger-suffix", d.TriggerSuffix, "with --include-triggers, the suffix of the triggers' names on the ghost table, from the cut-over until their names are restored after the swap")
+	fs.BoolVar(&o.removeTriggerSuffix, "remove-trigger-suffix-if-exists", false, "with --include-triggers, a trigger whose name ends with --trigger-suffix is called without it on the ghost table (the names are restored after the swap either way)")
 	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "the largest copy chunk, in rows (10-100000); chunks are sized to --chunk-target-ms up to it")
 	fs.IntVar(&o.chunkTargetMillis, "chunk-target-ms", int(d.ChunkTarget/time.Millisecond), "size copy chunks to take about this long (0-10000; 0: always --chunk-size rows)")
 	fs.IntVar(&o.copyWorkers, "copy-workers", 0, "chunks copied in parallel (0-64; 0: sized to the server)")
@@ -116,6 +143,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.skipFKs, "skip-foreign-key-checks", false, "assert the table takes part in no foreign key (doppel still checks, and refuses if it does)")
 	fs.BoolVar(&o.checkpoint, "checkpoint", d.Checkpoint, "record the progress in the changelog table; a failed run then keeps its tables for --resume (=false: drop them)")
 	fs.BoolVar(&o.resume, "resume", false, "continue a stopped run of the same migration from its checkpoint")
+	fs.BoolVar(&o.gtid, "gtid", false, "position the binlog stream and the checkpoint by GTID, so that --resume may read another server (another replica, a new primary)")
 	fs.BoolVar(&o.checksum, "checksum", d.Checksum, "compare the ghost with the original before the swap and refuse to swap when they differ (=false skips it)")
 	fs.BoolVar(&o.panicOnWarnings, "panic-on-warnings", false, "stop when copying or replaying makes the server warn (a value truncated or rounded)")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
@@ -151,17 +179,31 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.debug, "debug", false, "log debug detail")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.help, "help", false, "show this help")
-	fs.Usage = func() {
-		fmt.Fprintf(out, "doppel changes the schema of a live MySQL or MariaDB table without blocking it.\n\n")
-		fmt.Fprintf(out, "Usage:\n  doppel --host=H --user=U --database=D --table=T --alter=\"...\" [--execute]\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	fs.BoolVar(&o.checkFlag, "check-flag", false, "only check that every other flag given exists (exit 0) and stop, as gh-ost's: for scripts that run several versions")
+	fs.BoolVar(&o.quiet, "quiet", false, "log warnings and errors only")
+	fs.IntVar(&o.checkpointSeconds, "checkpoint-seconds", int(d.CheckpointInterval/time.Second), "how often the checkpoint is recorded, in seconds (1-3600)")
+	fs.BoolVar(&o.cutOverBackoff, "cut-over-exponential-backoff", false, "wait 1, 2, 4, … seconds between failed cut-over attempts, up to --exponential-backoff-max-interval (default: 1, 2, … 10 seconds)")
+	fs.IntVar(&o.backoffMaxSeconds, "exponential-backoff-max-interval", int(d.ExponentialBackoffMaxInterval/time.Second), "the longest wait between cut-over attempts with --cut-over-exponential-backoff, in seconds (1-3600)")
+	fs.BoolVar(&o.forceNamedCutOver, "force-named-cut-over", false, "the unpostpone (cut-over) command must name the table: unpostpone=<table>")
+	fs.BoolVar(&o.forceNamedPanic, "force-named-panic", false, "the panic command must name the table: panic=<table>")
+	fs.IntVar(&o.hooksStatusSeconds, "hooks-status-interval", int(d.HooksStatusInterval/time.Second), "how often the on-status hook runs, in seconds (1-86400)")
+	fs.DurationVar(&o.hooksTimeout, "hooks-timeout", 0, "kill a hook that runs longer than this, e.g. 10m (0: no limit, as gh-ost)")
+	fs.BoolVar(&o.ignoreHTTPErrors, "ignore-http-errors", false, "a --throttle-http endpoint that cannot be reached does not throttle (an answer other than 200 still does)")
+	fs.BoolVar(&o.dropSocket, "initially-drop-socket-file", false, "take --serve-socket-file over even when another process serves on it (that process can no longer be reached there)")
+	fs.StringVar(&o.masterUser, "master-user", "", "user on the primary, when it differs from --user (the primary being another server than --host)")
+	fs.StringVar(&o.masterPassword, "master-password", "", "password on the primary, when it differs from --password")
+	fs.StringVar(&o.storageEngine, "storage-engine", "innodb", "the table's storage engine: doppel migrates InnoDB tables only")
+	fs.BoolVar(&o.analyzeGhost, "analyze-ghost-table-before-cutover", false, "run ANALYZE TABLE on the ghost just before the cut-over, so the new table serves with fresh index statistics; its failure stops the migration")
+	o.ghost = addGhostFlags(fs)
+	fs.Usage = func() { writeHelp(out, fs) }
 	return fs, o
 }
 
 // addConnFlags defines the flags that say how to reach the server, shared by every subcommand.
 func addConnFlags(fs *flag.FlagSet, o *options) {
-	fs.StringVar(&o.conf, "conf", "", "my.cnf-style file whose [client] section gives user, password, host and port")
+	fs.StringVar(&o.conf, "conf", "", "my.cnf-style file: [client] gives user, password, host and port; [osc] chunk_size, max_load and max_lag_millis; a value ${VAR} is read from the environment")
+	fs.BoolVar(&o.askPass, "ask-pass", false, "ask for the password on the terminal, without echo")
+	fs.Float64Var(&o.mysqlTimeout, "mysql-timeout", 0, "seconds to wait for a connection to a server to open (0: the driver's default); queries are never cut short")
 	fs.StringVar(&o.host, "host", "127.0.0.1", "server to inspect and read the binlog from: a replica, or the primary with --allow-on-master")
 	fs.IntVar(&o.port, "port", 3306, "port of --host (1-65535)")
 	fs.StringVar(&o.user, "user", "", "user name (needs REPLICATION SLAVE and REPLICATION CLIENT, and ALTER, CREATE, DROP, INSERT, UPDATE, DELETE, SELECT, LOCK TABLES on the database)")
@@ -200,6 +242,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.CopyWorkers = int(rc.whole("copy-workers", int64(o.copyWorkers), 0, migration.MaxCopyWorkers, 0, "0: sized to the server"))
 	c.DeferSecondaryIndexes = o.deferIndexes
 	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
+	c.GTID = o.gtid
 	c.Checksum = o.checksum
 	c.InitiallyDropGhostTable, c.InitiallyDropOldTable, c.OkToDropTable = o.dropGhost, o.dropOld, o.okToDrop
 	c.TimestampOldTable = o.timestampOld
@@ -218,6 +261,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
 	c.AllowZeroInDate = o.allowZeroInDate
 	c.AttemptInstantDDL = o.attemptInstantDDL
+	c.IncludeTriggers, c.TriggerSuffix, c.RemoveTriggerSuffixIfExists = o.includeTriggers, o.triggerSuffix, o.removeTriggerSuffix
 	if o.serverID < 1 || o.serverID > migration.MaxServerID {
 		rc.errs = append(rc.errs, fmt.Errorf("--replica-server-id %d is out of range: use 1 to %d (server ids are 32-bit), and one no other server or replica uses", o.serverID, uint64(migration.MaxServerID)))
 	} else {
@@ -253,6 +297,28 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 		c.TCPAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
 	c.PostponeCutOverFlagFile, c.PanicFlagFile = o.postponeFlagFile, o.panicFlagFile
+	c.CheckpointInterval = rc.duration("checkpoint-seconds", int64(o.checkpointSeconds), time.Second, time.Second, time.Hour, c.CheckpointInterval, "")
+	c.CutOverExponentialBackoff = o.cutOverBackoff
+	c.ExponentialBackoffMaxInterval = rc.duration("exponential-backoff-max-interval", int64(o.backoffMaxSeconds), time.Second, time.Second, migration.MaxExponentialBackoff, c.ExponentialBackoffMaxInterval, "")
+	c.ForceNamedCutOver, c.ForceNamedPanic, c.InitiallyDropSocketFile = o.forceNamedCutOver, o.forceNamedPanic, o.dropSocket
+	c.HooksStatusInterval = rc.duration("hooks-status-interval", int64(o.hooksStatusSeconds), time.Second, time.Second, migration.MaxStatusInterval, c.HooksStatusInterval, "")
+	if o.hooksTimeout < 0 {
+		rc.errs = append(rc.errs, fmt.Errorf("--hooks-timeout %s is negative: use 0 (no limit) or a duration such as 10m", o.hooksTimeout))
+	} else {
+		c.HooksTimeout = o.hooksTimeout
+	}
+	th.IgnoreHTTPErrors = o.ignoreHTTPErrors
+	c.MasterUser, c.MasterPassword = o.masterUser, o.masterPassword
+	c.AnalyzeGhostTable = o.analyzeGhost
+	if !strings.EqualFold(o.storageEngine, "innodb") {
+		rc.errs = append(rc.errs, fmt.Errorf("--storage-engine=%s: doppel migrates InnoDB tables only (its copy and cut-over rely on InnoDB's row locks and transactions); leave the flag out", o.storageEngine))
+	}
+	if c.Resume && c.InitiallyDropGhostTable {
+		o.notes = append(o.notes, "--initially-drop-ghost-table is ignored with --resume, as gh-ost does: the stopped run's ghost is continued, not dropped")
+	}
+	ghostErrs, notes := ghostNotes(o.ghost)
+	rc.errs = append(rc.errs, ghostErrs...)
+	o.notes = append(o.notes, notes...)
 	c.HooksPath, c.HooksHint, c.HooksHintOwner, c.HooksHintToken = o.hooksPath, o.hooksHint, o.hooksHintOwner, o.hooksHintToken
 	if len(rc.errs) > 0 {
 		return migration.Config{}, errors.Join(append(rc.errs, c.Check())...)
@@ -287,10 +353,14 @@ func (o *options) connConfig(fs *flag.FlagSet) (dbconn.Config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.conf != "" {
-		conf, err := readClientConf(o.conf)
+		sections, err := readConf(o.conf)
 		if err != nil {
 			return dbconn.Config{}, err
 		}
+		if err := o.applyOsc(sections["osc"], set); err != nil {
+			return dbconn.Config{}, err
+		}
+		conf := sections["client"]
 		for key, target := range map[string]*string{"user": &o.user, "password": &o.password, "host": &o.host} {
 			if v, ok := conf[key]; ok && !set[key] {
 				*target = v
@@ -304,11 +374,55 @@ func (o *options) connConfig(fs *flag.FlagSet) (dbconn.Config, error) {
 			o.port = p
 		}
 	}
+	if o.askPass {
+		pw, err := readPassword(os.Stdin, os.Stderr)
+		if err != nil {
+			return dbconn.Config{}, err
+		}
+		o.password = pw
+	}
 	if !set["password"] && o.password == "" {
 		o.password = os.Getenv("MYSQL_PWD")
 	}
+	if o.mysqlTimeout < 0 || o.mysqlTimeout > 3600 || o.mysqlTimeout != o.mysqlTimeout {
+		return dbconn.Config{}, fmt.Errorf("--mysql-timeout %v is out of range: use 0 to 3600 seconds", o.mysqlTimeout)
+	}
 	return dbconn.Config{
 		Host: o.host, Port: o.port, User: o.user, Password: o.password,
-		TLS: dbconn.TLSConfig{Enabled: o.ssl || o.sslCA != "" || o.sslCert != "", CAFile: o.sslCA, CertFile: o.sslCert, KeyFile: o.sslKey, AllowInsecure: o.sslAllowInsecure},
+		ConnectTimeout: time.Duration(o.mysqlTimeout * float64(time.Second)),
+		TLS:            dbconn.TLSConfig{Enabled: o.ssl || o.sslCA != "" || o.sslCert != "", CAFile: o.sslCA, CertFile: o.sslCert, KeyFile: o.sslKey, AllowInsecure: o.sslAllowInsecure},
 	}, nil
+}
+
+// applyOsc takes gh-ost's [osc] section of --conf: chunk_size, max_load and max_lag_millis, each
+// unless its flag is on the command line (replication_lag_query is deprecated in gh-ost and
+// ignored). doppel plan has none of these flags, and ignores the section.
+func (o *options) applyOsc(osc map[string]string, set map[string]bool) error {
+	whole := func(key string, target any) error {
+		v, ok := osc[key]
+		if !ok || set[key] {
+			return nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("--conf: [osc] %s = %q is not a whole number", strings.ReplaceAll(key, "-", "_"), v)
+		}
+		switch t := target.(type) {
+		case *int64:
+			*t = n
+		case *int:
+			*t = int(n)
+		}
+		return nil
+	}
+	if err := whole("chunk-size", &o.chunkSize); err != nil {
+		return err
+	}
+	if err := whole("max-lag-millis", &o.maxLagMillis); err != nil {
+		return err
+	}
+	if v, ok := osc["max-load"]; ok && !set["max-load"] {
+		o.maxLoad = v
+	}
+	return nil
 }

@@ -90,6 +90,69 @@ func TestEveryFlagIsDocumented(t *testing.T) {
 	})
 }
 
+// TestEveryGhostFlagIsKnown feeds every flag of gh-ost's command line (testdata/gh-ost-flags.txt)
+// to doppel: none is unknown, so a gh-ost command line never stops on Go's usage dump.
+func TestEveryGhostFlagIsKnown(t *testing.T) {
+	text, err := os.ReadFile("testdata/gh-ost-flags.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := newFlagSet(io.Discard)
+	n := 0
+	for _, name := range strings.Split(string(text), "\n") {
+		if name == "" || strings.HasPrefix(name, "#") {
+			continue
+		}
+		n++
+		if fs.Lookup(name) == nil {
+			t.Errorf("gh-ost's --%s is unknown to doppel", name)
+		}
+	}
+	if n < 100 {
+		t.Errorf("only %d gh-ost flags listed", n)
+	}
+}
+
+// TestEveryFlagHasAGroup: doppel --help shows every flag, once, in its group.
+func TestEveryFlagHasAGroup(t *testing.T) {
+	fs, _ := newFlagSet(io.Discard)
+	seen := map[string]int{}
+	for _, g := range flagGroups {
+		for _, name := range g.names {
+			seen[name]++
+			if fs.Lookup(name) == nil {
+				t.Errorf("group %s names --%s, which does not exist", g.title, name)
+			}
+		}
+	}
+	for _, g := range ghostFlags {
+		seen[g.name]++
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if seen[f.Name] != 1 {
+			t.Errorf("--%s is in %d groups of the help, want 1", f.Name, seen[f.Name])
+		}
+	})
+}
+
+// TestOscConf: gh-ost's [osc] section of --conf sets chunk_size, max_load and max_lag_millis unless
+// the command line gives them.
+func TestOscConf(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gh-ost.cnf")
+	if err := os.WriteFile(path, []byte("[client]\nuser=${DOPPEL_TEST_USER}\n[osc]\nchunk_size=500\nmax_load=Threads_running=30\nmax_lag_millis=2500\nreplication_lag_query=SELECT 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOPPEL_TEST_USER", "from-env")
+	fs, o := parse(t, "--conf="+path, "--max-lag-millis=1000")
+	c, err := o.config(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Conn.User != "from-env" || c.ChunkSize != 500 || c.Throttle.MaxLoad != "Threads_running=30" || c.Throttle.MaxLag != time.Second {
+		t.Errorf("user %q, chunk size %d, max load %q, max lag %s", c.Conn.User, c.ChunkSize, c.Throttle.MaxLoad, c.Throttle.MaxLag)
+	}
+}
+
 // TestGhostRunbookFlags: flags that gh-ost runbooks commonly carry are accepted, and do what doppel
 // can honestly do with them.
 func TestGhostRunbookFlags(t *testing.T) {
@@ -107,6 +170,35 @@ func TestGhostRunbookFlags(t *testing.T) {
 		{[]string{"--cut-over=atomic"}, func(*options, migration.Config) bool { return true }, ""},
 		{[]string{"--cut-over=default"}, func(*options, migration.Config) bool { return true }, ""},
 		{[]string{"--cut-over=two-step"}, nil, "always the atomic one"},
+		{[]string{"--checkpoint-seconds=300"}, func(_ *options, c migration.Config) bool { return c.CheckpointInterval == 300*time.Second }, ""},
+		{[]string{"--cut-over-exponential-backoff", "--exponential-backoff-max-interval=30"}, func(_ *options, c migration.Config) bool {
+			return c.CutOverExponentialBackoff && c.ExponentialBackoffMaxInterval == 30*time.Second
+		}, ""},
+		{[]string{"--force-named-cut-over", "--force-named-panic", "--initially-drop-socket-file"}, func(_ *options, c migration.Config) bool {
+			return c.ForceNamedCutOver && c.ForceNamedPanic && c.InitiallyDropSocketFile
+		}, ""},
+		{[]string{"--hooks-status-interval=5", "--hooks-timeout=10m"}, func(_ *options, c migration.Config) bool {
+			return c.HooksStatusInterval == 5*time.Second && c.HooksTimeout == 10*time.Minute
+		}, ""},
+		{[]string{}, func(_ *options, c migration.Config) bool {
+			return c.HooksStatusInterval == time.Minute && c.HooksTimeout == 0
+		}, ""},
+		{[]string{"--ignore-http-errors"}, func(_ *options, c migration.Config) bool { return c.Throttle.IgnoreHTTPErrors }, ""},
+		{[]string{"--master-user=m", "--master-password=mp"}, func(_ *options, c migration.Config) bool { return c.MasterUser == "m" && c.MasterPassword == "mp" }, ""},
+		{[]string{"--mysql-timeout=2.5"}, func(_ *options, c migration.Config) bool { return c.Conn.ConnectTimeout == 2500*time.Millisecond }, ""},
+		{[]string{"--mysql-timeout=-1"}, nil, "--mysql-timeout -1 is out of range"},
+		{[]string{"--analyze-ghost-table-before-cutover"}, func(_ *options, c migration.Config) bool { return c.AnalyzeGhostTable }, ""},
+		{[]string{"--storage-engine=InnoDB"}, func(*options, migration.Config) bool { return true }, ""},
+		{[]string{"--storage-engine=rocksdb"}, nil, "InnoDB tables only"},
+		{[]string{"--resume", "--initially-drop-ghost-table"}, func(o *options, c migration.Config) bool {
+			return c.Resume && len(o.notes) == 1 && strings.Contains(o.notes[0], "ignored with --resume")
+		}, ""},
+		// gh-ost flags accepted without effect say so in the log; refused ones say why and what to do.
+		{[]string{"--skip-metadata-lock-check", "--aliyun-rds", "--charset=utf8mb4,utf8,latin1"}, func(o *options, _ migration.Config) bool {
+			return len(o.notes) == 3 && strings.Contains(o.notes[0], "--aliyun-rds is accepted")
+		}, ""},
+		{[]string{"--statsd-addr=127.0.0.1:8125"}, nil, "--statsd-addr (a gh-ost flag): doppel exports Prometheus metrics, not StatsD: use --metrics-address"},
+		{[]string{"--skip-strict-mode"}, nil, "--skip-strict-mode (a gh-ost flag): doppel writes in strict mode"},
 	} {
 		fs, o := parse(t, c.args...)
 		cfg, err := o.config(fs)

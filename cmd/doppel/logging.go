@@ -14,11 +14,14 @@ import (
 var flagHelp = flag.ErrHelp
 
 // newLogger builds doppel's logger: readable console lines by default, JSON lines with
-// --log-format=json. The MySQL driver's own messages are routed through it at debug level.
-func newLogger(w io.Writer, format string, debug bool) (*zap.Logger, error) {
+// --log-format=json; --quiet keeps warnings and errors only. The MySQL driver's own messages are routed through it at debug level.
+func newLogger(w io.Writer, format string, debug, quiet bool) (*zap.Logger, error) {
 	level := zapcore.InfoLevel
-	if debug {
+	switch {
+	case debug:
 		level = zapcore.DebugLevel
+	case quiet:
+		level = zapcore.WarnLevel
 	}
 	encCfg := zap.NewProductionEncoderConfig()
 	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder

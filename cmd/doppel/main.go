@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,8 @@ func serveMetrics(ctx context.Context, addr string, cfg *migration.Config) (stop
 	if err != nil {
 		return nil, err
 	}
-	srv, err := metrics.Listen(addr, reg, func() error { return nil })
+	cfg.Health = &migration.Health{}
+	srv, err := metrics.Listen(addr, reg, cfg.Health.Check)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-address: %w", err)
 	}
@@ -51,7 +53,9 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	args := cloneArgs(os.Args[1:])
+	hideSecretArgs(os.Args[1:])
+	code := run(ctx, args, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -68,16 +72,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fs, o := newFlagSet(stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flagHelp) {
+			writeHelp(stdout, fs)
 			return 0
 		}
+		fmt.Fprintln(stderr, err)
 		return 2
 	}
 	if o.help {
-		fs.SetOutput(stdout)
-		fs.Usage()
+		writeHelp(stdout, fs)
 		return 0
+	}
+	if o.checkFlag {
+		return 0 // every flag given exists: Parse would have failed otherwise
 	}
 	if o.version {
 		fmt.Fprintln(stdout, "doppel", version)
@@ -95,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logOut = bar
 		defer bar.Close()
 	}
-	logger, err := newLogger(logOut, o.logFormat, o.debug)
+	logger, err := newLogger(logOut, o.logFormat, o.debug, o.quiet)
 	if err != nil {
 		fmt.Fprintln(stderr, "doppel:", err)
 		return 2
@@ -105,6 +113,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "doppel:", err)
 		return 2
+	}
+	for _, note := range o.notes {
+		logger.Info(note)
 	}
 	cfg.Logger = logger
 	cfg.Out = stdout
@@ -171,4 +182,23 @@ func phaseTimes(phases []migration.PhaseTime) string {
 		parts[i] = p.Phase + " " + p.Duration.Round(time.Millisecond).String()
 	}
 	return strings.Join(parts, ", ")
+}
+
+// parseFlags parses args without the flag package's own output: a bad flag is one line (the
+// closest known flag for an unknown one), never the whole usage.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	usage := fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); ok {
+		return errors.New(unknownFlag(fs, name))
+	}
+	return fmt.Errorf("doppel: %s (doppel --help lists every flag)", strings.Replace(err.Error(), " -", " --", 1))
 }

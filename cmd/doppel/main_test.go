@@ -16,7 +16,13 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"version", []string{"--version"}, 0, "doppel dev"},
 		{"help", []string{"--help"}, 0, "--alter"},
-		{"unknown flag", []string{"--no-such-flag"}, 2, "flag provided but not defined"},
+		{"unknown flag", []string{"--no-such-flag"}, 2, "doppel: unknown flag --no-such-flag (doppel --help lists every flag)"},
+		{"typo", []string{"--chunk-sise=10"}, 2, "unknown flag --chunk-sise; did you mean --chunk-size?"},
+		{"underscores", []string{"--max_lag_millis=10"}, 2, "did you mean --max-lag-millis?"},
+		{"bad value", []string{"--port=x"}, 2, `invalid value "x" for flag --port`},
+		{"check-flag", []string{"--check-flag", "--skip-metadata-lock-check", "--gtid", "--chunk-size=10"}, 0, ""},
+		{"check-flag unknown", []string{"--check-flag", "--no-such-flag"}, 2, "unknown flag --no-such-flag"},
+		{"help lists the subcommands", []string{"--help"}, 0, "doppel plan --host"},
 		{"stray argument", []string{"--table=t", "oops"}, 2, `unexpected argument "oops"`},
 		{"bad log format", []string{"--log-format=xml"}, 2, "--log-format"},
 		{"missing required", []string{"--host=127.0.0.1", "--port=1"}, 1, "--database is required"},
@@ -35,6 +41,9 @@ func TestExitCodes(t *testing.T) {
 			}
 			if all := stdout.String() + stderr.String(); !strings.Contains(all, tc.out) {
 				t.Errorf("output lacks %q:\n%s", tc.out, all)
+			}
+			if strings.Contains(tc.out, "flag --") && strings.Count(stderr.String(), "\n") > 1 {
+				t.Errorf("a bad command line gave more than one line:\n%s", stderr.String())
 			}
 		})
 	}

@@ -25,6 +25,16 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.table, "table", "", "table the ALTER is for (required)")
 	fs.StringVar(&o.alter, "alter", "", "the change, as in ALTER TABLE (required)")
 	output := fs.String("output", "text", "text or json")
+	// The migration's flags that decide whether it refuses the change.
+	fs.BoolVar(&o.approveRenamed, "approve-renamed-columns", false, "as for a migration: the ALTER renames columns, carry their values over")
+	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "as for a migration: the ALTER renames columns, do not carry their values over")
+	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "as for a migration: let the ALTER add a unique key, after checking the rows hold no duplicates")
+	fs.BoolVar(&o.allowZeroInDate, "allow-zero-in-date", false, "as for a migration: the ALTER may set zero-date defaults")
+	fs.BoolVar(&o.includeTriggers, "include-triggers", false, "as for a migration: move the table's triggers to the new table")
+	fs.StringVar(&o.triggerSuffix, "trigger-suffix", migration.DefaultConfig().TriggerSuffix, "as for a migration: the triggers' temporary suffix")
+	fs.BoolVar(&o.removeTriggerSuffix, "remove-trigger-suffix-if-exists", false, "as for a migration")
+	fs.BoolVar(&o.discardFKs, "discard-foreign-keys", false, "as for a migration: the new table gets none of the table's own foreign keys")
+	fs.BoolVar(&o.skipFKs, "skip-foreign-key-checks", false, "as for a migration: assert the table takes part in no foreign key")
 	allowDataLoss := fs.Bool("allow-data-loss", false, "accept clauses that lose data (dropped columns, narrowed types): needs care instead of refused")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "doppel plan says what an ALTER will do before doing it; it changes nothing.\n\n")
@@ -53,10 +63,22 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "doppel plan:", err)
 		return 3
 	}
+	refusal := checkRequest(ctx, conn, o)
+	if refusal != nil && !migration.IsRefusal(refusal) {
+		fmt.Fprintln(stderr, "doppel plan:", refusal)
+		return 3
+	}
 	r, err := buildPlan(ctx, conn, o, plan.Options{AllowDataLoss: *allowDataLoss})
-	if err != nil {
+	switch {
+	case err != nil && refusal != nil:
+		// Nothing to plan (the ALTER cannot be read, the table is missing): the refusal is the report.
+		r = &plan.Report{Database: o.database, Table: o.table, Alter: o.alter}
+	case err != nil:
 		fmt.Fprintln(stderr, "doppel plan:", err)
 		return 3
+	}
+	if refusal != nil {
+		r.Refuse(refusal.Error())
 	}
 	r.ShowExitCode = true
 	if *output == "json" {
@@ -69,6 +91,24 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 3
 	}
 	return r.ExitCode()
+}
+
+// checkRequest runs the migration's own checks of the change (migration.CheckRequest), so that the
+// plan refuses, in the same words, whatever a migration with these flags refuses.
+func checkRequest(ctx context.Context, conn dbconn.Config, o *options) error {
+	db, err := dbconn.Open(conn, "")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cfg := migration.DefaultConfig()
+	cfg.Conn, cfg.AllowOnMaster = conn, true
+	cfg.Database, cfg.Table, cfg.Alter = o.database, o.table, o.alter
+	cfg.ApproveRenamedColumns, cfg.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
+	cfg.AllowUniqueKeyChange, cfg.AllowZeroInDate = o.allowUniqueKeyChange, o.allowZeroInDate
+	cfg.IncludeTriggers, cfg.TriggerSuffix, cfg.RemoveTriggerSuffixIfExists = o.includeTriggers, o.triggerSuffix, o.removeTriggerSuffix
+	cfg.DiscardForeignKeys, cfg.SkipForeignKeyChecks = o.discardFKs, o.skipFKs
+	return migration.CheckRequest(ctx, cfg, db)
 }
 
 // buildPlan reads the ALTER as the server reads it, as a migration does (without refusing what a

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -27,6 +28,7 @@ type assembler struct {
 	log    *zap.Logger
 
 	file    string   // binlog file the events come from, set by rotate events
+	gtid    string   // the GTID of the open group, "" when it has none
 	changes []Change // watched changes of the open group
 	// savepoints of the open group, with how many changes existed when each was set, so that a
 	// ROLLBACK TO SAVEPOINT can drop the changes made after it.
@@ -74,12 +76,22 @@ func (a *assembler) feedIn(ev *replication.BinlogEvent, f frame, emit func(Txn) 
 		// A GTID event (MySQL's anonymous one too) opens the next group. MariaDB writes no BEGIN
 		// after it.
 		a.discardOpen("gtid")
+		a.gtid = gtidOf(ev)
 
 	case *replication.TransactionPayloadEvent:
 		// MySQL 8 binlog_transaction_compression: a whole transaction (BEGIN … XID) compressed in
 		// one event, decoded by go-mysql into Events. Skipping it would lose every change in it.
+		// Its end is the only place to resume near its events, so it must hold one transaction:
+		// a second would end at the same position, and a resume there would skip it.
+		ended := 0
+		once := func(t Txn) error {
+			if ended++; ended > 1 {
+				return fmt.Errorf("the compressed transaction payload ending at %s holds more than one transaction; MySQL writes one per payload, so the binlog is not what doppel can follow", a.pos(f))
+			}
+			return emit(t)
+		}
 		for _, in := range e.Events {
-			if err := a.feedIn(in, f, emit); err != nil {
+			if err := a.feedIn(in, f, once); err != nil {
 				return err
 			}
 		}
@@ -279,7 +291,25 @@ func (a *assembler) txn(f frame) (Txn, error) {
 		// carry positions. A 0 here would make the saved position wrong.
 		return Txn{}, fmt.Errorf("the binlog event ending a transaction in %s has no end position", a.file)
 	}
-	return Txn{End: a.pos(f), Time: time.Unix(int64(f.time), 0).UTC()}, nil
+	t := Txn{End: a.pos(f), Time: time.Unix(int64(f.time), 0).UTC(), GTID: a.gtid}
+	a.gtid = ""
+	return t, nil
+}
+
+// gtidOf is the GTID a GTID event gives its group: "" for MySQL's anonymous ones (gtid_mode OFF).
+func gtidOf(ev *replication.BinlogEvent) string {
+	switch e := ev.Event.(type) {
+	case *replication.MariadbGTIDEvent:
+		return e.GTID.String()
+	case mysql.BinlogGTIDEvent:
+		if ev.Header.EventType == replication.ANONYMOUS_GTID_EVENT {
+			return ""
+		}
+		if next, err := e.GTIDNext(); err == nil {
+			return next.String()
+		}
+	}
+	return ""
 }
 
 // discardOpen drops the changes of a group that never ended. A new group, a new binlog file or a

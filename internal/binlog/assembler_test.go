@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -486,6 +487,19 @@ func TestAssemblerReturnsEmitErrors(t *testing.T) {
 	}
 }
 
+// A compressed payload holding two transactions would give both the payload's end as their
+// position, and a resume there would skip the second: it is refused, after the first.
+func TestAssemblerRefusesTwoTransactionsInOnePayload(t *testing.T) {
+	a := newAssembler("db", map[string]bool{"t": true}, f1, zap.NewNop())
+	var got []Txn
+	err := a.feed(payload(900, query(0, "db", "BEGIN"), insertRows(0, "t", row(int32(1))), xid(0),
+		query(0, "db", "BEGIN"), insertRows(0, "t", row(int32(2))), xid(0)),
+		func(x Txn) error { got = append(got, x); return nil })
+	if err == nil || !strings.Contains(err.Error(), "holds more than one transaction") || len(got) != 1 {
+		t.Fatalf("feed returned %v after %d transactions, want a refusal after one", err, len(got))
+	}
+}
+
 // Discarding an unterminated transaction is logged (it means a crash) without the rows.
 func TestAssemblerDiscardLogsNoValues(t *testing.T) {
 	core, logs := observer.New(zap.DebugLevel)
@@ -552,6 +566,33 @@ func TestSavepointName(t *testing.T) {
 	} {
 		if got := savepointName(q); got != want {
 			t.Errorf("savepointName(%q) = %q, want %q", q, got, want)
+		}
+	}
+}
+
+// TestGTIDOf: each group carries its GTID as the flavour writes it; MySQL's anonymous GTIDs give
+// none.
+func TestGTIDOf(t *testing.T) {
+	sid := []byte{0x3e, 0x11, 0xfa, 0x47, 0x71, 0xca, 0x11, 0xe1, 0x9e, 0x33, 0xc8, 0x0a, 0xa9, 0x42, 0x95, 0x28}
+	for _, tc := range []struct {
+		name string
+		ev   *replication.BinlogEvent
+		want string
+	}{
+		{"mysql", event(replication.GTID_EVENT, 100, &replication.GTIDEvent{SID: sid, GNO: 23}), "3e11fa47-71ca-11e1-9e33-c80aa9429528:23"},
+		{"mysql anonymous", event(replication.ANONYMOUS_GTID_EVENT, 100, &replication.GTIDEvent{SID: make([]byte, 16)}), ""},
+		{"mariadb", event(replication.MARIADB_GTID_EVENT, 100, &replication.MariadbGTIDEvent{GTID: mysql.MariadbGTID{DomainID: 0, ServerID: 1, SequenceNumber: 42}}), "0-1-42"},
+	} {
+		a := newAssembler("db", map[string]bool{"t": true}, f1, zap.NewNop())
+		var got []Txn
+		emit := func(x Txn) error { got = append(got, x); return nil }
+		for _, ev := range []*replication.BinlogEvent{tc.ev, query(150, "db", "BEGIN"), insertRows(180, "t", row(int32(1))), xid(200)} {
+			if err := a.feed(ev, emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(got) != 1 || got[0].GTID != tc.want {
+			t.Errorf("%s: %+v, want GTID %q", tc.name, got, tc.want)
 		}
 	}
 }

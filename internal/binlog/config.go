@@ -36,6 +36,11 @@ type Config struct {
 	// events of every other table are skipped before their rows are decoded.
 	Tables []string
 
+	// GTID positions the stream by GTID (gh-ost's --gtid): it starts and reconnects from
+	// Position.GTIDSet, which is valid on every server of the topology, and every transaction's end
+	// carries the set executed up to it. Without it, file and offset on this server.
+	GTID bool
+
 	// Logger receives the stream's life cycle and go-mysql's own messages; nil discards them.
 	// Row values are never logged.
 	Logger *zap.Logger

@@ -33,6 +33,9 @@ type Reader struct {
 	backoffMin, backoffMax, giveUpAfter time.Duration
 
 	running atomic.Bool
+	// lostAt is when the stream was lost (unix nanoseconds), until an event arrives again; 0 while
+	// it streams.
+	lostAt atomic.Int64
 
 	mu  sync.Mutex
 	pos Position // end of the last transaction sent or skipped
@@ -73,6 +76,15 @@ func NewReader(cfg Config) (*Reader, error) {
 	}, nil
 }
 
+// Lost is how long the stream has been down, reconnecting (0 while it streams).
+func (r *Reader) Lost() time.Duration {
+	at := r.lostAt.Load()
+	if at == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, at))
+}
+
 // Position returns the end of the last transaction Run sent on out, or skipped because it changed
 // no watched table: restarting Run there neither loses nor repeats a transaction. Before Run has
 // passed a transaction it is Run's start position.
@@ -102,8 +114,11 @@ func (r *Reader) setPosition(p Position) {
 // never answers its handshake delays that, by up to ten seconds). Run must not be called again
 // while it runs.
 func (r *Reader) Run(ctx context.Context, start Position, out chan<- Txn) error {
-	if start.File == "" {
+	if start.File == "" && !r.cfg.GTID {
 		return errors.New("binlog stream: the start position names no binlog file")
+	}
+	if r.cfg.GTID && start.GTIDSet == "" {
+		return errors.New("binlog stream: positioned by GTID, but the start position has no GTID set")
 	}
 	if out == nil {
 		return errors.New("binlog stream: no channel to send on")
@@ -129,6 +144,7 @@ func (r *Reader) Run(ctx context.Context, start Position, out chan<- Txn) error 
 			return perm.error
 		}
 		now := time.Now()
+		r.lostAt.CompareAndSwap(0, now.UnixNano())
 		if healthy {
 			wait, downSince = r.backoffMin, now
 		}
@@ -160,7 +176,16 @@ func (r *Reader) stream(ctx context.Context, from Position, out chan<- Txn) (hea
 	syncer := replication.NewBinlogSyncer(r.syncerConfig(dialer(ctx)))
 	defer syncer.Close()
 
-	streamer, err := syncer.StartSync(mysql.Position{Name: from.File, Pos: from.Pos})
+	var gset mysql.GTIDSet // the set executed up to the last transaction passed, with cfg.GTID
+	var streamer *replication.BinlogStreamer
+	if r.cfg.GTID {
+		if gset, err = mysql.ParseGTIDSet(r.cfg.Flavor, from.GTIDSet); err != nil {
+			return false, permanentError{fmt.Errorf("reading the GTID set %q to start the binlog stream of %s from: %w", from.GTIDSet, r.addr, err)}
+		}
+		streamer, err = syncer.StartSyncGTID(gset.Clone())
+	} else {
+		streamer, err = syncer.StartSync(mysql.Position{Name: from.File, Pos: from.Pos})
+	}
 	if err != nil {
 		return false, classify(fmt.Errorf("starting the binlog stream of %s at %s: %w", r.addr, from, err))
 	}
@@ -171,6 +196,14 @@ func (r *Reader) stream(ctx context.Context, from Position, out chan<- Txn) (hea
 		if last := r.Position(); t.End.Compare(last) <= 0 {
 			// Resuming is only exact if positions only move forward.
 			return fmt.Errorf("a transaction ends at %s, not after the previous end %s", t.End, last)
+		}
+		if gset != nil {
+			if t.GTID != "" {
+				if err := gset.Update(t.GTID); err != nil {
+					return fmt.Errorf("adding GTID %s to the executed set: %w", t.GTID, err)
+				}
+			}
+			t.End.GTIDSet = gset.String()
 		}
 		if len(t.Changes) > 0 || t.DDL != nil {
 			select {
@@ -190,6 +223,7 @@ func (r *Reader) stream(ctx context.Context, from Position, out chan<- Txn) (hea
 			}
 			return proved(), classifyEventError(err, asm.file)
 		}
+		r.lostAt.Store(0)
 		if err := asm.feed(ev, emit); err != nil {
 			if ctx.Err() != nil {
 				return false, ctx.Err()

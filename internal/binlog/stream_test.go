@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -534,6 +535,21 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	before := receive(t, rn.out, 10, 10*time.Second) // the rest is in flight during the restart
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Lost says how long the stream is down (for /healthz): sampled through the restart.
+	var lostMax atomic.Int64
+	sampled := make(chan struct{})
+	stopSampling := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			lostMax.Store(max(lostMax.Load(), int64(r.Lost())))
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
 	if err := sb.Primary.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -546,8 +562,16 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 		mustExec(t, db2, fmt.Sprintf("INSERT INTO t VALUES (%d)", i))
 	}
 	got := append(before, receive(t, rn.out, 30, time.Minute)...)
+	close(stopSampling)
+	<-sampled
+	if lostMax.Load() <= 0 {
+		t.Error("Lost() stayed 0 while the server restarted")
+	}
 	checkSequence(t, got, 1, 40)
 	expectNone(t, rn.out, 300*time.Millisecond)
+	if lost := r.Lost(); lost != 0 {
+		t.Errorf("Lost() = %s once the stream is back", lost)
+	}
 	if got[39].End.File == got[0].End.File {
 		t.Errorf("all transactions in %s: the restart should have started a new binlog file", got[0].End.File)
 	}

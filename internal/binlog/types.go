@@ -12,12 +12,16 @@ import (
 type Position struct {
 	File string
 	Pos  uint32
+	// GTIDSet, with Config.GTID, is the set of transactions executed up to here (MySQL's
+	// gtid_executed, MariaDB's gtid_binlog_pos): where a stream can start on any server of the
+	// topology. Compare and String ignore it.
+	GTIDSet string
 }
 
 func (p Position) String() string { return fmt.Sprintf("%s:%d", p.File, p.Pos) }
 
 // IsZero reports whether p is unset.
-func (p Position) IsZero() bool { return p.File == "" && p.Pos == 0 }
+func (p Position) IsZero() bool { return p.File == "" && p.Pos == 0 && p.GTIDSet == "" }
 
 // Compare returns -1, 0 or 1 as p is before, equal to or after q. Binlog file names share a base
 // and a zero-padded sequence number, so they order as strings of equal length.
@@ -106,4 +110,7 @@ type Txn struct {
 	End Position
 	// Time is when the server wrote the transaction (its commit event's timestamp).
 	Time time.Time
+	// GTID is the transaction's own GTID ("uuid:n" on MySQL, "domain-server-n" on MariaDB), or ""
+	// when the binlog gives none (MySQL's anonymous GTIDs).
+	GTID string
 }

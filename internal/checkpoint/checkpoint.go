@@ -36,6 +36,9 @@ type Record struct {
 	// BinlogFile and BinlogPos are where the replay is complete up to.
 	BinlogFile string `json:"binlog_file"`
 	BinlogPos  uint32 `json:"binlog_pos"`
+	// GTIDSet, with --gtid, is the GTID set executed up to the same point: a resume may start from
+	// it on another server of the topology.
+	GTIDSet string `json:"gtid_set,omitempty"`
 	// Deferred holds the secondary indexes left out of the ghost for the copy, if any.
 	Deferred *Deferred `json:"deferred,omitempty"`
 	// BinlogTime is when the last replayed transaction was written: how old the binlog a resume

@@ -55,6 +55,9 @@ type Config struct {
 	// AfterChunk, when set, runs after every chunk with how long it took and how many rows it
 	// inserted: the nice-ratio rest and the metrics. An error stops the copy.
 	AfterChunk func(ctx context.Context, took time.Duration, rows int64) error
+	// OnRetry, when set, runs before a failed chunk is tried again, with the error (gh-ost's
+	// on-batch-copy-retry hook); it must not block for long.
+	OnRetry func(ctx context.Context, err error)
 	// CatchUp, when set, returns once the replay has applied every change committed before the
 	// call. A chunk whose row collides with a ghost row under a unique key of the ghost calls it and
 	// is tried again: the ghost row may be an old version the replay has not updated yet.
@@ -226,6 +229,9 @@ func (c *Copier) exec(ctx context.Context, ch chunk, query string, args []any) (
 		if err != nil {
 			if dbconn.IsRetryable(err) {
 				c.cfg.Logger.Warn("chunk copy failed, retrying", zap.Int64("chunk", ch.seq), zap.Error(err))
+				if c.cfg.OnRetry != nil {
+					c.cfg.OnRetry(ctx, err)
+				}
 			}
 			return err
 		}

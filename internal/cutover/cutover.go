@@ -91,7 +91,10 @@ type Config struct {
 	LockTimeout time.Duration
 	// Attempts is how many times the swap is tried before giving up.
 	Attempts int
-	CatchUp  CatchUp
+	// Backoff, when set, is the pause after the failed attempt number n (from 1); nil pauses n
+	// seconds, at most 10.
+	Backoff func(n int) time.Duration
+	CatchUp CatchUp
 	// BeforeLock, when set, runs with the session that will hold the lock, just before it locks:
 	// what UnderLock needs of tables other than the locked ones is prepared there.
 	BeforeLock func(ctx context.Context, locker *sql.Conn) error
@@ -206,7 +209,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		select {
 		case <-ctx.Done():
 			return Result{}, errors.Join(ctx.Err(), lastErr)
-		case <-time.After(time.Duration(min(attempt, 10)) * time.Second):
+		case <-time.After(cfg.pause(attempt)):
 		}
 	}
 	return Result{}, fmt.Errorf("cut-over failed after %d attempt(s), the original table is untouched: %w", cfg.Attempts, lastErr)
@@ -476,6 +479,14 @@ func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error
 func isLockWait(state string) bool {
 	// "Waiting for table metadata lock" on MySQL and MariaDB.
 	return len(state) >= 11 && state[:11] == "Waiting for"
+}
+
+// pause is how long to wait after the failed attempt n.
+func (c Config) pause(n int) time.Duration {
+	if c.Backoff != nil {
+		return c.Backoff(n)
+	}
+	return time.Duration(min(n, 10)) * time.Second
 }
 
 func (c Config) failpoint(step string) {

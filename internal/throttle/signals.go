@@ -211,7 +211,7 @@ func (t *Throttler) checkQuery(ctx context.Context) error {
 }
 
 // checkHTTP sends a HEAD request to the throttle URL; any answer but 200 throttles, and so does
-// no answer within HTTPTimeout.
+// no answer within HTTPTimeout unless IgnoreHTTPErrors.
 func (t *Throttler) checkHTTP(ctx context.Context) error {
 	u := t.ThrottleHTTP()
 	if u == "" {
@@ -223,6 +223,8 @@ func (t *Throttler) checkHTTP(ctx context.Context) error {
 	status, err := t.head(cctx, u)
 	switch {
 	case ctx.Err() != nil || u != t.ThrottleHTTP():
+	case err != nil && t.cfg.IgnoreHTTPErrors:
+		t.set(sigHTTP, false, "")
 	case err != nil:
 		t.set(sigHTTP, true, fmt.Sprintf("throttle-http %s: %v", u, err))
 	case status != http.StatusOK:

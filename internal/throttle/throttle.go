@@ -87,6 +87,9 @@ type Config struct {
 	// none within HTTPTimeout, throttles.
 	ThrottleHTTP              string
 	HTTPInterval, HTTPTimeout time.Duration
+	// IgnoreHTTPErrors is gh-ost's --ignore-http-errors: an endpoint that cannot be reached (or
+	// does not answer in time) does not throttle; only an answer other than 200 does.
+	IgnoreHTTPErrors bool
 	// FlagFile and AdditionalFlagFile are --throttle-flag-file and --throttle-additional-flag-file:
 	// while either exists, doppel throttles.
 	FlagFile, AdditionalFlagFile string
@@ -560,6 +563,15 @@ func (t *Throttler) evalLag() {
 	defer t.lagMu.Unlock()
 	ok, reason := t.lagVerdict()
 	t.set(sigLag, !ok, reason)
+}
+
+// HibernatingUntil is when the hibernation on critical load ends (--critical-load-hibernate-seconds),
+// or the zero time when doppel is not hibernating.
+func (t *Throttler) HibernatingUntil() time.Time {
+	if !t.hibernating() {
+		return time.Time{}
+	}
+	return time.Unix(0, t.hibernateUntil.Load())
 }
 
 func (t *Throttler) hibernating() bool {

@@ -519,6 +519,23 @@ func TestThrottleQuery(t *testing.T) {
 	}
 }
 
+// TestIgnoreHTTPErrors: with --ignore-http-errors an endpoint that is gone does not throttle, and
+// a 503 still does.
+func TestIgnoreHTTPErrors(t *testing.T) {
+	f := newFixture(t)
+	var status atomic.Int32
+	status.Store(http.StatusServiceUnavailable)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(int(status.Load())) }))
+	defer srv.Close()
+	cfg := f.config()
+	cfg.ThrottleHTTP = srv.URL + "/throttle"
+	cfg.IgnoreHTTPErrors = true
+	th := start(t, cfg)
+	eventually(t, 3*time.Second, "throttled by 503", throttledFor(th, "answered 503 Service Unavailable"))
+	srv.Close()
+	eventually(t, 3*time.Second, "an endpoint that is gone does not throttle", free(th))
+}
+
 func TestThrottleHTTP(t *testing.T) {
 	f := newFixture(t)
 	var status atomic.Int32
