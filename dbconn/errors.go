@@ -33,6 +33,9 @@ const (
 	// ErrAutoIncRead is how MariaDB reports a deadlock on a table's AUTO-INC lock ("Failed to read
 	// auto-increment value from storage engine"): a copy chunk holds it while the replay waits.
 	ErrAutoIncRead = 1467
+	// ErrSubqueryRows ("Subquery returns more than 1 row") is the collision signal of a copy into
+	// a ghost without a NOT NULL column (sqlbuild.Copy.TripBySubquery).
+	ErrSubqueryRows = 1242
 )
 
 // ErrorNumber returns the server's error number, or 0 when err is not a server error.

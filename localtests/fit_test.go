@@ -62,6 +62,9 @@ type positiveLoad struct {
 	committed, failed, diverged atomic.Int64
 	mu                          sync.Mutex
 	errs                        []string
+	// next, when set, returns the next statement (with %s for the table) and its arguments
+	// instead of the load's own on (id, v, w).
+	next func(ctx context.Context, r *rand.Rand) (string, []any)
 }
 
 func (l *positiveLoad) run(ctx context.Context) {
@@ -73,6 +76,11 @@ func (l *positiveLoad) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+		if l.next != nil {
+			stmt, args := l.next(ctx, r)
+			l.one(ctx, stmt, args)
+			continue
 		}
 		id := 1 + r.Int64N(1<<31-1)
 		var stmt string

@@ -68,6 +68,9 @@ func buildDoppel(t *testing.T) string {
 // A fixture is one case directory.
 type fixture struct {
 	name string
+	// compareKey, set by Go tests, are the columns the result is compared with the oracle by, for
+	// a table without a unique key of NOT NULL columns.
+	compareKey []string
 	// create is create.sql: it creates the table and whatever else the case needs.
 	create string
 	// table is the table doppel migrates: the file table, else "t".

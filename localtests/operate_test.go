@@ -75,7 +75,12 @@ func TestInterruptedWhilePostponedThenResumed(t *testing.T) {
 	c.runInterruptedThenResumed(true, func(p *doppelProc) {
 		p.waitFor("cut-over postponed")
 		time.Sleep(2500 * time.Millisecond) // a checkpoint is written every 2 s
-	}, func() { removeFlag(t, postpone) })
+	}, func(p *doppelProc) {
+		// The resumed run postpones again, as gh-ost does: the flag file is there (or created
+		// again) until the operator removes it.
+		p.waitFor("cut-over postponed")
+		removeFlag(t, postpone)
+	})
 }
 
 var copiedRE = regexp.MustCompile(`copy (\d+)/`)
@@ -134,10 +139,10 @@ func TestPanicFlagWithoutCheckpoint(t *testing.T) {
 
 // runInterruptedThenResumed migrates the table in two runs under one load. interrupt runs while the
 // first goes on, which is then stopped by SIGINT: it must leave the table as it was and keep the
-// ghost and changelog tables. between, when set, runs after it. The second run, with --resume, must
-// continue from the checkpoint (copyDone says whether that was after the copy) and pass every check
-// of a case.
-func (c *caseRun) runInterruptedThenResumed(copyDone bool, interrupt func(p *doppelProc), between func()) {
+// ghost and changelog tables. The second run, with --resume, must continue from the checkpoint
+// (copyDone says whether that was after the copy) and pass every check of a case; resumed, when
+// set, runs while it goes on.
+func (c *caseRun) runInterruptedThenResumed(copyDone bool, interrupt, resumed func(p *doppelProc)) {
 	t := c.t
 	c.runCreateSQL()
 	alt := c.setUp()
@@ -159,12 +164,12 @@ func (c *caseRun) runInterruptedThenResumed(copyDone bool, interrupt func(p *dop
 	res := p.wait()
 	c.checkStopped(res, "interrupted", ddl, load.Stats())
 	c.checkHelperTables(c.f.table, map[string]bool{"_gho": true, "_ghc": true})
-	if between != nil {
-		between()
-	}
-
 	c.f.args = append(c.f.args, "--resume")
-	res = c.doppel()
+	p = c.startDoppel()
+	if resumed != nil {
+		resumed(p)
+	}
+	res = p.wait()
 	during := load.Stats().Committed - before
 	time.Sleep(loadAfter)
 	if err := stop(); err != nil {

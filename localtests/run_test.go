@@ -177,6 +177,9 @@ func (c *caseRun) checkMigrated(res doppelResult, st loadgen.Stats, during int64
 		if strings.Contains(line, "\tWARN\t") || strings.Contains(line, "\tERROR\t") {
 			t.Logf("doppel: %s", line) // worth a look even when the migration succeeded
 		}
+		if strings.HasPrefix(line, "doppel: migrated ") {
+			t.Log(line) // how long the table was blocked at the cut-over, for the record
+		}
 	}
 
 	c.exec("ALTER TABLE " + c.q(c.oracle()) + " " + c.f.alter)
@@ -420,6 +423,9 @@ func columnsOf(t *testing.T, conn *sql.Conn, qualified string) []columnInfo {
 // keyOf returns the key rows of the table are compared by.
 func (c *caseRun) keyOf(db *sql.DB, name string) []string {
 	c.t.Helper()
+	if c.f.compareKey != nil {
+		return c.f.compareKey
+	}
 	tbl, err := table.Inspect(c.ctx, db, c.schema, name)
 	if err != nil {
 		c.t.Fatal(err)
@@ -508,8 +514,8 @@ func (c *caseRun) checkSameDefinition(dbA *sql.DB, a string, dbB *sql.DB, b stri
 func (c *caseRun) helperTables(name string) map[string]bool {
 	c.t.Helper()
 	out := map[string]bool{}
-	for _, suffix := range []string{"_gho", "_ghc", "_del"} {
-		ok, err := table.Exists(c.ctx, c.primary, c.schema, "_"+name+suffix)
+	for suffix, helper := range helperNames(name) {
+		ok, err := table.Exists(c.ctx, c.primary, c.schema, helper)
 		if err != nil {
 			c.t.Fatal(err)
 		}
@@ -518,13 +524,18 @@ func (c *caseRun) helperTables(name string) map[string]bool {
 	return out
 }
 
+// helperNames are the names of doppel's helper tables for name, by gh-ost's suffix.
+func helperNames(name string) map[string]string {
+	return map[string]string{"_gho": table.GhostName(name), "_ghc": table.ChangelogName(name), "_del": table.OldName(name)}
+}
+
 // checkHelperTables checks that exactly the wanted helper tables of name exist.
 func (c *caseRun) checkHelperTables(name string, want map[string]bool) {
 	c.t.Helper()
 	got := c.helperTables(name)
-	for _, suffix := range []string{"_gho", "_ghc", "_del"} {
+	for suffix, helper := range helperNames(name) {
 		if got[suffix] != want[suffix] {
-			c.t.Errorf("table %s exists: %v, want %v", "_"+name+suffix, got[suffix], want[suffix])
+			c.t.Errorf("table %s exists: %v, want %v", helper, got[suffix], want[suffix])
 		}
 	}
 }
@@ -584,7 +595,7 @@ func (c *caseRun) runFailure() {
 // planFlags are the flags of a case that doppel plan takes too: those that decide whether a
 // migration refuses the change.
 var planFlags = []string{"alter", "database", "table", "approve-renamed-columns", "skip-renamed-columns", "allow-unique-key-change", "allow-zero-in-date",
-	"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists", "discard-foreign-keys", "skip-foreign-key-checks"}
+	"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists", "allow-nullable-unique-key", "discard-foreign-keys", "skip-foreign-key-checks"}
 
 // checkPlanRefuses runs doppel plan on a case a migration refuses: it must refuse it too (exit 2),
 // saying what the migration said.

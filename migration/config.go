@@ -16,6 +16,7 @@ import (
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/internal/throttle"
 	"github.com/doppel-sql/doppel/metrics"
+	"github.com/doppel-sql/doppel/table"
 )
 
 // Config is everything a migration needs to know. cmd/doppel fills it from flags.
@@ -74,6 +75,10 @@ type Config struct {
 	// AllowUniqueKeyChange lets the ALTER add a unique key (or change one so more values collide),
 	// after checking that the existing rows hold no duplicates under it.
 	AllowUniqueKeyChange bool
+	// AllowNullableUniqueKey lets doppel iterate a unique key whose columns allow NULL when no
+	// NOT NULL one qualifies (gh-ost's flag), once it has counted no NULL in them; a NULL written to
+	// them during the migration stops it.
+	AllowNullableUniqueKey bool
 	// AllowZeroInDate takes NO_ZERO_DATE and NO_ZERO_IN_DATE out of the server's sql_mode, under
 	// which the ghost's DDL runs, so the ALTER may give columns zero-date defaults (gh-ost's flag).
 	AllowZeroInDate bool
@@ -311,14 +316,9 @@ type names struct {
 	ghost, old, changelog string
 }
 
-func namesFor(table string) names {
-	return names{ghost: "_" + table + "_gho", old: "_" + table + "_del", changelog: "_" + table + "_ghc"}
+func namesFor(t string) names {
+	return names{ghost: table.GhostName(t), old: table.OldName(t), changelog: table.ChangelogName(t)}
 }
 
 // timestampedOld is the old table's name with --timestamp-old-table, as gh-ost names it.
-func timestampedOld(table string, now time.Time) string {
-	return "_" + table + "_" + now.UTC().Format("20060102150405") + "_del"
-}
-
-// maxNameLen is the longest table name MySQL and MariaDB accept, in characters.
-const maxNameLen = 64
+func timestampedOld(t string, now time.Time) string { return table.TimestampedOldName(t, now) }

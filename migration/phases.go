@@ -173,6 +173,9 @@ func (r *run) copyRows(ctx context.Context) error {
 		return err
 	}
 	r.copyStart.Store(time.Now().UnixNano())
+	if err := r.checkNoNullKeys(ctx); err != nil {
+		return err
+	}
 	if !r.copyDone() {
 		r.log().Info("copying rows", zap.Int64("estimated_rows", r.rows.Load()), zap.Int64("largest_chunk", r.chunk.Load()),
 			zap.Duration("chunk_target", r.cfg.ChunkTarget), zap.Int("workers", r.workers))
@@ -328,5 +331,23 @@ func (r *run) cleanUp(ctx context.Context) error {
 		Verified:       r.verified,
 	}
 	r.finish(ctx, r.result)
+	return nil
+}
+
+// checkNoNullKeys counts NULLs in a nullable iteration key again, now that the binlog is read: a
+// row given a NULL key between the check before anything was created and the stream's start would
+// be neither copied nor replayed; one written from now on stops the replay (applier.ErrNullKey).
+func (r *run) checkNoNullKeys(ctx context.Context) error {
+	if len(r.p.key.Nullable) == 0 {
+		return nil
+	}
+	n, err := countNullKeys(ctx, r.s.primary, r.p.orig, r.p.key)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: %d rows of %s were given NULL in the unique key %s since doppel checked it held none. doppel iterates that key (--allow-nullable-unique-key) and can neither copy nor replay such rows; keep the application from writing NULL into the key during the migration (or add a PRIMARY KEY) and run it again",
+			table.ErrNullKey, n, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table), sqlbuild.QuoteIdent(r.p.key.Orig.Name))
+	}
 	return nil
 }

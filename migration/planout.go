@@ -29,8 +29,8 @@ func writePlan(w io.Writer, cfg *Config, s *servers, p *validated, rows int64) {
 		fmt.Fprintf(w, "  rows       about %d (server estimate)\n", rows)
 	}
 	if p.key != nil {
-		fmt.Fprintf(w, "  key        %s (%s): rows are copied in chunks of %d along it and changes replayed by it\n",
-			sqlbuild.QuoteIdent(p.key.Orig.Name), sqlbuild.QuoteIdents(p.key.Names()), cfg.ChunkSize)
+		fmt.Fprintf(w, "  key        %s (%s): rows are copied in chunks of %d along it and changes replayed by it; %s\n",
+			sqlbuild.QuoteIdent(p.key.Orig.Name), sqlbuild.QuoteIdents(p.key.Names()), cfg.ChunkSize, p.key.Why())
 		fmt.Fprintf(w, "  columns    %d copied", len(p.mapping.Copied))
 		if len(p.mapping.Dropped) > 0 {
 			fmt.Fprintf(w, ", dropped: %s", sqlbuild.QuoteIdents(p.mapping.Dropped))

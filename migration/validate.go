@@ -55,6 +55,8 @@ type validated struct {
 	// names and statements (triggers.go).
 	triggersRead []triggers.Trigger
 	triggers     []triggers.Move
+	// nullsCounted is set once a nullable iteration key has been found free of NULL.
+	nullsCounted bool
 }
 
 // A refusal is bad input found by validation: nothing has been created.
@@ -301,10 +303,8 @@ func checkTable(ctx context.Context, cfg *Config, s *servers, p *validated) erro
 // recognized and dropped: it holds nothing.
 func checkLeftovers(ctx context.Context, cfg *Config, s *servers, p *validated) error {
 	sentry := cutover.SentryName(cfg.Table)
-	for _, n := range []string{p.names.ghost, p.old, p.changelog, sentry} {
-		if len([]rune(n)) > maxNameLen {
-			return refuse("the table name %q is too long for doppel's helper table %q (at most %d characters): rename the table first or use a native ALTER", cfg.Table, n, maxNameLen)
-		}
+	if sentry == "" {
+		return refuse("doppel finds no name for its cut-over sentry that sorts after the table name %q (the swap needs one: it takes its locks in name order) and has at most %d characters: rename the table first or use a native ALTER", cfg.Table, table.MaxNameLen)
 	}
 	for _, c := range []struct {
 		name    string
@@ -414,13 +414,24 @@ func checkGhost(ctx context.Context, cfg *Config, s *servers, p *validated, ghos
 				sqlbuild.QuoteIdent(name))
 		}
 	}
-	key, err := table.ChooseKey(p.orig, ghost, mapping)
+	key, err := table.ChooseKey(p.orig, ghost, mapping, table.KeyOptions{AllowNullable: cfg.AllowNullableUniqueKey})
 	if err != nil {
 		var noKey *table.ErrNoSharedKey
 		if errors.As(err, &noKey) {
 			return refuse("%s", noKey.Error())
 		}
 		return err
+	}
+	if len(key.Nullable) > 0 && !p.nullsCounted {
+		n, err := countNullKeys(ctx, s.inspect, p.orig, key)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return refuse("%d rows of %s hold NULL in the unique key %s (%s), the only key doppel could iterate on (--allow-nullable-unique-key): it copies rows in ranges of the key and replays changes by it, and a NULL is in no range and matches no row. Give those rows values (or add a PRIMARY KEY) first",
+				n, sqlbuild.QualifiedName(cfg.Database, cfg.Table), sqlbuild.QuoteIdent(key.Orig.Name), sqlbuild.QuoteIdents(key.Nullable))
+		}
+		p.nullsCounted = true
 	}
 	unique := table.UniqueChanges(p.orig, ghost, mapping)
 	for _, u := range unique {
@@ -460,4 +471,18 @@ func skippedRename(p *validated, name string) bool {
 		}
 	}
 	return false
+}
+
+// countNullKeys counts the rows of orig that hold NULL in a column of the iteration key.
+func countNullKeys(ctx context.Context, db *sql.DB, orig *table.Table, key *table.Key) (int64, error) {
+	var conds []string
+	for _, c := range key.Nullable {
+		conds = append(conds, sqlbuild.QuoteIdent(c)+" IS NULL")
+	}
+	var n int64
+	q := fmt.Sprintf("SELECT COUNT(*) FROM %s WHERE %s", sqlbuild.QualifiedName(orig.Schema, orig.Name), strings.Join(conds, " OR "))
+	if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting NULLs in the unique key %s: %w", key.Orig.Name, err)
+	}
+	return n, nil
 }

@@ -25,6 +25,9 @@ type Options struct {
 	ChunkRows    int
 	// SkipDataChecks skips the duplicate and NULL checks, which may read the whole table.
 	SkipDataChecks bool
+	// AllowNullableUniqueKey is the migration's --allow-nullable-unique-key, for the choice of the
+	// iteration key.
+	AllowNullableUniqueKey bool
 }
 
 // writeCost is how much longer doppel's copy of a chunk is assumed to take than reading it: the copy
@@ -52,6 +55,9 @@ func Build(ctx context.Context, db *sql.DB, flavor dbconn.Flavor, t *table.Table
 		if err := runChecks(ctx, db, t.Schema, t.Name, r); err != nil {
 			return nil, err
 		}
+	}
+	if r.Key, err = iterationKey(ctx, db, t, a, opts); err != nil {
+		return nil, err
 	}
 	if r.Binlog, err = readBinlog(ctx, db); err != nil {
 		return nil, err

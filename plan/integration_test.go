@@ -435,3 +435,32 @@ func TestFullReport(t *testing.T) {
 	}
 	t.Logf("instant report:\n%s", text.String())
 }
+
+// TestIterationKey: the plan names the key the migration would iterate, and why, for shapes of
+// PRIMARY KEY change, tried on a temporary copy.
+func TestIterationKey(t *testing.T) {
+	database, db := newDB(t, ordersDDL, "ALTER TABLE orders ADD UNIQUE KEY uk_email (email), ADD created DATETIME NOT NULL DEFAULT '2020-01-01'")
+	for _, tc := range []struct{ alter, key, why string }{
+		{"ADD COLUMN x INT NULL", "PRIMARY", "the PRIMARY KEY, kept by the ALTER"},
+		{"DROP PRIMARY KEY, ADD PRIMARY KEY (id, created)", "PRIMARY", "finds its rows along the PRIMARY KEY, which starts with its columns"},
+		{"DROP PRIMARY KEY", "", "none: "},
+	} {
+		t.Run(tc.alter, func(t *testing.T) {
+			r := build(t, db, database, "orders", tc.alter, Options{SampleChunks: -1, SkipDataChecks: true})
+			if r.Key == nil || r.Key.Name != tc.key || !strings.Contains(r.Key.Why, tc.why) {
+				t.Fatalf("key %+v, want %s (%s)", r.Key, tc.key, tc.why)
+			}
+			var b strings.Builder
+			if err := r.WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), "key ") {
+				t.Errorf("the text report has no key line:\n%s", b.String())
+			}
+		})
+	}
+	r := build(t, db, database, "orders", "DROP PRIMARY KEY", Options{SampleChunks: -1, SkipDataChecks: true, AllowNullableUniqueKey: true})
+	if r.Key == nil || r.Key.Name != "uk_email" {
+		t.Fatalf("with --allow-nullable-unique-key: key %+v, want uk_email", r.Key)
+	}
+}

@@ -35,6 +35,9 @@ type Report struct {
 	Sample   *Sample   `json:"sample,omitempty"`
 	Estimate *Estimate `json:"estimate,omitempty"`
 
+	// Key is the key doppel would iterate, as a migration would choose it.
+	Key *IterationKey `json:"iterationKey,omitempty"`
+
 	Deployment Deployment `json:"deployment"`
 	// ShowExitCode adds the exit code to the verdict line of WriteText, for `doppel plan`, whose exit
 	// code is the verdict. A migration printing the report exits by its own rules.
@@ -233,6 +236,11 @@ func (r *Report) writeFigures(p func(string, ...any)) {
 		default:
 			p("binlogs\t%s, kept %s", b.Format, durationText(float64(*b.RetentionSeconds)))
 		}
+	}
+	if k := r.Key; k != nil && k.Name != "" {
+		p("key\t%s (%s): %s", sqlbuild.QuoteIdent(k.Name), sqlbuild.QuoteIdents(k.Columns), k.Why)
+	} else if k != nil {
+		p("key\t%s", k.Why)
 	}
 	if s := r.Sample; s != nil {
 		p("sample\t%d chunks, %s rows read along %s in %s (%s rows/s)", s.Chunks, thousands(s.Rows), s.Key,

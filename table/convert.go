@@ -13,6 +13,11 @@ import (
 // of them. The copy and the replay raise it instead of dropping a row.
 var ErrCollision = errors.New("a row collides with another row under a unique key of the altered table")
 
+// ErrNullKey means a row holds NULL in a column of the iteration key (one that allows NULL, with
+// --allow-nullable-unique-key): such a row is in no key range and matches no key, so doppel can
+// neither copy it nor replay its changes.
+var ErrNullKey = errors.New("a row holds NULL in the iteration key")
+
 // Expr returns what the copy selects from the original's column of p (or from a column of the same
 // definition: the replay's stage table) to assign to the ghost's column of p, so that it stores
 // exactly what ALTER TABLE stores for the same value: SelectExpr in the mapping's time zone.
@@ -116,6 +121,33 @@ func isString(c *Column) bool {
 
 func isReal(dataType string) bool {
 	return dataType == "float" || dataType == "double" || dataType == "real"
+}
+
+// OrigCols returns the key's columns in the original, each bound and read as its own value (an ENUM
+// by member number, which is how it sorts and how the binlog gives it).
+func (k *Key) OrigCols() []sqlbuild.KeyCol {
+	out := make([]sqlbuild.KeyCol, len(k.Columns))
+	for i, p := range k.Columns {
+		out[i] = sqlbuild.KeyCol{Name: p.Orig.Name, Bind: BindExpr(p.Orig, p.Orig), Read: ReadExpr(p.Orig)}
+		if p.Orig.DataType == "enum" {
+			out[i].Members = len(p.Orig.Elems)
+		}
+	}
+	return out
+}
+
+// GhostCols returns the key's columns in the ghost, each binding a value of the original's column.
+func (k *Key) GhostCols() []sqlbuild.KeyCol {
+	out := make([]sqlbuild.KeyCol, len(k.Columns))
+	for i, p := range k.Columns {
+		out[i] = sqlbuild.KeyCol{Name: p.Ghost.Name, Bind: BindExpr(p.Orig, p.Ghost)}
+		if p.Orig.DataType == "enum" {
+			// The original's numbers, which the ghost keeps (table.ChooseKey): its ranges hold
+			// the original's members only.
+			out[i].Members = len(p.Orig.Elems)
+		}
+	}
+	return out
 }
 
 // KeyColumns returns the ghost's iteration key columns for sqlbuild.Copy: text is compared as its

@@ -88,16 +88,66 @@ func (m Mapping) ByGhost(name string) *Pair {
 	return nil
 }
 
-// Key is the unique key doppel iterates the copy on and replays changes by: an index of the original
-// table and the ghost's index on the same columns.
+// Key is the unique key doppel iterates the copy on and replays changes by: a unique index of the
+// original table, and the ghost's index that finds rows by the same columns.
 type Key struct {
-	Orig    *Index
+	Orig *Index
+	// Ghost is the ghost's index whose leading columns are the key's: a unique key on exactly them
+	// (Enforced), or a longer unique key or a plain index starting with them.
 	Ghost   *Index
 	Columns []Pair // in the order of the original's index
+	// Enforced says the ghost has a unique key on exactly the key's columns, so a row written under
+	// a key the ghost holds replaces it. Otherwise the key's values are unique in the ghost only
+	// because every ghost row is a copy of an original row: the replay deletes a row by its key
+	// before writing it again (a changed column of a longer ghost key would else leave two rows).
+	Enforced bool
+	// Trip is a NOT NULL column of the ghost that sqlbuild.Copy assigns NULL to when a written row
+	// collides with another row under some other unique key: the key's first NOT NULL column, or
+	// another NOT NULL column when every key column allows NULL in the ghost.
+	Trip string
+	// TripBySubquery says the ghost has no NOT NULL column: a collision is signalled by a subquery
+	// returning two rows instead (sqlbuild.Copy.TripBySubquery).
+	TripBySubquery bool
+	// Nullable lists the key's columns that allow NULL in the original (ChooseKeyOptions.
+	// AllowNullable): the migration checks they hold none before it starts, and a NULL written to
+	// them during the migration stops it.
+	Nullable []string
 }
 
 // Names returns the original column names of the key.
 func (k *Key) Names() []string { return k.Orig.ColumnNames() }
+
+// Why says in a few words how the key was chosen, for the plan.
+func (k *Key) Why() string {
+	var b strings.Builder
+	if k.Orig.IsPrimary() {
+		b.WriteString("the PRIMARY KEY")
+	} else {
+		b.WriteString("a unique key of NOT NULL columns")
+		if len(k.Nullable) > 0 {
+			b.Reset()
+			b.WriteString("a unique key whose columns hold no NULL (--allow-nullable-unique-key)")
+		}
+	}
+	switch {
+	case k.Enforced && strings.EqualFold(k.Ghost.Name, k.Orig.Name):
+		b.WriteString(", kept by the ALTER")
+	case k.Enforced:
+		fmt.Fprintf(&b, ", which is %s in the altered table", indexLabel(k.Ghost))
+	case k.Ghost.Unique:
+		fmt.Fprintf(&b, "; the altered table finds its rows along %s, which starts with its columns", indexLabel(k.Ghost))
+	default:
+		fmt.Fprintf(&b, "; the altered table finds its rows along index %s", k.Ghost.Name)
+	}
+	return b.String()
+}
+
+func indexLabel(ix *Index) string {
+	if ix.IsPrimary() {
+		return "the PRIMARY KEY"
+	}
+	return "unique key " + ix.Name
+}
 
 // ErrNoSharedKey explains a table without a usable key.
 type ErrNoSharedKey struct {
@@ -117,11 +167,37 @@ func (e *ErrNoSharedKey) Error() string {
 	return b.String()
 }
 
-// ChooseKey picks the key to iterate on: the PRIMARY KEY when it qualifies, else the unique key with
-// the fewest and smallest columns. A key qualifies when its columns are NOT NULL in the original,
-// whole (no prefix), of a type that sorts and compares exactly, all copied to the ghost, and the ghost
-// has a unique key on exactly the same columns.
-func ChooseKey(orig, ghost *Table, m Mapping) (*Key, error) {
+// KeyOptions relaxes ChooseKey's rules.
+type KeyOptions struct {
+	// AllowNullable lets a unique key with columns that allow NULL be iterated (gh-ost's
+	// --allow-nullable-unique-key), for a key no NOT NULL one can replace. The caller must check
+	// that the key holds no NULL.
+	AllowNullable bool
+}
+
+// ChooseKey picks the key to iterate on. The rules (docs/how-it-works.md, "The iteration key"):
+//
+//  1. Candidates are the original's unique keys whose parts are whole columns (no prefix, no
+//     expression), each copied to the ghost, NOT NULL in the original (or, with AllowNullable,
+//     nullable), and of a type that sorts and compares exactly: not SET, FLOAT, DOUBLE, JSON or a
+//     spatial type. An ENUM part qualifies when the ghost's column is an ENUM whose members start
+//     with the original's, in the same order: keys are read and compared by member number, which
+//     must mean the same value in both tables.
+//  2. The ghost must find rows by the candidate's columns: a unique key on exactly them (in any
+//     order), else a unique key or a plain index that starts with them, each whole, provided every
+//     such column keeps its values distinct in the ghost (the same collation for text); there the
+//     key is unique only because the ghost holds copies of the original's rows, and the replay
+//     deletes by key before it writes.
+//  3. A row colliding with another under some other unique key of the ghost is signalled by
+//     writing NULL into a NOT NULL column of the ghost (Key.Trip), or, when it has none, by a
+//     subquery returning two rows (Key.TripBySubquery).
+//  4. Among the candidates: the PRIMARY KEY, then a key the ghost enforces, then fewer columns,
+//     then integer columns, then a NOT NULL key before a nullable one.
+func ChooseKey(orig, ghost *Table, m Mapping, opts ...KeyOptions) (*Key, error) {
+	var opt KeyOptions
+	if len(opts) > 0 {
+		opt = opts[0]
+	}
 	var candidates []*Key
 	var reasons []string
 	for i := range orig.Indexes {
@@ -129,7 +205,7 @@ func ChooseKey(orig, ghost *Table, m Mapping) (*Key, error) {
 		if !ix.Unique {
 			continue
 		}
-		k, why := sharedKey(ix, ghost, m)
+		k, why := sharedKey(ix, ghost, m, opt)
 		if why != "" {
 			reasons = append(reasons, fmt.Sprintf("key %s %s", ix.Name, why))
 			continue
@@ -143,12 +219,19 @@ func ChooseKey(orig, ghost *Table, m Mapping) (*Key, error) {
 	return candidates[0], nil
 }
 
-// keyRank orders candidate keys: PRIMARY first, then fewer columns, then integer columns.
+// keyRank orders candidate keys as ChooseKey's rule 4 says.
 func keyRank(k *Key) int {
-	if k.Orig.IsPrimary() {
-		return 0
+	rank := 0
+	if !k.Orig.IsPrimary() {
+		rank += 10000
 	}
-	rank := 10 * len(k.Columns)
+	if len(k.Nullable) > 0 {
+		rank += 1000 // after the NOT NULL keys, but for the PRIMARY KEY
+	}
+	if !k.Enforced {
+		rank += 500
+	}
+	rank += 10 * len(k.Columns)
 	for _, c := range k.Columns {
 		if !isInteger(c.Orig.DataType) {
 			rank++
@@ -157,7 +240,7 @@ func keyRank(k *Key) int {
 	return rank
 }
 
-func sharedKey(ix *Index, ghost *Table, m Mapping) (*Key, string) {
+func sharedKey(ix *Index, ghost *Table, m Mapping, opt KeyOptions) (*Key, string) {
 	if ix.Expression {
 		return nil, "has a functional key part"
 	}
@@ -169,33 +252,69 @@ func sharedKey(ix *Index, ghost *Table, m Mapping) (*Key, string) {
 			return nil, fmt.Sprintf("indexes only a prefix of column %s", ic.Name)
 		case p == nil:
 			return nil, fmt.Sprintf("uses column %s, which the ALTER drops or makes generated", ic.Name)
-		case p.Orig.Nullable:
-			return nil, fmt.Sprintf("uses column %s, which allows NULL", ic.Name)
+		case p.Orig.Nullable && !opt.AllowNullable:
+			return nil, fmt.Sprintf("uses column %s, which allows NULL (--allow-nullable-unique-key lets doppel use it once it has checked that it holds no NULL)", ic.Name)
 		case !iterable(p.Orig.DataType):
-			return nil, fmt.Sprintf("uses column %s of type %s, which doppel cannot iterate on", ic.Name, p.Orig.DataType)
-		case p.Ghost.Nullable:
-			// The copy and the replay detect a row colliding under another unique key by assigning
-			// NULL to the key (sqlbuild.Copy): the key must refuse NULL in the ghost too.
-			return nil, fmt.Sprintf("uses column %s, which the altered table allows to be NULL", ic.Name)
+			return nil, fmt.Sprintf("uses column %s of type %s, which doppel cannot iterate on: its values do not sort and compare exactly", ic.Name, p.Orig.DataType)
+		case p.Orig.DataType == "enum" && !keepsMembers(p):
+			return nil, fmt.Sprintf("uses ENUM column %s, whose members change their numbers (%s to %s): doppel reads and compares the key by member number, so members may only be added at the end", ic.Name, p.Orig.ColumnType, p.Ghost.ColumnType)
+		}
+		if p.Orig.Nullable {
+			k.Nullable = append(k.Nullable, p.Orig.Name)
+		}
+		if k.Trip == "" && !p.Ghost.Nullable {
+			k.Trip = p.Ghost.Name
 		}
 		k.Columns = append(k.Columns, *p)
 	}
+	if k.Trip == "" {
+		for i := range ghost.Columns {
+			if c := &ghost.Columns[i]; !c.Nullable && !c.Generated {
+				k.Trip = c.Name
+				break
+			}
+		}
+		k.TripBySubquery = k.Trip == ""
+	}
+	// A unique key on exactly the columns, else one starting with them, else a plain index.
+	var longer, plain *Index
 	for i := range ghost.Indexes {
 		gix := &ghost.Indexes[i]
-		if gix.Unique && !gix.Expression && sameColumns(gix, k.Columns) {
-			k.Ghost = gix
+		if gix.Expression || gix.Kind == "FULLTEXT" || gix.Kind == "SPATIAL" || !startsWith(gix, k.Columns) {
+			continue
+		}
+		switch {
+		case gix.Unique && len(gix.Columns) == len(k.Columns):
+			k.Ghost, k.Enforced = gix, true
 			return k, ""
+		case gix.Unique && longer == nil:
+			longer = gix
+		case !gix.Unique && plain == nil:
+			plain = gix
 		}
 	}
-	return nil, "has no unique counterpart on the same columns in the altered table"
+	if longer == nil && plain == nil {
+		return nil, "has no counterpart in the altered table: no unique key or index there starts with its columns"
+	}
+	for _, p := range k.Columns {
+		if !keepsDistinct(&p) {
+			return nil, fmt.Sprintf("is not unique in the altered table, and its column %s changes from %s to %s, which can make distinct values equal", p.Orig.Name, p.Orig.ColumnType, p.Ghost.ColumnType)
+		}
+	}
+	k.Ghost = longer
+	if k.Ghost == nil {
+		k.Ghost = plain
+	}
+	return k, ""
 }
 
-// sameColumns reports whether gix covers exactly the ghost columns of cols, whole, in any order.
-func sameColumns(gix *Index, cols []Pair) bool {
-	if len(gix.Columns) != len(cols) {
+// startsWith reports whether gix's first len(cols) parts are the ghost columns of cols, whole, in
+// any order.
+func startsWith(gix *Index, cols []Pair) bool {
+	if len(gix.Columns) < len(cols) {
 		return false
 	}
-	for _, gc := range gix.Columns {
+	for _, gc := range gix.Columns[:len(cols)] {
 		if gc.SubPart > 0 {
 			return false
 		}
@@ -213,6 +332,20 @@ func sameColumns(gix *Index, cols []Pair) bool {
 	return true
 }
 
+// keepsMembers reports whether the ghost's ENUM column numbers the original's members as the
+// original does: its members start with them, in the same order.
+func keepsMembers(p *Pair) bool {
+	if p.Ghost.DataType != "enum" || len(p.Ghost.Elems) < len(p.Orig.Elems) {
+		return false
+	}
+	for i, e := range p.Orig.Elems {
+		if p.Ghost.Elems[i] != e {
+			return false
+		}
+	}
+	return true
+}
+
 func isInteger(dataType string) bool {
 	switch dataType {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
@@ -222,11 +355,13 @@ func isInteger(dataType string) bool {
 }
 
 // iterable reports whether values of the type sort and compare exactly, the same way in ORDER BY and
-// in a range condition. ENUM and SET sort by member number but compare as strings; floating point
-// equality is unreliable; JSON, spatial and large object types cannot be whole-column keys anyway.
+// in a range condition. An ENUM sorts by member number and compares by it too when the value is a
+// number, as doppel binds it (ReadExpr, ValueFromText; the binlog gives the number); SET could be
+// handled alike but is not yet; floating point equality is unreliable; JSON, spatial and large
+// object types cannot be whole-column keys anyway.
 func iterable(dataType string) bool {
 	switch dataType {
-	case "enum", "set", "float", "double", "real", "json", "geometry", "point", "linestring", "polygon",
+	case "set", "float", "double", "real", "json", "geometry", "point", "linestring", "polygon",
 		"multipoint", "multilinestring", "multipolygon", "geometrycollection":
 		return false
 	}

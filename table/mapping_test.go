@@ -24,6 +24,9 @@ func col(spec string) Column {
 			c.Charset = strings.SplitN(c.Collation, "_", 2)[0]
 		case strings.HasPrefix(flag, "type="):
 			c.ColumnType = strings.TrimPrefix(flag, "type=")
+		case strings.HasPrefix(flag, "elems="):
+			c.Elems = strings.Split(strings.TrimPrefix(flag, "elems="), "|")
+			c.ColumnType = "enum('" + strings.Join(c.Elems, "','") + "')"
 		}
 	}
 	return c
@@ -47,6 +50,13 @@ func uk(name string, cols ...string) Index {
 		}
 		ix.Columns = append(ix.Columns, ic)
 	}
+	return ix
+}
+
+// plain is a non-unique index.
+func plain(name string, cols ...string) Index {
+	ix := uk(name, cols...)
+	ix.Unique = false
 	return ix
 }
 
@@ -135,37 +145,72 @@ func TestMapColumnsGone(t *testing.T) {
 	}
 }
 
+// TestChooseKey covers each shape of key change (docs/how-it-works.md, "The iteration key"): the
+// key chosen, whether the ghost enforces it, the ghost index rows are found along, and the refusals.
 func TestChooseKey(t *testing.T) {
-	cols := []string{"id int", "email varchar coll=utf8mb4_general_ci", "n int null", "e enum", "f double", "a int", "b int"}
+	cols := []string{"id int", "email varchar coll=utf8mb4_general_ci", "n int null", "e enum elems=a|b", "f double", "a int", "b int", "created datetime", "s set"}
 	for _, tc := range []struct {
-		name  string
-		orig  []Index
-		ghost []Index
-		drop  string // a column the ghost lacks
-		want  string // chosen key, or "error: ..." substring
+		name     string
+		orig     []Index
+		ghost    []Index
+		drop     string            // a column the ghost lacks
+		ghostCol map[string]string // ghost columns that differ from the original's
+		nullable bool              // --allow-nullable-unique-key
+		want     string            // chosen key, or "error: ..." substring
+		along    string            // the ghost's index rows are found along (default: want)
+		loose    bool              // the ghost does not enforce the key (a longer key or a plain index)
+		trip     string            // the collision column (default: the key's first column)
 	}{
 		{name: "primary", orig: []Index{uk("PRIMARY", "id"), uk("u", "email")}, ghost: []Index{uk("PRIMARY", "id"), uk("u", "email")}, want: "PRIMARY"},
 		{name: "primary dropped in ghost, unique kept", orig: []Index{uk("PRIMARY", "id"), uk("u", "email")}, ghost: []Index{uk("u", "email")}, want: "u"},
 		{name: "composite in other order on ghost", orig: []Index{uk("PRIMARY", "a", "b")}, ghost: []Index{uk("PRIMARY", "b", "a")}, want: "PRIMARY"},
 		{name: "prefer integer key", orig: []Index{uk("u1", "email"), uk("u2", "a")}, ghost: []Index{uk("u1", "email"), uk("u2", "a")}, want: "u2"},
-		{name: "nullable only", orig: []Index{uk("u", "n")}, ghost: []Index{uk("u", "n")}, want: "error: allows NULL"},
-		{name: "prefix only", orig: []Index{uk("u", "email(5)")}, ghost: []Index{uk("u", "email(5)")}, want: "error: prefix"},
-		{name: "enum key", orig: []Index{uk("u", "e")}, ghost: []Index{uk("u", "e")}, want: "error: type enum"},
+		// Primary-key changes.
+		{name: "primary replaced by an existing unique key", orig: []Index{uk("PRIMARY", "id"), uk("u", "a")}, ghost: []Index{uk("PRIMARY", "a")}, want: "u", along: "PRIMARY"},
+		{name: "primary and unique swap", orig: []Index{uk("PRIMARY", "id"), uk("u", "a")}, ghost: []Index{uk("PRIMARY", "a"), uk("u_id", "id")}, want: "PRIMARY", along: "u_id"},
+		{name: "primary extended", orig: []Index{uk("PRIMARY", "id")}, ghost: []Index{uk("PRIMARY", "id", "created")}, want: "PRIMARY", loose: true},
+		{name: "primary extended in front", orig: []Index{uk("PRIMARY", "id")}, ghost: []Index{uk("PRIMARY", "created", "id")}, want: "error: no counterpart"},
+		{name: "primary extended, an enforced unique key kept", orig: []Index{uk("PRIMARY", "id"), uk("u", "a")}, ghost: []Index{uk("PRIMARY", "id", "created"), uk("u", "a")}, want: "PRIMARY", loose: true},
+		{name: "primary moved to a new key, old one indexed", orig: []Index{uk("PRIMARY", "id")}, ghost: []Index{uk("PRIMARY", "b"), plain("i_id", "id", "a")}, want: "PRIMARY", along: "i_id", loose: true},
+		{name: "primary added over a unique key", orig: []Index{uk("u", "a", "b")}, ghost: []Index{uk("PRIMARY", "a", "b")}, want: "u", along: "PRIMARY"},
+		{name: "primary added over a unique key, kept", orig: []Index{uk("u", "a")}, ghost: []Index{uk("PRIMARY", "id"), uk("u", "a")}, want: "u"},
+		{name: "primary type widened", orig: []Index{uk("PRIMARY", "id")}, ghost: []Index{uk("PRIMARY", "id")}, ghostCol: map[string]string{"id": "id bigint"}, want: "PRIMARY"},
+		{name: "unique dropped, primary kept", orig: []Index{uk("PRIMARY", "id"), uk("u", "email")}, ghost: []Index{uk("PRIMARY", "id")}, want: "PRIMARY"},
+		{name: "primary dropped", orig: []Index{uk("PRIMARY", "id")}, ghost: nil, want: "error: no counterpart"},
+		{name: "longer key, collation change", orig: []Index{uk("u", "email")}, ghost: []Index{uk("u", "email", "a")}, ghostCol: map[string]string{"email": "email varchar coll=utf8mb4_bin"}, want: "error: can make distinct values equal"},
+		{name: "ghost key differs", orig: []Index{uk("PRIMARY", "a", "b")}, ghost: []Index{uk("PRIMARY", "a")}, want: "error: no counterpart"},
+		// ENUM keys.
+		{name: "enum key", orig: []Index{uk("PRIMARY", "e", "id")}, ghost: []Index{uk("PRIMARY", "e", "id")}, want: "PRIMARY", trip: "e"},
+		{name: "enum key, member added at the end", orig: []Index{uk("PRIMARY", "e", "id")}, ghost: []Index{uk("PRIMARY", "e", "id")}, ghostCol: map[string]string{"e": "e enum elems=a|b|c"}, want: "PRIMARY", trip: "e"},
+		{name: "enum key, members reordered", orig: []Index{uk("PRIMARY", "e", "id")}, ghost: []Index{uk("PRIMARY", "e", "id")}, ghostCol: map[string]string{"e": "e enum elems=b|a"}, want: "error: change their numbers"},
+		{name: "enum key to varchar", orig: []Index{uk("PRIMARY", "e", "id")}, ghost: []Index{uk("PRIMARY", "e", "id")}, ghostCol: map[string]string{"e": "e varchar coll=utf8mb4_bin"}, want: "error: change their numbers"},
+		{name: "set key", orig: []Index{uk("u", "s")}, ghost: []Index{uk("u", "s")}, want: "error: type set"},
 		{name: "float key", orig: []Index{uk("u", "f")}, ghost: []Index{uk("u", "f")}, want: "error: type double"},
+		// Nullable keys.
+		{name: "nullable only", orig: []Index{uk("u", "n")}, ghost: []Index{uk("u", "n")}, want: "error: allows NULL"},
+		{name: "nullable allowed", orig: []Index{uk("u", "n")}, ghost: []Index{uk("u", "n")}, nullable: true, want: "u", trip: "id"},
+		{name: "nullable allowed, NOT NULL key preferred", orig: []Index{uk("u", "n"), uk("u2", "email")}, ghost: []Index{uk("u", "n"), uk("u2", "email")}, nullable: true, want: "u2"},
+		{name: "nullable in ghost only", orig: []Index{uk("u", "a")}, ghost: []Index{uk("u", "a")}, ghostCol: map[string]string{"a": "a int null"}, want: "u", trip: "id"},
+		// Refusals that stay.
+		{name: "prefix only", orig: []Index{uk("u", "email(5)")}, ghost: []Index{uk("u", "email(5)")}, want: "error: prefix"},
 		{name: "key column dropped", orig: []Index{uk("PRIMARY", "a")}, ghost: []Index{uk("PRIMARY", "id")}, drop: "a", want: "error: drops"},
-		{name: "ghost key differs", orig: []Index{uk("PRIMARY", "a", "b")}, ghost: []Index{uk("PRIMARY", "a")}, want: "error: no unique counterpart"},
 		{name: "no keys", want: "error: has no PRIMARY KEY"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			orig := tbl("t", cols, tc.orig...)
 			var gcols []string
 			for _, c := range cols {
-				if tc.drop == "" || !strings.HasPrefix(c, tc.drop+" ") {
-					gcols = append(gcols, c)
+				name := strings.Fields(c)[0]
+				if tc.drop == name {
+					continue
 				}
+				if g, ok := tc.ghostCol[name]; ok {
+					c = g
+				}
+				gcols = append(gcols, c)
 			}
 			ghost := tbl("_t_gho", gcols, tc.ghost...)
-			k, err := ChooseKey(orig, ghost, MapColumns(orig, ghost, nil))
+			k, err := ChooseKey(orig, ghost, MapColumns(orig, ghost, nil), KeyOptions{AllowNullable: tc.nullable})
 			if want, ok := strings.CutPrefix(tc.want, "error: "); ok {
 				if err == nil || !strings.Contains(err.Error(), want) {
 					t.Fatalf("got %v, want an error containing %q", err, want)
@@ -175,8 +220,16 @@ func TestChooseKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if k.Orig.Name != tc.want {
-				t.Errorf("chose %s, want %s", k.Orig.Name, tc.want)
+			along, trip := tc.along, tc.trip
+			if along == "" {
+				along = tc.want
+			}
+			if trip == "" {
+				trip = k.Columns[0].Ghost.Name
+			}
+			if k.Orig.Name != tc.want || k.Ghost.Name != along || k.Enforced == tc.loose || k.Trip != trip {
+				t.Errorf("chose %s along %s (enforced %v, trip %s), want %s along %s (enforced %v, trip %s); why: %s",
+					k.Orig.Name, k.Ghost.Name, k.Enforced, k.Trip, tc.want, along, !tc.loose, trip, k.Why())
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package table
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
@@ -92,6 +93,14 @@ func keepsDistinct(p *Pair) bool {
 	}
 	switch {
 	case isInteger(o.DataType) && isInteger(g.DataType):
+		return true
+	case o.DataType == "enum" && g.DataType == "enum":
+		// Members keep their text: every member of the original is one of the ghost's.
+		for _, e := range o.Elems {
+			if !slices.Contains(g.Elems, e) {
+				return false
+			}
+		}
 		return true
 	case o.DataType == "decimal" && g.DataType == "decimal":
 		return g.Scale >= o.Scale && g.Precision-g.Scale >= o.Precision-o.Scale

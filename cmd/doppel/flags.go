@@ -51,6 +51,7 @@ type options struct {
 	skipRenamed          bool
 	discardFKs, skipFKs  bool
 	allowUniqueKeyChange bool
+	allowNullableKey     bool
 	allowZeroInDate      bool
 	attemptInstantDDL    bool
 	includeTriggers      bool
@@ -146,6 +147,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.gtid, "gtid", false, "position the binlog stream and the checkpoint by GTID, so that --resume may read another server (another replica, a new primary)")
 	fs.BoolVar(&o.checksum, "checksum", d.Checksum, "compare the ghost with the original before the swap and refuse to swap when they differ (=false skips it)")
 	fs.BoolVar(&o.panicOnWarnings, "panic-on-warnings", false, "stop when copying or replaying makes the server warn (a value truncated or rounded)")
+	fs.BoolVar(&o.allowNullableKey, "allow-nullable-unique-key", false, "iterate a unique key whose columns allow NULL, after checking they hold none")
 	fs.BoolVar(&o.allowUniqueKeyChange, "allow-unique-key-change", false, "let the ALTER add a unique key, after checking the rows hold no duplicates")
 	fs.BoolVar(&o.allowZeroInDate, "allow-zero-in-date", false, "run the ghost's DDL without NO_ZERO_DATE and NO_ZERO_IN_DATE in the server's sql_mode, so the ALTER may set zero-date defaults")
 	th := d.Throttle
@@ -259,6 +261,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	c.DiscardForeignKeys, c.SkipForeignKeyChecks = o.discardFKs, o.skipFKs
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
+	c.AllowNullableUniqueKey = o.allowNullableKey
 	c.AllowZeroInDate = o.allowZeroInDate
 	c.AttemptInstantDDL = o.attemptInstantDDL
 	c.IncludeTriggers, c.TriggerSuffix, c.RemoveTriggerSuffixIfExists = o.includeTriggers, o.triggerSuffix, o.removeTriggerSuffix

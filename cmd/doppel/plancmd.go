@@ -35,6 +35,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.removeTriggerSuffix, "remove-trigger-suffix-if-exists", false, "as for a migration")
 	fs.BoolVar(&o.discardFKs, "discard-foreign-keys", false, "as for a migration: the new table gets none of the table's own foreign keys")
 	fs.BoolVar(&o.skipFKs, "skip-foreign-key-checks", false, "as for a migration: assert the table takes part in no foreign key")
+	fs.BoolVar(&o.allowNullableKey, "allow-nullable-unique-key", false, "as for a migration: let the iteration key be a unique key whose columns allow NULL, after checking it holds none")
 	allowDataLoss := fs.Bool("allow-data-loss", false, "accept clauses that lose data (dropped columns, narrowed types): needs care instead of refused")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "doppel plan says what an ALTER will do before doing it; it changes nothing.\n\n")
@@ -68,7 +69,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "doppel plan:", refusal)
 		return 3
 	}
-	r, err := buildPlan(ctx, conn, o, plan.Options{AllowDataLoss: *allowDataLoss})
+	r, err := buildPlan(ctx, conn, o, plan.Options{AllowDataLoss: *allowDataLoss, AllowNullableUniqueKey: o.allowNullableKey})
 	switch {
 	case err != nil && refusal != nil:
 		// Nothing to plan (the ALTER cannot be read, the table is missing): the refusal is the report.
@@ -108,6 +109,7 @@ func checkRequest(ctx context.Context, conn dbconn.Config, o *options) error {
 	cfg.AllowUniqueKeyChange, cfg.AllowZeroInDate = o.allowUniqueKeyChange, o.allowZeroInDate
 	cfg.IncludeTriggers, cfg.TriggerSuffix, cfg.RemoveTriggerSuffixIfExists = o.includeTriggers, o.triggerSuffix, o.removeTriggerSuffix
 	cfg.DiscardForeignKeys, cfg.SkipForeignKeyChecks = o.discardFKs, o.skipFKs
+	cfg.AllowNullableUniqueKey = o.allowNullableKey
 	return migration.CheckRequest(ctx, cfg, db)
 }
 

@@ -8,6 +8,10 @@
 // member number, a BIT as an integer, a date as text. Both statements are idempotent, so replaying a
 // change twice, or a change to a row the copy has not reached yet, is always safe.
 //
+// When the ghost has no unique key on exactly the iteration key's columns (a PRIMARY KEY extended
+// with a column, table.Key.Enforced false), a row written is first deleted by its key, in the same
+// transaction.
+//
 // A replayed row that collides with another row under a unique key of the ghost that the original
 // does not enforce (one the ALTER adds) is never written over the other row: it is held back and
 // tried again after every batch, since a later change may remove the collision. Rows still held
@@ -128,11 +132,8 @@ func New(cfg Config) (*Applier, error) {
 		stageTbl: sqlbuild.QualifiedName(cfg.Orig.Schema, stageName),
 		held:     map[string]*op{},
 	}
-	for _, p := range cfg.Key.Columns {
-		a.keyBind = append(a.keyBind, sqlbuild.KeyCol{Name: p.Ghost.Name, Bind: table.BindExpr(p.Orig, p.Ghost)})
-		a.stageKey = append(a.stageKey, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
-	}
-	a.fromStage = sqlbuild.Copy{From: a.stageTbl, Into: a.ghostTbl, Key: cfg.Key.KeyColumns(), Update: true}
+	a.keyBind, a.stageKey = cfg.Key.GhostCols(), cfg.Key.OrigCols()
+	a.fromStage = sqlbuild.Copy{From: a.stageTbl, Into: a.ghostTbl, Key: cfg.Key.KeyColumns(), Trip: cfg.Key.Trip, TripBySubquery: cfg.Key.TripBySubquery, Update: true}
 	for i, p := range cfg.Mapping.Copied {
 		if !sqlbuild.IsWord(p.Orig.Charset) && p.Orig.Charset != "" {
 			return nil, fmt.Errorf("column %s has an unexpected character set %q", p.Orig.Name, p.Orig.Charset)
@@ -413,6 +414,10 @@ func (a *Applier) keyOf(row []any) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if v == nil {
+			return nil, fmt.Errorf("%w: a row of %s with NULL in column %s was written during the migration. doppel iterates the unique key %s, which allows NULL (--allow-nullable-unique-key), and cannot replay a change of such a row; the migration stops. Keep the application from writing NULL into the key during the migration (or add a PRIMARY KEY) and run it again",
+				table.ErrNullKey, a.cfg.Orig.Name, p.Orig.Name, a.cfg.Key.Orig.Name)
+		}
 		key[i] = v
 	}
 	return key, nil
@@ -452,9 +457,15 @@ func (a *Applier) flush(ctx context.Context, b *batch) error {
 		o := b.ops[k]
 		// The batch's change of the row supersedes a held-back one.
 		delete(a.held, k)
-		if o.row == nil {
+		switch {
+		case o.row == nil:
 			deletes = append(deletes, o.key)
-		} else {
+		case !a.cfg.Key.Enforced:
+			// The ghost's unique key is longer than the iteration key (or a plain index): a row
+			// whose other key columns changed would not replace its old version. Delete it first.
+			deletes = append(deletes, o.key)
+			upserts = append(upserts, o)
+		default:
 			upserts = append(upserts, o)
 		}
 	}
@@ -754,7 +765,7 @@ func (a *Applier) retryHeld(ctx context.Context) error {
 // for a NOT NULL column raises 1048 too; writeEach tells them apart.
 func collisionError(err error) bool {
 	n := dbconn.ErrorNumber(err)
-	return n == dbconn.ErrBadNull || n == dbconn.ErrDupEntry
+	return n == dbconn.ErrBadNull || n == dbconn.ErrDupEntry || n == dbconn.ErrSubqueryRows
 }
 
 func (a *Applier) checkWarnings(ctx context.Context, tx *sql.Tx) error {

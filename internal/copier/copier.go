@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,12 +119,10 @@ func New(cfg Config) (*Copier, error) {
 	c := &Copier{cfg: cfg, origTbl: sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name)}
 	c.size.Store(min(cfg.ChunkSize.Load(), startChunk))
 	c.watermark = cfg.After
-	for _, p := range cfg.Key.Columns {
-		c.keyCols = append(c.keyCols, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
-	}
+	c.keyCols = cfg.Key.OrigCols()
 	tmpl := sqlbuild.Copy{
 		From: c.origTbl, Index: cfg.Key.Orig.Name, Into: sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name),
-		Lock: true, Key: cfg.Key.KeyColumns(),
+		Lock: true, Key: cfg.Key.KeyColumns(), Trip: cfg.Key.Trip, TripBySubquery: cfg.Key.TripBySubquery,
 	}
 	var nullable []string
 	for _, p := range cfg.Mapping.Copied {
@@ -309,7 +308,7 @@ func drain(ctx context.Context, tx *sql.Tx, query string, args []any) error {
 // for a column the ghost declares NOT NULL (which raises 1048 too), or a duplicate (1062).
 func (c *Copier) collision(ctx context.Context, ch chunk, err error) bool {
 	switch dbconn.ErrorNumber(err) {
-	case dbconn.ErrDupEntry:
+	case dbconn.ErrDupEntry, dbconn.ErrSubqueryRows:
 		return true
 	case dbconn.ErrBadNull:
 	default:
@@ -409,6 +408,10 @@ func (c *Copier) edge(ctx context.Context, last bool) ([]any, error) {
 	key, err := c.readKey(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading the range of key %s of %s: %w", c.cfg.Key.Orig.Name, c.origTbl, err)
+	}
+	if slices.Contains(key, nil) {
+		// A nullable key (--allow-nullable-unique-key) sorts NULL first: no range holds that row.
+		return nil, fmt.Errorf("%w: a row of %s holds NULL in the key %s, so no key range holds it; keep the application from writing NULL into the key during the migration", table.ErrNullKey, c.origTbl, c.cfg.Key.Orig.Name)
 	}
 	return key, nil
 }

@@ -169,9 +169,8 @@ var (
 // gh-ost's old name `_T_del` sorts before `T`: a RENAME to it waits for the sentry first, and a
 // session dying between dropping the sentry and the RENAME queueing for `T` lets writes into the
 // old table.
-func SentryName(table string) string { return table + sentrySuffix }
-
-const sentrySuffix = "_swap"
+// A name too long to take the suffix is shortened by table.SentryName, which keeps that order.
+func SentryName(t string) string { return table.SentryName(t) }
 
 // ErrAbort, wrapped in an error of CatchUp, gives the swap up without more attempts: the ghost must
 // not replace the original, and trying again cannot change that.

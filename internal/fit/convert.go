@@ -62,11 +62,10 @@ func Convert(ctx context.Context, db *sql.DB, cfg ConvertConfig) ([]Failure, err
 	}
 	origName := sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name)
 	var keyNames, keyExprs []string
-	var keyCols []sqlbuild.KeyCol
+	keyCols := cfg.Key.OrigCols()
 	for _, p := range cfg.Key.Columns {
 		keyNames = append(keyNames, p.Ghost.Name)
 		keyExprs = append(keyExprs, cfg.Mapping.Expr(p))
-		keyCols = append(keyCols, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
 	}
 	type trial struct {
 		column, into string

@@ -2,6 +2,7 @@ package sqlbuild
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -10,6 +11,12 @@ import (
 type KeyCol struct {
 	Name string
 	Bind string
+	// Read is what to select to read the column's value (an ENUM's "`e` + 0", its member number,
+	// which is how it sorts); empty: the column.
+	Read string
+	// Members is the number of an ENUM column's members, 0 for any other column. An ENUM is bound
+	// by member number; a range over it is written as a list of numbers (see compare).
+	Members int
 }
 
 // Cond is a WHERE condition over key columns. Its placeholders take key values, some of them more
@@ -72,8 +79,9 @@ func bound(cols []KeyCol, op string, inclusive bool) Cond {
 	var c Cond
 	if len(cols) > 1 {
 		// The leading column's own bound lets the optimizer pick a range on the index.
-		c.SQL = fmt.Sprintf("%s %s= %s AND ", QuoteIdent(cols[0].Name), op, cols[0].Bind)
-		c.Args = append(c.Args, 0)
+		sql, n := compare(cols[0], op, true)
+		c.SQL = sql + " AND "
+		c.Args = append(c.Args, repeat(0, n)...)
 	}
 	sql, args := nested(cols, 0, op, inclusive)
 	c.SQL += sql
@@ -85,15 +93,50 @@ func bound(cols []KeyCol, op string, inclusive bool) Cond {
 func nested(cols []KeyCol, i int, op string, inclusive bool) (string, []int) {
 	name := QuoteIdent(cols[i].Name)
 	if i == len(cols)-1 {
+		sql, n := compare(cols[i], op, inclusive)
+		return sql, repeat(i, n)
+	}
+	rest, restArgs := nested(cols, i+1, op, inclusive)
+	strict, n := compare(cols[i], op, false)
+	sql := fmt.Sprintf("(%s OR (%s = %s AND %s))", strict, name, cols[i].Bind, rest)
+	return sql, append(append(repeat(i, n), i), restArgs...)
+}
+
+// compare is "col op v" (op "<" or ">", with "=" when inclusive) and the number of placeholders it
+// takes, all for v. An ENUM compared with a number compares member numbers, as it sorts, but the
+// optimizer reads no index range for it; so "e > v" is written "e IN (v + 1, …, v + Members)" and
+// "e < v" "e IN (v - 1, …, v - Members)" (with v itself when inclusive): equalities, which it reads
+// as ranges. Numbers past the members match nothing; 0, the empty "error" member, sorts first.
+func compare(c KeyCol, op string, inclusive bool) (string, int) {
+	name := QuoteIdent(c.Name)
+	if c.Members == 0 {
 		o := op
 		if inclusive {
 			o += "="
 		}
-		return fmt.Sprintf("%s %s %s", name, o, cols[i].Bind), []int{i}
+		return fmt.Sprintf("%s %s %s", name, o, c.Bind), 1
 	}
-	rest, restArgs := nested(cols, i+1, op, inclusive)
-	sql := fmt.Sprintf("(%s %s %s OR (%s = %s AND %s))", name, op, cols[i].Bind, name, cols[i].Bind, rest)
-	return sql, append([]int{i, i}, restArgs...)
+	var items []string
+	if inclusive {
+		items = append(items, c.Bind)
+	}
+	sign := "+"
+	if op == "<" {
+		sign = "-"
+	}
+	for k := 1; k <= c.Members; k++ {
+		// Signed: an unsigned number minus more than itself is an error, not a negative number.
+		items = append(items, fmt.Sprintf("CAST(%s AS SIGNED) %s %d", c.Bind, sign, k))
+	}
+	return fmt.Sprintf("%s IN (%s)", name, strings.Join(items, ", ")), len(items)
+}
+
+func repeat(i, n int) []int {
+	out := make([]int, n)
+	for j := range out {
+		out[j] = i
+	}
+	return out
 }
 
 func keyNames(cols []KeyCol) string {
@@ -102,6 +145,18 @@ func keyNames(cols []KeyCol) string {
 		names[i] = c.Name
 	}
 	return QuoteIdents(names)
+}
+
+// selectList is what reads the key columns' values: each one's Read, or the column.
+func selectList(cols []KeyCol) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = c.Read
+		if c.Read == "" {
+			out[i] = QuoteIdent(c.Name)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // SelectEdge returns the first (or, with last, the final) key of the table along the index.
@@ -114,14 +169,14 @@ func SelectEdge(table, index string, cols []KeyCol, last bool) string {
 		}
 		order = strings.Join(parts, ", ")
 	}
-	return fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s) ORDER BY %s LIMIT 1", keyNames(cols), table, QuoteIdent(index), order)
+	return fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s) ORDER BY %s LIMIT 1", selectList(cols), table, QuoteIdent(index), order)
 }
 
 // SelectBoundary returns the key offset rows into the range where holds, along the index: the
 // inclusive upper end of a chunk of offset+1 rows.
 func SelectBoundary(table, index string, cols []KeyCol, where Cond, offset int) string {
 	return fmt.Sprintf("SELECT %s FROM %s FORCE INDEX (%s) WHERE %s ORDER BY %s LIMIT 1 OFFSET %d",
-		keyNames(cols), table, QuoteIdent(index), where.SQL, keyNames(cols), offset)
+		selectList(cols), table, QuoteIdent(index), where.SQL, keyNames(cols), offset)
 }
 
 // Copy is an INSERT … SELECT into the ghost table: the row copy (from the original, a key range at
@@ -140,6 +195,12 @@ type Copy struct {
 	Lock bool
 	// Key are the columns of the ghost's iteration key.
 	Key []KeyColumn
+	// Trip is a NOT NULL column of the ghost the statement assigns NULL to when the row collides
+	// with another row (see SQL); empty: the first key column.
+	Trip string
+	// TripBySubquery signals a collision, in a ghost with no NOT NULL column, with a scalar subquery
+	// returning two rows, evaluated only then (error 1242), instead of a NULL.
+	TripBySubquery bool
 	// Update overwrites the copied columns of a row the ghost already holds under the same key (the
 	// replay: the row image is newer). Without it that row is kept as it is (the copy: the replay
 	// may have written a newer version already).
@@ -156,9 +217,10 @@ type KeyColumn struct {
 
 // SQL returns the statement. It never drops a row silently: when the inserted row collides with a
 // row of another key (a unique key the ALTER adds, which the original does not enforce), the
-// ON DUPLICATE KEY UPDATE clause assigns NULL to the ghost's first key column, which is NOT NULL, and
-// the server fails the statement under doppel's strict sql_mode (error 1048). A plain INSERT IGNORE or
-// REPLACE would lose a row without a word, and IGNORE would also turn data errors into warnings.
+// ON DUPLICATE KEY UPDATE clause assigns NULL to the Trip column (the ghost's first key column
+// unless said otherwise), which is NOT NULL, and the server fails the statement under doppel's
+// strict sql_mode (error 1048). A plain INSERT IGNORE or REPLACE would lose a row without a word, and
+// IGNORE would also turn data errors into warnings.
 func (c Copy) SQL() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "INSERT INTO %s (%s) SELECT %s FROM %s", c.Into, QuoteIdents(c.Cols), strings.Join(c.Exprs, ", "), c.From)
@@ -181,11 +243,26 @@ func (c Copy) SQL() string {
 		same[i] = have + " <=> " + incoming
 		isKey[k.Name] = true
 	}
-	first := QuoteIdent(c.Key[0].Name)
-	fmt.Fprintf(&b, " ON DUPLICATE KEY UPDATE %s = IF(%s, %s.%s, NULL)", first, strings.Join(same, " AND "), c.Into, first)
+	trip := c.Trip
+	if trip == "" {
+		trip = c.Key[0].Name
+	}
+	// With Update, a copied column that is not a key column takes the new value in the same
+	// assignment: a column is assigned once.
+	keep := c.Into + "." + QuoteIdent(trip)
+	tripCopied := c.Update && !isKey[trip] && slices.Contains(c.Cols, trip)
+	if tripCopied {
+		keep = "VALUES(" + QuoteIdent(trip) + ")"
+	}
+	signal := "NULL"
+	if c.TripBySubquery {
+		trip, keep, tripCopied = c.Key[0].Name, c.Into+"."+QuoteIdent(c.Key[0].Name), false
+		signal = "(SELECT NULL UNION ALL SELECT NULL)"
+	}
+	fmt.Fprintf(&b, " ON DUPLICATE KEY UPDATE %s = IF(%s, %s, %s)", QuoteIdent(trip), strings.Join(same, " AND "), keep, signal)
 	if c.Update {
 		for _, col := range c.Cols {
-			if !isKey[col] {
+			if !isKey[col] && !(tripCopied && col == trip) {
 				fmt.Fprintf(&b, ", %s = VALUES(%s)", QuoteIdent(col), QuoteIdent(col))
 			}
 		}

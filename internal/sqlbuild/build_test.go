@@ -54,6 +54,9 @@ func TestBounds(t *testing.T) {
 		{"upto single", UpTo(k1, true), "`id` <= ?", []int{0}},
 		{"after two", After(k2, false),
 			"`a` >= ? AND (`a` > ? OR (`a` = ? AND `b``c` > CONVERT(? USING latin1) COLLATE latin1_bin))", []int{0, 0, 0, 1}},
+		{"after enum, int", After([]KeyCol{{Name: "e", Bind: "?", Members: 3}, {Name: "id", Bind: "?"}}, false),
+			"`e` IN (?, CAST(? AS SIGNED) + 1, CAST(? AS SIGNED) + 2, CAST(? AS SIGNED) + 3) AND (`e` IN (CAST(? AS SIGNED) + 1, CAST(? AS SIGNED) + 2, CAST(? AS SIGNED) + 3) OR (`e` = ? AND `id` > ?))", []int{0, 0, 0, 0, 0, 0, 0, 0, 1}},
+		{"upto single enum inclusive", UpTo([]KeyCol{{Name: "e", Bind: "?", Members: 2}}, true), "`e` IN (?, CAST(? AS SIGNED) - 1, CAST(? AS SIGNED) - 2)", []int{0, 0, 0}},
 		{"upto three inclusive", UpTo(k3, true),
 			"`a` <= ? AND (`a` < ? OR (`a` = ? AND (`b` < ? OR (`b` = ? AND `c` <= ?))))", []int{0, 0, 0, 1, 1, 2}},
 	} {
@@ -89,6 +92,20 @@ func TestStatements(t *testing.T) {
 			Key: []KeyColumn{{Name: "a"}, {Name: "b`c", AsBytes: true}}, Update: true}.SQL(),
 			"INSERT INTO `db`.`_t_gho` (`a`, `b``c`, `v`) SELECT `a`, `b``c`, `v` FROM `db`.`_s`" +
 				" ON DUPLICATE KEY UPDATE `a` = IF(`db`.`_t_gho`.`a` <=> VALUES(`a`) AND CAST(`db`.`_t_gho`.`b``c` AS BINARY) <=> CAST(VALUES(`b``c`) AS BINARY), `db`.`_t_gho`.`a`, NULL), `v` = VALUES(`v`)"},
+		{"replay, collision on a copied column", Copy{From: "`db`.`_s`", Into: ghost, Cols: []string{"n", "v"}, Exprs: []string{"`n`", "`v`"},
+			Key: []KeyColumn{{Name: "n"}}, Trip: "v", Update: true}.SQL(),
+			"INSERT INTO `db`.`_t_gho` (`n`, `v`) SELECT `n`, `v` FROM `db`.`_s`" +
+				" ON DUPLICATE KEY UPDATE `v` = IF(`db`.`_t_gho`.`n` <=> VALUES(`n`), VALUES(`v`), NULL)"},
+		{"copy, collision on an added column", Copy{From: tbl, Into: ghost, Cols: []string{"n"}, Exprs: []string{"`n`"},
+			Key: []KeyColumn{{Name: "n"}}, Trip: "added"}.SQL(),
+			"INSERT INTO `db`.`_t_gho` (`n`) SELECT `n` FROM `db`.`t`" +
+				" ON DUPLICATE KEY UPDATE `added` = IF(`db`.`_t_gho`.`n` <=> VALUES(`n`), `db`.`_t_gho`.`added`, NULL)"},
+		{"copy, no NOT NULL column", Copy{From: tbl, Into: ghost, Cols: []string{"n", "v"}, Exprs: []string{"`n`", "`v`"},
+			Key: []KeyColumn{{Name: "n"}}, TripBySubquery: true, Update: true}.SQL(),
+			"INSERT INTO `db`.`_t_gho` (`n`, `v`) SELECT `n`, `v` FROM `db`.`t`" +
+				" ON DUPLICATE KEY UPDATE `n` = IF(`db`.`_t_gho`.`n` <=> VALUES(`n`), `db`.`_t_gho`.`n`, (SELECT NULL UNION ALL SELECT NULL)), `v` = VALUES(`v`)"},
+		{"enum key read by number", SelectEdge(tbl, "PRIMARY", []KeyCol{{Name: "e", Bind: "?", Read: "`e` + 0"}, {Name: "id", Bind: "?"}}, false),
+			"SELECT `e` + 0, `id` FROM `db`.`t` FORCE INDEX (`PRIMARY`) ORDER BY `e`, `id` LIMIT 1"},
 		{"insert values", InsertValues(ghost, []string{"id", "v"}, []string{"?", "CONVERT(? USING utf8mb4)"}, 2), "INSERT INTO `db`.`_t_gho` (`id`, `v`) VALUES (?, CONVERT(? USING utf8mb4)), (?, CONVERT(? USING utf8mb4))"},
 		{"create temporary like", CreateTemporaryLike("`db`.`_s`", []string{"id"}, tbl, []string{"id", "v"}),
 			"CREATE TEMPORARY TABLE IF NOT EXISTS `db`.`_s` (PRIMARY KEY (`id`)) ENGINE=InnoDB SELECT `id`, `v` FROM `db`.`t` LIMIT 0"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
@@ -82,10 +83,7 @@ func (s side) checksum(ctx context.Context, conn *sql.Conn, c chunk) (sum, error
 func sidesOf(cfg *Config, h rowHash) (orig, ghost side) {
 	orig = side{name: sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name), index: cfg.Key.Orig.Name, hash: h.orig}
 	ghost = side{name: sqlbuild.QualifiedName(cfg.Ghost.Schema, cfg.Ghost.Name), index: cfg.Key.Ghost.Name, hash: h.ghost}
-	for _, p := range cfg.Key.Columns {
-		orig.key = append(orig.key, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
-		ghost.key = append(ghost.key, sqlbuild.KeyCol{Name: p.Ghost.Name, Bind: table.BindExpr(p.Orig, p.Ghost)})
-	}
+	orig.key, ghost.key = cfg.Key.OrigCols(), cfg.Key.GhostCols()
 	return orig, ghost
 }
 
@@ -93,7 +91,9 @@ func sidesOf(cfg *Config, h rowHash) (orig, ghost side) {
 // ghost ("" when it does): chunks are only comparable, and only safe to re-copy, when both tables
 // order and compare key values the same way and the ghost's index reads the range in order.
 func sortsAlike(k *table.Key) string {
-	if len(k.Ghost.Columns) != len(k.Columns) {
+	// The ghost's index may be longer than the key (a PRIMARY KEY extended with a column): its
+	// leading columns then order the rows as the key does.
+	if len(k.Ghost.Columns) < len(k.Columns) {
 		return "the ghost's key has other columns"
 	}
 	for i, p := range k.Columns {
@@ -132,6 +132,10 @@ func sameOrder(o, g *table.Column) bool {
 		return g.OctetLen == o.OctetLen
 	case "varbinary", "date", "year", "bit":
 		return true
+	}
+	if o.DataType == "enum" {
+		// Members added at the end keep every value's number, which is how ENUM sorts.
+		return len(g.Elems) >= len(o.Elems) && slices.Equal(g.Elems[:len(o.Elems)], o.Elems)
 	}
 	return strings.EqualFold(o.ColumnType, g.ColumnType)
 }

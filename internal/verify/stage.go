@@ -50,9 +50,7 @@ func newStager(cfg *Config, ghostHash string) *stager {
 		convCols = append(convCols, p.Ghost.Name)
 		exprs = append(exprs, cfg.Mapping.Expr(p))
 	}
-	for _, p := range cfg.Key.Columns {
-		s.key = append(s.key, sqlbuild.KeyCol{Name: p.Orig.Name, Bind: table.BindExpr(p.Orig, p.Orig)})
-	}
+	s.key = cfg.Key.OrigCols()
 	var keyNames []string
 	for _, p := range cfg.Key.Columns {
 		keyNames = append(keyNames, p.Ghost.Name)

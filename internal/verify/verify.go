@@ -296,7 +296,7 @@ func (v *verifier) repair(ctx context.Context, c chunk) error {
 	gWhere, gArgs := v.ghost.where(c)
 	oWhere, oArgs := v.orig.where(c)
 	del := "DELETE FROM " + v.ghost.name + " WHERE " + gWhere
-	cp := sqlbuild.Copy{From: v.orig.name, Index: v.orig.index, Into: v.ghost.name, Where: oWhere, Lock: true, Key: v.cfg.Key.KeyColumns()}
+	cp := sqlbuild.Copy{From: v.orig.name, Index: v.orig.index, Into: v.ghost.name, Where: oWhere, Lock: true, Key: v.cfg.Key.KeyColumns(), Trip: v.cfg.Key.Trip, TripBySubquery: v.cfg.Key.TripBySubquery}
 	for _, p := range v.cfg.Mapping.Copied {
 		cp.Cols, cp.Exprs = append(cp.Cols, p.Ghost.Name), append(cp.Exprs, v.cfg.Mapping.Expr(p))
 	}
