@@ -18,12 +18,14 @@ func refuse(spec *ast.AlterTableSpec, native string) error {
 		ast.AlterTableChangeColumn, ast.AlterTableRenameColumn, ast.AlterTableAlterColumn,
 		ast.AlterTableDropPrimaryKey, ast.AlterTableDropIndex, ast.AlterTableRenameIndex,
 		ast.AlterTableIndexInvisible, ast.AlterTableAlterCheck, ast.AlterTableDropCheck,
-		ast.AlterTableDropForeignKey, ast.AlterTableForce, ast.AlterTableOrderByColumns,
+		ast.AlterTableForce, ast.AlterTableOrderByColumns,
 		ast.AlterTableEnableKeys, ast.AlterTableDisableKeys:
 		return nil
+	case ast.AlterTableDropForeignKey:
+		return fmt.Errorf("--alter drops a FOREIGN KEY. The ghost table carries the original's foreign keys under other names (constraint names are unique per schema), so the clause cannot run on it as written. Drop it natively, which is in place (instant on MariaDB 10.3.7+): %s; or give --discard-foreign-keys to leave every foreign key of the table out of the new one", native)
 	case ast.AlterTableAddConstraint:
 		if spec.Constraint != nil && spec.Constraint.Tp == ast.ConstraintForeignKey {
-			return errors.New("--alter adds a FOREIGN KEY. doppel does not migrate tables with foreign keys: after the swap the constraint would point from or to the wrong table. Add the foreign key with a native ALTER TABLE")
+			return errors.New("--alter adds a FOREIGN KEY. Through a ghost table every copied and replayed row would be checked against the parent while the parent's rows change under it, and a row the check refuses would stop the migration half way; a native ALTER checks the rows once, in place. Add the foreign key with a native ALTER TABLE (with foreign_key_checks=0 it is in place and does not check the rows)")
 		}
 		return nil
 	case ast.AlterTableOption:

@@ -17,12 +17,14 @@ import (
 
 // MySQL error numbers doppel acts on.
 const (
-	ErrLockWaitTimeout   = 1205
-	ErrDeadlock          = 1213
-	ErrTableExists       = 1050
-	ErrNoSuchTable       = 1146
-	ErrDupEntry          = 1062
-	ErrBadNull           = 1048 // a NULL for a NOT NULL column
+	ErrLockWaitTimeout = 1205
+	ErrDeadlock        = 1213
+	ErrTableExists     = 1050
+	ErrNoSuchTable     = 1146
+	ErrDupEntry        = 1062
+	ErrBadNull         = 1048 // a NULL for a NOT NULL column
+	// ErrNoReferencedRow: a row's foreign key finds no parent row (the parent was deleted since).
+	ErrNoReferencedRow   = 1452
 	ErrQueryInterrupted  = 1317
 	ErrReadOnly          = 1290
 	ErrLockDeadlockRetry = 1614 // transaction branch rolled back: deadlock

@@ -595,7 +595,7 @@ func (c *caseRun) runFailure() {
 // planFlags are the flags of a case that doppel plan takes too: those that decide whether a
 // migration refuses the change.
 var planFlags = []string{"alter", "database", "table", "approve-renamed-columns", "skip-renamed-columns", "allow-unique-key-change", "allow-zero-in-date",
-	"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists", "allow-nullable-unique-key"}
+	"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists", "allow-nullable-unique-key", "discard-foreign-keys", "skip-foreign-key-checks"}
 
 // checkPlanRefuses runs doppel plan on a case a migration refuses: it must refuse it too (exit 2),
 // saying what the migration said.

@@ -67,7 +67,11 @@ type Config struct {
 	DefaultRetries int
 
 	ApproveRenamedColumns bool // copy renamed columns' values to their new names
-	SkipRenamedColumns    bool // treat renamed columns as dropped and added: values are not copied
+	// DiscardForeignKeys leaves the table's own foreign keys out of the new table (gh-ost's flag);
+	// SkipForeignKeyChecks asserts the table takes part in none, which doppel checks.
+	DiscardForeignKeys   bool
+	SkipForeignKeyChecks bool
+	SkipRenamedColumns   bool // treat renamed columns as dropped and added: values are not copied
 	// AllowUniqueKeyChange lets the ALTER add a unique key (or change one so more values collide),
 	// after checking that the existing rows hold no duplicates under it.
 	AllowUniqueKeyChange bool

@@ -36,10 +36,14 @@ func (r *run) deferIndexes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	fkCols, err := r.ghostForeignKeyColumns(ctx)
+	if err != nil {
+		return err
+	}
 	var names, adds, drops []string
 	for _, name := range order {
 		ix := r.ghost.Index(name)
-		if ix == nil || ix.Unique || ix.Expression || !strings.EqualFold(ix.Kind, "BTREE") || len(ix.Columns) == 0 {
+		if ix == nil || servesForeignKey(ix, fkCols) || ix.Unique || ix.Expression || !strings.EqualFold(ix.Kind, "BTREE") || len(ix.Columns) == 0 {
 			continue
 		}
 		parts := make([]sqlbuild.IndexPart, len(ix.Columns))
@@ -159,6 +163,9 @@ func (r *run) createGhost(ctx context.Context) error {
 		if err := execUnderMode(ctx, conn, r.p.ddlMode, "ALTER TABLE "+ghost+" "+clause); err != nil {
 			return refuse("the ALTER fails on the ghost table: %v.%s Nothing else was changed; fix --alter", err, zeroDateHint(r.p.ddlMode, err))
 		}
+	}
+	if err := r.addGhostForeignKeys(ctx, conn); err != nil {
+		return err
 	}
 	if err := r.carryAutoIncrement(ctx, ghost); err != nil {
 		return err

@@ -212,11 +212,20 @@ func (r *run) swap(ctx context.Context) error {
 	if err := r.analyzeGhost(ctx); err != nil {
 		return err
 	}
+	children, childLocks, parents, err := r.children(ctx)
+	if err != nil {
+		return err
+	}
+	var repoint, pointBack func(context.Context, *sql.Conn) error
+	if len(children) > 0 {
+		repoint, pointBack = r.repointChildren(children), r.pointChildrenBack(children)
+	}
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, Backoff: r.cutOverBackoff(), CatchUp: swapCatchUp{r},
 		BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock, Guard: r.guard,
 		Prepare: r.prepareHandovers, Undo: r.undoHandovers,
+		LockAlso: childLocks, LockRead: parents, PrepareLocked: repoint, UndoLocked: pointBack,
 		Failpoint: func(step string) {
 			if r.cfg.Failpoint != nil {
 				r.cfg.Failpoint("cutover:" + step)
@@ -317,6 +326,7 @@ func (r *run) cleanUp(ctx context.Context) error {
 	r.result = &Result{
 		RowsCopied:     r.copier.RowsCopied(),
 		ChangesApplied: r.applier.Applied(),
+		RowsRecopied:   r.applier.Recopied(),
 		CutOver:        r.cutover,
 		Verified:       r.verified,
 	}

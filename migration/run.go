@@ -33,8 +33,11 @@ type Result struct {
 	Instant        bool
 	RowsCopied     int64
 	ChangesApplied int64
-	Duration       time.Duration
-	CutOver        cutover.Result
+	// RowsRecopied are replayed rows re-copied from the original because their parent row was gone
+	// (the ghost's foreign key refused the logged image: the parent's cascade had reached the row).
+	RowsRecopied int64
+	Duration     time.Duration
+	CutOver      cutover.Result
 	// OldTable is the original table's new name when it was kept after the swap.
 	OldTable string
 	// Verified is what the checksum before the swap found; nil with --checksum=false.
@@ -401,8 +404,12 @@ func (r *run) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	parents, err := r.copyParents(ctx)
+	if err != nil {
+		return err
+	}
 	r.copier, err = copier.New(copier.Config{
-		After: r.from.after, PanicOnWarnings: r.cfg.PanicOnWarnings,
+		Parents: parents, After: r.from.after, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
 		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
 		Gate: r.throttle, AfterChunk: r.afterChunk, CatchUp: r.markers.CatchUp, Logger: r.log(),

@@ -160,6 +160,9 @@ func checkRequest(ctx context.Context, cfg *Config, s *servers, p *validated) er
 			return err
 		}
 	}
+	if err := checkForeignKeyColumns(ctx, cfg, s, p); err != nil {
+		return err
+	}
 	size, err := table.SizeOf(ctx, s.inspect, cfg.Database, cfg.Table)
 	if err != nil {
 		return fmt.Errorf("reading the size of %s.%s: %w", cfg.Database, cfg.Table, err)

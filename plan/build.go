@@ -157,8 +157,11 @@ func (p *planner) tableFindings(r *Report, l links) {
 		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table has %d trigger(s) (%s): doppel moves them only with --include-triggers (refused without). They are created on the ghost under the cut-over's lock and get their names back under LOCK TABLES right after the swap: writers wait a few milliseconds per trigger at each",
 			len(l.triggers), strings.Join(l.triggers, ", "))})
 	}
-	if len(l.foreignKeys) > 0 || len(l.referencedBy) > 0 {
-		r.copyFinding(fmt.Sprintf("the table has %d foreign key(s) and %d pointing at it: doppel cannot swap a table with foreign keys", len(l.foreignKeys), len(l.referencedBy)))
+	if len(l.foreignKeys) > 0 {
+		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table has %d foreign key(s) (%s): the ghost table carries them under names with a leading underscore added or removed, so parents' cascades reach it; each copied chunk locks the parent rows it references first", len(l.foreignKeys), strings.Join(l.foreignKeys, "; "))})
+	}
+	if len(l.referencedBy) > 0 {
+		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("%d foreign key(s) of other tables reference the table (%s): they are re-pointed at the new table under the cut-over's lock; the referencing tables' writers wait for it as the table's do", len(l.referencedBy), strings.Join(l.referencedBy, "; "))})
 	}
 	if p.iterationKey() == nil {
 		r.copyFinding("no PRIMARY KEY or UNIQUE key on NOT NULL columns survives the change: doppel has no key to copy the table along")

@@ -49,6 +49,7 @@ type options struct {
 	defaultRetries       int
 	approveRenamed       bool
 	skipRenamed          bool
+	discardFKs, skipFKs  bool
 	allowUniqueKeyChange bool
 	allowNullableKey     bool
 	allowZeroInDate      bool
@@ -139,6 +140,8 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.defaultRetries, "default-retries", d.DefaultRetries, "attempts for a failing chunk, replay batch or cut-over (1-10000)")
 	fs.BoolVar(&o.approveRenamed, "approve-renamed-columns", false, "the ALTER renames columns: carry their values over")
 	fs.BoolVar(&o.skipRenamed, "skip-renamed-columns", false, "the ALTER renames columns: do not carry their values over")
+	fs.BoolVar(&o.discardFKs, "discard-foreign-keys", false, "the new table gets none of the table's own foreign keys (they are dropped with the migration)")
+	fs.BoolVar(&o.skipFKs, "skip-foreign-key-checks", false, "assert the table takes part in no foreign key (doppel still checks, and refuses if it does)")
 	fs.BoolVar(&o.checkpoint, "checkpoint", d.Checkpoint, "record the progress in the changelog table; a failed run then keeps its tables for --resume (=false: drop them)")
 	fs.BoolVar(&o.resume, "resume", false, "continue a stopped run of the same migration from its checkpoint")
 	fs.BoolVar(&o.gtid, "gtid", false, "position the binlog stream and the checkpoint by GTID, so that --resume may read another server (another replica, a new primary)")
@@ -256,6 +259,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 		"the cut-over's RENAME waits up to three times it, and servers accept a lock_wait_timeout of at most 31536000")
 	c.DefaultRetries = int(rc.whole("default-retries", int64(o.defaultRetries), 1, migration.MaxDefaultRetries, int64(c.DefaultRetries), ""))
 	c.ApproveRenamedColumns, c.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
+	c.DiscardForeignKeys, c.SkipForeignKeyChecks = o.discardFKs, o.skipFKs
 	c.AllowUniqueKeyChange = o.allowUniqueKeyChange
 	c.AllowNullableUniqueKey = o.allowNullableKey
 	c.AllowZeroInDate = o.allowZeroInDate

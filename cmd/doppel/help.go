@@ -18,7 +18,7 @@ var flagGroups = []struct {
 	{"Migration", []string{"database", "table", "alter", "execute", "attempt-instant-ddl", "approve-renamed-columns", "skip-renamed-columns", "allow-unique-key-change", "allow-nullable-unique-key", "allow-zero-in-date",
 		"chunk-size", "chunk-target-ms", "copy-workers", "defer-secondary-indexes", "dml-batch-size", "default-retries", "exact-rowcount", "concurrent-rowcount",
 		"checkpoint", "checkpoint-seconds", "resume", "gtid", "checksum", "panic-on-warnings", "initially-drop-ghost-table", "initially-drop-old-table",
-		"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists"}},
+		"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists", "discard-foreign-keys", "skip-foreign-key-checks"}},
 	{"Throttling", []string{"max-lag-millis", "heartbeat-interval-millis", "throttle-control-replicas", "max-load", "critical-load", "critical-load-interval-millis", "critical-load-hibernate-seconds",
 		"throttle-query", "throttle-http", "throttle-http-interval-millis", "throttle-http-timeout-millis", "ignore-http-errors", "throttle-flag-file", "throttle-additional-flag-file", "nice-ratio"}},
 	{"Cut-over", []string{"cut-over", "cut-over-lock-timeout-seconds", "cut-over-exponential-backoff", "exponential-backoff-max-interval", "postpone-cut-over-flag-file", "force-named-cut-over",

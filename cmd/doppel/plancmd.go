@@ -33,6 +33,8 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.includeTriggers, "include-triggers", false, "as for a migration: move the table's triggers to the new table")
 	fs.StringVar(&o.triggerSuffix, "trigger-suffix", migration.DefaultConfig().TriggerSuffix, "as for a migration: the triggers' temporary suffix")
 	fs.BoolVar(&o.removeTriggerSuffix, "remove-trigger-suffix-if-exists", false, "as for a migration")
+	fs.BoolVar(&o.discardFKs, "discard-foreign-keys", false, "as for a migration: the new table gets none of the table's own foreign keys")
+	fs.BoolVar(&o.skipFKs, "skip-foreign-key-checks", false, "as for a migration: assert the table takes part in no foreign key")
 	fs.BoolVar(&o.allowNullableKey, "allow-nullable-unique-key", false, "as for a migration: let the iteration key be a unique key whose columns allow NULL, after checking it holds none")
 	allowDataLoss := fs.Bool("allow-data-loss", false, "accept clauses that lose data (dropped columns, narrowed types): needs care instead of refused")
 	fs.Usage = func() {
@@ -106,6 +108,7 @@ func checkRequest(ctx context.Context, conn dbconn.Config, o *options) error {
 	cfg.ApproveRenamedColumns, cfg.SkipRenamedColumns = o.approveRenamed, o.skipRenamed
 	cfg.AllowUniqueKeyChange, cfg.AllowZeroInDate = o.allowUniqueKeyChange, o.allowZeroInDate
 	cfg.IncludeTriggers, cfg.TriggerSuffix, cfg.RemoveTriggerSuffixIfExists = o.includeTriggers, o.triggerSuffix, o.removeTriggerSuffix
+	cfg.DiscardForeignKeys, cfg.SkipForeignKeyChecks = o.discardFKs, o.skipFKs
 	cfg.AllowNullableUniqueKey = o.allowNullableKey
 	return migration.CheckRequest(ctx, cfg, db)
 }

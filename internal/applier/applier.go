@@ -82,6 +82,9 @@ type Applier struct {
 	stageDefs   []*table.Column   // the original's columns of stageCols
 	stageKey    []sqlbuild.KeyCol // the key in the stage, to pick one row
 	fromStage   sqlbuild.Copy     // stage → ghost; Where is set for one row at a time
+	// fromOrig copies one row from the original as it is now, by key: the row whose parent was
+	// deleted since its image was logged (see orphaned).
+	fromOrig sqlbuild.Copy
 	// notNull are the copied columns the ghost declares NOT NULL while the original allows NULL:
 	// the one way a row can fail with the same error as a collision (see collides).
 	notNull []int
@@ -95,6 +98,7 @@ type Applier struct {
 	end      binlog.Position // the end of the last transaction written
 
 	received atomic.Int64 // row changes of the original table read from the stream
+	recopied atomic.Int64 // rows re-copied from the original: their parent was gone
 	applied  atomic.Int64 // row changes written (after collapsing, counted before it)
 	// By kind (binlog.Insert, Update, Delete), for the metrics.
 	receivedKind, appliedKind [binlog.Delete + 1]atomic.Int64
@@ -143,6 +147,10 @@ func New(cfg Config) (*Applier, error) {
 			a.notNull = append(a.notNull, i)
 		}
 	}
+	a.fromOrig = a.fromStage
+	a.fromOrig.From = sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name)
+	a.fromOrig.Lock = true
+	a.fromOrig.Where = sqlbuild.Equal(a.stageKey).SQL
 	a.createStage = sqlbuild.CreateTemporaryLike(a.stageTbl, cfg.Key.Names(), sqlbuild.QualifiedName(cfg.Orig.Schema, cfg.Orig.Name), a.stageCols)
 	return a, nil
 }
@@ -594,9 +602,10 @@ func (a *Applier) writeUpserts(ctx context.Context, tx *sql.Tx, ops []*op) (held
 		if err == nil {
 			err = a.checkWarnings(ctx, tx)
 		}
-		if err != nil && collisionError(err) {
-			// One of the rows collides (or holds a NULL for a NOT NULL column): the statement
-			// was rolled back alone; write the rows one at a time to find which.
+		if err != nil && (collisionError(err) || orphaned(err)) {
+			// One of the rows collides (or holds a NULL for a NOT NULL column, or references a
+			// parent deleted since): the statement was rolled back alone; write the rows one at a
+			// time to find which.
 			var h []*op
 			h, err = a.writeEach(ctx, tx, partOps)
 			held = append(held, h...)
@@ -646,6 +655,11 @@ func (a *Applier) writeEach(ctx context.Context, tx *sql.Tx, ops []*op) (held []
 		switch {
 		case err == nil:
 			continue
+		case orphaned(err):
+			if err := a.recopy(ctx, tx, o.key); err != nil {
+				return nil, err
+			}
+			continue
 		case !collisionError(err):
 			return nil, err
 		case a.nullForNotNull(o.row):
@@ -657,6 +671,32 @@ func (a *Applier) writeEach(ctx context.Context, tx *sql.Tx, ops []*op) (held []
 	}
 	return held, nil
 }
+
+// orphaned reports whether err is a foreign key of the ghost finding no parent row: the row's image
+// was logged before its parent was deleted, and the delete's cascade (which is not in the binary
+// log) reached the original's row, and the ghost's copy of it if it had one. The row is re-copied
+// from the original as it is now (recopy).
+func orphaned(err error) bool { return dbconn.ErrorNumber(err) == dbconn.ErrNoReferencedRow }
+
+// recopy makes the ghost's row of key what the original holds now: gone when the cascade deleted
+// it, with NULL where it set NULL. The original's row is read with a shared lock, so its parent
+// cannot go before the transaction ends; the replay's later images of the row overwrite it, as
+// the verification's repair does.
+func (a *Applier) recopy(ctx context.Context, tx *sql.Tx, key []any) error {
+	if _, err := tx.ExecContext(ctx, sqlbuild.DeleteByKeys(a.ghostTbl, a.keyBind, 1), key...); err != nil {
+		return fmt.Errorf("re-copying a row whose parent row is gone: %w", err)
+	}
+	where := sqlbuild.Equal(a.stageKey)
+	if _, err := tx.ExecContext(ctx, a.fromOrig.SQL(), where.Bind(key)...); err != nil {
+		return fmt.Errorf("re-copying a row whose parent row is gone: %w", err)
+	}
+	a.recopied.Add(1)
+	return nil
+}
+
+// Recopied is how many replayed rows were re-copied from the original because their parent row
+// was gone.
+func (a *Applier) Recopied() int64 { return a.recopied.Load() }
 
 // nullForNotNull reports whether the row holds NULL for a column the ghost declares NOT NULL.
 func (a *Applier) nullForNotNull(row []any) bool {

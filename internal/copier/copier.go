@@ -63,7 +63,21 @@ type Config struct {
 	// call. A chunk whose row collides with a ghost row under a unique key of the ghost calls it and
 	// is tried again: the ghost row may be an old version the replay has not updated yet.
 	CatchUp func(ctx context.Context) error
+	// Parents are the tables the ghost's foreign keys reference. Each chunk then first locks, in
+	// share mode, the parent rows its rows reference, read without locking the original, and
+	// copies in the same transaction. The copy's check of the ghost's foreign key takes the
+	// parent's lock after the original's rows' (the chunk's locking read), while a parent's
+	// cascading delete takes them the other way round: without this the two deadlock.
+	Parents []Parent
 	Logger  *zap.Logger // nil: no logs
+}
+
+// Parent is a table the ghost's rows reference: Columns of the original reference RefColumns of
+// Table (a qualified name).
+type Parent struct {
+	Table      string
+	Columns    []string
+	RefColumns []string
 }
 
 // Copier copies rows. Its counters may be read while it runs.
@@ -75,6 +89,8 @@ type Copier struct {
 	// lower key, the others' start after it.
 	copyFirst, copyNext string
 	bindRange           func(keys ...[]any) []any
+	// lockFirst and lockNext lock the parent rows a chunk's rows reference (Config.Parents).
+	lockFirst, lockNext []string
 	// nullCheck selects a row of a chunk's range (its lower key included) that holds NULL in a
 	// column the ghost declares NOT NULL; it takes bindRange's arguments. Empty when no such column
 	// exists.
@@ -119,7 +135,9 @@ func New(cfg Config) (*Copier, error) {
 	for _, first := range []bool{true, false} {
 		where, bind := sqlbuild.And(sqlbuild.After(c.keyCols, first), sqlbuild.UpTo(c.keyCols, true))
 		tmpl.Where = where.SQL
+		locks := parentLocks(c.origTbl, cfg.Key.Orig.Name, where.SQL, cfg.Parents)
 		if first {
+			c.lockFirst = locks
 			c.copyFirst = tmpl.SQL()
 			// Including the lower key is harmless here: that row was copied by the chunk before.
 			if len(nullable) > 0 {
@@ -127,6 +145,7 @@ func New(cfg Config) (*Copier, error) {
 					c.origTbl, sqlbuild.QuoteIdent(cfg.Key.Orig.Name), where.SQL, strings.Join(nullable, " OR "))
 			}
 		} else {
+			c.lockNext = locks
 			c.copyNext = tmpl.SQL()
 		}
 		c.bindRange = bind // the same arguments whether the lower key is included or not
@@ -173,8 +192,30 @@ func (c *Copier) Done() bool { return c.done.Load() }
 // collisionAttempts bounds how often a colliding chunk is tried again after catching up the replay.
 const collisionAttempts = 3
 
+// parentLocks are the statements that lock, in share mode, the rows of each parent that the rows of
+// a range of orig (along index, where) reference. The range is read without locks (a derived
+// table), the parent through its key (STRAIGHT_JOIN): only the referenced parent rows are locked.
+func parentLocks(orig, index, where string, parents []Parent) []string {
+	out := make([]string, 0, len(parents))
+	for _, p := range parents {
+		sel := make([]string, len(p.Columns))
+		on := make([]string, len(p.Columns))
+		for i, col := range p.Columns {
+			alias := sqlbuild.QuoteIdent(fmt.Sprintf("c%d", i))
+			sel[i] = sqlbuild.QuoteIdent(col) + " AS " + alias
+			on[i] = "p." + sqlbuild.QuoteIdent(p.RefColumns[i]) + " = x." + alias
+		}
+		out = append(out, fmt.Sprintf("SELECT 1 FROM (SELECT DISTINCT %s FROM %s FORCE INDEX (%s) WHERE %s) x STRAIGHT_JOIN %s p ON %s LOCK IN SHARE MODE",
+			strings.Join(sel, ", "), orig, sqlbuild.QuoteIdent(index), where, p.Table, strings.Join(on, " AND ")))
+	}
+	return out
+}
+
 // exec runs the chunk's INSERT … SELECT and returns the rows it inserted.
 func (c *Copier) exec(ctx context.Context, ch chunk, query string, args []any) (int64, error) {
+	if len(c.cfg.Parents) > 0 {
+		return c.execLocked(ctx, ch, query, args)
+	}
 	var affected int64
 	err := dbconn.Retry(ctx, c.cfg.Retries, func(ctx context.Context) error {
 		// One session for the statement and, with PanicOnWarnings, its warnings.
@@ -202,6 +243,64 @@ func (c *Copier) exec(ctx context.Context, ch chunk, query string, args []any) (
 		return nil
 	})
 	return affected, err
+}
+
+// execLocked is exec with the parent rows locked first, in one transaction.
+func (c *Copier) execLocked(ctx context.Context, ch chunk, query string, args []any) (int64, error) {
+	locks := c.lockNext
+	if ch.first {
+		locks = c.lockFirst
+	}
+	var affected int64
+	err := dbconn.Retry(ctx, c.cfg.Retries, func(ctx context.Context) error {
+		conn, err := c.cfg.DB.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }() // a no-op after Commit
+		err = func() error {
+			for _, lock := range locks {
+				if err := drain(ctx, tx, lock, args); err != nil {
+					return err
+				}
+			}
+			res, err := tx.ExecContext(ctx, query, args...)
+			if err != nil {
+				return err
+			}
+			if affected, err = res.RowsAffected(); err != nil {
+				return err
+			}
+			if c.cfg.PanicOnWarnings {
+				if err := dbconn.CheckWarnings(ctx, tx); err != nil {
+					return err
+				}
+			}
+			return tx.Commit()
+		}()
+		if err != nil && dbconn.IsRetryable(err) {
+			c.cfg.Logger.Warn("chunk copy failed, retrying", zap.Int64("chunk", ch.seq), zap.Error(err))
+		}
+		return err
+	})
+	return affected, err
+}
+
+// drain runs a query and reads its rows to the end (the locks are what it is for).
+func drain(ctx context.Context, tx *sql.Tx, query string, args []any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
 }
 
 // collision reports whether err says a row of the chunk collides with a ghost row under a unique

@@ -18,7 +18,11 @@
 //     colliding under a new unique key). The Guard is sealed: a change of T met in the binlog from
 //     now on waits for the attempt's outcome before the apply loop replays it. Config.Prepare gives
 //     the ghost what it must only have from the swap on (the original's triggers); a failed
-//     attempt undoes it (Config.Undo) before any held change is replayed.
+//     attempt undoes it (Config.Undo) before any held change is replayed. Config.PrepareLocked then
+//     changes, in A's own session, the tables A locked with the original (Config.LockAlso): the
+//     children's foreign keys are re-pointed at the ghost, so the RENAME carries them to the new
+//     T. A failed attempt reverses it (Config.UndoLocked) in A before A unlocks, so no writer ever
+//     sees the children pointing at the ghost while the original is still the table.
 //  5. B issues RENAME TABLE T TO T_swap, _T_gho TO T. It blocks on A's lock. A RENAME takes its
 //     tables' locks in name order, and T_swap sorts after T: B queues for T itself, ahead of every
 //     write that queues after it.
@@ -107,6 +111,25 @@ type Config struct {
 	// replayed change meets what Prepare made.
 	Prepare func(ctx context.Context) error
 	Undo    func(ctx context.Context) error
+	// LockAlso are more tables (qualified names) the locking session locks WRITE with the original
+	// and the sentry: the tables PrepareLocked changes. Their writers wait as the original's do.
+	LockAlso []string
+	// LockRead are tables the locking session locks READ with the original: the parents of the
+	// original and the ghost. A parent's cascading DELETE or UPDATE takes, on MariaDB, the metadata
+	// locks of every child it may change, one after the other; one holding the ghost's while it
+	// waits for the original's would make the RENAME queue for the ghost instead of the original,
+	// and writes waiting for the original would pass it. Locking the parents keeps such statements
+	// out until the RENAME has queued.
+	LockRead []string
+	// PrepareLocked, when set, runs after Prepare in the session that holds the lock, which alone
+	// can change the tables it holds (the foreign keys of the tables that reference the original,
+	// re-pointed at the ghost so the RENAME carries them along). UndoLocked reverses it in that
+	// session before the lock is released: the RENAME, if queued, is refused once the lock goes
+	// (the sentry exists), so the tables are back as they were before anyone writes. Only when the
+	// RENAME fails after the sentry is dropped (someone killed it) does UndoLocked run unlocked.
+	// An error of UndoLocked wrapping ErrAbort ends the attempts, like Undo's.
+	PrepareLocked func(ctx context.Context, locker *sql.Conn) error
+	UndoLocked    func(ctx context.Context, locker *sql.Conn) error
 	// Guard, when set, is told when an attempt is about to rename and how each attempt ended, for
 	// the apply loop (Guard.Divert, Guard.OwnRename) and for the check after the swap.
 	Guard *Guard
@@ -228,14 +251,11 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	if cfg.Guard != nil {
 		cfg.Guard.begin()
 	}
-	prepared := false
-	// undo reverses Prepare. What it cannot undo, it says with an error wrapping ErrAbort, which
-	// ends the swap's attempts; any other error is logged.
-	undo := func(err error) error {
-		if !prepared || cfg.Undo == nil {
-			return err
-		}
-		uerr := cfg.Undo(context.WithoutCancel(ctx))
+	prepared, preparedLocked := false, false
+	// undoLocked reverses PrepareLocked in the locking session, under the lock when it is still
+	// held; undo reverses Prepare, after it. What they cannot undo, they say with an error
+	// wrapping ErrAbort, which ends the swap's attempts; any other error is logged.
+	report := func(err, uerr error) error {
 		if errors.Is(uerr, ErrAbort) {
 			return errors.Join(err, uerr)
 		}
@@ -244,6 +264,20 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		}
 		return err
 	}
+	undoLocked := func(err error) error {
+		if !preparedLocked || cfg.UndoLocked == nil {
+			return err
+		}
+		preparedLocked = false
+		return report(err, cfg.UndoLocked(context.WithoutCancel(ctx), a))
+	}
+	undo := func(err error) error {
+		err = undoLocked(err)
+		if !prepared || cfg.Undo == nil {
+			return err
+		}
+		return report(err, cfg.Undo(context.WithoutCancel(ctx)))
+	}
 	if cfg.Prepare != nil {
 		prepared = true
 		if err := cfg.Prepare(ctx); err != nil {
@@ -251,6 +285,16 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 			unlock()
 			return time.Since(lockedAt), err
 		}
+	}
+	if cfg.PrepareLocked != nil {
+		preparedLocked = true
+		if err := cfg.PrepareLocked(ctx, a); err != nil {
+			err = undoLocked(fmt.Errorf("preparing the tables around %s for the swap: %w", tbl, err))
+			unlock()
+			return time.Since(lockedAt), undo(err)
+		}
+	}
+	if cfg.Prepare != nil || cfg.PrepareLocked != nil {
 		cfg.failpoint("prepared")
 	}
 	renamed := make(chan error, 1)
@@ -260,7 +304,10 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 		renamed <- err
 	}()
 	if err := waitQueued(ctx, cfg, bID, renamed); err != nil {
-		// The sentry still exists, so the RENAME fails as soon as the lock is gone.
+		// The sentry still exists, so the RENAME fails as soon as the lock is gone. The locked
+		// preparation is undone first, under the lock (the RENAME, queued or not, does not stop the
+		// locking session from changing the tables it holds).
+		err = undoLocked(err)
 		unlock()
 		if <-renamed == nil {
 			return time.Since(lockedAt), nil // cannot happen while the sentry exists; if it did, the swap is complete
@@ -349,7 +396,14 @@ func lockAndCheck(ctx context.Context, cfg Config, a *sql.Conn, tbl, sentry stri
 			return time.Time{}, fmt.Errorf("preparing the cut-over's checks: %w", err)
 		}
 	}
-	if _, err := a.ExecContext(ctx, "LOCK TABLES "+tbl+" WRITE, "+sentry+" WRITE"); err != nil {
+	lock := "LOCK TABLES " + tbl + " WRITE, " + sentry + " WRITE"
+	for _, t := range cfg.LockAlso {
+		lock += ", " + t + " WRITE"
+	}
+	for _, t := range cfg.LockRead {
+		lock += ", " + t + " READ"
+	}
+	if _, err := a.ExecContext(ctx, lock); err != nil {
 		return time.Time{}, fmt.Errorf("locking %s: %w", tbl, err)
 	}
 	lockedAt := time.Now()

@@ -323,3 +323,100 @@ func TestPrepareUnderTheLock(t *testing.T) {
 		t.Errorf("audit holds %d rows (%v) after one insert into the new table, want 1", n, err)
 	}
 }
+
+// TestPrepareLockedRepointsChildren: LockAlso locks a child table with the original, and
+// PrepareLocked runs in the locking session, which alone can alter it; a failed attempt runs
+// UndoLocked there before the lock goes. The swap carries the re-pointed constraint to the new t.
+func TestPrepareLockedRepointsChildren(t *testing.T) {
+	db, cfg := setup(t)
+	if _, err := db.Exec("CREATE TABLE c (id INT PRIMARY KEY, pid INT, CONSTRAINT c_fk FOREIGN KEY (pid) REFERENCES t (id) ON DELETE CASCADE)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO c VALUES (1, 1), (2, 2)"); err != nil {
+		t.Fatal(err)
+	}
+	// locked fails unless writes to the child and to the original wait: both are locked.
+	locked := func(ctx context.Context) error {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = 1"); err != nil {
+			return err
+		}
+		for _, q := range []string{"INSERT INTO c VALUES (3, 1)", "INSERT INTO t (v) VALUES ('during')"} {
+			if _, err := conn.ExecContext(ctx, q); dbconn.ErrorNumber(err) != 1205 {
+				return fmt.Errorf("%s while locked: %w, want a lock wait timeout", q, err)
+			}
+		}
+		return nil
+	}
+	point := func(ctx context.Context, conn *sql.Conn, parent string) error {
+		for _, q := range []string{"SET SESSION foreign_key_checks = 0", "ALTER TABLE c DROP FOREIGN KEY c_fk",
+			"ALTER TABLE c ADD CONSTRAINT c_fk FOREIGN KEY (pid) REFERENCES " + parent + " (id) ON DELETE CASCADE",
+			"SET SESSION foreign_key_checks = 1"} {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	references := func() string {
+		var ref string
+		if err := db.QueryRow("SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND CONSTRAINT_NAME = 'c_fk'", cfg.Schema).Scan(&ref); err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	cfg.LockAlso = []string{"`" + cfg.Schema + "`.`c`"}
+	boom := errors.New("the last check failed")
+	var undone int
+	failing := cfg
+	failing.Attempts = 1
+	failing.PrepareLocked = func(ctx context.Context, conn *sql.Conn) error {
+		if err := locked(ctx); err != nil {
+			return err
+		}
+		if err := point(ctx, conn, "_t_gho"); err != nil {
+			return err
+		}
+		return boom
+	}
+	failing.UndoLocked = func(ctx context.Context, conn *sql.Conn) error {
+		undone++
+		if err := locked(ctx); err != nil {
+			return fmt.Errorf("undoing: %w", err)
+		}
+		return point(ctx, conn, "t")
+	}
+	if _, err := Run(context.Background(), failing); !errors.Is(err, boom) || undone != 1 {
+		t.Fatalf("error %v, undone %d times; want %v, undone once", err, undone, boom)
+	}
+	tableHolds(t, db, "t", "orig")
+	if got := references(); got != "t" {
+		t.Errorf("after a failed attempt c_fk references %s, want t", got)
+	}
+
+	cfg.PrepareLocked = func(ctx context.Context, conn *sql.Conn) error {
+		if err := locked(ctx); err != nil {
+			return err
+		}
+		return point(ctx, conn, "_t_gho")
+	}
+	cfg.UndoLocked = func(ctx context.Context, conn *sql.Conn) error { return point(ctx, conn, "t") }
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	tableHolds(t, db, "t", "ghost")
+	if got := references(); got != "t" {
+		t.Errorf("after the swap c_fk references %s, want t (the former ghost)", got)
+	}
+	if _, err := db.Exec("DELETE FROM t WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM c WHERE pid = 1").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d child rows (%v) of a deleted parent of the new t, want the delete to cascade", n, err)
+	}
+}
