@@ -112,10 +112,10 @@ type links struct {
 func readLinks(ctx context.Context, db *sql.DB, t *table.Table) (links, error) {
 	var l links
 	var err error
-	if l.triggers, err = table.Triggers(ctx, db, t.Schema, t.Name); err != nil {
+	if l.triggers, err = table.TriggerLinks(ctx, db, t.Schema, t.Name); err != nil {
 		return l, fmt.Errorf("reading the triggers of %s: %w", sqlbuild.QualifiedName(t.Schema, t.Name), err)
 	}
-	if l.foreignKeys, l.referencedBy, err = table.ForeignKeys(ctx, db, t.Schema, t.Name); err != nil {
+	if l.foreignKeys, l.referencedBy, err = table.ForeignKeyLinks(ctx, db, t.Schema, t.Name); err != nil {
 		return l, fmt.Errorf("reading the foreign keys of %s: %w", sqlbuild.QualifiedName(t.Schema, t.Name), err)
 	}
 	return l, nil
@@ -153,15 +153,12 @@ func (p *planner) tableFindings(r *Report, l links) {
 	if !strings.EqualFold(t.Engine, "InnoDB") {
 		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table uses %s; the rules are InnoDB's", t.Engine)})
 	}
+	r.Moves = moves(l)
 	if len(l.triggers) > 0 {
-		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table has %d trigger(s) (%s): doppel moves them only with --include-triggers (refused without). They are created on the ghost under the cut-over's lock and get their names back under LOCK TABLES right after the swap: writers wait a few milliseconds per trigger at each",
-			len(l.triggers), strings.Join(l.triggers, ", "))})
+		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table has %d trigger(s): doppel moves them only with --include-triggers (refused without); see \"moved at the swap\"", len(l.triggers))})
 	}
-	if len(l.foreignKeys) > 0 {
-		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table has %d foreign key(s) (%s): the ghost table carries them under names with a leading underscore added or removed, so parents' cascades reach it; each copied chunk locks the parent rows it references first", len(l.foreignKeys), strings.Join(l.foreignKeys, "; "))})
-	}
-	if len(l.referencedBy) > 0 {
-		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("%d foreign key(s) of other tables reference the table (%s): they are re-pointed at the new table under the cut-over's lock; the referencing tables' writers wait for it as the table's do", len(l.referencedBy), strings.Join(l.referencedBy, "; "))})
+	if n := len(l.foreignKeys) + len(l.referencedBy); n > 0 {
+		r.Findings = append(r.Findings, Finding{NeedsCare, fmt.Sprintf("the table takes part in %d foreign key(s): doppel moves them at the swap (--discard-foreign-keys leaves out the table's own); see \"moved at the swap\"", n)})
 	}
 	if p.iterationKey() == nil {
 		r.copyFinding("no PRIMARY KEY or UNIQUE key on NOT NULL columns survives the change: doppel has no key to copy the table along")
@@ -336,4 +333,27 @@ func deployment(clauses []ClauseReport) Deployment {
 		d.Summary = "neither order is safe: ship it in the phases below"
 	}
 	return d
+}
+
+// moves says how doppel moves each trigger and foreign key at the swap, and who waits for it. The
+// figures are the longest waits measured on MariaDB 10.11 on a loaded 2-core machine
+// (docs/how-it-works.md); the real ones grow with the number of triggers and children.
+func moves(l links) []Move {
+	var out []Move
+	for _, t := range l.triggers {
+		out = append(out, Move{Kind: "trigger", What: t,
+			How:      "fires on the original until the swap; created on the ghost under a temporary name under the cut-over's lock, named back under LOCK TABLES right after the swap (with --include-triggers)",
+			Blocking: "the table's writers, twice: at the swap and at the names' restore; a CREATE (and a DROP) per trigger each time, 12–146 ms measured under load"})
+	}
+	for _, f := range l.foreignKeys {
+		out = append(out, Move{Kind: "parent", What: f,
+			How:      "the ghost carries it from its creation, under the name with a leading underscore added or removed, so a parent's cascade reaches the ghost too; each copied chunk locks the parent rows it references first",
+			Blocking: "the parent's writers wait for the cut-over's lock (the parent is locked READ with the table): 15–246 ms measured under load"})
+	}
+	for _, f := range l.referencedBy {
+		out = append(out, Move{Kind: "child", What: f,
+			How:      "re-pointed at the ghost in the cut-over's locking session (two in-place ALTERs with foreign_key_checks=0), so the RENAME carries it to the new table; pointed back if the attempt fails",
+			Blocking: "the child's writers wait for the cut-over's lock (the child is locked WRITE with the table); two ALTERs per child under it: 38–718 ms measured under load with two children"})
+	}
+	return out
 }

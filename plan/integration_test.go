@@ -464,3 +464,40 @@ func TestIterationKey(t *testing.T) {
 		t.Fatalf("with --allow-nullable-unique-key: key %+v, want uk_email", r.Key)
 	}
 }
+
+// TestMovesAtTheSwap: the plan lists each trigger, each of the table's foreign keys and each foreign
+// key referencing it, with how doppel moves it and who waits, in the text and in the JSON.
+func TestMovesAtTheSwap(t *testing.T) {
+	database, db := newDB(t,
+		"CREATE TABLE customer (id INT PRIMARY KEY)",
+		"CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES customer (id) ON DELETE CASCADE)",
+		"CREATE TABLE item (id INT PRIMARY KEY, order_id INT, CONSTRAINT fk_item_order FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE SET NULL)",
+		"CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY)",
+		"CREATE TRIGGER orders_ai AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit () VALUES ()")
+	r := build(t, db, database, "orders", "ADD COLUMN note TEXT", Options{})
+	want := []struct{ kind, what string }{
+		{"trigger", "orders_ai (AFTER INSERT)"},
+		{"parent", "fk_orders_customer on " + database + ".orders → " + database + ".customer, ON DELETE CASCADE, ON UPDATE RESTRICT"},
+		{"child", "fk_item_order on " + database + ".item → " + database + ".orders, ON DELETE SET NULL, ON UPDATE RESTRICT"},
+	}
+	if len(r.Moves) != len(want) {
+		t.Fatalf("moves %+v, want %d", r.Moves, len(want))
+	}
+	for i, w := range want {
+		if m := r.Moves[i]; m.Kind != w.kind || m.What != w.what || m.How == "" || m.Blocking == "" {
+			t.Errorf("move %d = %+v, want %s %q with how and blocking", i, m, w.kind, w.what)
+		}
+	}
+	if r.Verdict != VerdictNeedsCare {
+		t.Errorf("verdict %s, want needs care", r.Verdict)
+	}
+	var text bytes.Buffer
+	if err := r.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"moved at the swap", "trigger  orders_ai (AFTER INSERT)", "waits: the child's writers"} {
+		if !strings.Contains(text.String(), s) {
+			t.Errorf("the text lacks %q:\n%s", s, text.String())
+		}
+	}
+}

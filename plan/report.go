@@ -27,6 +27,9 @@ type Report struct {
 
 	Clauses  []ClauseReport `json:"clauses"`
 	Findings []Finding      `json:"findings,omitempty"`
+	// Moves are the triggers and foreign keys doppel moves to the new table at the swap, each with
+	// how and who waits for it.
+	Moves []Move `json:"moves,omitempty"`
 
 	// The measurements are nil when the plan did not or could not take them.
 	Size     *Size     `json:"size,omitempty"`
@@ -42,6 +45,14 @@ type Report struct {
 	// ShowExitCode adds the exit code to the verdict line of WriteText, for `doppel plan`, whose exit
 	// code is the verdict. A migration printing the report exits by its own rules.
 	ShowExitCode bool `json:"-"`
+}
+
+// Move is a trigger or a foreign key that doppel moves to the new table.
+type Move struct {
+	Kind     string `json:"kind"` // trigger; parent (the table's own foreign key); child (another table's, referencing it)
+	What     string `json:"what"`
+	How      string `json:"how"`
+	Blocking string `json:"blocking"`
 }
 
 // Finding is something about the table or the server, rather than one clause, that matters.
@@ -188,6 +199,15 @@ func (r *Report) WriteText(w io.Writer) error {
 		p("")
 		for _, f := range r.Findings {
 			p("%s\t%s", f.Risk.label(), f.Message)
+		}
+	}
+	if len(r.Moves) > 0 {
+		p("")
+		p("moved at the swap")
+		for _, m := range r.Moves {
+			p("  %s\t%s", m.Kind, m.What)
+			p("  \thow: %s", m.How)
+			p("  \twaits: %s", m.Blocking)
 		}
 	}
 	p("")

@@ -101,6 +101,27 @@ func Triggers(ctx context.Context, db *sql.DB, schema, name string) ([]string, e
 		WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY TRIGGER_NAME`, schema, name)
 }
 
+// TriggerLinks describes the table's triggers for a report: "name (AFTER INSERT)".
+func TriggerLinks(ctx context.Context, db *sql.DB, schema, name string) ([]string, error) {
+	return queryStrings(ctx, db, `SELECT CONCAT(TRIGGER_NAME, ' (', ACTION_TIMING, ' ', EVENT_MANIPULATION, ')') FROM information_schema.TRIGGERS
+		WHERE EVENT_OBJECT_SCHEMA = ? AND EVENT_OBJECT_TABLE = ? ORDER BY ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER`, schema, name)
+}
+
+// ForeignKeyLinks describes the foreign keys declared on schema.name and those of other tables
+// that reference it, for a report: "name on schema.child → schema.parent, ON DELETE CASCADE, ON
+// UPDATE RESTRICT".
+func ForeignKeyLinks(ctx context.Context, db *sql.DB, schema, name string) (declared, referencing []string, err error) {
+	const q = `SELECT CONCAT(CONSTRAINT_NAME, ' on ', CONSTRAINT_SCHEMA, '.', TABLE_NAME, ' → ', UNIQUE_CONSTRAINT_SCHEMA, '.', REFERENCED_TABLE_NAME,
+		', ON DELETE ', DELETE_RULE, ', ON UPDATE ', UPDATE_RULE)
+		FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE %s
+		AND CONSTRAINT_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema') ORDER BY CONSTRAINT_NAME`
+	if declared, err = queryStrings(ctx, db, fmt.Sprintf(q, "CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ?"), schema, name); err != nil {
+		return nil, nil, err
+	}
+	referencing, err = queryStrings(ctx, db, fmt.Sprintf(q, "UNIQUE_CONSTRAINT_SCHEMA = ? AND REFERENCED_TABLE_NAME = ?"), schema, name)
+	return declared, referencing, err
+}
+
 // ForeignKeys returns the foreign keys declared on schema.name (children) and those of other tables
 // that reference it (parents), each as "constraint on schema.table".
 func ForeignKeys(ctx context.Context, db *sql.DB, schema, name string) (declared, referencing []string, err error) {
