@@ -16,6 +16,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -24,6 +26,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/doppel-sql/doppel/internal/sandbox"
 )
@@ -44,6 +48,8 @@ func main() {
 	flag.IntVar(&o.rows, "rows", 10000, "rows in each run's table")
 	flag.BoolVar(&o.verbose, "v", false, "print doppel's output of every attempt")
 	flag.Parse()
+	// The driver logs every connection a fault cuts ("unexpected EOF"): expected here, and noise.
+	_ = mysql.SetLogger(log.New(io.Discard, "", 0))
 	if o.seed == 0 {
 		o.seed = uint64(time.Now().UnixNano() % 1_000_000)
 	}
