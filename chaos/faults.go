@@ -70,6 +70,18 @@ var kinds = []struct {
 		}
 		return nil
 	}},
+	{"network reset to the replica", func(_ context.Context, r *chaosRun) error { r.toReplica.reset(); return nil }},
+	{"network reset to the primary", func(_ context.Context, r *chaosRun) error { r.toPrimary.reset(); return nil }},
+	{"network stalled 5s to the primary", func(ctx context.Context, r *chaosRun) error { r.toPrimary.stall(ctx, 5*time.Second); return nil }},
+	{"network stalled 5s to the replica", func(ctx context.Context, r *chaosRun) error { r.toReplica.stall(ctx, 5*time.Second); return nil }},
+	{"network black hole 5s to the replica", func(ctx context.Context, r *chaosRun) error {
+		r.toReplica.blackHole(ctx, 5*time.Second)
+		return nil
+	}},
+	{"network black hole 5s to the primary", func(ctx context.Context, r *chaosRun) error {
+		r.toPrimary.blackHole(ctx, 5*time.Second)
+		return nil
+	}},
 	{"rows locked 5s", func(ctx context.Context, r *chaosRun) error {
 		db, err := r.sb.Primary.DB(r.schema)
 		if err != nil {
@@ -93,14 +105,14 @@ var kinds = []struct {
 	}},
 }
 
-// schedule draws one to three faults, in kind and moment (up to 7 s into the first attempt: the
+// schedule draws one to three faults, in kind and moment (up to 5 s into the first attempt: the
 // copy, the replay, the verification and the swap all happen in that span for the table's size).
 func (r *chaosRun) schedule() []fault {
 	n := 1 + r.rng.IntN(3)
 	out := make([]fault, n)
 	for i := range out {
 		k := kinds[r.rng.IntN(len(kinds))]
-		out[i] = fault{name: k.name, at: time.Duration(200+r.rng.IntN(7000)) * time.Millisecond, do: k.do}
+		out[i] = fault{name: k.name, at: time.Duration(200+r.rng.IntN(4800)) * time.Millisecond, do: k.do}
 	}
 	return out
 }

@@ -90,6 +90,17 @@ func run(ctx context.Context, o options, out *os.File) (*report, error) {
 			fmt.Fprintln(os.Stderr, "chaos: stopping the sandbox:", err)
 		}
 	}()
+	// doppel reaches both servers through proxies that can cut its network.
+	toPrimary, err := newProxy(sb.Primary.Config().Addr())
+	if err != nil {
+		return nil, err
+	}
+	defer toPrimary.close()
+	toReplica, err := newProxy(sb.Replica.Config().Addr())
+	if err != nil {
+		return nil, err
+	}
+	defer toReplica.close()
 	fmt.Fprintf(out, "chaos: %s %s, primary %s, replica %s; %d runs from seed %d\n",
 		sb.Flavor.Name(), sb.Flavor.Version(), sb.Primary.Config().Addr(), sb.Replica.Config().Addr(), o.runs, o.seed)
 	rep := &report{faults: map[string]int{}, struck: map[string]int{}}
@@ -98,7 +109,8 @@ func run(ctx context.Context, o options, out *os.File) (*report, error) {
 			break
 		}
 		seed := o.seed + uint64(i)
-		r := &chaosRun{o: o, sb: sb, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), schema: fmt.Sprintf("chaos_%d", seed)}
+		r := &chaosRun{o: o, sb: sb, toPrimary: toPrimary, toReplica: toReplica, seed: seed,
+			rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), schema: fmt.Sprintf("chaos_%d", seed)}
 		res := r.run(ctx)
 		rep.runs++
 		rep.attempts += res.attempts

@@ -57,11 +57,12 @@ var alters = []string{
 }
 
 type chaosRun struct {
-	o      options
-	sb     *sandbox.Sandbox
-	seed   uint64
-	rng    *rand.Rand
-	schema string
+	o                    options
+	sb                   *sandbox.Sandbox
+	toPrimary, toReplica *proxy // doppel's way to each server
+	seed                 uint64
+	rng                  *rand.Rand
+	schema               string
 
 	mu   sync.Mutex
 	proc *os.Process // the doppel running now
@@ -218,9 +219,9 @@ func (r *chaosRun) nextFlags(db *sql.DB, last string) []string {
 
 // doppel runs one attempt to its end and returns its output.
 func (r *chaosRun) doppel(ctx context.Context, dir, alter string, extra []string) (string, error) {
-	rc := r.sb.Replica.Config()
 	args := append([]string{
-		"--host=" + rc.Host, "--port=" + strconv.Itoa(rc.Port), "--user=" + doppelUser,
+		"--host=127.0.0.1", "--port=" + strconv.Itoa(r.toReplica.addr().Port), "--user=" + doppelUser,
+		"--assume-master-host=" + r.toPrimary.addr().String(),
 		"--database=" + r.schema, "--table=t", "--alter=" + alter, "--execute",
 		"--chunk-size=20", "--nice-ratio=3", "--cut-over-lock-timeout-seconds=2", "--default-retries=20",
 		"--replica-server-id=" + strconv.FormatUint(4000+r.seed%1000, 10),
