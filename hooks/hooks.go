@@ -37,13 +37,15 @@ const (
 	OnBatchCopyRetry     Event = "batch-copy-retry"    // a copy chunk failed and is tried again; GH_OST_LAST_BATCH_COPY_ERROR holds why
 	OnRowCopyComplete    Event = "row-copy-complete"   // every row is copied
 	OnBeginPostponed     Event = "begin-postponed"     // the cut-over is ready but postponed
+	OnStopReplication    Event = "stop-replication"    // --test-on-replica: before replication is stopped for the swap; failing prevents it
+	OnStartReplication   Event = "start-replication"   // --test-on-replica: before replication is started again after a failed swap
 	OnBeforeCutOver      Event = "before-cut-over"     // right before the swap; failing prevents it
 	OnSuccess            Event = "success"             // the tables are swapped
 	OnFailure            Event = "failure"             // the migration failed
 )
 
 var events = []Event{OnStartup, OnValidated, OnRowCountComplete, OnBeforeRowCopy, OnStatus, OnInteractiveCommand,
-	OnBatchCopyRetry, OnRowCopyComplete, OnBeginPostponed, OnBeforeCutOver, OnSuccess, OnFailure}
+	OnBatchCopyRetry, OnRowCopyComplete, OnBeginPostponed, OnBeforeCutOver, OnStopReplication, OnStartReplication, OnSuccess, OnFailure}
 
 // prefixes name a hook; gh-ost's come first, so a doppel-on- hook can rely on what a gh-ost-on-
 // hook of the same event did.

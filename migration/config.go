@@ -28,6 +28,12 @@ type Config struct {
 	AssumeMasterHost string
 	// AllowOnMaster lets Conn point at the primary.
 	AllowOnMaster bool
+	// MigrateOnReplica migrates the table of the replica Conn names, on that replica, cut-over
+	// included (gh-ost's --migrate-on-replica): the primary is not touched. TestOnReplica does the
+	// same but, at the cut-over, stops replication, swaps the tables and swaps them back at once,
+	// leaving replication stopped so the original and the migrated table can be compared
+	// (--test-on-replica); TestOnReplicaSkipReplicaStop leaves replication running.
+	MigrateOnReplica, TestOnReplica, TestOnReplicaSkipReplicaStop bool
 	// AllowMasterMaster accepts a primary that is itself a replica: an active-passive pair of
 	// primaries replicating from each other. Which of the two takes the writes is then the one
 	// found from the replica, --assume-master-host, or with AllowOnMaster the host itself.
@@ -277,6 +283,15 @@ func (c *Config) Check() error {
 	}
 	if c.ApproveRenamedColumns && c.SkipRenamedColumns {
 		add("--approve-renamed-columns and --skip-renamed-columns contradict each other: give one")
+	}
+	if c.TestOnReplicaSkipReplicaStop && !c.TestOnReplica {
+		add("--test-on-replica-skip-replica-stop needs --test-on-replica")
+	}
+	if c.TestOnReplica && c.MigrateOnReplica {
+		add("--test-on-replica and --migrate-on-replica contradict each other: rehearse (the tables are swapped back), or migrate the replica's table for good")
+	}
+	if (c.TestOnReplica || c.MigrateOnReplica) && (c.AllowOnMaster || c.AssumeMasterHost != "") {
+		add("--test-on-replica and --migrate-on-replica work on the replica --host names alone: leave out --allow-on-master and --assume-master-host")
 	}
 	if c.Resume && !c.Checkpoint {
 		add("--resume needs --checkpoint: the progress to resume from is the checkpoint")

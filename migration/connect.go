@@ -20,6 +20,8 @@ type servers struct {
 	primary     *sql.DB
 	primaryCfg  dbconn.Config
 	replicaMode bool
+	// onReplica: --migrate-on-replica or --test-on-replica, the replica is read and written.
+	onReplica bool
 }
 
 func (s *servers) close() {
@@ -53,6 +55,11 @@ func connect(ctx context.Context, cfg *Config) (_ *servers, err error) {
 		return nil, fmt.Errorf("asking %s whether it is a replica (doppel needs REPLICATION CLIENT, or SLAVE MONITOR on MariaDB): %w", cfg.Conn.Addr(), err)
 	}
 	switch {
+	case cfg.MigrateOnReplica || cfg.TestOnReplica:
+		if !isReplica {
+			return nil, &refusal{msg: fmt.Sprintf("%s is not a replica: --test-on-replica and --migrate-on-replica work on a replica's own table; point --host at a replica, or leave the flag out to migrate the primary", cfg.Conn.Addr())}
+		}
+		s.primaryCfg, s.onReplica = cfg.Conn, true
 	case cfg.AssumeMasterHost != "":
 		host, port, err := splitHostPort(cfg.AssumeMasterHost, cfg.Conn.Port)
 		if err != nil {

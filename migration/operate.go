@@ -168,7 +168,7 @@ func (r *run) hookWith(ctx context.Context, event hooks.Event, vars hooks.Vars) 
 		return nil
 	}
 	switch event {
-	case hooks.OnStatus, hooks.OnSuccess, hooks.OnFailure, hooks.OnBatchCopyRetry:
+	case hooks.OnStatus, hooks.OnSuccess, hooks.OnFailure, hooks.OnBatchCopyRetry, hooks.OnStartReplication:
 		r.log().Warn("hook failed", zap.String("event", string(event)), zap.Error(err))
 		return nil
 	}

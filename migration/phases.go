@@ -117,6 +117,9 @@ func (r *run) check(ctx context.Context) error {
 	if r.p, err = validate(ctx, r.cfg, r.s, a); err != nil {
 		return err
 	}
+	if err := r.checkRehearsal(ctx); err != nil {
+		return err
+	}
 	r.changelog = changelog.New(r.cfg.Database, r.p.changelog)
 	for _, w := range r.p.warnings {
 		r.log().Warn(w)
@@ -220,6 +223,9 @@ func (r *run) swap(ctx context.Context) error {
 	if len(children) > 0 {
 		repoint, pointBack = r.repointChildren(children), r.pointChildrenBack(children)
 	}
+	if err := r.stopReplicationForRehearsal(ctx); err != nil {
+		return err
+	}
 	res, err := cutover.Run(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, Backoff: r.cutOverBackoff(), CatchUp: swapCatchUp{r},
@@ -240,6 +246,7 @@ func (r *run) swap(ctx context.Context) error {
 		Logger: r.log(),
 	})
 	if err != nil {
+		r.restartReplication(ctx)
 		return err
 	}
 	r.swapped.Store(true)
@@ -251,6 +258,9 @@ func (r *run) swap(ctx context.Context) error {
 		r.cfg.OkToDropTable = false
 		r.log().Error("the swap is done, but writes may have reached the old table", zap.String("old_table", res.Old))
 		return err
+	}
+	if r.cfg.TestOnReplica {
+		return r.swapBack(ctx, res.Old)
 	}
 	return nil
 }

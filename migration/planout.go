@@ -14,9 +14,14 @@ import (
 func writePlan(w io.Writer, cfg *Config, s *servers, p *validated, rows int64) {
 	q := func(name string) string { return sqlbuild.QualifiedName(cfg.Database, name) }
 	fmt.Fprintf(w, "doppel: migration of %s on %s %s\n", q(cfg.Table), flavorName(s), s.flavor.Version())
-	if s.replicaMode {
+	switch {
+	case cfg.TestOnReplica:
+		fmt.Fprintf(w, "  topology   rehearsal on the replica %s (--test-on-replica): its own table is migrated; at the cut-over replication is stopped, the tables are swapped and swapped back, and replication stays stopped for the comparison; the primary is not touched\n", s.primaryCfg.Addr())
+	case cfg.MigrateOnReplica:
+		fmt.Fprintf(w, "  topology   on the replica %s alone (--migrate-on-replica): its own table is migrated and swapped; the primary is not touched\n", s.primaryCfg.Addr())
+	case s.replicaMode:
 		fmt.Fprintf(w, "  topology   inspecting and reading the binlog on replica %s, writing to primary %s\n", s.inspectCfg.Addr(), s.primaryCfg.Addr())
-	} else {
+	default:
 		fmt.Fprintf(w, "  topology   on the primary %s (--allow-on-master)\n", s.primaryCfg.Addr())
 	}
 	fmt.Fprintf(w, "  alter      %s\n", p.alter.Clause)

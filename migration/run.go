@@ -44,6 +44,16 @@ type Result struct {
 	Verified *verify.Result
 	// Phases are the phases the run went through, in order, with how long each took.
 	Phases []PhaseTime
+	// Rehearsal is set by --test-on-replica: the tables were swapped and swapped back.
+	Rehearsal *Rehearsal
+}
+
+// Rehearsal is what a --test-on-replica run leaves: the original in place, the migrated table
+// beside it, and replication stopped (unless --test-on-replica-skip-replica-stop) so the two can be
+// compared at one point in time.
+type Rehearsal struct {
+	Migrated           string // the migrated table's name: the ghost's
+	ReplicationStopped bool
 }
 
 // swappedError is a failure that came after the tables were swapped: the migration itself is done.
@@ -114,12 +124,14 @@ type run struct {
 	verified     *verify.Result // the checksum before the swap; nil when skipped
 	checkpointed atomic.Bool    // a checkpoint of this run has been written
 	swapped      atomic.Bool
-	cutover      cutover.Result
-	prepared     int         // handovers begun in the current cut-over attempt (handover.go)
-	spoiled      atomic.Bool // the cut-over changed the ghost for good: it cannot be continued
-	twinsStuck   atomic.Bool // triggers are left on the ghost: nothing more may be replayed into it (triggers.go)
-	phaseTimes   []PhaseTime
-	result       *Result
+	// replicationStopped: a rehearsal (--test-on-replica) stopped the replica's replication.
+	replicationStopped bool
+	cutover            cutover.Result
+	prepared           int         // handovers begun in the current cut-over attempt (handover.go)
+	spoiled            atomic.Bool // the cut-over changed the ghost for good: it cannot be continued
+	twinsStuck         atomic.Bool // triggers are left on the ghost: nothing more may be replayed into it (triggers.go)
+	phaseTimes         []PhaseTime
+	result             *Result
 }
 
 // pipeline is what runs from the prepare phase to the swap: the binlog stream, the apply loop, the
@@ -558,6 +570,10 @@ func (r *run) finish(ctx context.Context, res *Result) {
 	db, schema := r.s.primary, r.cfg.Database
 	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(schema, r.p.changelog)); err != nil {
 		r.log().Warn("could not drop the changelog table; drop it by hand", zap.String("table", r.p.changelog), zap.Error(err))
+	}
+	if r.cfg.TestOnReplica {
+		res.Rehearsal = &Rehearsal{Migrated: r.p.names.ghost, ReplicationStopped: r.replicationStopped}
+		return
 	}
 	old := r.p.old
 	if r.cutover.Old != "" {

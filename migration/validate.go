@@ -216,7 +216,7 @@ func checkBinlog(ctx context.Context, s *servers) error {
 			return refuse("%s is %s on %s: JSON updates are logged as diffs, which doppel cannot replay onto the ghost. Set it empty globally (SET GLOBAL %s = ''), and let sessions reconnect", v, options, where, v)
 		}
 	}
-	if s.replicaMode {
+	if s.replicaMode || s.onReplica {
 		var updates int
 		if err := s.inspect.QueryRowContext(ctx, "SELECT @@global."+s.flavor.LogReplicaUpdatesVar()).Scan(&updates); err != nil {
 			return fmt.Errorf("reading log_slave_updates on %s: %w", where, err)
@@ -232,6 +232,9 @@ func checkPrimaryWritable(ctx context.Context, s *servers) error {
 	var readOnly int
 	if err := s.primary.QueryRowContext(ctx, "SELECT @@global.read_only").Scan(&readOnly); err != nil {
 		return fmt.Errorf("reading read_only on %s: %w", s.primaryCfg.Addr(), err)
+	}
+	if readOnly != 0 && s.onReplica {
+		return nil // a replica usually is; doppel's user needs the privilege to write anyway (SUPER, READ_ONLY ADMIN)
 	}
 	if readOnly != 0 {
 		return refuse("the primary %s is read-only (read_only=ON); doppel writes the ghost table there. Is it really the primary? Give the right one with --assume-master-host", s.primaryCfg.Addr())

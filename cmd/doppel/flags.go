@@ -35,6 +35,9 @@ type options struct {
 	execute              bool
 	allowOnMaster        bool
 	allowMasterMaster    bool
+	migrateOnReplica     bool
+	testOnReplica        bool
+	testOnReplicaNoStop  bool
 	assumeMasterHost     string
 	chunkSize            int64
 	dmlBatchSize         int64
@@ -117,6 +120,9 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.execute, "execute", false, "migrate; without it doppel only validates and prints what it would do")
 	fs.BoolVar(&o.allowOnMaster, "allow-on-master", false, "--host is the primary: inspect and read the binlog there")
 	fs.BoolVar(&o.allowMasterMaster, "allow-master-master", false, "the primary replicates from another primary (an active-passive pair): accept it")
+	fs.BoolVar(&o.migrateOnReplica, "migrate-on-replica", false, "migrate the table of the replica --host names, on that replica, cut-over included; the primary is not touched")
+	fs.BoolVar(&o.testOnReplica, "test-on-replica", false, "rehearse on the replica --host names: migrate its table, then at the cut-over stop replication, swap, swap back, and leave replication stopped to compare the two tables")
+	fs.BoolVar(&o.testOnReplicaNoStop, "test-on-replica-skip-replica-stop", false, "with --test-on-replica, do not stop replication for the swap")
 	fs.StringVar(&o.assumeMasterHost, "assume-master-host", "", "the primary as host[:port], instead of what the replica reports")
 	fs.BoolVar(&o.attemptInstantDDL, "attempt-instant-ddl", false, "when the server can run the ALTER with ALGORITHM=INSTANT, run it natively and finish in seconds")
 	fs.BoolVar(&o.includeTriggers, "include-triggers", false, "move the table's triggers to the new table: they keep firing on the original until the swap, and on the new table, under their own names, after it")
@@ -236,6 +242,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.Conn.Port = int(rc.whole("port", int64(conn.Port), 1, migration.MaxPort, 3306, ""))
 	c.AssumeMasterHost = o.assumeMasterHost
 	c.AllowOnMaster, c.AllowMasterMaster = o.allowOnMaster, o.allowMasterMaster
+	c.MigrateOnReplica, c.TestOnReplica, c.TestOnReplicaSkipReplicaStop = o.migrateOnReplica, o.testOnReplica, o.testOnReplicaNoStop
 	c.Database, c.Table, c.Alter = o.database, o.table, o.alter
 	c.Execute = o.execute
 	c.ChunkSize = rc.whole("chunk-size", o.chunkSize, migration.MinChunkSize, migration.MaxChunkSize, c.ChunkSize, "")

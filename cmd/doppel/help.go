@@ -14,7 +14,7 @@ var flagGroups = []struct {
 	names []string
 }{
 	{"Connection", []string{"host", "port", "user", "password", "ask-pass", "conf", "ssl", "ssl-ca", "ssl-cert", "ssl-key", "ssl-allow-insecure", "mysql-timeout",
-		"allow-on-master", "allow-master-master", "assume-master-host", "master-user", "master-password", "replica-server-id", "assume-rbr", "switch-to-rbr", "storage-engine"}},
+		"allow-on-master", "allow-master-master", "assume-master-host", "migrate-on-replica", "test-on-replica", "test-on-replica-skip-replica-stop", "master-user", "master-password", "replica-server-id", "assume-rbr", "switch-to-rbr", "storage-engine"}},
 	{"Migration", []string{"database", "table", "alter", "execute", "attempt-instant-ddl", "approve-renamed-columns", "skip-renamed-columns", "allow-unique-key-change", "allow-nullable-unique-key", "allow-zero-in-date",
 		"chunk-size", "chunk-target-ms", "copy-workers", "defer-secondary-indexes", "dml-batch-size", "default-retries", "exact-rowcount", "concurrent-rowcount",
 		"checkpoint", "checkpoint-seconds", "resume", "gtid", "checksum", "panic-on-warnings", "initially-drop-ghost-table", "initially-drop-old-table",

@@ -169,6 +169,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, ".")
 	}
 	fmt.Fprintf(stdout, "doppel: phases: %s.\n", phaseTimes(res.Phases))
+	if rh := res.Rehearsal; rh != nil {
+		fmt.Fprintf(stdout, "doppel: rehearsal done: the tables were swapped and swapped back; %s is the original, %s the migrated table.\n",
+			sqlbuild.QualifiedName(cfg.Database, cfg.Table), sqlbuild.QualifiedName(cfg.Database, rh.Migrated))
+		if rh.ReplicationStopped {
+			fmt.Fprintln(stdout, "doppel: replication is stopped on this replica so that you can compare them; drop the migrated table and START SLAVE (START REPLICA) when done.")
+		}
+	}
 	if res.OldTable != "" {
 		fmt.Fprintf(stdout, "doppel: the original table is kept as %s; drop it when you no longer need it.\n", sqlbuild.QualifiedName(cfg.Database, res.OldTable))
 	}
