@@ -144,7 +144,7 @@ func writeOnPrimary(t *testing.T, db *sql.DB) (stop func()) {
 func showCreate(t *testing.T, db *sql.DB, name string) string {
 	t.Helper()
 	var n, ddl string
-	if err := db.QueryRow("SHOW CREATE TABLE `" + name + "`").Scan(&n, &ddl); err != nil {
+	if err := db.QueryRow("SHOW CREATE TABLE `"+name+"`").Scan(&n, &ddl); err != nil {
 		t.Fatal(err)
 	}
 	return ddl
