@@ -88,6 +88,9 @@ func (r *run) waitPostponed(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
+		if err := r.verifyReplayedIfMany(ctx, waitingKeys); err != nil {
+			return err
+		}
 	}
 	r.log().Info("cut-over no longer postponed")
 	return nil
@@ -133,6 +136,9 @@ func (r *run) waitLag(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
+		}
+		if err := r.verifyReplayedIfMany(ctx, waitingKeys); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/metrics"
 )
@@ -206,6 +209,42 @@ func TestPostponeFlagFileIsCreated(t *testing.T) {
 	}
 	if got := tableList(o.t, o.db); got != "_t_del,t" {
 		t.Errorf("tables after the cut-over: %q", got)
+	}
+}
+
+// TestWaitingCutOverComparesReplayedRows: while the cut-over is postponed, the rows the replay
+// changes are compared at consistent points of their own as they pile up, so the keys doppel keeps
+// for the comparison do not grow with the wait.
+func TestWaitingCutOverComparesReplayedRows(t *testing.T) {
+	defer func(n int) { waitingKeys = n }(waitingKeys)
+	waitingKeys = 20
+	core, logs := observer.New(zap.InfoLevel)
+	postpone := filepath.Join(t.TempDir(), "postpone")
+	o := startOperated(t, 2000, "ADD INDEX (n)", func(c *Config) {
+		c.PostponeCutOverFlagFile = postpone
+		c.Logger = zap.New(core)
+	})
+	if err := os.Remove(o.flag); err != nil {
+		t.Fatal(err)
+	}
+	o.waitStatus("postponed", time.Minute, func(s string) bool { return strings.Contains(s, "State: postponed") })
+	for i := 1; i <= 200; i++ {
+		exec(t, o.db, fmt.Sprintf("UPDATE t SET v = 'waiting %d' WHERE id = %d", i, i*7))
+	}
+	for deadline := time.Now().Add(30 * time.Second); logs.FilterMessage("compared the rows replayed while the cut-over waits").Len() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rows replayed while the cut-over waits were not compared")
+		}
+	}
+	if err := os.Remove(postpone); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.wait(); err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := o.db.QueryRow("SELECT v FROM t WHERE id = 1400").Scan(&v); err != nil || v != "waiting 200" {
+		t.Errorf("a change made while the cut-over waited: %q %v", v, err)
 	}
 }
 
