@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -707,10 +708,33 @@ func TestSendHonoursContext(t *testing.T) {
 }
 
 func TestDefaultSocketPath(t *testing.T) {
-	if got := DefaultSocketPath("shop", "orders"); got != "/tmp/doppel.shop.orders.sock" {
+	dir := filepath.Join(os.TempDir(), "doppel-"+strconv.Itoa(os.Getuid()))
+	if got := DefaultSocketPath("shop", "orders"); got != filepath.Join(dir, "doppel.shop.orders.sock") {
 		t.Errorf("DefaultSocketPath = %q", got)
 	}
-	if got := DefaultSocketPath("a/b", "c"); got != "/tmp/doppel.a_b.c.sock" {
+	if got := DefaultSocketPath("a/b", "c"); got != filepath.Join(dir, "doppel.a_b.c.sock") {
 		t.Errorf("DefaultSocketPath with a slash = %q", got)
+	}
+}
+
+// TestDefaultSocketDirIsPrivate: the default socket's directory is created 0700, and one that
+// others could write is refused rather than used.
+func TestDefaultSocketDirIsPrivate(t *testing.T) {
+	t.Setenv("TMPDIR", shortDir(t))
+	dir := DefaultSocketDir()
+	_, path, stop := serve(t, Config{SocketPath: DefaultSocketPath("db", "t")})
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("the socket's directory %s: %v %v, want 0700", dir, fi.Mode(), err)
+	}
+	if _, err := send(t, path, "sup"); err != nil {
+		t.Fatal(err)
+	}
+	_ = stop()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Listen(Config{SocketPath: DefaultSocketPath("db", "t"), Handlers: newFake().handlers()})
+	if err == nil || !strings.Contains(err.Error(), "only you can write") {
+		t.Errorf("Listen in a directory others can write = %v", err)
 	}
 }

@@ -13,9 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -90,6 +95,11 @@ func Listen(cfg Config) (*Server, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, conns: map[net.Conn]bool{}}
+	if cfg.SocketPath != "" && filepath.Dir(cfg.SocketPath) == DefaultSocketDir() {
+		if err := ensurePrivateDir(DefaultSocketDir()); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.SocketPath != "" {
 		sock, l, err := listenUnix(cfg.SocketPath, cfg.DropLiveSocket, s.log)
 		if err != nil {
@@ -403,8 +413,32 @@ func (s *Server) mustName(action string) bool {
 }
 
 // DefaultSocketPath is the socket doppel serves on when --serve-socket-file is not given:
-// /tmp/doppel.<database>.<table>.sock, as gh-ost names its own.
+// doppel.<database>.<table>.sock, named as gh-ost names its own, in DefaultSocketDir.
 func DefaultSocketPath(database, table string) string {
 	clean := strings.NewReplacer("/", "_", "\x00", "_")
-	return "/tmp/doppel." + clean.Replace(database) + "." + clean.Replace(table) + ".sock"
+	return filepath.Join(DefaultSocketDir(), "doppel."+clean.Replace(database)+"."+clean.Replace(table)+".sock")
+}
+
+// DefaultSocketDir is /tmp/doppel-<uid>: a directory of the user's own that only the user can
+// write (Listen creates it 0700 and checks it), so that no other user can put a socket of theirs
+// where doppel ctl and the runbooks look for doppel's.
+func DefaultSocketDir() string {
+	return filepath.Join(os.TempDir(), "doppel-"+strconv.Itoa(os.Getuid()))
+}
+
+// ensurePrivateDir creates dir 0700, or checks that it is a directory the user owns that no one
+// else can write; anything else there is refused, not used.
+func ensurePrivateDir(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating the control socket's directory %s: %w", dir, err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("checking the control socket's directory %s: %w", dir, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 || (ok && int(st.Uid) != os.Getuid()) {
+		return fmt.Errorf("%s is not a directory of yours that only you can write (mode %s): doppel will not put its control socket there. Remove it, or choose another --serve-socket-file", dir, fi.Mode())
+	}
+	return nil
 }

@@ -41,7 +41,7 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	command := strings.Join(fs.Args(), " ")
 	if command == "" {
-		fmt.Fprintln(stderr, "doppel ctl: give a command, e.g. doppel ctl --socket /tmp/doppel.db.t.sock status")
+		fmt.Fprintln(stderr, "doppel ctl: give a command, e.g. doppel ctl --database shop --table orders status")
 		return 2
 	}
 	network, address := "unix", *socket

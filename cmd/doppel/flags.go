@@ -171,7 +171,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.StringVar(&o.throttleFlagFile, "throttle-flag-file", "", "throttle while this file exists")
 	fs.StringVar(&o.throttleAdditional, "throttle-additional-flag-file", th.AdditionalFlagFile, "throttle while this file exists too (shared with gh-ost: touch it to pause every migration on the host)")
 	fs.Float64Var(&o.niceRatio, "nice-ratio", 0, "rest after each chunk, as a multiple of its time (0-100): 0 none, 1 doubles the copy time")
-	fs.StringVar(&o.socketFile, "serve-socket-file", "", "Unix socket for interactive commands (default /tmp/doppel.<database>.<table>.sock)")
+	fs.StringVar(&o.socketFile, "serve-socket-file", "", "Unix socket for interactive commands (default /tmp/doppel-<uid>/doppel.<database>.<table>.sock, in a directory only you can write)")
 	fs.IntVar(&o.tcpPort, "serve-tcp-port", 0, "also serve interactive commands on this port of 127.0.0.1 (1-65535; 0: no)")
 	fs.StringVar(&o.postponeFlagFile, "postpone-cut-over-flag-file", "", "while this file exists, the cut-over waits (the replay goes on)")
 	fs.StringVar(&o.panicFlagFile, "panic-flag-file", "", "when this file appears, stop at once; the original table is left as it is")
