@@ -16,7 +16,8 @@ import (
 // files' paths are this machine's; every other flag is as the cheatsheet writes it. "Connect to a
 // replica" validates without --execute; "connect to the primary" migrates, and doppel creates the
 // postpone flag file as gh-ost does, so the cut-over waits until the test removes it; "test on
-// replica" is refused with the reason, in one line.
+// replica" rehearses on the replica and leaves its replication stopped, as gh-ost does (the test
+// starts it again).
 func TestGhostCheatsheet(t *testing.T) {
 	bin := buildDoppel(t)
 	schema := sb.NewDatabase(t)
@@ -100,13 +101,24 @@ func TestGhostCheatsheet(t *testing.T) {
 		t.Errorf("no migration reported:\n%s", tail(out))
 	}
 
-	// c. Test on replica: refused before anything, with the reason.
+	// c. Test on replica: a rehearsal on the replica, which leaves replication stopped.
+	replicaAdmin, err := sb.Replica.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replicaAdmin.Close()
+	defer func() {
+		// The next tests need the replica replicating, whatever happened here.
+		_, _ = replicaAdmin.Exec("DROP TABLE IF EXISTS `" + schema + "`.`_my_table_gho`")
+		_, _ = replicaAdmin.Exec("START SLAVE")
+		_ = sb.WaitReplica(ctx)
+	}()
 	testOnReplica := append(server(replica.Host, replica.Port), "--test-on-replica", "--database="+schema, "--table=my_table", "--verbose",
 		"--alter=engine=innodb", "--initially-drop-ghost-table", "--initially-drop-old-table", "--max-load=Threads_running=30", "--switch-to-rbr",
 		"--chunk-size=500", "--cut-over=default", "--exact-rowcount", "--concurrent-rowcount", "--serve-socket-file="+filepath.Join(dir, "t.sock"),
 		"--panic-flag-file="+filepath.Join(dir, "gh-ost.panic.flag"), "--execute")
 	out, err = run(testOnReplica...)
-	if err == nil || !strings.Contains(out, "--test-on-replica (a gh-ost flag): not supported by this version of doppel yet") {
+	if err != nil || !strings.Contains(out, "rehearsal done") {
 		t.Errorf("--test-on-replica: %v\n%s", err, tail(out))
 	}
 }
