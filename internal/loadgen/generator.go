@@ -476,6 +476,15 @@ func (g *Generator) transact(ctx context.Context, conn *sql.Conn, r *rand.Rand) 
 			}
 			break
 		}
+		if g.valueTaken(err) && attempt < maxAttempts {
+			// The random value is already another row's under a unique key of the table: the table's
+			// statement failed first and the transaction rolled back on both sides; draw again.
+			o.done(false)
+			if o = g.nextOp(r); o == nil {
+				return nil
+			}
+			continue
+		}
 		if !isConflict(err) {
 			g.stats.fail(fmt.Errorf("%s: %w", o.name, err))
 			break
@@ -501,7 +510,7 @@ func (g *Generator) exec(ctx context.Context, conn *sql.Conn, stmt func(table st
 		res, err := tx.ExecContext(ctx, stmt(name))
 		if err != nil {
 			_ = tx.Rollback() // the statement's error is the one to report
-			return affected, fmt.Errorf("on %s: %w", name, err)
+			return affected, &stmtError{table: name, err: err}
 		}
 		if affected[i], err = res.RowsAffected(); err != nil {
 			_ = tx.Rollback()
@@ -509,6 +518,25 @@ func (g *Generator) exec(ctx context.Context, conn *sql.Conn, stmt func(table st
 		}
 	}
 	return affected, tx.Commit()
+}
+
+// stmtError is a statement's failure on one of the two tables.
+type stmtError struct {
+	table string
+	err   error
+}
+
+func (e *stmtError) Error() string { return fmt.Sprintf("on %s: %v", e.table, e.err) }
+func (e *stmtError) Unwrap() error { return e.err }
+
+// valueTaken reports whether err is a duplicate key on the table's own statement, the first of the
+// transaction: a random value that another row holds (two workers can draw the same). Nothing was
+// written; a duplicate on the oracle's statement, after the table's succeeded, is a divergence and
+// is not this.
+func (g *Generator) valueTaken(err error) bool {
+	var se *stmtError
+	var me *mysql.MySQLError
+	return errors.As(err, &se) && se.table == g.target && errors.As(err, &me) && me.Number == 1062
 }
 
 // rand returns a random source for one goroutine.
