@@ -144,19 +144,23 @@ func run(ctx context.Context, o options) error {
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when doppel has exited; waitErr is then its exit.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 
 	samples, err := watch(ctx, o, db, socket, metricsAddr, exited)
 	if err != nil {
 		_ = cmd.Process.Kill()
-		_ = <-exited
-		return err
+		<-exited
+		out, _ := os.ReadFile(logs.Name())
+		return fmt.Errorf("%w (%w)\n%s", err, waitErr, lastLines(string(out), 20))
 	}
 	if err := os.Remove(postpone); err != nil {
 		return err
 	}
-	if err := <-exited; err != nil {
+	<-exited
+	if err := waitErr; err != nil {
 		out, _ := os.ReadFile(logs.Name())
 		return fmt.Errorf("doppel: %w\n%s", err, lastLines(string(out), 20))
 	}
@@ -195,7 +199,7 @@ type sample struct {
 }
 
 // watch samples doppel every minute and toggles the operator's throttle, until the duration ends.
-func watch(ctx context.Context, o options, db *sql.DB, socket, metricsAddr string, exited <-chan error) ([]sample, error) {
+func watch(ctx context.Context, o options, db *sql.DB, socket, metricsAddr string, exited <-chan struct{}) ([]sample, error) {
 	start := time.Now()
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
@@ -205,8 +209,8 @@ func watch(ctx context.Context, o options, db *sql.DB, socket, metricsAddr strin
 		select {
 		case <-ctx.Done():
 			return samples, ctx.Err()
-		case err := <-exited:
-			return samples, fmt.Errorf("doppel exited before the end of the soak: %w", err)
+		case <-exited:
+			return samples, errors.New("doppel exited before the end of the soak")
 		case <-tick.C:
 		}
 		// Throttled by the operator for 10 s of every 30.
