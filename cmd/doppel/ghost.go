@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/doppel-sql/doppel/internal/spell"
 )
 
 // ghostFlag is a gh-ost flag that doppel takes only to say what becomes of it, so that a gh-ost
@@ -90,39 +92,12 @@ func unknownFlag(fs *flag.FlagSet, name string) string {
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
 	sort.Strings(names)
-	best, bestDistance := "", len(name)+1
-	for _, n := range names {
-		if d := editDistance(name, n); d < bestDistance {
-			best, bestDistance = n, d
-		}
-	}
 	msg := fmt.Sprintf("doppel: unknown flag --%s", name)
 	// A third of the name's letters wrong is still a typo; more is another word.
-	if bestDistance <= max(1, len(name)/3) {
+	if best := spell.Nearest(name, names, max(1, len(name)/3)); best != "" {
 		msg += fmt.Sprintf("; did you mean --%s?", best)
 	} else if strings.Contains(name, "_") {
 		msg += fmt.Sprintf("; flags are written with dashes: --%s", strings.ReplaceAll(name, "_", "-"))
 	}
 	return msg + " (doppel --help lists every flag)"
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/doppel-sql/doppel/internal/spell"
 )
 
 // TestConfigCheck: every setting is range-checked without a server, in the flag's unit, and
@@ -80,8 +82,8 @@ func TestNearest(t *testing.T) {
 		{"No_such_thing", ""},
 		{"Up", ""},
 	} {
-		if got := nearest(tc.in, names); got != tc.want {
-			t.Errorf("nearest(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := spell.Nearest(tc.in, names, 2); got != tc.want {
+			t.Errorf("spell.Nearest(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/doppel-sql/doppel/internal/spell"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
@@ -147,7 +148,7 @@ func checkStatus(ctx context.Context, db *sql.DB, flag string, l Load) error {
 		switch {
 		case !ok:
 			hint := "SHOW GLOBAL STATUS lists the names the server has, e.g. Threads_running"
-			if near := nearest(th.Name, names); near != "" {
+			if near := spell.Nearest(th.Name, names, 2); near != "" {
 				hint = "did you mean " + near + "? " + hint
 			}
 			errs = append(errs, fmt.Errorf("%s: the primary has no status variable %s (%s)", flag, th.Name, hint))
@@ -158,37 +159,4 @@ func checkStatus(ctx context.Context, db *sql.DB, flag string, l Load) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// nearest returns the name in names closest to name, ignoring case, when it is a likely typo (at
-// most two edits away), or "".
-func nearest(name string, names []string) string {
-	best, bestDist := "", 3
-	for _, n := range names {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(n)); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
