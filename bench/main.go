@@ -28,7 +28,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/internal/loadgen"
 	"github.com/doppel-sql/doppel/internal/sandbox"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
@@ -129,15 +128,7 @@ func run(ctx context.Context, o options) error {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 		}
 	}()
-	admin, err := sb.Primary.DB("")
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+schema); err != nil {
-		return err
-	}
-	db, err := dbconn.Open(sb.Primary.Config(), schema)
+	db, err := sb.CreateDatabase(ctx, schema)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,6 @@ import (
 	"time"
 
 	"github.com/doppel-sql/doppel/control"
-	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/internal/loadgen"
 	"github.com/doppel-sql/doppel/internal/sandbox"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
@@ -81,15 +80,7 @@ func run(ctx context.Context, o options) error {
 			fmt.Fprintln(os.Stderr, "soak: stopping the sandbox:", err)
 		}
 	}()
-	admin, err := sb.Primary.DB("")
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+schema); err != nil {
-		return err
-	}
-	db, err := dbconn.Open(sb.Primary.Config(), schema)
+	db, err := sb.CreateDatabase(ctx, schema)
 	if err != nil {
 		return err
 	}

@@ -73,15 +73,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}()
 	say("%s %s, primary on %s, replica on %s", sb.Flavor.Name(), sb.Flavor.Version(), sb.Primary.Config().Addr(), sb.Replica.Config().Addr())
-	admin, err := sb.Primary.DB("")
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+schema); err != nil {
-		return err
-	}
-	db, err := dbconn.Open(sb.Primary.Config(), schema)
+	db, err := sb.CreateDatabase(ctx, schema)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 // Options configure a sandbox. The zero value starts a primary and one replica.
@@ -189,6 +190,20 @@ func (sb *Sandbox) Stop() error {
 
 // Dir is the sandbox's directory; each server's data directory is below it.
 func (sb *Sandbox) Dir() string { return sb.root }
+
+// CreateDatabase creates the database name on the primary and returns a pool on it, opened as
+// doppel opens its own (dbconn.Open): for the programs that run on a sandbox (demo, bench, soak).
+func (sb *Sandbox) CreateDatabase(ctx context.Context, name string) (*sql.DB, error) {
+	admin, err := sb.Primary.DB("")
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+sqlbuild.QuoteIdent(name)); err != nil {
+		return nil, fmt.Errorf("creating the database %s: %w", name, err)
+	}
+	return dbconn.Open(sb.Primary.Config(), name)
+}
 
 // findBinary resolves the server binary to run.
 func findBinary(explicit string) (string, error) {
