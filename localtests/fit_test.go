@@ -35,6 +35,13 @@ func TestSignedKeyToBigintUnsignedUnderWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	load := &positiveLoad{db: c.primary, table: c.q(f.table), oracle: c.q(c.oracle())}
+	c.migrateUnderPositiveLoad(load)
+}
+
+// migrateUnderPositiveLoad runs doppel on the case while two workers run load, from once the load
+// has committed a few transactions until a moment after doppel exits, and checks the result as a
+// directory case's; it returns doppel's result.
+func (c *caseRun) migrateUnderPositiveLoad(load *positiveLoad) doppelResult {
 	ctx, cancel := context.WithCancel(c.ctx)
 	var wg sync.WaitGroup
 	for range 2 {
@@ -52,6 +59,7 @@ func TestSignedKeyToBigintUnsignedUnderWrites(t *testing.T) {
 	time.Sleep(loadAfter)
 	stop()
 	c.checkMigrated(res, load.stats(), during)
+	return res
 }
 
 // positiveLoad writes random transactions, each one statement run on the table and the same on

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
 
 // TestExtendedPrimaryKeyUnderWrites extends the PRIMARY KEY with a column, (id) → (id, created_at),
@@ -46,23 +44,7 @@ func TestExtendedPrimaryKeyUnderWrites(t *testing.T) {
 		}
 		return "DELETE FROM %s WHERE id = ?", []any{load.existing(ctx, r)}
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() { defer wg.Done(); load.run(ctx) }()
-	}
-	stop := sync.OnceFunc(func() { cancel(); wg.Wait() })
-	defer stop()
-	for load.committed.Load() < 10 {
-		time.Sleep(10 * time.Millisecond)
-	}
-	before := load.committed.Load()
-	res := c.startDoppel().wait()
-	during := load.committed.Load() - before
-	time.Sleep(loadAfter)
-	stop()
-	c.checkMigrated(res, load.stats(), during)
+	c.migrateUnderPositiveLoad(load)
 }
 
 // TestNullableUniqueKeyUnderWrites migrates a table whose only unique key allows NULL and holds
@@ -83,23 +65,7 @@ func TestNullableUniqueKeyUnderWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	load := &positiveLoad{db: c.primary, table: c.q(f.table), oracle: c.q(c.oracle())}
-	ctx, cancel := context.WithCancel(c.ctx)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() { defer wg.Done(); load.run(ctx) }()
-	}
-	stop := sync.OnceFunc(func() { cancel(); wg.Wait() })
-	defer stop()
-	for load.committed.Load() < 10 {
-		time.Sleep(10 * time.Millisecond)
-	}
-	before := load.committed.Load()
-	res := c.startDoppel().wait()
-	during := load.committed.Load() - before
-	time.Sleep(loadAfter)
-	stop()
-	c.checkMigrated(res, load.stats(), during)
+	c.migrateUnderPositiveLoad(load)
 }
 
 // TestNullableUniqueKeyNullWritten: a row given a NULL key while doppel migrates with
@@ -162,23 +128,7 @@ func TestPrimaryKeyMovedToUniqueKeyUnderWrites(t *testing.T) {
 		}
 		return "DELETE FROM %s WHERE id = ?", []any{load.existing(ctx, r)}
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() { defer wg.Done(); load.run(ctx) }()
-	}
-	stop := sync.OnceFunc(func() { cancel(); wg.Wait() })
-	defer stop()
-	for load.committed.Load() < 10 {
-		time.Sleep(10 * time.Millisecond)
-	}
-	before := load.committed.Load()
-	res := c.startDoppel().wait()
-	during := load.committed.Load() - before
-	time.Sleep(loadAfter)
-	stop()
-	c.checkMigrated(res, load.stats(), during)
+	res := c.migrateUnderPositiveLoad(load)
 	if !strings.Contains(res.output, "`uk_u` (`u`)") {
 		t.Errorf("doppel did not iterate uk_u:\n%s", tail(res.output))
 	}
