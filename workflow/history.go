@@ -182,14 +182,14 @@ func takeLock(ctx context.Context, db *sql.DB, database string, wait time.Durati
 			conn.Close()
 			return nil, fmt.Errorf("asking who holds the migrations lock %q: %w", l.name, err)
 		}
-		say(fmt.Sprintf("another deployer (connection %d) is migrating %s; waiting up to %s for it (--lock-wait-timeout)", holder.Int64, sqlbuild.QuoteIdent(database), wait))
+		say(fmt.Sprintf("another deployer (connection %d) is migrating %s; waiting up to %s for it (--deploy-lock-wait)", holder.Int64, sqlbuild.QuoteIdent(database), wait))
 		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", l.name, max(1, int(wait/time.Second))).Scan(&got); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("waiting for the migrations lock %q: %w", l.name, err)
 		}
 		if got.Int64 != 1 {
 			conn.Close()
-			return nil, fmt.Errorf("another deployer (connection %d) still migrates %s after %s: run again when it is done, or raise --lock-wait-timeout", holder.Int64, sqlbuild.QuoteIdent(database), wait)
+			return nil, fmt.Errorf("another deployer (connection %d) still migrates %s after %s: run again when it is done, or raise --deploy-lock-wait", holder.Int64, sqlbuild.QuoteIdent(database), wait)
 		}
 	}
 	return l, nil

@@ -34,11 +34,11 @@ func (w *Workflow) Repair(ctx context.Context) ([]string, error) {
 	for _, s := range st {
 		var what, query string
 		var args []any
-		switch {
-		case s.State == StateFailed:
+		switch s.State {
+		case StateFailed:
 			what = fmt.Sprintf("%s: remove the failed %s run of %s (stopped at statement %d)", s.Version, s.last.Direction, s.last.Script, s.last.StoppedAt)
 			query, args = "DELETE FROM "+w.hist.name+" WHERE installed_rank = ?", []any{s.last.Rank}
-		case s.State == StateChanged:
+		case StateChanged:
 			what = fmt.Sprintf("%s: record the new checksum of %s (%s…)", s.Version, s.m.Up.Name, s.m.Up.Checksum[:12])
 			query, args = "UPDATE "+w.hist.name+" SET checksum = ? WHERE installed_rank = ?", []any{s.m.Up.Checksum, s.applied.Rank}
 		default:

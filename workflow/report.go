@@ -84,3 +84,13 @@ func WriteStatus(w io.Writer, st []Status) error {
 	}
 	return nil
 }
+
+// WriteStatusJSON writes `doppel migrate status --output=json`.
+func WriteStatusJSON(w io.Writer, st []Status) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(st); err != nil {
+		return fmt.Errorf("writing the status as JSON: %w", err)
+	}
+	return nil
+}

@@ -136,22 +136,9 @@ func (w *Workflow) runNatively(ctx context.Context, target *sql.DB, f *File) err
 // schemaOf reads SHOW CREATE TABLE of every base table of db's default database, the AUTO_INCREMENT
 // table option left out: a down cannot turn the counter back, and it is data, not schema.
 func schemaOf(ctx context.Context, db *sql.DB) (map[string]string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'")
+	names, err := tableNamesOf(ctx, db)
 	if err != nil {
-		return nil, fmt.Errorf("listing the tables: %w", err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("listing the tables: %w", err)
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing the tables: %w", err)
+		return nil, err
 	}
 	out := map[string]string{}
 	for _, n := range names {
@@ -162,6 +149,26 @@ func schemaOf(ctx context.Context, db *sql.DB) (map[string]string, error) {
 		out[n] = withoutAutoIncrement(create)
 	}
 	return out, nil
+}
+
+func tableNamesOf(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'")
+	if err != nil {
+		return nil, fmt.Errorf("listing the tables: %w", err)
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, fmt.Errorf("listing the tables: %w", err)
+		}
+		names = append(names, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing the tables: %w", err)
+	}
+	return names, nil
 }
 
 // withoutAutoIncrement drops the " AUTO_INCREMENT=N" table option, which the server writes on the
