@@ -107,6 +107,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	threshold, err := parseSize(mf.onlineThreshold)
+	threshold = max(threshold, 1) // 0: every ALTER that is not instant runs online
 	if err != nil {
 		fmt.Fprintf(stderr, "doppel migrate: --online-threshold: %v\n", err)
 		return 2
