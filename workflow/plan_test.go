@@ -10,7 +10,7 @@ import (
 	"github.com/doppel-sql/doppel/plan"
 )
 
-func TestDeployment(t *testing.T) {
+func TestDeploymentOrder(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		orders  []plan.Order
