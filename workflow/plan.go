@@ -212,13 +212,18 @@ func (p *planner) statement(ctx context.Context, s Statement) (Step, error) {
 func (p *planner) alter(ctx context.Context, st Step) (Step, error) {
 	w := p.w
 	name := st.stmt.Table
-	if p.touched[strings.ToLower(name)] {
-		st.How, st.Why = HowAtItsTurn, fmt.Sprintf("an earlier statement of this run changes %s: planned when its turn comes, against the table as it is then", sqlbuild.QuoteIdent(name))
-		return st, nil
-	}
 	exists, err := table.Exists(ctx, w.cfg.DB, w.cfg.Database, name)
 	if err != nil {
 		return st, err
+	}
+	if p.touched[strings.ToLower(name)] {
+		st.How, st.Why = HowAtItsTurn, fmt.Sprintf("an earlier statement of this run changes %s: planned when its turn comes, against the table as it is then", sqlbuild.QuoteIdent(name))
+		if exists {
+			// What the clauses themselves refuse (a dropped column's data) is known now: refuse it
+			// before anything runs rather than halfway through the run.
+			return p.classifyNow(ctx, st)
+		}
+		return st, nil
 	}
 	if !exists {
 		st.Verdict = plan.VerdictRefused
@@ -271,6 +276,33 @@ func (p *planner) alter(ctx context.Context, st Step) (Step, error) {
 		st.How, st.Why = HowNative, fmt.Sprintf("%s is %s, under --online-threshold %s: natively (%s)", sqlbuild.QuoteIdent(name), bytesText(size), bytesText(w.cfg.OnlineThreshold), r.Algorithm)
 		if r.Estimate != nil && r.Algorithm != plan.Instant {
 			st.EstimateSeconds = &r.Estimate.CopySeconds
+		}
+	}
+	return st, nil
+}
+
+// classifyNow classifies an ALTER planned at its turn against the table as it is now, with no data
+// checks, and keeps only a refusal: the rest is decided when the table is as the ALTER will find it.
+func (p *planner) classifyNow(ctx context.Context, st Step) (Step, error) {
+	w := p.w
+	a, err := alter.Read(st.SQL, w.cfg.Database, st.stmt.Table, w.srv)
+	if err != nil {
+		return st, nil // the table may not have the shape yet the ALTER needs
+	}
+	t, err := table.Inspect(ctx, w.cfg.DB, w.cfg.Database, st.stmt.Table)
+	if err != nil {
+		return st, err
+	}
+	r := plan.Classify(w.flavor, t, a, plan.Options{AllowDataLoss: p.allowDataLoss})
+	if r.Verdict == plan.VerdictRefused {
+		st.Verdict = plan.VerdictRefused
+		for _, f := range r.Findings {
+			st.Findings = append(st.Findings, f.Message)
+		}
+		for _, c := range r.Clauses {
+			if c.Risk > plan.Safe && len(c.Reasons) > 0 {
+				st.Findings = append(st.Findings, c.SQL+": "+c.Reasons[0])
+			}
 		}
 	}
 	return st, nil
