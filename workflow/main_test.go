@@ -38,6 +38,7 @@ func (e *engine) config(table, alter string) migration.Config {
 	c.SocketPath = filepath.Join(os.TempDir(), "doppel-wf-"+e.database+"-"+table+".sock")
 	c.Throttle.AdditionalFlagFile = "" // gh-ost's host-wide pause file must not pause the tests
 	c.CutOverLockTimeout, c.DefaultRetries = 2*time.Second, 5
+	c.OkToDropTable = true // 0004's down changes big online again
 	if e.chunkSize > 0 {
 		c.ChunkSize, c.ChunkTarget = e.chunkSize, 0
 	}

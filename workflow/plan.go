@@ -97,9 +97,9 @@ func (w *Workflow) newPlanner(allowDataLoss bool) *planner {
 }
 
 // script plans the statements of one file from statement from (1-based) on.
-func (p *planner) script(ctx context.Context, m *Migration, f *File, dir string, from int) (MigrationPlan, error) {
+func (p *planner) script(ctx context.Context, m *Migration, f *File, dir string, from int, continuing bool) (MigrationPlan, error) {
 	mp := MigrationPlan{Version: m.Version.String(), Description: m.Description, Script: f.Name, Direction: dir, m: m}
-	if from > 1 {
+	if from > 0 && continuing {
 		mp.From = from
 	}
 	stmts, err := Split(f.Name, f.Text)

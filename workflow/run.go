@@ -109,7 +109,7 @@ func (w *Workflow) plan(ctx context.Context, dir string, n int, st []Status) (*P
 		if j.cont != nil {
 			from = j.cont.StoppedAt
 		}
-		mp, err := pl.script(ctx, j.m, j.f, dir, from)
+		mp, err := pl.script(ctx, j.m, j.f, dir, from, j.cont != nil)
 		if err != nil {
 			return p, err
 		}

@@ -153,7 +153,7 @@ func TestDeployment(t *testing.T) {
 	if len(rows) != 8 {
 		t.Fatalf("%d history rows, want 8 (the interrupted run continued in its own row)", len(rows))
 	}
-	want := map[string]string{"1": "native native", "2": "instant", "3": "backfill", "4": "online", "5": "native", "6": "instant backfill", "7": "native", "8": "native"}
+	want := map[string]string{"1": "native native", "2": "instant", "3": "backfill", "4": "online", "5": "native", "6": "instant backfill", "7": "instant", "8": "native"}
 	for i, r := range rows {
 		m := w.migrations[i]
 		var hows []string

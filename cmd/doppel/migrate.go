@@ -276,6 +276,9 @@ var _ workflow.Online = (*onlineEngine)(nil)
 func (e *onlineEngine) config(table, alter string) migration.Config {
 	c := e.base
 	c.Table, c.Alter = table, alter
+	// Several migrations may change one table online: each keeps its original under its own name
+	// (_T_<time>_del) unless --ok-to-drop-table drops it.
+	c.TimestampOldTable = c.TimestampOldTable || !c.OkToDropTable
 	if !e.socketGiven {
 		c.SocketPath = control.DefaultSocketPath(c.Database, table)
 	}
