@@ -160,6 +160,7 @@ func TestSchemaCompare(t *testing.T) {
 		{"column left over", map[string]string{"t": "a\nb"}, map[string]string{"t": "a\nb\nc"}, "table `t` differs:\n    + c"},
 		{"table gone", map[string]string{"t": "a", "u": "b"}, map[string]string{"t": "a"}, "table `u` is gone"},
 		{"table left over", map[string]string{}, map[string]string{"v": "a"}, "table `v` is left over"},
+		{"column order", map[string]string{"t": "a\nb\nc"}, map[string]string{"t": "a\nc\nb"}, "line 2 was b, is c (another order"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := schemaDiff(tc.a, tc.b)

@@ -204,6 +204,7 @@ func schemaDiff(a, b map[string]string) string {
 		case x != y:
 			out = append(out, fmt.Sprintf("  table %s differs:", sqlbuild.QuoteIdent(n)))
 			xl, yl := strings.Split(x, "\n"), strings.Split(y, "\n")
+			changed := len(out)
 			for _, l := range xl {
 				if !slices.Contains(yl, l) {
 					out = append(out, "    - "+strings.TrimSpace(l))
@@ -212,6 +213,14 @@ func schemaDiff(a, b map[string]string) string {
 			for _, l := range yl {
 				if !slices.Contains(xl, l) {
 					out = append(out, "    + "+strings.TrimSpace(l))
+				}
+			}
+			if len(out) == changed {
+				// The same lines in another order: a column re-added at the end instead of where it was.
+				for i := range min(len(xl), len(yl)) {
+					if xl[i] != yl[i] {
+						out = append(out, fmt.Sprintf("    line %d was %s, is %s (another order: say AFTER or FIRST where the down re-adds a column)", i+1, strings.TrimSpace(xl[i]), strings.TrimSpace(yl[i])))
+					}
 				}
 			}
 		}
