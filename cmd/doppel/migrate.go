@@ -138,7 +138,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer db.Close()
 	cfg := workflow.Config{
 		DB: db, Database: o.database, Dir: mf.dir, HistoryTable: mf.historyTable, Execute: o.execute,
-		Online:          &onlineEngine{base: base, socketGiven: o.socketFile != ""},
+		Online:          &onlineEngine{base: base, socketGiven: o.socketFile != "", metricsAddress: o.metricsAddress},
 		OnlineThreshold: threshold, LockWaitTimeout: mf.statementLockWait, Retries: mf.statementRetries,
 		DeployLockWait: mf.deployLockWait, AllowDataLoss: mf.allowDataLoss, Out: stdout, Logger: logger,
 	}
@@ -267,8 +267,9 @@ func parseSize(s string) (int64, error) {
 
 // onlineEngine runs a migration's big ALTERs with package migration, configured by doppel's flags.
 type onlineEngine struct {
-	base        migration.Config
-	socketGiven bool
+	base           migration.Config
+	socketGiven    bool
+	metricsAddress string // served for each online step, while it runs
 }
 
 var _ workflow.Online = (*onlineEngine)(nil)
@@ -299,6 +300,13 @@ func (e *onlineEngine) Check(ctx context.Context, table, alter string) error {
 func (e *onlineEngine) Alter(ctx context.Context, table, alter string, resume bool) error {
 	c := e.config(table, alter)
 	c.Resume = resume
+	if e.metricsAddress != "" {
+		stop, err := serveMetrics(ctx, e.metricsAddress, &c)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	_, err := migration.Run(ctx, c)
 	return err
 }
