@@ -390,6 +390,7 @@ func TestMigrateTest(t *testing.T) {
 				}
 				return
 			}
+			t.Logf("%s\n%v", strings.Join(lines, "\n"), err)
 			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "KEY `ab`") {
 				t.Fatalf("migrate test: %v, want %q naming the index", err, tc.err)
 			}
