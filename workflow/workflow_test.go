@@ -62,7 +62,7 @@ func TestDeployment(t *testing.T) {
 	go func() { loadDone <- load.Run(loadCtx) }()
 	defer func() {
 		stopLoad()
-		<-loadDone
+		_ = <-loadDone
 	}()
 
 	dir := writeDir(t, deployment)
@@ -265,7 +265,7 @@ func TestEditedFile(t *testing.T) {
 		"test": func() error { _, err := w.Test(ctx, nil); return err },
 	} {
 		if err := run(); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "0001_t.up.sql was edited after it was applied") {
-			t.Errorf("%s with an edited applied file: %v", name, err)
+			t.Errorf("%s with an edited applied file: %v\n%s", name, err, out)
 		}
 	}
 	probs, err := w.Validate(ctx)
