@@ -204,6 +204,15 @@ func TestDeployment(t *testing.T) {
 			t.Errorf("after down, %s is %s", s.Version, s.State)
 		}
 	}
+	if rows, err = w.hist.read(ctx); err != nil || len(rows) != 16 {
+		t.Fatalf("%d history rows after down, want 16 (%v)", len(rows), err)
+	}
+	for i, r := range rows[8:] {
+		m := w.migrations[7-i]
+		if r.Direction != "down" || !r.Success || r.Version != m.Version.String() || r.Checksum != m.Down.Checksum {
+			t.Errorf("history row of the down of %s: %+v", m.Version, r)
+		}
+	}
 	if got := sandbox.Tables(t, db); got != "big,big_oracle,doppel_schema_history" {
 		t.Errorf("tables after down: %s", got)
 	}
@@ -395,5 +404,52 @@ func TestMigrateTest(t *testing.T) {
 				t.Fatalf("migrate test: %v, want %q naming the index", err, tc.err)
 			}
 		})
+	}
+}
+
+// TestLockWaitRetry: a native statement waits at most LockWaitTimeout for its table's metadata lock,
+// held here by an open transaction, and is retried until the transaction ends.
+func TestLockWaitRetry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	database, db := sb.NewDB(t, "CREATE TABLE t (id INT PRIMARY KEY, a INT NULL)", "INSERT INTO t VALUES (1, 1)")
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a int
+	if err := tx.QueryRowContext(ctx, "SELECT a FROM t WHERE id = 1").Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		time.Sleep(2500 * time.Millisecond)
+		_ = tx.Rollback()
+	}()
+	dir := writeDir(t, map[string]string{"V1__c.sql": "ALTER TABLE t ADD COLUMN c INT NULL;"})
+	w, out := open(ctx, t, database, dir, func(c *Config) { c.LockWaitTimeout, c.Retries = time.Second, 10 })
+	start := time.Now()
+	_, err = w.Up(ctx, 0)
+	<-released
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, out)
+	}
+	if !strings.Contains(out.String(), "waited 1s for a lock (attempt 1 of 10)") || time.Since(start) < 2*time.Second {
+		t.Errorf("the ALTER did not wait and retry while the transaction held the table:\n%s", out)
+	}
+	// Too few attempts: the run stops at the statement, saying what holds it.
+	tx, err = db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := tx.QueryRowContext(ctx, "SELECT a FROM t WHERE id = 1").Scan(&a); err != nil {
+		t.Fatal(err)
+	}
+	dir = writeDir(t, map[string]string{"V1__c.sql": "ALTER TABLE t ADD COLUMN c INT NULL;", "V2__d.sql": "ALTER TABLE t ADD COLUMN d INT NULL;"})
+	w, out = open(ctx, t, database, dir, func(c *Config) { c.LockWaitTimeout, c.Retries = time.Second, 2 })
+	if _, err := w.Up(ctx, 0); err == nil || !strings.Contains(err.Error(), "tried 2 times") || !strings.Contains(err.Error(), "V2__d.sql stopped at statement 1") {
+		t.Errorf("up while a transaction holds the table: %v\n%s", err, out)
 	}
 }

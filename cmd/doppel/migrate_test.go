@@ -45,6 +45,30 @@ func TestMigrateCommand(t *testing.T) {
 	}
 }
 
+func TestMigrateCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"help", []string{"migrate", "--help"}, 0, "Commands:"},
+		{"no command", []string{"migrate", "--dir=x"}, 2, "Usage:"},
+		{"unknown command", []string{"migrate", "--dir=x", "upp"}, 2, `unknown command "upp"`},
+		{"one ALTER's flags", []string{"migrate", "--dir=x", "--table=t", "up"}, 2, "--table and --alter are for one ALTER"},
+		{"bad threshold", []string{"migrate", "--dir=x", "--online-threshold=lots", "up"}, 2, "--online-threshold"},
+		{"unknown flag", []string{"migrate", "--dirr=x", "up"}, 2, "unknown flag --dirr"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tc.args, &stdout, &stderr)
+			if code != tc.code || !strings.Contains(stdout.String()+stderr.String(), tc.out) {
+				t.Errorf("exit %d, want %d; output lacks %q?\n%s%s", code, tc.code, tc.out, stdout.String(), stderr.String())
+			}
+		})
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
