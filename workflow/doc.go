@@ -19,6 +19,7 @@
 // Test runs every pending migration up, down and up again on a throwaway server holding the current
 // schema and fails when a down does not restore the schema exactly.
 //
-// Files are split into statements with the TiDB parser; only the directive and comment lines are
-// read line by line.
+// Files are split into statements with the TiDB parser as package alter reads a statement for the
+// server (its character sets, executable comments, MariaDB syntax); only the directive and comment
+// lines are read line by line.
 package workflow

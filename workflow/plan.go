@@ -102,7 +102,7 @@ func (p *planner) script(ctx context.Context, m *Migration, f *File, dir string,
 	if from > 0 && continuing {
 		mp.From = from
 	}
-	stmts, err := Split(f.Name, f.Text)
+	stmts, err := Split(f.Name, f.Text, p.w.srv)
 	if err != nil {
 		return mp, err
 	}

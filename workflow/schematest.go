@@ -116,7 +116,7 @@ func (w *Workflow) copySchema(ctx context.Context, target *sql.DB) error {
 
 // runNatively runs every statement of f in target, natively.
 func (w *Workflow) runNatively(ctx context.Context, target *sql.DB, f *File) error {
-	stmts, err := Split(f.Name, f.Text)
+	stmts, err := Split(f.Name, f.Text, w.srv)
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,10 @@ package workflow
 import (
 	"fmt"
 	"strings"
-	"sync"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
-	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions for the parser
+
+	"github.com/doppel-sql/doppel/alter"
 )
 
 // BackfillDirective on a line of its own just before a data statement (UPDATE, or INSERT … SELECT)
@@ -55,44 +54,74 @@ type Statement struct {
 	Tables []string
 }
 
-// parserMu serializes the TiDB parser, whose character set registry is global (package alter
-// parses under its own lock; the two never parse charsets the other registers).
-var parserMu sync.Mutex
-
-func newParser() *parser.Parser {
-	p := parser.New()
-	p.SetMariaDB(true)
-	return p
-}
-
-// Split reads a migration script into its statements with the TiDB parser, MariaDB's syntax
-// included. A statement the parser cannot read stops the whole file, with its line, before
-// anything runs.
-func Split(name, text string) ([]Statement, error) {
-	parserMu.Lock()
-	nodes, _, err := newParser().Parse(text, "", "")
-	parserMu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("%s cannot be read: %w. doppel splits migration files with the TiDB SQL parser, which knows MySQL's syntax and most of MariaDB's; write the statement in syntax it knows", name, err)
-	}
+// Split reads a migration script into its statements with the TiDB parser, as the server srv reads
+// them (package alter: its character sets and collations, its executable comments, the MariaDB
+// syntax the parser lacks read as the nearest it knows). A statement ends at the first ";" up to
+// which the text parses as one whole statement ending there: a ";" in a string, a quoted name or a
+// comment never ends one. A statement the parser cannot read stops the whole file, with its line,
+// before anything runs.
+func Split(name string, text string, srv *alter.Server) ([]Statement, error) {
 	var out []Statement
-	offset := 0
-	for _, n := range nodes {
-		raw := n.Text()
-		at := strings.Index(text[offset:], raw)
-		if at < 0 {
-			return nil, fmt.Errorf("%s: the parser's statement text %q is not in the file", name, excerpt(raw))
-		}
-		start := offset + at
-		offset = start + len(raw)
-		s, err := statement(n, raw)
+	for start := 0; start < len(text); {
+		end, node, err := nextStatement(text, start, srv)
+		line := 1 + strings.Count(text[:start], "\n")
 		if err != nil {
-			return nil, fmt.Errorf("%s, line %d: %w", name, 1+strings.Count(text[:start], "\n")+s.Line, err)
+			line += leadingBlankLines(text[start:])
+			return nil, fmt.Errorf("%s cannot be read at line %d: %w. doppel splits migration files with the TiDB SQL parser, which knows MySQL's syntax and the common MariaDB types and attributes; write the statement in syntax it knows", name, line, err)
 		}
-		s.Line += 1 + strings.Count(text[:start], "\n")
+		if node == nil {
+			break // only comments are left
+		}
+		s, err := statement(node, text[start:end])
+		if err != nil {
+			return nil, fmt.Errorf("%s, line %d: %w", name, line+s.Line, err)
+		}
+		s.Line += line
 		out = append(out, s)
+		start = end
 	}
 	return out, nil
+}
+
+// nextStatement finds the statement that starts at text[start:]: where it ends and the parser's
+// reading of it; a nil node when only comments and blanks are left.
+func nextStatement(text string, start int, srv *alter.Server) (int, ast.StmtNode, error) {
+	for from := start; ; {
+		i := strings.IndexByte(text[from:], ';')
+		if i < 0 {
+			break
+		}
+		end := from + i + 1
+		from = end
+		nodes, err := alter.ParseLogged(text[start:end], srv)
+		if err == nil && len(nodes) == 1 && strings.HasSuffix(strings.TrimSpace(nodes[0].Text()), ";") {
+			return end, nodes[0], nil
+		}
+	}
+	// The last statement may lack its ";".
+	nodes, err := alter.ParseLogged(text[start:], srv)
+	switch {
+	case err != nil:
+		return 0, nil, err
+	case len(nodes) == 0:
+		return len(text), nil, nil
+	case len(nodes) > 1:
+		return 0, nil, fmt.Errorf("%q is not one statement", excerpt(text[start:]))
+	}
+	return len(text), nodes[0], nil
+}
+
+// leadingBlankLines counts the blank and comment lines s starts with: an error is at the statement.
+func leadingBlankLines(s string) int {
+	n := 0
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "--") && !strings.HasPrefix(l, "#") {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // statement reads one parsed statement. raw is its text with its leading comments; its comment lines

@@ -4,7 +4,18 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/doppel-sql/doppel/alter"
 )
+
+// testServer is a MariaDB 10.11 with two character sets besides the parser's own.
+var testServer = &alter.Server{MariaDB: true, Version: 101100, Charsets: []alter.Charset{
+	{Name: "cp1251", DefaultCollation: "cp1251_general_ci", MaxLen: 1},
+	{Name: "latin2", DefaultCollation: "latin2_general_ci", MaxLen: 1},
+}, Collations: []alter.Collation{
+	{Name: "cp1251_general_ci", Charset: "cp1251", ID: 51},
+	{Name: "latin2_general_ci", Charset: "latin2", ID: 9},
+}}
 
 func TestSplit(t *testing.T) {
 	for _, tc := range []struct {
@@ -24,10 +35,21 @@ func TestSplit(t *testing.T) {
 		{"another database's table", "ALTER TABLE other.t ADD COLUMN c INT", []string{"1 other t: ALTER TABLE other.t ADD COLUMN c INT"}, ""},
 		{"directive on DDL", "-- doppel:backfill\nALTER TABLE t ADD COLUMN c INT", nil, "not an UPDATE or an INSERT"},
 		{"transaction control", "BEGIN;\nUPDATE t SET a = 1;\nCOMMIT;", nil, "transaction control"},
-		{"syntax error", "CREATE TABLE t (id INT PRIMARY KEY);\nALTER TABLE t ADD COLUMN;", nil, "cannot be read"},
+		{"syntax error", "CREATE TABLE t (id INT PRIMARY KEY);\n\n-- c\nALTER TABLE t ADD COLUMN;", nil, "cannot be read at line 4"},
+		{"a semicolon in a comment inside a statement", "UPDATE t SET a = 1 -- not here; nor /* here; */\nWHERE id = 2;\nDELETE FROM t /* ; */ WHERE id = 3",
+			[]string{"1 data : UPDATE t SET a = 1 -- not here; nor /* here; */\nWHERE id = 2", "3 data : DELETE FROM t /* ; */ WHERE id = 3"}, ""},
+		{"quoted names and escapes", "INSERT INTO `we;ird` VALUES ('it\\'s; fine', \"a;\"\"b\");\nSELECT 1;",
+			[]string{"1 data : INSERT INTO `we;ird` VALUES ('it\\'s; fine', \"a;\"\"b\")", "2 other : SELECT 1"}, ""},
+		{"the server's character sets", "CREATE TABLE t (a VARCHAR(10) CHARACTER SET cp1251) DEFAULT CHARSET=latin2;",
+			[]string{"1 create : CREATE TABLE t (a VARCHAR(10) CHARACTER SET cp1251) DEFAULT CHARSET=latin2"}, ""},
+		{"MariaDB types", "ALTER TABLE t ADD COLUMN ip INET6 NULL, ADD COLUMN u UUID NULL;",
+			[]string{"1 alter t: ALTER TABLE t ADD COLUMN ip INET6 NULL, ADD COLUMN u UUID NULL"}, ""},
+		{"an executable comment", "ALTER TABLE t ADD COLUMN c INT /*M!100000 , ADD COLUMN d INT */;",
+			[]string{"1 alter t: ALTER TABLE t ADD COLUMN c INT /*M!100000 , ADD COLUMN d INT */"}, ""},
+		{"only comments", "-- nothing yet\n/* later */\n", nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			stmts, err := Split("f.sql", tc.text)
+			stmts, err := Split("f.sql", tc.text, testServer)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want one saying %q", err, tc.err)

@@ -161,7 +161,7 @@ func (w *Workflow) Validate(ctx context.Context) ([]string, error) {
 			if f == nil {
 				continue
 			}
-			if _, err := Split(f.Name, f.Text); err != nil {
+			if _, err := Split(f.Name, f.Text, w.srv); err != nil {
 				out = append(out, err.Error())
 			}
 		}
