@@ -37,6 +37,9 @@ type Step struct {
 	How       How          `json:"how"`
 	Verdict   plan.Verdict `json:"verdict"`
 	Order     plan.Order   `json:"deployOrder"`
+	// LosesData: the statement destroys data that exists now (a dropped table or column, a narrowed
+	// type); only --allow-data-loss (or a down script) lets it run.
+	LosesData bool `json:"losesData,omitempty"`
 	// EstimateSeconds is the plan's estimate of the copy, for what copies the table.
 	EstimateSeconds *float64 `json:"estimateSeconds,omitempty"`
 	Why             string   `json:"why"`
@@ -189,7 +192,7 @@ func (p *planner) statement(ctx context.Context, s Statement) (Step, error) {
 	case s.Kind == KindDrop:
 		st.Order, st.Why = plan.CodeFirst, "drops: natively"
 		if s.DropsData {
-			st.Verdict = plan.VerdictNeedsCare
+			st.LosesData, st.Verdict = true, plan.VerdictNeedsCare
 			st.Findings = append(st.Findings, "destroys the rows it drops")
 			if !p.allowDataLoss {
 				st.Verdict = plan.VerdictRefused
@@ -252,6 +255,7 @@ func (p *planner) alter(ctx context.Context, st Step) (Step, error) {
 		if c.Risk > plan.Safe && len(c.Reasons) > 0 {
 			st.Findings = append(st.Findings, c.SQL+": "+c.Reasons[0])
 		}
+		st.LosesData = st.LosesData || (c.Risk == plan.DataLoss && !c.Ignored)
 	}
 	size := int64(0)
 	if r.Size != nil {
@@ -294,6 +298,9 @@ func (p *planner) classifyNow(ctx context.Context, st Step) (Step, error) {
 		return st, err
 	}
 	r := plan.Classify(w.flavor, t, a, plan.Options{AllowDataLoss: p.allowDataLoss})
+	for _, c := range r.Clauses {
+		st.LosesData = st.LosesData || (c.Risk == plan.DataLoss && !c.Ignored)
+	}
 	if r.Verdict == plan.VerdictRefused {
 		st.Verdict = plan.VerdictRefused
 		for _, f := range r.Findings {

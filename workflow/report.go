@@ -45,7 +45,11 @@ func (p *Plan) WriteText(w io.Writer) error {
 			if s.EstimateSeconds != nil {
 				est = "~" + (time.Duration(*s.EstimateSeconds * float64(time.Second))).Round(100*time.Millisecond).String()
 			}
-			fmt.Fprintf(tw, "  %d\tline %d\t%s\t%s\t%s\t%s\n", s.Statement, s.Line, s.How, strings.ReplaceAll(s.Verdict.String(), "-", " "), est, excerpt(s.SQL))
+			verdict := strings.ReplaceAll(s.Verdict.String(), "-", " ")
+			if s.LosesData {
+				verdict += ", loses data"
+			}
+			fmt.Fprintf(tw, "  %d\tline %d\t%s\t%s\t%s\t%s\n", s.Statement, s.Line, s.How, verdict, est, excerpt(s.SQL))
 		}
 		if err := tw.Flush(); err != nil {
 			return fmt.Errorf("writing the plan: %w", err)

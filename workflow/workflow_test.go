@@ -236,7 +236,7 @@ func TestPlanRefuses(t *testing.T) {
 	})
 	w, out := open(ctx, t, database, dir, nil)
 	_, err := w.Up(ctx, 0)
-	if !errors.Is(err, ErrRefused) || !strings.Contains(out.String(), "2 drop (V2__drop.sql): refused") {
+	if !errors.Is(err, ErrRefused) || !strings.Contains(out.String(), "2 drop (V2__drop.sql): refused") || !strings.Contains(out.String(), "refused, loses data") {
 		t.Fatalf("up: %v, want refused for V2\n%s", err, out)
 	}
 	var n int
