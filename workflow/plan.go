@@ -243,7 +243,7 @@ func (p *planner) alter(ctx context.Context, st Step) (Step, error) {
 	if err != nil {
 		return st, err
 	}
-	r, err := plan.Build(ctx, w.cfg.DB, w.flavor, t, a, plan.Options{AllowDataLoss: p.allowDataLoss, SampleChunks: w.cfg.PlanSampleChunks})
+	r, err := plan.Build(ctx, w.cfg.DB, w.flavor, t, a, plan.Options{AllowDataLoss: p.allowDataLoss})
 	if err != nil {
 		return st, err
 	}

@@ -65,8 +65,6 @@ type Config struct {
 	// AllowDataLoss accepts up scripts that lose data (DROP TABLE, DROP COLUMN, narrowed types). A
 	// down script is a deliberate revert: it may always lose what its up added.
 	AllowDataLoss bool
-	// PlanSampleChunks sizes the plan's timed read sample (plan.Options.SampleChunks); 0: the plan's default.
-	PlanSampleChunks int
 	// Out receives the reports and what a run does; Logger the details.
 	Out    io.Writer
 	Logger *zap.Logger
