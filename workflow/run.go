@@ -23,7 +23,6 @@ var ErrRefused = errors.New("refused")
 type job struct {
 	m    *Migration
 	f    *File
-	dir  string
 	cont *Row // the failed run of this script to continue
 }
 
@@ -130,9 +129,9 @@ func chooseJobs(dir string, n int, st []Status) ([]job, error) {
 			case s.State == StateFailed && s.Direction == "down":
 				return nil, fmt.Errorf("the down of %s stopped at statement %d: finish it with `doppel migrate down --execute`, or fix the schema by hand and `doppel migrate repair --execute`", s.Version, s.StoppedAt)
 			case s.State == StateFailed && s.applied == nil:
-				jobs = append(jobs, job{m: s.m, f: s.m.Up, dir: dir, cont: s.last})
+				jobs = append(jobs, job{m: s.m, f: s.m.Up, cont: s.last})
 			case s.State == StatePending:
-				jobs = append(jobs, job{m: s.m, f: s.m.Up, dir: dir})
+				jobs = append(jobs, job{m: s.m, f: s.m.Up})
 			}
 		}
 	} else {
@@ -146,9 +145,9 @@ func chooseJobs(dir string, n int, st []Status) ([]job, error) {
 			case s.m.Down == nil:
 				return nil, fmt.Errorf("%s has no down script (%s): it cannot be reverted", s.Version, downName(s.m))
 			case s.State == StateFailed:
-				jobs = append(jobs, job{m: s.m, f: s.m.Down, dir: dir, cont: s.last})
+				jobs = append(jobs, job{m: s.m, f: s.m.Down, cont: s.last})
 			default:
-				jobs = append(jobs, job{m: s.m, f: s.m.Down, dir: dir})
+				jobs = append(jobs, job{m: s.m, f: s.m.Down})
 			}
 		}
 	}
