@@ -286,7 +286,8 @@ func (p *planner) alter(ctx context.Context, st Step) (Step, error) {
 }
 
 // classifyNow classifies an ALTER planned at its turn against the table as it is now, with no data
-// checks, and keeps only a refusal: the rest is decided when the table is as the ALTER will find it.
+// checks, and keeps its deployment order and a refusal: the rest is decided when the table is as the
+// ALTER will find it.
 func (p *planner) classifyNow(ctx context.Context, st Step) (Step, error) {
 	w := p.w
 	a, err := alter.Read(st.SQL, w.cfg.Database, st.stmt.Table, w.srv)
@@ -298,6 +299,7 @@ func (p *planner) classifyNow(ctx context.Context, st Step) (Step, error) {
 		return st, err
 	}
 	r := plan.Classify(w.flavor, t, a, plan.Options{AllowDataLoss: p.allowDataLoss})
+	st.Order = r.Deployment.Order // what ships first depends on the clauses, not on the data
 	for _, c := range r.Clauses {
 		st.LosesData = st.LosesData || (c.Risk == plan.DataLoss && !c.Ignored)
 	}
