@@ -209,6 +209,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		for _, l := range lines {
 			fmt.Fprintln(stdout, l)
 		}
+		if err == nil && len(lines) == 0 {
+			fmt.Fprintln(stdout, "doppel migrate test: no migration is pending: nothing to test.")
+		}
 		return report(stderr, err)
 	}
 }
