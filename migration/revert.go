@@ -79,7 +79,7 @@ func (rec revertRecord) position(gtid bool) binlog.Position {
 }
 
 // revertRecordComment marks the records table.
-const revertRecordComment = "doppel revert records: where each kept old table's swap was"
+const revertRecordComment = "doppel revert records: where the swap of each kept old table was"
 
 func (r *run) recordsTable() string {
 	return sqlbuild.QualifiedName(r.cfg.Database, table.RevertName(r.cfg.Table))
