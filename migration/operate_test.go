@@ -207,7 +207,7 @@ func TestPostponeFlagFileIsCreated(t *testing.T) {
 	if err := o.wait(); err != nil {
 		t.Fatal(err)
 	}
-	if got := tableList(o.t, o.db); got != "_t_del,t" {
+	if got := tableList(o.t, o.db); got != "_t_del,_t_ghr,t" {
 		t.Errorf("tables after the cut-over: %q", got)
 	}
 }

@@ -247,6 +247,13 @@ func (r *run) swap(ctx context.Context) error {
 			}
 		},
 		OnAttempt: func(blocked time.Duration, err error) {
+			if r.cfg.Revert {
+				r.cfg.Metrics.AddRevertCutOverAttempt()
+				if blocked > 0 {
+					r.cfg.Metrics.ObserveRevertCutOverLock(blocked)
+				}
+				return
+			}
 			r.cfg.Metrics.AddCutOverAttempt()
 			if blocked > 0 {
 				r.cfg.Metrics.ObserveCutOverLock(blocked)
