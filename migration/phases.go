@@ -126,6 +126,9 @@ func (r *run) check(ctx context.Context) error {
 	if err := r.checkRehearsal(ctx); err != nil {
 		return err
 	}
+	if err := r.checkWindowExtras(ctx); err != nil {
+		return err
+	}
 	if err := r.checkWindowAtStart(r.p.probed); err != nil {
 		return err
 	}

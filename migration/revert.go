@@ -90,7 +90,7 @@ func (r *run) recordsTable() string {
 func (r *run) writeRevertRecord(ctx context.Context, old string) {
 	rec, err := r.newRevertRecord(ctx, old)
 	if err == nil {
-		err = saveRevertRecord(ctx, r.s.primary, r.recordsTable(), rec)
+		err = saveRevertRecord(ctx, r.s.primary, r.cfg.Database, r.recordsTable(), rec)
 	}
 	if err != nil {
 		r.log().Warn("could not record where the swap was: a later --revert of this migration is not possible (the revert window, if any, is not affected)", zap.Error(err))
@@ -127,7 +127,7 @@ func (r *run) newRevertRecord(ctx context.Context, old string) (revertRecord, er
 	}, nil
 }
 
-func saveRevertRecord(ctx context.Context, db *sql.DB, records string, rec revertRecord) error {
+func saveRevertRecord(ctx context.Context, db *sql.DB, schema, records string, rec revertRecord) error {
 	js, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -138,6 +138,10 @@ func saveRevertRecord(ctx context.Context, db *sql.DB, records string, rec rever
 	}
 	if _, err := db.ExecContext(ctx, "REPLACE INTO "+records+" (old_table, record) VALUES (?, ?)", rec.Old, string(js)); err != nil {
 		return fmt.Errorf("writing to %s: %w", records, err)
+	}
+	// The records of old tables dropped by hand since are of no use: forget them.
+	if _, err := db.ExecContext(ctx, "DELETE FROM "+records+" WHERE old_table NOT IN (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?)", schema); err != nil {
+		return fmt.Errorf("forgetting the records of dropped old tables in %s: %w", records, err)
 	}
 	return nil
 }
@@ -706,6 +710,23 @@ func (r *run) checkWindowAtStart(ghost *table.Table) error {
 	}
 	if len(lossy) > 0 {
 		return refuse("--revert-window: the migrated table's changes cannot be replayed back into the old table without loss: %s. Migrate without --revert-window (the old table is still kept)", strings.Join(lossy, "; "))
+	}
+	return nil
+}
+
+// checkWindowExtras refuses a --revert-window the revert could not swap back: triggers, foreign
+// keys, or partitions dropped at the swap.
+func (r *run) checkWindowExtras(ctx context.Context) error {
+	if r.cfg.RevertWindow == 0 {
+		return nil
+	}
+	declared, referencing, err := fkeys.Read(ctx, r.s.inspect, r.cfg.Database, r.cfg.Table)
+	if err != nil {
+		return err
+	}
+	if len(r.p.triggersRead) > 0 || r.p.alter.AtSwap || len(declared)+len(referencing) > 0 {
+		return refuse("--revert-window: %s has triggers, takes part in foreign keys, or the ALTER drops partitions at the swap; a revert does not move those back yet. Migrate without --revert-window (the old table is still kept)",
+			sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table))
 	}
 	return nil
 }

@@ -189,7 +189,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if res.OldTable != "" {
-		fmt.Fprintf(stdout, "doppel: the original table is kept as %s; drop it when you no longer need it.\n", sqlbuild.QualifiedName(cfg.Database, res.OldTable))
+		kept := "the original table"
+		if res.Reverted || (res.Window != nil && res.Window.Reverted) {
+			kept = "the migrated table"
+		}
+		fmt.Fprintf(stdout, "doppel: %s is kept as %s; drop it when you no longer need it (doppel --revert --old-table=%s swaps it back in while the binlogs since last).\n",
+			kept, sqlbuild.QualifiedName(cfg.Database, res.OldTable), res.OldTable)
 	}
 	return 0
 }
