@@ -448,14 +448,10 @@ func (r *run) scanOldTable(ctx context.Context) error {
 		defer stop()
 		return r.markers.CatchUp(scanCtx)
 	})
+	// The marker's waiter stops the scan once its marker is met; a change of the old table met
+	// before it stops the scan with the refusal.
 	if err := g.Wait(); err != nil {
-		if IsRefusal(err) || ctx.Err() != nil {
-			return err
-		}
-		var stopped bool
-		if stopped = errors.Is(err, context.Canceled); !stopped {
-			return err
-		}
+		return err
 	}
 	r.log().Info("the old table is unchanged since the swap", zap.String("old_table", old), zap.Duration("binlog_scan", time.Since(start)))
 	return nil
@@ -596,9 +592,6 @@ type revertWindow struct {
 	ends     time.Time
 	commands chan string // "revert" or "end-revert-window"
 }
-
-// errWindowEnded ends a revert window without swapping back.
-var errWindowEnded = errors.New("the revert window ended")
 
 // waitWindow keeps the reverse replay going until the operator sends revert (then the swap back
 // follows), end-revert-window, or the window ends.
