@@ -69,6 +69,11 @@ type revertRecord struct {
 	// Renames maps a column of T to the old table's column it was renamed from.
 	Renames map[string]string `json:"renames,omitempty"`
 	Alter   string            `json:"alter"`
+	// ReplayFile and ReplayPos are where a revert began replaying into the old table (after its
+	// scan found it unchanged): its changes of the old table from there on are doppel's own, so a
+	// revert that failed before its swap can be run again.
+	ReplayFile string `json:"replay_file,omitempty"`
+	ReplayPos  uint32 `json:"replay_pos,omitempty"`
 }
 
 func (rec revertRecord) position(gtid bool) binlog.Position {
@@ -266,7 +271,7 @@ func (r *run) checkRevert(ctx context.Context) error {
 	if size, err := table.SizeOf(ctx, r.s.inspect, db, r.cfg.Table); err == nil {
 		p.rows = size.Rows
 	}
-	r.p, r.ghost = p, kept
+	r.p, r.ghost, r.record = p, kept, &rec
 	r.changelog = changelog.New(db, p.changelog)
 	if r.throttle, r.closeThrottle, err = r.newThrottler(ctx); err != nil {
 		return err
@@ -394,6 +399,8 @@ func (r *run) scanOldTable(ctx context.Context) error {
 	}
 	watch := &ddlWatch{schema: r.cfg.Database, table: old, server: r.server}
 	ownRename := [][2][2]string{{{r.cfg.Database, table.SentryName(r.cfg.Table)}, {r.cfg.Database, old}}}
+	replayed := binlog.Position{File: r.record.ReplayFile, Pos: r.record.ReplayPos}
+	var scanned binlog.Position // the end of the last marker met: the scan's own, when it ends
 	changed := func(at binlog.Position, what string) error {
 		return refuse("--revert: the old table %s was changed after the swap (%s, in the binlog at %s): it no longer holds the rows as they were at the swap, so replaying the changes since into it would not give the original table back. doppel does not revert",
 			sqlbuild.QualifiedName(r.cfg.Database, old), what, at)
@@ -435,10 +442,11 @@ func (r *run) scanOldTable(ctx context.Context) error {
 				}
 			}
 			for _, ch := range txn.Changes {
-				if ch.Table == old {
+				if ch.Table == old && (replayed.File == "" || txn.End.Compare(replayed) <= 0) {
 					return changed(txn.End, "a row "+ch.Kind.String())
 				}
 				if hint, value, ok := r.changelog.Decode(ch); ok && hint == changelog.HintMarker {
+					scanned = txn.End
 					r.markers.Seen(value)
 				}
 			}
@@ -454,7 +462,31 @@ func (r *run) scanOldTable(ctx context.Context) error {
 		return err
 	}
 	r.log().Info("the old table is unchanged since the swap", zap.String("old_table", old), zap.Duration("binlog_scan", time.Since(start)))
+	if r.record.ReplayFile == "" {
+		// From here on the old table is written by this revert: a retry must not take that for
+		// someone else's change.
+		r.record.ReplayFile, r.record.ReplayPos = scanned.File, scanned.Pos
+		if err := saveRevertRecord(ctx, r.s.primary, r.cfg.Database, r.recordsTable(), *r.record); err != nil {
+			return fmt.Errorf("recording where the revert begins writing to the old table: %w", err)
+		}
+	}
 	return nil
+}
+
+// revertFailed is a revert that stopped before its swap: the table in place is untouched, the old
+// table holds part of the replay, which running the revert again replays once more.
+func (r *run) revertFailed(err error) error {
+	again := "run the same --revert again: it replays every change since the swap into " + sqlbuild.QualifiedName(r.cfg.Database, r.cfg.OldTable) + " once more"
+	if num, what := dataError(err); num != 0 {
+		again = fmt.Sprintf("a row written since the swap cannot be put back into %s (error %d: %s): change that row, or keep the migrated table", sqlbuild.QualifiedName(r.cfg.Database, r.cfg.OldTable), num, what)
+	} else if r.window != nil {
+		again = "the old table " + sqlbuild.QualifiedName(r.cfg.Database, r.cfg.OldTable) + " is kept with the record of the swap: --revert --old-table=" + r.cfg.OldTable + " can still revert"
+	}
+	if left := r.dropCreated(); len(left) > 0 {
+		return fmt.Errorf("%w. The revert stopped before its swap: %s is untouched; %s. doppel could not drop %s: drop it by hand",
+			err, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table), again, strings.Join(left, " and "))
+	}
+	return fmt.Errorf("%w. The revert stopped before its swap: %s is untouched; %s", err, sqlbuild.QualifiedName(r.cfg.Database, r.cfg.Table), again)
 }
 
 // A note on one column of the mapping back.

@@ -3,6 +3,8 @@ package migration
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,17 +148,40 @@ func TestRevertWindow(t *testing.T) {
 }
 
 // TestRevertLater migrates, stops, writes more, and reverts later with --revert --old-table under
-// the load: the table is the oracle again.
+// the load: the table is the oracle again. The first revert fails before its swap (its
+// before-cut-over hook refuses): it has written into the old table, and a second one, from the
+// same record, must neither take those writes for someone else's nor lose anything. With --gtid
+// the swap is recorded and the revert streamed by GTID.
 func TestRevertLater(t *testing.T) {
+	for _, gtid := range []bool{false, true} {
+		t.Run(map[bool]string{false: "file", true: "gtid"}[gtid], func(t *testing.T) { testRevertLater(t, gtid) })
+	}
+}
+
+func testRevertLater(t *testing.T, gtid bool) {
 	schema, db, stop := loadedTable(t, 20000)
 	cfg := revertConfig(t, schema, revertAlter)
+	cfg.GTID = gtid
 	res, err := Run(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second) // doppel is gone; the load writes the migrated table
 	cfg = revertConfig(t, schema, revertAlter)
-	cfg.Revert, cfg.OldTable = true, "_t_del"
+	cfg.Revert, cfg.OldTable, cfg.GTID = true, "_t_del", gtid
+	hooks := t.TempDir()
+	if err := os.WriteFile(filepath.Join(hooks, "gh-ost-on-before-cut-over"), []byte("#!/bin/sh\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg.HooksPath = hooks
+	if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "before-cut-over") || !strings.Contains(err.Error(), "run the same --revert again") {
+		t.Fatalf("the first revert: %v, want it stopped by its hook", err)
+	}
+	if got := tableList(t, db); got != "_t_del,_t_ghr,oracle,t" {
+		t.Fatalf("tables %q after the failed revert", got)
+	}
+	time.Sleep(time.Second)
+	cfg.HooksPath = ""
 	rev, err := Run(context.Background(), cfg)
 	st := stop()
 	if err != nil {
@@ -171,6 +196,89 @@ func TestRevertLater(t *testing.T) {
 		if ok, _ := table.Exists(context.Background(), db, schema, name); ok {
 			t.Errorf("%s still exists: it was swapped back in", name)
 		}
+	}
+}
+
+// TestRevertDroppedColumn: a column the ALTER dropped gets its default in the rows inserted during
+// the window; the rows only updated keep their value. The window ends with end-revert-window
+// first: the old table is kept with its record, and a later --revert still reverts.
+func TestRevertDroppedColumn(t *testing.T) {
+	name, db := newTable(t, 100)
+	exec(t, db, "ALTER TABLE t MODIFY n INT NULL DEFAULT 42")
+	waitReplica(t)
+	cfg := revertConfig(t, name, "DROP COLUMN n")
+	cfg.RevertWindow = time.Minute
+	cfg.SocketPath = filepath.Join(t.TempDir(), "doppel.sock")
+	done := make(chan error, 1)
+	var res *Result
+	go func() {
+		var err error
+		res, err = Run(context.Background(), cfg)
+		done <- err
+	}()
+	waitForWindow(t, cfg.SocketPath, done)
+	exec(t, db, "INSERT INTO t (id, v) VALUES (1000, 'new')", "UPDATE t SET v = 'updated' WHERE id = 10", "DELETE FROM t WHERE id = 20")
+	time.Sleep(time.Second)
+	answer, err := control.Send(context.Background(), "unix", cfg.SocketPath, "end-revert-window")
+	if err != nil || !strings.Contains(answer, "is kept") {
+		t.Fatalf("end-revert-window: %q %v", answer, err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if w := res.Window; w == nil || !w.WindowEnded || w.OldTable != "_t_del" {
+		t.Fatalf("window %+v, want it ended with _t_del kept", w)
+	}
+	exec(t, db, "UPDATE t SET v = 'after the window' WHERE id = 11")
+	cfg = revertConfig(t, name, "")
+	cfg.Revert, cfg.OldTable = true, "_t_del"
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   int
+		v    string
+		n    sql.NullInt64
+		gone bool
+	}{
+		{id: 1000, v: "new", n: sql.NullInt64{Int64: 42, Valid: true}},
+		{id: 10, v: "updated", n: sql.NullInt64{Int64: 10 % 7, Valid: true}},
+		{id: 11, v: "after the window", n: sql.NullInt64{Int64: 11 % 7, Valid: true}},
+		{id: 20, gone: true},
+	} {
+		var v string
+		var n sql.NullInt64
+		err := db.QueryRow("SELECT v, n FROM t WHERE id = ?", c.id).Scan(&v, &n)
+		switch {
+		case c.gone && !errors.Is(err, sql.ErrNoRows):
+			t.Errorf("row %d: %v, want it deleted", c.id, err)
+		case !c.gone && (err != nil || v != c.v || n != c.n):
+			t.Errorf("row %d: (%q, %v) %v, want (%q, %v)", c.id, v, n, err, c.v, c.n)
+		}
+	}
+}
+
+// waitForWindow waits until the run serving socket is in its revert window.
+func waitForWindow(t *testing.T, socket string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		status, err := control.Send(context.Background(), "unix", socket, "status")
+		if err == nil && strings.Contains(status, "State: revert-window") {
+			if !strings.Contains(status, "Reverse lag") {
+				t.Errorf("the window's status does not show the reverse lag:\n%s", status)
+			}
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended before its revert window: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no revert window after 2 minutes (last status %q, %v)", status, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -146,8 +146,10 @@ type run struct {
 	verified     *verify.Result // the checksum before the swap; nil when skipped
 	checkpointed atomic.Bool    // a checkpoint of this run has been written
 	swapped      atomic.Bool
-	// window is set on the revert run of a --revert-window (revert.go).
+	// window is set on the revert run of a --revert-window; record is a revert's: where the swap
+	// was (revert.go).
 	window *revertWindow
+	record *revertRecord
 	// replicationStopped: a rehearsal (--test-on-replica) stopped the replica's replication.
 	// waitingRetryAt: a waiting cut-over's comparison failed to make a consistent point; not before then.
 	waitingRetryAt     time.Time
