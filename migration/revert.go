@@ -95,7 +95,14 @@ func (r *run) recordsTable() string {
 func (r *run) writeRevertRecord(ctx context.Context, old string) {
 	rec, err := r.newRevertRecord(ctx, old)
 	if err == nil {
-		err = saveRevertRecord(ctx, r.s.primary, r.cfg.Database, r.recordsTable(), rec)
+		err = saveRevertRecord(ctx, r.s.primary, r.recordsTable(), rec)
+	}
+	if err == nil {
+		// The records of old tables dropped by hand since are of no use: forget them.
+		_, ferr := r.s.primary.ExecContext(ctx, "DELETE FROM "+r.recordsTable()+" WHERE old_table NOT IN (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?)", r.cfg.Database)
+		if ferr != nil {
+			r.log().Warn("could not forget the revert records of old tables dropped since", zap.String("records", r.recordsTable()), zap.Error(ferr))
+		}
 	}
 	if err != nil {
 		r.log().Warn("could not record where the swap was: a later --revert of this migration is not possible (the revert window, if any, is not affected)", zap.Error(err))
@@ -132,7 +139,7 @@ func (r *run) newRevertRecord(ctx context.Context, old string) (revertRecord, er
 	}, nil
 }
 
-func saveRevertRecord(ctx context.Context, db *sql.DB, schema, records string, rec revertRecord) error {
+func saveRevertRecord(ctx context.Context, db *sql.DB, records string, rec revertRecord) error {
 	js, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -143,10 +150,6 @@ func saveRevertRecord(ctx context.Context, db *sql.DB, schema, records string, r
 	}
 	if _, err := db.ExecContext(ctx, "REPLACE INTO "+records+" (old_table, record) VALUES (?, ?)", rec.Old, string(js)); err != nil {
 		return fmt.Errorf("writing to %s: %w", records, err)
-	}
-	// The records of old tables dropped by hand since are of no use: forget them.
-	if _, err := db.ExecContext(ctx, "DELETE FROM "+records+" WHERE old_table NOT IN (SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?)", schema); err != nil {
-		return fmt.Errorf("forgetting the records of dropped old tables in %s: %w", records, err)
 	}
 	return nil
 }
@@ -466,7 +469,7 @@ func (r *run) scanOldTable(ctx context.Context) error {
 		// From here on the old table is written by this revert: a retry must not take that for
 		// someone else's change.
 		r.record.ReplayFile, r.record.ReplayPos = scanned.File, scanned.Pos
-		if err := saveRevertRecord(ctx, r.s.primary, r.cfg.Database, r.recordsTable(), *r.record); err != nil {
+		if err := saveRevertRecord(ctx, r.s.primary, r.recordsTable(), *r.record); err != nil {
 			return fmt.Errorf("recording where the revert begins writing to the old table: %w", err)
 		}
 	}
