@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/dbconn"
@@ -208,6 +209,8 @@ func TestRevertDroppedColumn(t *testing.T) {
 	waitReplica(t)
 	cfg := revertConfig(t, name, "DROP COLUMN n")
 	cfg.RevertWindow = time.Minute
+	core, logs := observer.New(zap.InfoLevel)
+	cfg.Logger = zap.New(core)
 	cfg.SocketPath = filepath.Join(t.TempDir(), "doppel.sock")
 	done := make(chan error, 1)
 	var res *Result
@@ -217,6 +220,9 @@ func TestRevertDroppedColumn(t *testing.T) {
 		done <- err
 	}()
 	waitForWindow(t, cfg.SocketPath, done)
+	if said := logs.FilterMessageSnippet("rows inserted since the swap get its default").Len(); said == 0 {
+		t.Error("the run did not say up front that the dropped column gets its default")
+	}
 	exec(t, db, "INSERT INTO t (id, v) VALUES (1000, 'new')", "UPDATE t SET v = 'updated' WHERE id = 10", "DELETE FROM t WHERE id = 20")
 	time.Sleep(time.Second)
 	answer, err := control.Send(context.Background(), "unix", cfg.SocketPath, "end-revert-window")
@@ -306,10 +312,13 @@ func TestRevertRefusals(t *testing.T) {
 	if got := tableList(t, db); got != "_t_del,_t_ghr,t" {
 		t.Errorf("tables %q after the refusal", got)
 	}
-	// Altered since.
+	// Altered since: the old table, or the table in place.
 	exec(t, db, "ALTER TABLE _t_del ADD COLUMN y INT")
 	expectRefusal(t, revert("_t_del"), db, "has been changed since the swap")
 	exec(t, db, "ALTER TABLE _t_del DROP COLUMN y")
+	exec(t, db, "ALTER TABLE t ADD COLUMN z INT")
+	expectRefusal(t, revert("_t_del"), db, "has been altered since the swap")
+	exec(t, db, "ALTER TABLE t DROP COLUMN z")
 
 	// The binlogs since the swap purged on the server read (the replica).
 	replica, err := sb.Replica.DB("")
@@ -350,6 +359,30 @@ func TestRevertWindowRefusedWhenLossy(t *testing.T) {
 	cfg := testConfig(name, "MODIFY v VARCHAR(40) NOT NULL")
 	cfg.RevertWindow = time.Minute
 	expectRefusal(t, cfg, db, "varchar(40) back to varchar(20) may lose values")
+	cfg = testConfig(name, "DROP COLUMN v")
+	cfg.RevertWindow = time.Minute
+	expectRefusal(t, cfg, db, "column v was dropped by the migration and is NOT NULL without a default")
+}
+
+// TestRevertRenamedColumn: a column renamed with --approve-renamed-columns takes its values back
+// under its old name.
+func TestRevertRenamedColumn(t *testing.T) {
+	name, db := newTable(t, 100)
+	cfg := revertConfig(t, name, "CHANGE v w VARCHAR(20) NOT NULL")
+	cfg.ApproveRenamedColumns = true
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, "UPDATE t SET w = 'renamed+updated' WHERE id = 5", "INSERT INTO t (id, w, n) VALUES (500, 'new', 1)")
+	cfg = revertConfig(t, name, "")
+	cfg.Revert, cfg.OldTable = true, "_t_del"
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := db.QueryRow("SELECT GROUP_CONCAT(v ORDER BY id) FROM t WHERE id IN (5, 500)").Scan(&got); err != nil || got != "renamed+updated,new" {
+		t.Errorf("v of rows 5 and 500 after the revert: %q %v", got, err)
+	}
 }
 
 func TestConvertsBack(t *testing.T) {
