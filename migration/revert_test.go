@@ -432,3 +432,34 @@ func TestConvertsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestRevertConfig: the revert's settings go together, and --alter is not needed for a revert.
+func TestRevertConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(*Config)
+		want string // "" for accepted
+	}{
+		{"revert", func(c *Config) { c.Alter, c.Revert, c.OldTable = "", true, "_t_del" }, ""},
+		{"window", func(c *Config) { c.RevertWindow = time.Hour }, ""},
+		{"revert without old table", func(c *Config) { c.Revert = true }, "--revert and --old-table go together"},
+		{"old table without revert", func(c *Config) { c.OldTable = "_t_del" }, "--revert and --old-table go together"},
+		{"revert with resume", func(c *Config) { c.Revert, c.OldTable, c.Resume = true, "_t_del", true }, "cannot be combined"},
+		{"revert with a window", func(c *Config) { c.Revert, c.OldTable, c.RevertWindow = true, "_t_del", time.Hour }, "cannot be combined"},
+		{"window on a rehearsal", func(c *Config) { c.RevertWindow, c.TestOnReplica = time.Hour, true }, "not with --test-on-replica"},
+		{"negative window", func(c *Config) { c.RevertWindow = -time.Second }, "give a positive duration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.Database, c.Table, c.Alter, c.Conn.Port = "d", "t", "ADD COLUMN x INT", 3306
+			tc.set(&c)
+			err := c.Check()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
