@@ -69,6 +69,9 @@ type revertRecord struct {
 	// Renames maps a column of T to the old table's column it was renamed from.
 	Renames map[string]string `json:"renames,omitempty"`
 	Alter   string            `json:"alter"`
+	// AtSwap: the ALTER deleted rows by partition at the swap (alter.Alter.AtSwap); the old table
+	// still holds them, and a revert does not put that right.
+	AtSwap bool `json:"at_swap,omitempty"`
 	// ReplayFile and ReplayPos are where a revert began replaying into the old table (after its
 	// scan found it unchanged): its changes of the old table from there on are doppel's own, so a
 	// revert that failed before its swap can be run again.
@@ -136,6 +139,7 @@ func (r *run) newRevertRecord(ctx context.Context, old string) (revertRecord, er
 	return revertRecord{
 		Table: r.cfg.Table, Old: old, File: pos.File, Pos: pos.Pos, GTIDSet: pos.GTIDSet, ServerID: serverID,
 		Swapped: time.Now().UTC(), Current: current.Digest(), OldDigest: kept.Digest(), Renames: renames, Alter: r.p.alter.Clause,
+		AtSwap: r.p.alter.AtSwap,
 	}, nil
 }
 
@@ -244,6 +248,9 @@ func (r *run) checkRevert(ctx context.Context) error {
 	}
 	if orig.Digest() != rec.Current {
 		return refuse("--revert: %s has been altered since the swap that left %s: its binlog changes can no longer be mapped back; revert that later change first", qt, qold)
+	}
+	if rec.AtSwap {
+		return refuse("--revert: the migration (%s) dropped or truncated partitions at the swap; the old table still holds those rows and a revert does not remove them again. Swap the tables by hand if you want the rows back", rec.Alter)
 	}
 	if err := r.checkRevertExtras(ctx, old); err != nil {
 		return err
