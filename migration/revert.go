@@ -688,9 +688,10 @@ func (r *run) endWindow(ctx context.Context, why string) error {
 	return errFinished
 }
 
-// windowCommand is the socket's revert and end-revert-window: they act only during a window.
+// windowCommand is the socket's revert and end-revert-window: they act during a window, and are
+// kept for it while the revert run that opens it still catches up and verifies.
 func (r *run) windowCommand(cmd string) (string, error) {
-	if r.window == nil || r.state.get() != StateRevertWindow {
+	if r.window == nil || r.state.get() > StateRevertWindow {
 		return "", fmt.Errorf("%s: there is no revert window open now (state %s)", cmd, r.state.get())
 	}
 	select {
