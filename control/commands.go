@@ -26,6 +26,9 @@ type Handlers struct {
 
 	// Actions: each returns what to tell the operator.
 	Throttle, NoThrottle, Unpostpone, Panic func() (string, error)
+	// Revert and EndRevertWindow act during a revert window (--revert-window): swap the old table
+	// back in, or stop replaying into it.
+	Revert, EndRevertWindow func() (string, error)
 }
 
 // Value is the type of a setting's value, which decides its syntax: a whole number, a finite
@@ -166,6 +169,8 @@ var commands = []command{
 	{name: "no-throttle", aliases: []string{"unthrottle", "resume", "continue"}, bind: func(h *Handlers) handler { return action(h.NoThrottle) }, help: "end the throttle command (other reasons may still throttle)"},
 	{name: "unpostpone", aliases: []string{"no-postpone", "cut-over"}, bind: func(h *Handlers) handler { return action(h.Unpostpone) }, help: "stop postponing the cut-over: swap as soon as ready"},
 	{name: "panic", bind: func(h *Handlers) handler { return action(h.Panic) }, help: "stop the migration now; the original table is left as it is", ends: true},
+	{name: "revert", bind: func(h *Handlers) handler { return action(h.Revert) }, help: "in the revert window: swap the old table back in, nothing lost"},
+	{name: "end-revert-window", bind: func(h *Handlers) handler { return action(h.EndRevertWindow) }, help: "in the revert window: stop; the old table is kept or dropped per --ok-to-drop-table", ends: true},
 }
 
 func lookup(name string) (command, bool) {

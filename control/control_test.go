@@ -68,7 +68,9 @@ func (f *fake) handlers() Handlers {
 			f.postponed = false
 			return "Unpostponed", nil
 		}),
-		Panic: f.action("panic", func() (string, error) { return "Aborting the migration", nil }),
+		Panic:           f.action("panic", func() (string, error) { return "Aborting the migration", nil }),
+		Revert:          f.action("revert", func() (string, error) { return "", errors.New("there is no revert window open now") }),
+		EndRevertWindow: f.action("end-revert-window", func() (string, error) { return "", errors.New("there is no revert window open now") }),
 	}
 }
 

@@ -114,6 +114,7 @@ type Vars struct {
 	Status         string        // STATUS, for OnStatus only
 	LastCopyError  string        // LAST_BATCH_COPY_ERROR, for OnBatchCopyRetry only
 	InstantDDL     bool          // INSTANT_DDL, for OnSuccess only: the ALTER ran natively with ALGORITHM=INSTANT
+	Revert         bool          // REVERT: the run swaps an old table back in (--revert, or a --revert-window)
 }
 
 // environ returns the variables of event as NAME=value pairs, each under both prefixes. Numbers are
@@ -145,8 +146,7 @@ func (v Vars) environ(event Event) []string {
 		{"HOOKS_HINT_OWNER", v.HooksHintOwner},
 		{"HOOKS_HINT_TOKEN", v.HooksHintToken},
 		{"DRY_RUN", strconv.FormatBool(v.DryRun)},
-		// doppel has no --revert yet: never a revert.
-		{"REVERT", "false"},
+		{"REVERT", strconv.FormatBool(v.Revert)},
 	}
 	switch event {
 	case OnInteractiveCommand:

@@ -86,7 +86,7 @@ func TestVariables(t *testing.T) {
 		EstimatedRows: 1000, CopiedRows: 500, InspectedLag: 250 * time.Millisecond, HeartbeatLag: 1500 * time.Millisecond,
 		Progress: 50, ETA: 61 * time.Second, MigratedHost: "db1:3306", InspectedHost: "db2:3306", ExecutingHost: "ops1",
 		HooksHint: "ticket 42", HooksHintOwner: "alice", HooksHintToken: "t0k", Command: "throttle", Status: "Copy: 500/1000 50.0%",
-		LastCopyError: "Error 1205: Lock wait timeout exceeded", InstantDDL: true,
+		LastCopyError: "Error 1205: Lock wait timeout exceeded", InstantDDL: true, Revert: true,
 	}
 	for _, event := range events {
 		if err := h.Run(context.Background(), event, vars); err != nil {
@@ -99,7 +99,7 @@ func TestVariables(t *testing.T) {
 		"ESTIMATED_ROWS": "1000", "COPIED_ROWS": "500", "INSPECTED_LAG": "0.250000", "HEARTBEAT_LAG": "1.500000",
 		"PROGRESS": "50.000000", "ETA_SECONDS": "61", "MIGRATED_HOST": "db1:3306", "INSPECTED_HOST": "db2:3306",
 		"EXECUTING_HOST": "ops1", "HOOKS_HINT": "ticket 42", "HOOKS_HINT_OWNER": "alice", "HOOKS_HINT_TOKEN": "t0k",
-		"DRY_RUN": "false", "REVERT": "false",
+		"DRY_RUN": "false", "REVERT": "true",
 	}
 	for _, event := range events {
 		got := map[string]string{}

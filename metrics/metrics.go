@@ -45,6 +45,9 @@ type Metrics struct {
 
 	cutOverAttempts prometheus.Counter
 	cutOverLock     prometheus.Histogram
+	// The revert's own cut-over (--revert, --revert-window): the old table swapped back in.
+	revertAttempts prometheus.Counter
+	revertLock     prometheus.Histogram
 
 	checksumDone  optionalGauge
 	checksumTotal optionalGauge
@@ -128,6 +131,15 @@ func New(reg prometheus.Registerer, database, table string, states ...string) (*
 			Help:    "How long each cut-over attempt kept the original table locked.",
 			Buckets: durationBuckets,
 		}),
+		revertAttempts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "doppel_revert_cutover_attempts_total",
+			Help: "Cut-over attempts of a revert (the old table swapped back in) started.",
+		}),
+		revertLock: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "doppel_revert_cutover_lock_duration_seconds",
+			Help:    "How long each cut-over attempt of a revert kept the migrated table locked.",
+			Buckets: durationBuckets,
+		}),
 		checksumDone: newOptionalGauge("doppel_checksum_done_rows",
 			"Rows the checksum has compared. Absent unless a checksum runs."),
 		checksumTotal: newOptionalGauge("doppel_checksum_total_rows",
@@ -155,7 +167,7 @@ func New(reg prometheus.Registerer, database, table string, states ...string) (*
 		m.eventsReceived, m.eventsApplied, m.applyDuration, m.backlog,
 		m.binlogLagBytes.vec, m.binlogLagSecs.vec, m.replicaLag,
 		m.throttled, throttledSeconds,
-		m.cutOverAttempts, m.cutOverLock,
+		m.cutOverAttempts, m.cutOverLock, m.revertAttempts, m.revertLock,
 		m.checksumDone.vec, m.checksumTotal.vec, m.eta.vec,
 	}
 	// One Register call: it either registers everything or nothing.
@@ -328,6 +340,23 @@ func (m *Metrics) ObserveCutOverLock(d time.Duration) {
 		return
 	}
 	m.cutOverLock.Observe(d.Seconds())
+}
+
+// AddRevertCutOverAttempt counts a revert's cut-over attempt as it starts.
+func (m *Metrics) AddRevertCutOverAttempt() {
+	if m == nil {
+		return
+	}
+	m.revertAttempts.Inc()
+}
+
+// ObserveRevertCutOverLock records how long one cut-over attempt of a revert kept the migrated
+// table locked.
+func (m *Metrics) ObserveRevertCutOverLock(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.revertLock.Observe(d.Seconds())
 }
 
 // SetChecksumProgress records how many rows the checksum has compared, of how many.

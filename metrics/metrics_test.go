@@ -288,6 +288,19 @@ func TestMethods(t *testing.T) {
 			},
 		},
 		{
+			name: "revert cut-over",
+			do: func(m *Metrics, _ *clock) {
+				m.AddRevertCutOverAttempt()
+				m.ObserveRevertCutOverLock(20 * time.Millisecond)
+			},
+			want: []series{
+				{name: "doppel_revert_cutover_attempts_total", labels: labels(), want: 1},
+				{name: "doppel_revert_cutover_lock_duration_seconds_count", labels: labels(), want: 1},
+				{name: "doppel_revert_cutover_lock_duration_seconds_sum", labels: labels(), want: 0.02},
+				{name: "doppel_cutover_attempts_total", labels: labels(), want: 0},
+			},
+		},
+		{
 			name: "SetChecksumProgress",
 			do:   func(m *Metrics, _ *clock) { m.SetChecksumProgress(10, 100) },
 			want: []series{
@@ -415,6 +428,8 @@ func exercise(m *Metrics) {
 	m.SetNotThrottled()
 	m.AddCutOverAttempt()
 	m.ObserveCutOverLock(30 * time.Millisecond)
+	m.AddRevertCutOverAttempt()
+	m.ObserveRevertCutOverLock(20 * time.Millisecond)
 	m.SetChecksumProgress(10, 1000)
 	m.SetETAUnknown()
 	m.SetETA(time.Minute)

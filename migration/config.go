@@ -157,6 +157,14 @@ type Config struct {
 	// may read another server of the topology: another replica, or a new primary after a failover.
 	GTID bool
 
+	// Revert swaps OldTable, the old table a swap kept, back in for Table, with every change made
+	// to Table since the swap replayed into it (gh-ost's --revert --old-table; migration/revert.go).
+	Revert   bool
+	OldTable string
+	// RevertWindow, when > 0, keeps replaying the migrated table's changes into the old table for
+	// that long after a successful swap, so the revert command can swap it back at once.
+	RevertWindow time.Duration
+
 	// ServerID is the replica server id the binlog stream registers with.
 	ServerID uint32
 	// StatusInterval is how often progress is logged.
@@ -240,8 +248,17 @@ func (c *Config) Check() error {
 	if c.Table == "" {
 		add("--table is required")
 	}
-	if c.Alter == "" {
+	if c.Alter == "" && !c.Revert {
 		add("--alter is required")
+	}
+	if c.Revert != (c.OldTable != "") {
+		add("--revert and --old-table go together: --revert --old-table=_T_del swaps that old table back in")
+	}
+	if c.Revert && (c.Resume || c.TestOnReplica || c.RevertWindow > 0) {
+		add("--revert cannot be combined with --resume, --test-on-replica or --revert-window")
+	}
+	if c.RevertWindow < 0 || (c.RevertWindow > 0 && c.TestOnReplica) {
+		add("--revert-window %s: give a positive duration, and not with --test-on-replica (a rehearsal swaps back by itself)", c.RevertWindow)
 	}
 	if c.Conn.Port < 1 || c.Conn.Port > MaxPort {
 		add("--port %d is out of range: use 1 to %d", c.Conn.Port, MaxPort)

@@ -76,6 +76,9 @@ func (r *run) failed(ctx context.Context, err error) error {
 		r.finish(ctx, &Result{})
 		return &swappedError{err}
 	}
+	if r.cfg.Revert && !IsRefusal(err) {
+		return r.revertFailed(err)
+	}
 	if errors.Is(err, table.ErrCollision) || errors.Is(err, dbconn.ErrWarned) {
 		// The same rows meet the same unique key, or raise the same warning, on a --resume.
 		dropped := "doppel dropped the tables it created"

@@ -88,7 +88,11 @@ func (p Progress) Line() string {
 // statusText is the socket's status: the line plus the settings an operator may change.
 func (r *run) statusText(p Progress) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Migrating %s.%s; ghost table %s\n", r.cfg.Database, r.cfg.Table, namesFor(r.cfg.Table).ghost)
+	if r.cfg.Revert {
+		b.WriteString(r.revertStatus())
+	} else {
+		fmt.Fprintf(&b, "# Migrating %s.%s; ghost table %s\n", r.cfg.Database, r.cfg.Table, namesFor(r.cfg.Table).ghost)
+	}
 	fmt.Fprintf(&b, "# Migration started at %s\n", r.start.UTC().Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "# State: %s\n", p.State)
 	fmt.Fprintf(&b, "# Rows copied: %d of about %d (%.1f%%) in %d chunks; ETA: %s\n", p.Copied, p.Estimated, p.Percent, p.Chunks, p.ETAText())

@@ -187,7 +187,7 @@ func (r *run) hookVars() hooks.Vars {
 		DatabaseName: r.cfg.Database, TableName: r.cfg.Table, GhostTableName: n.ghost, OldTableName: n.old,
 		DDL: r.cfg.Alter, Elapsed: time.Since(r.start), ETA: -1,
 		HooksHint: r.cfg.HooksHint, HooksHintOwner: r.cfg.HooksHintOwner, HooksHintToken: r.cfg.HooksHintToken,
-		DryRun: !r.cfg.Execute, InspectedHost: r.cfg.Conn.Addr(),
+		DryRun: !r.cfg.Execute, InspectedHost: r.cfg.Conn.Addr(), Revert: r.cfg.Revert,
 	}
 	v.ExecutingHost, _ = os.Hostname()
 	if r.s != nil {
@@ -195,6 +195,9 @@ func (r *run) hookVars() hooks.Vars {
 	}
 	if r.p != nil {
 		v.OldTableName = r.p.old // with --timestamp-old-table, the timestamped name
+		if r.cfg.Revert {
+			v.GhostTableName = r.p.names.ghost // the old table swapped back in
+		}
 		p := r.snapshot()
 		v.EstimatedRows, v.CopiedRows, v.Progress, v.ETA = p.Estimated, p.Copied, p.Percent, p.ETA
 		if start := r.copyStart.Load(); start != 0 {
@@ -272,6 +275,8 @@ func (r *run) controlHandlers() control.Handlers {
 			r.abort(errPanic)
 			return "stopping: the original table is left as it is", nil
 		},
+		Revert:          func() (string, error) { return r.windowCommand("revert") },
+		EndRevertWindow: func() (string, error) { return r.windowCommand("end-revert-window") },
 	}
 }
 

@@ -85,6 +85,9 @@ func (r *run) setupPhases() []phase {
 
 // pipelinePhases run while the binlog is streamed and replayed.
 func (r *run) pipelinePhases() []phase {
+	if r.cfg.Revert {
+		return r.revertPhases()
+	}
 	return []phase{
 		{state: StateCopying, name: "copy", do: r.copyRows},
 		{state: StateIndexing, name: "indexes", do: r.addDeferredIndexes, skip: func() bool { return r.deferred == nil }},
@@ -98,6 +101,9 @@ func (r *run) pipelinePhases() []phase {
 
 // check is the validation: nothing is created. A dry run ends here.
 func (r *run) check(ctx context.Context) error {
+	if r.cfg.Revert {
+		return r.checkRevert(ctx)
+	}
 	if err := r.hook(ctx, hooks.OnStartup); err != nil {
 		return err
 	}
@@ -118,6 +124,12 @@ func (r *run) check(ctx context.Context) error {
 		return err
 	}
 	if err := r.checkRehearsal(ctx); err != nil {
+		return err
+	}
+	if err := r.checkWindowExtras(ctx); err != nil {
+		return err
+	}
+	if err := r.checkWindowAtStart(r.p.probed); err != nil {
 		return err
 	}
 	r.changelog = changelog.New(r.cfg.Database, r.p.changelog)
@@ -238,6 +250,13 @@ func (r *run) swap(ctx context.Context) error {
 			}
 		},
 		OnAttempt: func(blocked time.Duration, err error) {
+			if r.cfg.Revert {
+				r.cfg.Metrics.AddRevertCutOverAttempt()
+				if blocked > 0 {
+					r.cfg.Metrics.ObserveRevertCutOverLock(blocked)
+				}
+				return
+			}
 			r.cfg.Metrics.AddCutOverAttempt()
 			if blocked > 0 {
 				r.cfg.Metrics.ObserveCutOverLock(blocked)
@@ -339,8 +358,15 @@ func (r *run) cleanUp(ctx context.Context) error {
 		RowsRecopied:   r.applier.Recopied(),
 		CutOver:        r.cutover,
 		Verified:       r.verified,
+		Reverted:       r.cfg.Revert,
 	}
 	r.finish(ctx, r.result)
+	if r.cfg.Revert {
+		r.deleteRevertRecord(context.WithoutCancel(ctx), r.cfg.OldTable) // it is the table now
+	}
+	if old := r.result.OldTable; old != "" {
+		r.writeRevertRecord(context.WithoutCancel(ctx), old)
+	}
 	return nil
 }
 

@@ -184,7 +184,7 @@ func (r *run) startPosition(ctx context.Context) (binlog.Position, error) {
 // checkpointLoop records the progress every --checkpoint-interval, starting at once. Each value in
 // a record was committed before the record is written, so a record is never ahead of the ghost.
 func (r *run) checkpointLoop(ctx context.Context, start binlog.Position) error {
-	if !r.cfg.Checkpoint {
+	if !r.cfg.Checkpoint || r.cfg.Revert { // a revert runs again from its record, not a checkpoint
 		return nil
 	}
 	serverID, err := r.serverID(ctx)

@@ -46,6 +46,13 @@ type Result struct {
 	Phases []PhaseTime
 	// Rehearsal is set by --test-on-replica: the tables were swapped and swapped back.
 	Rehearsal *Rehearsal
+	// Reverted: this run (--revert, or the revert command in a window) swapped the old table back
+	// in; CutOver is that swap's.
+	Reverted bool
+	// WindowEnded: a revert window ended without a revert (end-revert-window, or its time).
+	WindowEnded bool
+	// Window is what the revert window that followed the swap did (--revert-window).
+	Window *Result
 }
 
 // Rehearsal is what a --test-on-replica run leaves: the original in place, the migrated table
@@ -80,7 +87,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
-	r := newRun(&cfg, hk)
+	res, err := newRun(&cfg, hk).finishRun(ctx)
+	if err != nil || res.DryRun || res.Instant || cfg.RevertWindow == 0 || res.OldTable == "" {
+		return res, err
+	}
+	// The revert window: the same process reverts from the swap's recorded position on.
+	window, err := runRevertWindow(ctx, cfg, hk, res.OldTable)
+	if err != nil {
+		return nil, &swappedError{fmt.Errorf("the migration is done, but its revert window failed: %w", err)}
+	}
+	res.Window = window
+	res.OldTable = window.OldTable
+	return res, nil
+}
+
+// finishRun runs r and its success or failure hook.
+func (r *run) finishRun(ctx context.Context) (*Result, error) {
 	res, err := r.run(ctx)
 	if err != nil {
 		r.setState(StateFailed)
@@ -124,6 +146,10 @@ type run struct {
 	verified     *verify.Result // the checksum before the swap; nil when skipped
 	checkpointed atomic.Bool    // a checkpoint of this run has been written
 	swapped      atomic.Bool
+	// window is set on the revert run of a --revert-window; record is a revert's: where the swap
+	// was (revert.go).
+	window *revertWindow
+	record *revertRecord
 	// replicationStopped: a rehearsal (--test-on-replica) stopped the replica's replication.
 	// waitingRetryAt: a waiting cut-over's comparison failed to make a consistent point; not before then.
 	waitingRetryAt     time.Time
@@ -240,6 +266,9 @@ func (r *run) prepare(ctx context.Context) error {
 	if err := r.dropLeftovers(ctx); err != nil {
 		return err
 	}
+	if r.cfg.Revert {
+		return r.prepareRevert(ctx)
+	}
 	if r.from.resumed {
 		return r.prepareResume(ctx)
 	}
@@ -253,6 +282,9 @@ func (r *run) prepare(ctx context.Context) error {
 	}
 	// The probe predicted the result; the real ghost decides.
 	if err := checkGhost(ctx, r.cfg, r.s, r.p, r.ghost); err != nil {
+		return err
+	}
+	if err := r.checkWindowAtStart(r.ghost); err != nil {
 		return err
 	}
 	if err := r.tryTriggers(ctx); err != nil {
@@ -404,7 +436,9 @@ func (r *run) build(ctx context.Context) error {
 	// A bounded channel between the reader and the apply loop: a slow or throttled replay makes the
 	// reader wait at its position instead of holding an ever-growing backlog in memory.
 	r.txns = make(chan binlog.Txn, 256)
-	r.markers = changelog.NewMarkers(r.changelog, r.s.primary)
+	if r.markers == nil { // a revert's were made for its scan of the binlog: one sequence of tokens
+		r.markers = changelog.NewMarkers(r.changelog, r.s.primary)
+	}
 	r.guard = cutover.NewGuard(r.cfg.Database, r.cfg.Table, r.p.names.ghost, r.p.old)
 	r.ddl = &ddlWatch{schema: r.cfg.Database, table: r.cfg.Table, server: r.server, guard: r.guard, warn: func(msg string, err error) { r.log().Warn(msg, zap.Error(err)) }, ownTrigger: r.ownTrigger}
 	r.applier, err = applier.New(applier.Config{
@@ -625,7 +659,7 @@ func (r *run) finish(ctx context.Context, res *Result) {
 	if r.cutover.Old != "" {
 		old = r.cutover.Old // the swap could not give it its old name
 	}
-	if r.cfg.OkToDropTable {
+	if r.cfg.OkToDropTable && r.cfg.RevertWindow == 0 {
 		if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(schema, old)); err != nil {
 			r.log().Warn("could not drop the old table; drop it by hand", zap.String("table", old), zap.Error(err))
 		} else {

@@ -15,13 +15,17 @@ const (
 	StatePostponed  // ready, waiting for the postpone flag file to go
 	// StateWaitingForReplicas: ready, waiting for the replicas to come within --max-lag-millis.
 	StateWaitingForReplicas
+	// StateRevertWindow: swapped; the new table's changes are replayed into the old one, which
+	// the revert command swaps back (--revert-window).
+	StateRevertWindow
 	StateCuttingOver
+	StateReverting // a revert's swap: the old table is swapped back in
 	StateCleaningUp
 	StateDone
 	StateFailed
 )
 
-var stateNames = [...]string{"validating", "preparing", "copying", "adding-indexes", "catching-up", "verifying", "postponed", "waiting-for-replicas", "cutting-over", "cleaning-up", "done", "failed"}
+var stateNames = [...]string{"validating", "preparing", "copying", "adding-indexes", "catching-up", "verifying", "postponed", "waiting-for-replicas", "revert-window", "cutting-over", "reverting", "cleaning-up", "done", "failed"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {

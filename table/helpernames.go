@@ -16,6 +16,7 @@ const MaxNameLen = 64
 //	_T_ghc   the changelog           ChangelogName
 //	_T_del   the old table           OldName (_T_<UTC time>_del: TimestampedOldName)
 //	T_swap   the cut-over sentry     SentryName
+//	_T_ghr   the revert records      RevertName (where each kept old table's swap was, for --revert)
 //
 // When such a name would pass MaxNameLen characters, T is cut to a prefix and the first hashLen hex
 // digits of the SHA-256 of the whole name follow it: "_" + prefix + "_" + hash + "_gho". The prefix
@@ -28,6 +29,10 @@ func GhostName(t string) string { return wrapped(t, "gho") }
 
 // ChangelogName is the changelog table's name.
 func ChangelogName(t string) string { return wrapped(t, "ghc") }
+
+// RevertName is the table of the revert records: for each old table kept after a swap, where in
+// the binlog the swap was (migration/revert.go).
+func RevertName(t string) string { return wrapped(t, "ghr") }
 
 // OldName is the name the original table keeps after the swap.
 func OldName(t string) string { return wrapped(t, "del") }

@@ -14,6 +14,7 @@ func helperNamesOf(t string) map[string]string {
 		"old":               OldName(t),
 		"old (timestamped)": TimestampedOldName(t, time.Date(2026, 12, 7, 4, 5, 6, 0, time.UTC)),
 		"sentry":            SentryName(t),
+		"revert records":    RevertName(t),
 	}
 }
 

@@ -26,7 +26,7 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "doppel ctl sends an interactive command to a running migration.\n\n")
 		fmt.Fprintf(fs.Output(), "Usage:\n  doppel ctl [--socket PATH | --tcp ADDR | --database D --table T] <command>\n\n")
-		fmt.Fprintf(fs.Output(), "Commands: help, status, sup, chunk-size=N, throttle, no-throttle, unpostpone, panic, ... (see docs/interactive-commands.md)\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Commands: help, status, sup, chunk-size=N, throttle, no-throttle, unpostpone, panic, revert, end-revert-window, ... (see docs/interactive-commands.md)\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -43,6 +43,9 @@ type options struct {
 	dmlBatchSize         int64
 	dropGhost, dropOld   bool
 	okToDrop             bool
+	revert               bool
+	oldTable             string
+	revertWindow         time.Duration
 	timestampOld         bool
 	exactRowCount        bool
 	concurrentRowCount   bool
@@ -136,6 +139,9 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.BoolVar(&o.dropGhost, "initially-drop-ghost-table", false, "drop a ghost (_T_gho) and changelog (_T_ghc) table left by an earlier run")
 	fs.BoolVar(&o.dropOld, "initially-drop-old-table", false, "drop an old table (_T_del) left by an earlier run")
 	fs.BoolVar(&o.okToDrop, "ok-to-drop-table", false, "drop the original table after the swap instead of keeping it as _T_del")
+	fs.BoolVar(&o.revert, "revert", false, "swap the old table --old-table back in, with every change made since the swap replayed into it (docs/revert.md)")
+	fs.StringVar(&o.oldTable, "old-table", "", "with --revert, the old table a migration kept, e.g. _T_del")
+	fs.DurationVar(&o.revertWindow, "revert-window", 0, "after the swap, keep replaying the new table's changes into the old one this long (e.g. 30m), so the revert command swaps back at once (0: no window)")
 	fs.BoolVar(&o.timestampOld, "timestamp-old-table", false, "keep the original as _T_<UTC time>_del instead of _T_del, so old tables of several migrations can be kept")
 	fs.BoolVar(&o.exactRowCount, "exact-rowcount", false, "count the rows (SELECT COUNT(*) on --host) for an accurate progress and ETA instead of the server's estimate")
 	fs.BoolVar(&o.concurrentRowCount, "concurrent-rowcount", d.ConcurrentRowCount, "with --exact-rowcount, count while the copy runs (=false: count before it starts)")
@@ -255,6 +261,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.Checksum = o.checksum
 	c.InitiallyDropGhostTable, c.InitiallyDropOldTable, c.OkToDropTable = o.dropGhost, o.dropOld, o.okToDrop
 	c.TimestampOldTable = o.timestampOld
+	c.Revert, c.OldTable, c.RevertWindow = o.revert, o.oldTable, o.revertWindow
 	c.ExactRowCount, c.ConcurrentRowCount = o.exactRowCount, o.concurrentRowCount
 	switch o.cutOver {
 	case "atomic", "default":

@@ -165,6 +165,8 @@ func TestGhostRunbookFlags(t *testing.T) {
 		{[]string{"--exact-rowcount", "--concurrent-rowcount=false"}, func(_ *options, c migration.Config) bool { return c.ExactRowCount && !c.ConcurrentRowCount }, ""},
 		{[]string{"--timestamp-old-table"}, func(_ *options, c migration.Config) bool { return c.TimestampOldTable }, ""},
 		{[]string{"--allow-master-master"}, func(_ *options, c migration.Config) bool { return c.AllowMasterMaster }, ""},
+		{[]string{"--revert", "--old-table=_t_del"}, func(_ *options, c migration.Config) bool { return c.Revert && c.OldTable == "_t_del" }, ""},
+		{[]string{"--revert-window=30m"}, func(_ *options, c migration.Config) bool { return c.RevertWindow == 30*time.Minute }, ""},
 		// Accepted and changing nothing: doppel never changes binlog_format.
 		{[]string{"--assume-rbr", "--switch-to-rbr"}, func(o *options, _ migration.Config) bool { return o.assumeRBR && o.switchRBR }, ""},
 		{[]string{"--cut-over=atomic"}, func(*options, migration.Config) bool { return true }, ""},

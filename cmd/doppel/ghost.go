@@ -41,8 +41,6 @@ var ghostFlags = []ghostFlag{
 	{name: "statsd-tags", refused: true, why: "doppel exports Prometheus metrics, not StatsD: use --metrics-address=HOST:PORT; the database and table are labels of every series"},
 	{name: "skip-strict-mode", boolean: true, refused: true, why: "doppel writes in strict mode so that a value the new table cannot hold fails the migration instead of being silently changed; leave the flag out"},
 	{name: "force-table-names", refused: true, why: notYet + ": doppel names its helper tables after the table (_T_gho, _T_ghc, _T_del); leave the flag out"},
-	{name: "revert", boolean: true, refused: true, why: notYet + ": the original table is kept as _T_del; swap it back by hand if you must"},
-	{name: "old-table", refused: true, why: notYet + ": it belongs to --revert"},
 }
 
 // ghostValue records that a gh-ost-only flag was given; it keeps nothing else.

@@ -22,7 +22,7 @@ var flagGroups = []struct {
 	{"Throttling", []string{"max-lag-millis", "heartbeat-interval-millis", "throttle-control-replicas", "max-load", "critical-load", "critical-load-interval-millis", "critical-load-hibernate-seconds",
 		"throttle-query", "throttle-http", "throttle-http-interval-millis", "throttle-http-timeout-millis", "ignore-http-errors", "throttle-flag-file", "throttle-additional-flag-file", "nice-ratio"}},
 	{"Cut-over", []string{"cut-over", "cut-over-lock-timeout-seconds", "cut-over-exponential-backoff", "exponential-backoff-max-interval", "postpone-cut-over-flag-file", "force-named-cut-over",
-		"analyze-ghost-table-before-cutover", "ok-to-drop-table", "timestamp-old-table"}},
+		"analyze-ghost-table-before-cutover", "ok-to-drop-table", "timestamp-old-table", "revert", "old-table", "revert-window"}},
 	{"Control and hooks", []string{"serve-socket-file", "serve-tcp-port", "initially-drop-socket-file", "panic-flag-file", "force-named-panic",
 		"hooks-path", "hooks-hint", "hooks-hint-owner", "hooks-hint-token", "hooks-status-interval", "hooks-timeout"}},
 	{"Observability", []string{"metrics-address", "status-interval", "log-format", "verbose", "debug", "quiet", "check-flag", "version", "help"}},

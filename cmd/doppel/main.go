@@ -157,9 +157,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond))
 		return 0
 	}
-	fmt.Fprintf(stdout, "doppel: migrated %s in %s: %d rows copied, %d changes replayed, table blocked %s at the cut-over, peak memory %.0f MiB.\n",
-		sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond), res.RowsCopied, res.ChangesApplied,
-		res.CutOver.Blocked.Round(time.Millisecond), peakRSSMiB())
+	if res.Reverted {
+		fmt.Fprintf(stdout, "doppel: reverted %s in %s: %s swapped back in, %d changes replayed into it, table blocked %s at the revert's cut-over, peak memory %.0f MiB.\n",
+			sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond), cfg.OldTable, res.ChangesApplied,
+			res.CutOver.Blocked.Round(time.Millisecond), peakRSSMiB())
+	} else {
+		fmt.Fprintf(stdout, "doppel: migrated %s in %s: %d rows copied, %d changes replayed, table blocked %s at the cut-over, peak memory %.0f MiB.\n",
+			sqlbuild.QualifiedName(cfg.Database, cfg.Table), res.Duration.Round(time.Millisecond), res.RowsCopied, res.ChangesApplied,
+			res.CutOver.Blocked.Round(time.Millisecond), peakRSSMiB())
+	}
+	if w := res.Window; w != nil && w.Reverted {
+		fmt.Fprintf(stdout, "doppel: reverted in the revert window: the original table is back, %d changes made since the swap replayed into it; table blocked %s at the revert's cut-over (%s at the migration's).\n",
+			w.ChangesApplied, w.CutOver.Blocked.Round(time.Millisecond), res.CutOver.Blocked.Round(time.Millisecond))
+	} else if w != nil {
+		fmt.Fprintf(stdout, "doppel: the revert window closed without a revert (%d changes replayed into the old table meanwhile).\n", w.ChangesApplied)
+	}
 	if v := res.Verified; v != nil {
 		fmt.Fprintf(stdout, "doppel: verified before the swap: %d rows compared in %d chunks", v.Rows, v.Chunks)
 		if v.Repaired > 0 {
@@ -179,7 +191,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if res.OldTable != "" {
-		fmt.Fprintf(stdout, "doppel: the original table is kept as %s; drop it when you no longer need it.\n", sqlbuild.QualifiedName(cfg.Database, res.OldTable))
+		kept := "the original table"
+		if res.Reverted || (res.Window != nil && res.Window.Reverted) {
+			kept = "the migrated table"
+		}
+		fmt.Fprintf(stdout, "doppel: %s is kept as %s; drop it when you no longer need it (doppel --revert --old-table=%s swaps it back in while the binlogs since last).\n",
+			kept, sqlbuild.QualifiedName(cfg.Database, res.OldTable), res.OldTable)
 	}
 	return 0
 }

@@ -309,6 +309,11 @@ func (a *Applier) take(ctx context.Context, b *batch, txn binlog.Txn) error {
 		b.end, b.endTime = txn.End, txn.Time
 		if a.cfg.OnDDL != nil {
 			if err := a.cfg.OnDDL(*txn.DDL); err != nil {
+				if errors.Is(err, ErrStop) {
+					// The stream ends at this statement (the swap's RENAME): Position is past it,
+					// where a stream of what follows (a revert's) starts.
+					a.setPosition(txn.End, txn.Time)
+				}
 				return err
 			}
 		}
