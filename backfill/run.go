@@ -54,8 +54,10 @@ type Config struct {
 	// Throttle holds the throttle settings (--max-lag-millis, --max-load, …); Run fills in the
 	// connections, the heartbeat table and the replicas.
 	Throttle throttle.Config
-	// SocketPath and TCPAddr serve gh-ost's interactive commands; both empty: no socket.
+	// SocketPath and TCPAddr serve gh-ost's interactive commands. An empty SocketPath is
+	// SocketPathFor's, unless NoSocket.
 	SocketPath, TCPAddr string
+	NoSocket            bool
 	// StatusInterval is how often a status line is logged.
 	StatusInterval time.Duration
 	Metrics        *metrics.Backfill // nil: none
@@ -346,9 +348,13 @@ func (b *backfill) execute(ctx context.Context, res *Result) error {
 	b.throttle = th
 	b.estimateRows(ctx)
 	var srv *control.Server
-	if b.cfg.SocketPath != "" || b.cfg.TCPAddr != "" {
+	socket := b.cfg.SocketPath
+	if socket == "" && !b.cfg.NoSocket {
+		socket = SocketPathFor(b.stmt.Schema, b.stmt.Table)
+	}
+	if socket != "" || b.cfg.TCPAddr != "" {
 		if srv, err = control.Listen(control.Config{
-			SocketPath: b.cfg.SocketPath, TCPAddr: b.cfg.TCPAddr, Table: b.stmt.Table,
+			SocketPath: socket, TCPAddr: b.cfg.TCPAddr, Table: b.stmt.Table,
 			Handlers: b.handlers(), Logger: b.log,
 		}); err != nil {
 			return fmt.Errorf("cannot serve the control socket: %w", err)
@@ -379,6 +385,13 @@ func (b *backfill) execute(ctx context.Context, res *Result) error {
 	}
 	b.logStatus()
 	return nil
+}
+
+// SocketPathFor is the default socket of a backfill of schema.table: the migration's default
+// path with ".backfill" after the table's name, so a backfill and a migration of one table each
+// have their own.
+func SocketPathFor(schema, table string) string {
+	return control.DefaultSocketPath(schema, table+".backfill")
 }
 
 // abort stops the run with err (the panic command).

@@ -69,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runPlan(ctx, args[1:], stdout, stderr)
 		case "ctl":
 			return runCtl(ctx, args[1:], stdout, stderr)
+		case "backfill":
+			return runBackfill(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fs, o := newFlagSet(stderr)
