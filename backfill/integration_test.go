@@ -90,10 +90,13 @@ func TestBackfillUnderLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = gen.Run(loadCtx) }()
-	lags := sampleLag(loadCtx, t, &wg, dbName)
+	lags := sampleLag(loadCtx, t, &wg, dbName, time.Second)
 
 	cfg := testConfig(t, dbName, "UPDATE t SET c = "+derived+" WHERE c IS NULL")
 	cfg.Throttle.MaxLag = time.Second
+	// Half way, the replica stops applying for a while: no chunk may run until it has caught up.
+	wg.Add(1)
+	stall := stallReplica(loadCtx, t, &wg, db, dbName, lags)
 	cfg.SocketPath, cfg.NoSocket = filepath.Join(t.TempDir(), "bf.sock"), false
 	reg := metrics.NewRegistry()
 	if cfg.Metrics, err = metrics.NewBackfill(reg, dbName, "t"); err != nil {
@@ -136,7 +139,12 @@ func TestBackfillUnderLoad(t *testing.T) {
 		t.Errorf("replica lag sampled only %d times", lags.n)
 	}
 	if lags.max >= cfg.Throttle.MaxLag {
-		t.Errorf("replica lag reached %s, above --max-lag-millis %s", lags.max, cfg.Throttle.MaxLag)
+		t.Errorf("replica lag reached %s (outside the stall the test made), above --max-lag-millis %s", lags.max, cfg.Throttle.MaxLag)
+	}
+	if !stall.happened {
+		t.Error("the replica was never stalled: the backfill ended too soon")
+	} else if t.Logf("chunks committed while the replica was stalled or catching up: %d", stall.chunksDuring); stall.chunksDuring > 1 {
+		t.Errorf("%d chunks ran while the replica was stopped or lagging behind --max-lag-millis", stall.chunksDuring)
 	}
 	if res.Rows < rows*9/10 || res.Chunks < 10 || res.Affected < rows/2 {
 		t.Errorf("the backfill went through %d rows in %d chunks and changed %d", res.Rows, res.Chunks, res.Affected)
@@ -159,12 +167,75 @@ func TestBackfillUnderLoad(t *testing.T) {
 	}
 }
 
-// lagSamples is the replica lag seen while a backfill runs.
+// lagSamples is the replica lag seen while a backfill runs, but for the stall the test makes.
 type lagSamples struct {
 	mu  sync.Mutex
 	n   int
 	max time.Duration
 	sum time.Duration
+	// stalled is true from the stall's start until, once the replica is restarted, the lag is
+	// back under half of maxLag: the lag the test itself made is not the backfill's.
+	stalled, restarted bool
+	maxLag             time.Duration // of the backfill
+	recovery           chan struct{} // closed when the stall ends
+}
+
+// stallResult is what the backfill did while the test held the replica back.
+type stallResult struct {
+	happened     bool
+	chunksDuring int64 // chunks committed from the stall's start until the lag was back within bounds
+}
+
+// stallReplica stops the replica's SQL thread for 2.5 s once the backfill has done 5 chunks, then
+// starts it again, and counts the chunks committed from 200 ms into the stall (time for the
+// throttle to see it) until the replica is back within --max-lag-millis.
+func stallReplica(ctx context.Context, t *testing.T, wg *sync.WaitGroup, db *sql.DB, dbName string, lags *lagSamples) *stallResult {
+	res := &stallResult{}
+	rdb, err := sb.Replica.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer wg.Done()
+		defer rdb.Close()
+		for ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+			if n, err := chunksDone(ctx, db, dbName); err == nil && n >= 5 {
+				break
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		lags.mu.Lock()
+		lags.stalled, lags.recovery = true, make(chan struct{})
+		recovered := lags.recovery
+		lags.mu.Unlock()
+		if _, err := rdb.ExecContext(ctx, "STOP SLAVE SQL_THREAD"); err != nil {
+			t.Error(err)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+		before, err := chunksDone(ctx, db, dbName)
+		time.Sleep(2300 * time.Millisecond)
+		if _, err := rdb.ExecContext(context.WithoutCancel(ctx), "START SLAVE SQL_THREAD"); err != nil {
+			t.Error(err)
+			return
+		}
+		lags.mu.Lock()
+		lags.restarted = true
+		lags.mu.Unlock()
+		select {
+		case <-recovered:
+		case <-ctx.Done():
+			return
+		}
+		after, err2 := chunksDone(ctx, db, dbName)
+		if err == nil && err2 == nil {
+			res.happened, res.chunksDuring = true, after-before
+		}
+	}()
+	return res
 }
 
 func (l *lagSamples) summary() string {
@@ -178,8 +249,8 @@ func (l *lagSamples) summary() string {
 
 // sampleLag reads, every 50 ms until ctx ends, the heartbeat the backfill writes on the primary as
 // the replica has it: how far behind the replica is.
-func sampleLag(ctx context.Context, t *testing.T, wg *sync.WaitGroup, dbName string) *lagSamples {
-	l := &lagSamples{}
+func sampleLag(ctx context.Context, t *testing.T, wg *sync.WaitGroup, dbName string, maxLag time.Duration) *lagSamples {
+	l := &lagSamples{maxLag: maxLag}
 	rdb, err := sb.Replica.DB(dbName)
 	if err != nil {
 		t.Fatal(err)
@@ -200,9 +271,15 @@ func sampleLag(ctx context.Context, t *testing.T, wg *sync.WaitGroup, dbName str
 			}
 			lag := time.Since(beat)
 			l.mu.Lock()
-			l.n++
-			l.sum += lag
-			l.max = max(l.max, lag)
+			if l.stalled && l.restarted && lag < l.maxLag/2 {
+				l.stalled = false
+				close(l.recovery)
+			}
+			if !l.stalled {
+				l.n++
+				l.sum += lag
+				l.max = max(l.max, lag)
+			}
 			l.mu.Unlock()
 		}
 	}()
