@@ -359,7 +359,7 @@ func (b *backfill) execute(ctx context.Context, res *Result) error {
 		}); err != nil {
 			return fmt.Errorf("cannot serve the control socket: %w", err)
 		}
-		defer srv.Close()
+		defer func() { _ = srv.Close() }()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	b.cancel = cancel
