@@ -36,6 +36,7 @@ Usage:
   doppel --host=H --user=U --database=D --table=T --alter="..." [--execute]   migrate (validate only without --execute)
   doppel plan --host=H --user=U --database=D --table=T --alter="..."          say what an ALTER will do, change nothing
   doppel ctl --database=D --table=T <command>                                 send a command to a running migration
+  doppel backfill --host=H --user=U --database=D --sql="UPDATE t ..." [--execute]   a data migration in throttled key-range chunks
 
 gh-ost's flags keep their names and meanings; docs/flags.md lists every difference.
 `)
