@@ -309,6 +309,12 @@ func TestBackfillResume(t *testing.T) {
 		for ctx.Err() == nil {
 			time.Sleep(20 * time.Millisecond)
 			if n, err := chunksDone(ctx, db, dbName); err == nil && n >= 20 {
+				// A second run of the statement meanwhile is refused.
+				second := cfg
+				second.Resume, second.Logger = true, nil
+				if _, err := Run(ctx, second); err == nil || !strings.Contains(err.Error(), "another doppel backfill of this statement is running") {
+					t.Errorf("a second run while the first runs: %v", err)
+				}
 				_, err := control.Send(ctx, "unix", cfg.SocketPath, "panic")
 				stopped <- err
 				return
@@ -428,6 +434,13 @@ func TestBackfillRefuses(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error saying %q", tc.sql, err, tc.want)
 		}
+	}
+	// Check refuses the same way, and reads the key when there is nothing to refuse.
+	if _, err := Check(ctx, testConfig(t, dbName, "UPDATE t SET id = 1")); err == nil {
+		t.Error("Check accepted an UPDATE of the key")
+	}
+	if res, err := Check(ctx, testConfig(t, dbName, "UPDATE t SET a = 2")); err != nil || res.Key != "PRIMARY" {
+		t.Errorf("Check: %v, %+v", err, res)
 	}
 	if n := count(t, db, "SELECT SUM(a) FROM t"); n != 3 {
 		t.Error("a refused backfill changed the table")

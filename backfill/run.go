@@ -63,6 +63,8 @@ type Config struct {
 	Metrics        *metrics.Backfill // nil: none
 	Logger         *zap.Logger       // nil: no logs
 	Out            io.Writer         // the plan and the dry run's count; nil: discarded
+
+	checkOnly bool // Check: stop once everything is read and checked
 }
 
 // The bounds of the settings, as the migration's (gh-ost's for --chunk-size).
@@ -147,6 +149,13 @@ type backfill struct {
 	cancel    context.CancelFunc
 }
 
+// Check reads the statement, the table and its key as Run does and refuses what Run would refuse,
+// without counting or running anything: for a plan of several statements.
+func Check(ctx context.Context, cfg Config) (*Result, error) {
+	cfg.checkOnly = true
+	return Run(ctx, cfg)
+}
+
 // Run runs the backfill, or with cfg.Execute false, checks it and counts the rows it would touch.
 // Everything that can be refused (the statement, the table's key, the throttle settings, a
 // checkpoint that does not fit) is refused before the first chunk runs.
@@ -174,6 +183,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Statement: b.stmt, Key: b.key.Orig.Name}
+	if cfg.checkOnly {
+		return res, nil
+	}
 	b.printPlan()
 	if !cfg.Execute {
 		err := b.dryRun(ctx, res)
@@ -212,38 +224,37 @@ func (c *Config) check() error {
 // connect opens the primary: the server Conn names, or the primary of the replica it names.
 func (b *backfill) connect(ctx context.Context) error {
 	conn := b.cfg.Conn
-	db, err := dbconn.Open(conn, b.cfg.Database)
+	probe, err := dbconn.Open(conn, "")
 	if err != nil {
 		return err
 	}
-	if err := dbconn.Ping(ctx, db, conn); err != nil {
-		db.Close()
+	defer probe.Close()
+	if err := dbconn.Ping(ctx, probe, conn); err != nil {
 		return err
 	}
-	if b.flavor, err = dbconn.DetectFlavor(ctx, db); err != nil {
-		db.Close()
+	if b.flavor, err = dbconn.DetectFlavor(ctx, probe); err != nil {
 		return err
 	}
-	st, isReplica, err := dbconn.ReadReplicaStatus(ctx, db, b.flavor)
+	st, isReplica, err := dbconn.ReadReplicaStatus(ctx, probe, b.flavor)
 	if err != nil {
-		db.Close()
 		return fmt.Errorf("asking %s whether it is a replica (doppel needs REPLICATION CLIENT, or SLAVE MONITOR on MariaDB): %w", conn.Addr(), err)
 	}
-	if !isReplica {
-		b.primary, b.primaryCfg = db, conn
-		return nil
+	b.primaryCfg = conn
+	if isReplica {
+		if st.SourceHost == "" {
+			return fmt.Errorf("%s is a replica but does not say of which primary: point --host at the primary", conn.Addr())
+		}
+		b.primaryCfg, b.inspected = conn.WithHost(st.SourceHost, st.SourcePort), &conn
 	}
-	db.Close()
-	if st.SourceHost == "" {
-		return fmt.Errorf("%s is a replica but does not say of which primary: point --host at the primary", conn.Addr())
-	}
-	b.primaryCfg, b.inspected = conn.WithHost(st.SourceHost, st.SourcePort), &conn
 	if b.primary, err = dbconn.Open(b.primaryCfg, b.cfg.Database); err != nil {
 		return err
 	}
 	if err := dbconn.Ping(ctx, b.primary, b.primaryCfg); err != nil {
 		b.primary.Close()
-		return fmt.Errorf("connecting to the primary of %s: %w (point --host at the primary if it differs from what the replica reports)", conn.Addr(), err)
+		if isReplica {
+			return fmt.Errorf("connecting to the primary of %s: %w (point --host at the primary if it differs from what the replica reports)", conn.Addr(), err)
+		}
+		return err
 	}
 	return nil
 }
@@ -330,6 +341,11 @@ func (b *backfill) execute(ctx context.Context, res *Result) error {
 	if err := b.ensureTable(ctx); err != nil {
 		return err
 	}
+	unlock, err := b.lockStatement(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	after, resumed, done, err := b.startPoint(ctx)
 	if err != nil {
 		return err
@@ -402,6 +418,27 @@ func (b *backfill) abort(err error) {
 			b.cancel()
 		}
 	})
+}
+
+// lockStatement takes a named lock (GET_LOCK) for the statement on the primary, held by a session
+// of its own until unlock: two runs of one statement would write one checkpoint.
+func (b *backfill) lockStatement(ctx context.Context) (unlock func(), err error) {
+	conn, err := b.primary.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	name := "doppel_backfill." + b.stmt.Hash()
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("taking the lock %q of the backfill: %w", name, err)
+	}
+	if got.Int64 != 1 {
+		conn.Close()
+		return nil, fmt.Errorf("another doppel backfill of this statement is running (it holds the lock %q on %s): wait for it, or stop it with its socket's panic command", name, b.primaryCfg.Addr())
+	}
+	// Closing the session releases the lock, whatever state it is in.
+	return func() { dbconn.Discard(conn) }, nil
 }
 
 // ensureTable creates the checkpoint table unless it exists.
