@@ -41,7 +41,7 @@ func (b *backfill) dryRun(ctx context.Context, res *Result) error {
 		return err
 	}
 	res.Rows, res.Chunks = n, chunks
-	fmt.Fprintf(b.out, "backfill: dry run: %d rows would be touched (counted in %d chunks of up to %d rows of the key); nothing was changed. Add --execute to run it.\n", n, chunks, b.cfg.ChunkSize)
+	fmt.Fprintf(b.out, "backfill: dry run: %d rows would be touched (counted in %d chunk(s) of up to %d rows of the key); nothing was changed. Add --execute to run it.\n", n, chunks, b.cfg.ChunkSize)
 	return nil
 }
 
