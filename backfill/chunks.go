@@ -90,8 +90,9 @@ func (b *backfill) startPoint(ctx context.Context) (after []any, resumed, done b
 }
 
 // chunkLoop runs the chunks from after (nil: the first key) to the table's last key, and then on
-// to the rows inserted meanwhile past it, until none is left.
-func (b *backfill) chunkLoop(ctx context.Context, after []any) error {
+// to the rows inserted meanwhile past it, until none is left. When stop ends (the panic command)
+// it returns stop's cause before the next chunk: waits use stop, chunks ctx.
+func (b *backfill) chunkLoop(ctx, stop context.Context, after []any) error {
 	if b.started.IsZero() {
 		b.started = time.Now().UTC()
 	}
@@ -109,7 +110,13 @@ func (b *backfill) chunkLoop(ctx context.Context, after []any) error {
 			return err
 		}
 		for {
-			if err := b.throttle.Wait(ctx); err != nil {
+			if stop.Err() != nil {
+				return context.Cause(stop)
+			}
+			if err := b.throttle.Wait(stop); err != nil {
+				if stop.Err() != nil {
+					return context.Cause(stop)
+				}
 				return err
 			}
 			size := b.nextSize()
@@ -122,8 +129,8 @@ func (b *backfill) chunkLoop(ctx context.Context, after []any) error {
 				return err
 			}
 			b.adapt(size, rows, took)
-			if err := b.throttle.Nice(ctx, took); err != nil {
-				return err
+			if err := b.throttle.Nice(stop, took); err != nil {
+				return context.Cause(stop)
 			}
 			lower, first = upper, false
 			if final {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -144,9 +143,7 @@ type backfill struct {
 	started   time.Time // when the first run of the statement started
 	done      atomic.Bool
 
-	abortOnce sync.Once
-	abortErr  error
-	cancel    context.CancelFunc
+	stop context.CancelCauseFunc // abort's
 }
 
 // Check reads the statement, the table and its key as Run does and refuses what Run would refuse,
@@ -377,12 +374,13 @@ func (b *backfill) execute(ctx context.Context, res *Result) error {
 		}
 		defer func() { _ = srv.Close() }()
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	b.cancel = cancel
-	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	helpers, stopHelpers := context.WithCancel(gctx)
 	defer stopHelpers()
+	// The panic command stops the chunks between two of them: the one in flight commits.
+	stopCtx, stop := context.WithCancelCause(gctx)
+	defer stop(nil)
+	b.stop = stop
 	g.Go(func() error { return th.Run(helpers) })
 	if srv != nil {
 		g.Go(func() error { return srv.Serve(helpers) })
@@ -390,11 +388,11 @@ func (b *backfill) execute(ctx context.Context, res *Result) error {
 	g.Go(func() error { b.observe(helpers); return nil })
 	g.Go(func() error {
 		defer stopHelpers()
-		return b.chunkLoop(gctx, after)
+		return b.chunkLoop(gctx, stopCtx, after)
 	})
 	err = g.Wait()
-	if b.abortErr != nil {
-		err = fmt.Errorf("%w (the checkpoint keeps every chunk committed: --resume continues)", b.abortErr)
+	if cause := context.Cause(stopCtx); errors.Is(cause, ErrPanic) {
+		err = fmt.Errorf("%w (the checkpoint keeps every chunk committed: --resume continues)", cause)
 	}
 	if err != nil {
 		return err
@@ -410,15 +408,8 @@ func SocketPathFor(schema, table string) string {
 	return control.DefaultSocketPath(schema, table+".backfill")
 }
 
-// abort stops the run with err (the panic command).
-func (b *backfill) abort(err error) {
-	b.abortOnce.Do(func() {
-		b.abortErr = err
-		if b.cancel != nil {
-			b.cancel()
-		}
-	})
-}
+// abort stops the chunks with err (the panic command) once the one in flight is committed.
+func (b *backfill) abort(err error) { b.stop(err) }
 
 // lockStatement takes a named lock (GET_LOCK) for the statement on the primary, held by a session
 // of its own until unlock: two runs of one statement would write one checkpoint.
@@ -448,7 +439,7 @@ func (b *backfill) ensureTable(ctx context.Context) error {
 		return err
 	}
 	err = b.ckpt.Create(ctx, b.primary)
-	if dbconn.ErrorNumber(errors.Unwrap(err)) == dbconn.ErrTableExists {
+	if dbconn.ErrorNumber(err) == dbconn.ErrTableExists {
 		return nil // another backfill created it meanwhile
 	}
 	return err
