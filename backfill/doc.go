@@ -6,3 +6,8 @@
 // Parse reads and refuses the statement; Run runs it (with Config.Execute) or counts the rows it
 // would touch. docs/backfill.md describes it for users.
 package backfill
+
+// Directive, on the line before a statement of a migration file, makes doppel migrate run the
+// statement as a backfill. Parse reads it as the comment it is, so the statement may be given
+// with it.
+const Directive = "-- doppel:backfill"

@@ -59,7 +59,14 @@ func Parse(text, database string, srv *alter.Server) (*Statement, error) {
 	if err != nil {
 		return nil, err
 	}
-	clean = strings.TrimRight(strings.TrimSpace(clean), "; \t\r\n")
+	// Token offsets follow the text: shift them past the blanks (a comment, a directive line) cut
+	// from its start.
+	trimmed := strings.TrimLeft(clean, " \t\r\n")
+	for i := range toks {
+		toks[i].start -= len(clean) - len(trimmed)
+		toks[i].end -= len(clean) - len(trimmed)
+	}
+	clean = strings.TrimRight(trimmed, "; \t\r\n")
 	if clean == "" {
 		return nil, errors.New("the backfill statement is empty: give an UPDATE or an INSERT … SELECT, such as --sql=\"UPDATE t SET c = a + 1 WHERE c IS NULL\"")
 	}

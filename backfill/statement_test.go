@@ -40,6 +40,11 @@ func TestParse(t *testing.T) {
 			chunk: "UPDATE   t SET c = 1 WHERE (" + rng + ") AND (a > 2)",
 		},
 		{
+			name: "as a migration file holds it", sql: Directive + "\nUPDATE t SET c = 1 WHERE c IS NULL;\n",
+			kind: Update, table: "db.t", where: "c IS NULL",
+			chunk: "UPDATE t SET c = 1 WHERE (" + rng + ") AND (c IS NULL)",
+		},
+		{
 			name: "alias, subquery with its own WHERE, OR needs parentheses", sql: "UPDATE t AS x SET x.c = (SELECT MAX(v) FROM u WHERE u.id = x.id) WHERE x.a = 1 OR x.b = 2",
 			kind: Update, table: "db.t", where: "x.a = 1 OR x.b = 2",
 			chunk: "UPDATE t AS x SET x.c = (SELECT MAX(v) FROM u WHERE u.id = x.id) WHERE (" + rng + ") AND (x.a = 1 OR x.b = 2)",
