@@ -449,3 +449,43 @@ func TestBackfillRefuses(t *testing.T) {
 		t.Error("a refused backfill changed the table")
 	}
 }
+
+// TestBackfillFindsReplicas: with --host the primary and no --throttle-control-replicas, the
+// replicas the primary lists count: while the sandbox's replica does not apply, no chunk runs.
+func TestBackfillFindsReplicas(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dbName, db := sb.NewDB(t,
+		"CREATE TABLE t (id INT NOT NULL PRIMARY KEY, a INT NOT NULL, c INT NULL)",
+		"INSERT INTO t (id, a) SELECT seq, seq FROM seq_1_to_2000")
+	waitReplica(t)
+	rdb, err := sb.Replica.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	sandbox.MustExec(t, rdb, "STOP SLAVE SQL_THREAD")
+	restarted := false
+	defer func() {
+		if !restarted {
+			sandbox.MustExec(t, rdb, "START SLAVE SQL_THREAD")
+		}
+	}()
+	cfg := testConfig(t, dbName, "UPDATE t SET c = a")
+	cfg.Conn = sb.Primary.Config()
+	cfg.ChunkSize, cfg.ChunkTarget = 100, 0
+	done := make(chan error, 1)
+	go func() { _, err := Run(ctx, cfg); done <- err }()
+	time.Sleep(2 * time.Second)
+	if n := count(t, db, "SELECT COUNT(*) FROM t WHERE c IS NOT NULL"); n != 0 {
+		t.Errorf("%d rows were updated while the replica was stopped", n)
+	}
+	sandbox.MustExec(t, rdb, "START SLAVE SQL_THREAD")
+	restarted = true
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM t WHERE c = a"); n != 2000 {
+		t.Errorf("%d rows updated, want 2000", n)
+	}
+}
