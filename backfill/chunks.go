@@ -2,6 +2,8 @@ package backfill
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -35,8 +37,18 @@ type record struct {
 	Written   time.Time          `json:"written"`
 }
 
+// id identifies the statement's checkpoint: the statement's hash, or with a CheckpointKey the
+// hash of both.
+func (b *backfill) id() string {
+	if b.cfg.CheckpointKey == "" {
+		return b.stmt.Hash()
+	}
+	sum := sha256.Sum256([]byte(b.cfg.CheckpointKey + "\x00" + b.stmt.Hash()))
+	return hex.EncodeToString(sum[:8])
+}
+
 // hint is the checkpoint row's name for the statement.
-func (b *backfill) hint() string { return "checkpoint:" + b.stmt.Hash() }
+func (b *backfill) hint() string { return "checkpoint:" + b.id() }
 
 // readRecord returns the statement's checkpoint, or nil when there is none.
 func (b *backfill) readRecord(ctx context.Context) (*record, error) {
@@ -63,14 +75,24 @@ func (b *backfill) startPoint(ctx context.Context) (after []any, resumed, done b
 		return nil, false, false, err
 	}
 	where := fmt.Sprintf("row %q of %s", b.hint(), b.ckpt.Qualified())
+	if b.cfg.Continue {
+		switch {
+		case r == nil:
+			return nil, false, false, nil
+		case r.Done:
+			return nil, true, true, nil
+		}
+		// A stopped run: resume it, with the checks below.
+	}
+	resume := b.cfg.Resume || b.cfg.Continue
 	switch {
-	case r == nil && b.cfg.Resume:
+	case r == nil && resume:
 		return nil, false, false, fmt.Errorf("--resume: there is no checkpoint of this statement (%s): run it without --resume to start", where)
 	case r == nil:
 		return nil, false, false, nil
-	case !b.cfg.Resume && !r.Done:
+	case !resume && !r.Done:
 		return nil, false, false, fmt.Errorf("a stopped run of this statement has a checkpoint (%s: %d chunks, %d rows done, written %s): add --resume to continue it, or delete that row to start over", where, r.Chunks, r.Scanned, r.Written.Format(time.RFC3339))
-	case !b.cfg.Resume:
+	case !resume:
 		return nil, false, false, nil // it ran to the end before; this is a new run
 	case r.Done:
 		return nil, true, true, nil

@@ -339,7 +339,8 @@ func TestBackfillResume(t *testing.T) {
 	if _, err := Run(ctx, cfg); err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("a new run over the checkpoint: %v", err)
 	}
-	cfg.Resume = true
+	// Continue (a migration tool's way up) resumes it.
+	cfg.Continue = true
 	res, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -350,16 +351,26 @@ func TestBackfillResume(t *testing.T) {
 	if err := loadgen.Compare(ctx, db, dbName, "k_oracle", "k", []string{"tenant", "code"}); err != nil {
 		t.Error(err)
 	}
-	// Once done, a resume has nothing to do.
+	// Once done, a resume has nothing to do, nor has Continue.
+	cfg.Continue, cfg.Resume = false, true
 	if res, err := Run(ctx, cfg); err != nil || !res.AlreadyDone {
 		t.Errorf("resuming a finished backfill: %v, %+v", err, res)
+	}
+	cfg.Continue, cfg.Resume = true, false
+	if res, err := Run(ctx, cfg); err != nil || !res.AlreadyDone {
+		t.Errorf("continuing a finished backfill: %v, %+v", err, res)
+	}
+	// Under another checkpoint key (another migration's), it is another backfill.
+	cfg.CheckpointKey = "0007"
+	if res, err := Run(ctx, cfg); err != nil || res.AlreadyDone || res.Rows != 30000 {
+		t.Errorf("the same statement under another checkpoint key: %v, %+v", err, res)
 	}
 }
 
 // chunksDone reads the chunks the one checkpoint of dbName records.
 func chunksDone(ctx context.Context, db *sql.DB, dbName string) (int64, error) {
 	var n sql.NullInt64
-	err := db.QueryRowContext(ctx, "SELECT JSON_VALUE(value, '$.chunks') FROM `"+dbName+"`.`"+CheckpointTable+"` WHERE hint LIKE 'checkpoint:%'").Scan(&n)
+	err := db.QueryRowContext(ctx, "SELECT MAX(CAST(JSON_VALUE(value, '$.chunks') AS UNSIGNED)) FROM `"+dbName+"`.`"+CheckpointTable+"` WHERE hint LIKE 'checkpoint:%'").Scan(&n)
 	return n.Int64, err
 }
 

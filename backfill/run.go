@@ -37,8 +37,15 @@ type Config struct {
 	// the rows the statement would touch, and changes nothing.
 	Execute bool
 	// Resume continues the run of the same statement that stopped, after the last chunk it
-	// committed.
+	// committed; without a checkpoint it is refused.
 	Resume bool
+	// Continue is what a migration tool wants on its way up: resume a stopped run's checkpoint if
+	// there is one, start when there is none, and do nothing when the checkpoint says the statement
+	// ran to the end.
+	Continue bool
+	// CheckpointKey, when set, is part of the checkpoint's identity with the statement: the same
+	// statement in two migrations (their versions as keys) has two checkpoints.
+	CheckpointKey string
 	// ChunkSize is the largest chunk, in rows of the key; it can be changed on the control socket.
 	ChunkSize int64
 	// ChunkTarget, when > 0, sizes chunks to take about this long each (starting at
@@ -418,7 +425,7 @@ func (b *backfill) lockStatement(ctx context.Context) (unlock func(), err error)
 	if err != nil {
 		return nil, err
 	}
-	name := "doppel_backfill." + b.stmt.Hash()
+	name := "doppel_backfill." + b.id()
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&got); err != nil {
 		conn.Close()
