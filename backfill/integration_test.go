@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -499,4 +500,81 @@ func TestBackfillFindsReplicas(t *testing.T) {
 	if n := count(t, db, "SELECT COUNT(*) FROM t WHERE c = a"); n != 2000 {
 		t.Errorf("%d rows updated, want 2000", n)
 	}
+}
+
+// TestBackfillFlagFileAndSocket: while --throttle-flag-file exists no chunk runs and the status
+// says why; chunk-size changed on the socket applies to the next chunks.
+func TestBackfillFlagFileAndSocket(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dbName, db := sb.NewDB(t,
+		"CREATE TABLE t (id INT NOT NULL PRIMARY KEY, a INT NOT NULL, c INT NULL)",
+		"INSERT INTO t (id, a) SELECT seq, seq FROM seq_1_to_3000")
+	waitReplica(t)
+	flag := filepath.Join(t.TempDir(), "throttle")
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, dbName, "UPDATE t SET c = a")
+	cfg.Throttle.FlagFile = flag
+	cfg.ChunkSize, cfg.ChunkTarget = 1000, 0
+	cfg.SocketPath, cfg.NoSocket = filepath.Join(t.TempDir(), "bf.sock"), false
+	reg := metrics.NewRegistry()
+	var err error
+	if cfg.Metrics, err = metrics.NewBackfill(reg, dbName, "t"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var res *Result
+	go func() { var err error; res, err = Run(ctx, cfg); done <- err }()
+	send := func(cmd string) string {
+		for ctx.Err() == nil {
+			answer, err := control.Send(ctx, "unix", cfg.SocketPath, cmd)
+			if err == nil {
+				return answer
+			}
+			if errors.Is(err, control.ErrCommand) {
+				t.Fatalf("%s: %v", cmd, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("%s: no answer", cmd)
+		return ""
+	}
+	time.Sleep(time.Second)
+	if status := send("sup"); !strings.Contains(status, "throttled") || !strings.Contains(status, "flag") {
+		t.Errorf("sup while the flag file exists: %q", status)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM t WHERE c IS NOT NULL"); n != 0 {
+		t.Errorf("%d rows were updated while the flag file existed", n)
+	}
+	send("chunk-size=100")
+	if answer := send("chunk-size=?"); strings.TrimSpace(answer) != "100" {
+		t.Errorf("chunk-size=? answered %q", answer)
+	}
+	if answer, err := control.Send(ctx, "unix", cfg.SocketPath, "unpostpone"); !errors.Is(err, control.ErrCommand) || !strings.Contains(answer, "no cut-over") {
+		t.Errorf("unpostpone answered %q, %v", answer, err)
+	}
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if res.Chunks != 30 || res.Rows != 3000 || res.Affected != 3000 {
+		t.Errorf("%d chunks, %d rows, %d affected: want 30 chunks of 100 rows", res.Chunks, res.Rows, res.Affected)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "doppel_backfill_rows_affected_total" {
+			if v := mf.GetMetric()[0].GetCounter().GetValue(); v != 3000 {
+				t.Errorf("doppel_backfill_rows_affected_total is %v, want 3000", v)
+			}
+			return
+		}
+	}
+	t.Error("no doppel_backfill_rows_affected_total")
 }
