@@ -517,6 +517,7 @@ func TestBackfillFlagFileAndSocket(t *testing.T) {
 	}
 	cfg := testConfig(t, dbName, "UPDATE t SET c = a")
 	cfg.Throttle.FlagFile = flag
+	cfg.PanicFlagFile = filepath.Join(t.TempDir(), "panic") // never created: it must not stop the run
 	cfg.ChunkSize, cfg.ChunkTarget = 1000, 0
 	cfg.SocketPath, cfg.NoSocket = filepath.Join(t.TempDir(), "bf.sock"), false
 	reg := metrics.NewRegistry()
@@ -577,4 +578,44 @@ func TestBackfillFlagFileAndSocket(t *testing.T) {
 		}
 	}
 	t.Error("no doppel_backfill_rows_affected_total")
+}
+
+// TestBackfillPanicFlagFile: --panic-flag-file stops the backfill between chunks, and a resumed run
+// adds 1 to every row exactly once.
+func TestBackfillPanicFlagFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dbName, db := sb.NewDB(t,
+		"CREATE TABLE t (id INT NOT NULL PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO t SELECT seq, seq FROM seq_1_to_5000")
+	waitReplica(t)
+	cfg := testConfig(t, dbName, "UPDATE t SET v = v + 1")
+	cfg.ChunkSize, cfg.ChunkTarget = 100, 0
+	cfg.Throttle.NiceRatio = 2
+	cfg.PanicFlagFile = filepath.Join(t.TempDir(), "panic")
+	go func() {
+		for ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+			if n, err := chunksDone(ctx, db, dbName); err == nil && n >= 5 {
+				_ = os.WriteFile(cfg.PanicFlagFile, nil, 0o600)
+				return
+			}
+		}
+	}()
+	if _, err := Run(ctx, cfg); !errors.Is(err, ErrPanic) || !strings.Contains(err.Error(), "panic flag file") {
+		t.Fatalf("got %v, want the panic flag file's stop", err)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM t WHERE v = id + 1"); n == 0 || n == 5000 {
+		t.Fatalf("%d rows done when the flag file appeared: not part way", n)
+	}
+	if err := os.Remove(cfg.PanicFlagFile); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Resume, cfg.Throttle.NiceRatio = true, 0
+	if _, err := Run(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, db, "SELECT COUNT(*) FROM t WHERE v = id + 1"); n != 5000 {
+		t.Errorf("%d of 5000 rows got v + 1 exactly once", n)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,9 @@ type Config struct {
 	// SocketPathFor's, unless NoSocket.
 	SocketPath, TCPAddr string
 	NoSocket            bool
+	// PanicFlagFile is gh-ost's --panic-flag-file: when it appears, the backfill stops as the panic
+	// command stops it.
+	PanicFlagFile string
 	// StatusInterval is how often a status line is logged.
 	StatusInterval time.Duration
 	Metrics        *metrics.Backfill // nil: none
@@ -393,6 +397,9 @@ func (b *backfill) execute(ctx context.Context, res *Result) error {
 		g.Go(func() error { return srv.Serve(helpers) })
 	}
 	g.Go(func() error { b.observe(helpers); return nil })
+	if b.cfg.PanicFlagFile != "" {
+		g.Go(func() error { b.watchPanicFlag(helpers); return nil })
+	}
 	g.Go(func() error {
 		defer stopHelpers()
 		return b.chunkLoop(gctx, stopCtx, after)
@@ -413,6 +420,24 @@ func (b *backfill) execute(ctx context.Context, res *Result) error {
 // have their own.
 func SocketPathFor(schema, table string) string {
 	return control.DefaultSocketPath(schema, table+".backfill")
+}
+
+// watchPanicFlag stops the backfill once --panic-flag-file exists.
+func (b *backfill) watchPanicFlag(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(b.cfg.PanicFlagFile); err == nil {
+			b.log.Warn("the panic flag file exists: stopping the backfill after the chunk in flight", zap.String("flag_file", b.cfg.PanicFlagFile))
+			b.abort(fmt.Errorf("the panic flag file %s exists: %w", b.cfg.PanicFlagFile, ErrPanic))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // abort stops the chunks with err (the panic command) once the one in flight is committed.

@@ -52,6 +52,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.Float64Var(&o.niceRatio, "nice-ratio", 0, "rest after each chunk, as a multiple of its time (0-100)")
 	fs.StringVar(&o.socketFile, "serve-socket-file", "", "Unix socket for interactive commands (default /tmp/doppel-<uid>/doppel.<database>.<table>.backfill.sock)")
 	fs.IntVar(&o.tcpPort, "serve-tcp-port", 0, "also serve interactive commands on this port of 127.0.0.1 (1-65535; 0: no)")
+	fs.StringVar(&o.panicFlagFile, "panic-flag-file", "", "when this file appears, stop after the chunk in flight (--resume continues)")
 	fs.StringVar(&o.metricsAddress, "metrics-address", "", "serve Prometheus /metrics and /healthz on HOST:PORT while the backfill runs")
 	fs.DurationVar(&o.statusInterval, "status-interval", d.StatusInterval, "how often progress is logged (1s-24h)")
 	fs.StringVar(&o.logFormat, "log-format", "console", "console or json")
@@ -145,7 +146,7 @@ func (o *options) backfillConfig(fs *flag.FlagSet, c backfill.Config, sqlText st
 	} else {
 		rc.errs = append(rc.errs, fmt.Errorf("--nice-ratio %v is out of range: use 0 to %v", o.niceRatio, throttle.MaxNiceRatio))
 	}
-	c.SocketPath = o.socketFile
+	c.SocketPath, c.PanicFlagFile = o.socketFile, o.panicFlagFile
 	if port := rc.whole("serve-tcp-port", int64(o.tcpPort), 0, migration.MaxPort, 0, "0: none"); port > 0 {
 		c.TCPAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
