@@ -22,7 +22,8 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	const rng = "`id` > ? AND `id` <= ?"
+	// Values, not placeholders: Parse refuses a statement's own placeholders.
+	const rng = "`id` > 1 AND `id` <= 2"
 	f.Fuzz(func(t *testing.T, text string) {
 		s, err := Parse(text, "db", testServer)
 		if err != nil {

@@ -60,6 +60,10 @@ func scan(text string) (string, []token, error) {
 			}
 			out.WriteByte(' ')
 			i += j + 4
+		case c == '?':
+			// doppel binds the chunk's key range to placeholders: one of the statement's own
+			// would take a key value.
+			return "", nil, fmt.Errorf("the statement holds a placeholder (?) at %q: write the values into it", excerpt(text, i))
 		case c == '(':
 			depth++
 			out.WriteByte(c)

@@ -56,6 +56,11 @@ func TestParse(t *testing.T) {
 			chunk: `UPDATE t SET c = 'it''s WHERE \' (' WHERE (` + rng + `) AND (b = "ON DUPLICATE")`,
 		},
 		{
+			name: "question marks in strings and names", sql: "UPDATE t SET `c?` = 'why?' WHERE a = \"?\"",
+			kind: Update, table: "db.t", where: `a = "?"`,
+			chunk: "UPDATE t SET `c?` = 'why?' WHERE (" + rng + `) AND (a = "?")`,
+		},
+		{
 			name: "insert select with where", sql: "INSERT INTO archive (id, a) SELECT id, a FROM t WHERE a < 10",
 			kind: InsertSelect, table: "db.t", target: "db.archive", where: "a < 10",
 			chunk: "INSERT INTO archive (id, a) SELECT id, a FROM t WHERE (" + rng + ") AND (a < 10)",
@@ -134,6 +139,7 @@ func TestParseRefuses(t *testing.T) {
 		{"empty", " -- nothing\n ;", "empty"},
 		{"syntax", "UPDATE t SET WHERE", "cannot parse"},
 		{"with", "WITH x AS (SELECT 1) UPDATE t SET c = 1", "WITH"},
+		{"placeholder", "UPDATE t SET c = ? WHERE a = 1", "placeholder"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
