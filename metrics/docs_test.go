@@ -22,6 +22,11 @@ func exportedNames(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	exercise(m)
+	b, err := NewBackfill(reg, "shop", "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exerciseBackfill(b)
 	return seriesNames(t, reg)
 }
 
@@ -227,6 +232,11 @@ func TestDocsListEveryMetric(t *testing.T) {
 		t.Fatal(err)
 	}
 	exercise(m)
+	b, err := NewBackfill(reg, "shop", "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exerciseBackfill(b)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ Usage:
   doppel plan --host=H --user=U --database=D --table=T --alter="..."          say what an ALTER will do, change nothing
   doppel ctl --database=D --table=T <command>                                 send a command to a running migration
   doppel migrate --dir=DIR --database=D status|plan|up|down|validate|test|repair   run a directory of versioned migrations
+  doppel backfill --host=H --user=U --database=D --sql="UPDATE t ..." [--execute]   a data migration in throttled key-range chunks
 
 gh-ost's flags keep their names and meanings; docs/flags.md lists every difference.
 `)

@@ -71,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return runCtl(ctx, args[1:], stdout, stderr)
 		case "migrate":
 			return runMigrate(ctx, args[1:], stdout, stderr)
+		case "backfill":
+			return runBackfill(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fs, o := newFlagSet(stderr)
