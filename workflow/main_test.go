@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/doppel-sql/doppel/backfill"
 	"github.com/doppel-sql/doppel/internal/sandbox"
 	"github.com/doppel-sql/doppel/migration"
 )
@@ -64,18 +65,24 @@ func (e *engine) Alter(ctx context.Context, table, alter string, resume bool) er
 	return err
 }
 
-// nativeBackfill runs a backfill as one statement: the backfill engine is another package's; this
-// one proves the directive routes the statement to the injected Backfiller.
-type nativeBackfill struct {
-	mu    sync.Mutex
-	stmts []string
+// chunkedBackfill is the backfill engine as cmd/doppel builds it: package backfill, in chunks,
+// continuing its run's checkpoint. It records the statements, so a test can see the directive
+// routed them here.
+type chunkedBackfill struct {
+	database string
+	mu       sync.Mutex
+	stmts    []string
 }
 
-func (b *nativeBackfill) Backfill(ctx context.Context, db *sql.DB, stmt string) error {
+func (b *chunkedBackfill) Backfill(ctx context.Context, _ *sql.DB, stmt, run string) error {
 	b.mu.Lock()
 	b.stmts = append(b.stmts, stmt)
 	b.mu.Unlock()
-	_, err := db.ExecContext(ctx, stmt)
+	c := backfill.DefaultConfig()
+	c.Conn, c.Database, c.SQL = sb.Primary.Config(), b.database, stmt
+	c.Execute, c.Continue, c.CheckpointKey, c.NoSocket = true, true, run, true
+	c.Throttle.AdditionalFlagFile = "" // gh-ost's host-wide pause file must not pause the tests
+	_, err := backfill.Run(ctx, c)
 	return err
 }
 

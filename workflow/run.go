@@ -198,7 +198,8 @@ func (w *Workflow) apply(ctx context.Context, mp *MigrationPlan) error {
 		}
 		t0 := time.Now()
 		resume := mp.cont != nil && st.Statement == mp.From
-		how, err := w.runStep(ctx, conn, st, resume, w.cfg.AllowDataLoss || mp.Direction == "down")
+		run := fmt.Sprintf("%s %s #%d", f.Name, mp.Direction, rank)
+		how, err := w.runStep(ctx, conn, st, run, resume, w.cfg.AllowDataLoss || mp.Direction == "down")
 		if err != nil {
 			if ctx.Err() != nil {
 				err = fmt.Errorf("interrupted: %w", err)
@@ -218,7 +219,8 @@ func (w *Workflow) apply(ctx context.Context, mp *MigrationPlan) error {
 }
 
 // runStep runs one statement the way its plan says. A statement planned at its turn is planned now.
-func (w *Workflow) runStep(ctx context.Context, conn *sql.Conn, st *Step, resume, allowDataLoss bool) (How, error) {
+// run names the script's run (its history row), for the backfill's checkpoint.
+func (w *Workflow) runStep(ctx context.Context, conn *sql.Conn, st *Step, run string, resume, allowDataLoss bool) (How, error) {
 	if st.How == HowAtItsTurn {
 		again, err := w.newPlanner(allowDataLoss).statement(ctx, st.stmt)
 		if err != nil {
@@ -245,7 +247,7 @@ func (w *Workflow) runStep(ctx context.Context, conn *sql.Conn, st *Step, resume
 		}
 		return st.How, w.cfg.Online.Alter(ctx, st.stmt.Table, st.SQL, resume)
 	case HowBackfill:
-		return st.How, w.cfg.Backfiller.Backfill(ctx, w.cfg.DB, st.SQL)
+		return st.How, w.cfg.Backfiller.Backfill(ctx, w.cfg.DB, st.SQL, run)
 	default:
 		return st.How, w.native(ctx, conn, st.SQL)
 	}

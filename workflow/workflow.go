@@ -26,9 +26,11 @@ type Online interface {
 }
 
 // Backfiller runs a data statement (UPDATE, INSERT … SELECT) in throttled, checkpointed chunks.
-// db's default database is the migrations' database.
+// db's default database is the migrations' database. run names the run of the script the statement
+// belongs to (its history row): a stopped backfill of the same run continues from its checkpoint,
+// while another run of the script (after a down) starts afresh.
 type Backfiller interface {
-	Backfill(ctx context.Context, db *sql.DB, stmt string) error
+	Backfill(ctx context.Context, db *sql.DB, stmt, run string) error
 }
 
 // DefaultOnlineThreshold is the size (data and indexes) from which an ALTER TABLE that the server

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doppel-sql/doppel/backfill"
 	"github.com/doppel-sql/doppel/control"
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/migration"
@@ -139,6 +141,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	cfg := workflow.Config{
 		DB: db, Database: o.database, Dir: mf.dir, HistoryTable: mf.historyTable, Execute: o.execute,
 		Online:          &onlineEngine{base: base, socketGiven: o.socketFile != "", metricsAddress: o.metricsAddress},
+		Backfiller:      &backfillEngine{base: base},
 		OnlineThreshold: threshold, LockWaitTimeout: mf.statementLockWait, Retries: mf.statementRetries,
 		DeployLockWait: mf.deployLockWait, AllowDataLoss: mf.allowDataLoss, Out: stdout, Logger: logger,
 	}
@@ -311,5 +314,27 @@ func (e *onlineEngine) Alter(ctx context.Context, table, alter string, resume bo
 		defer stop()
 	}
 	_, err := migration.Run(ctx, c)
+	return err
+}
+
+// backfillEngine runs a migration's backfills (the statements after a -- doppel:backfill line) with
+// package backfill, configured by the same flags as the online steps: the same connection,
+// throttles, chunk sizes and retries. Its checkpoint is the script run's, so an interrupted
+// `doppel migrate up` continues the backfill where it stopped.
+type backfillEngine struct {
+	base migration.Config
+}
+
+var _ workflow.Backfiller = (*backfillEngine)(nil)
+
+func (e *backfillEngine) Backfill(ctx context.Context, _ *sql.DB, stmt, run string) error {
+	c := backfill.DefaultConfig()
+	c.Conn, c.Database, c.SQL = e.base.Conn, e.base.Database, stmt
+	c.Execute, c.Continue, c.CheckpointKey = true, true, run
+	c.ChunkSize = min(max(e.base.ChunkSize, backfill.MinChunkSize), backfill.MaxChunkSize)
+	c.ChunkTarget = min(e.base.ChunkTarget, backfill.MaxChunkTarget)
+	c.Retries, c.Throttle, c.PanicFlagFile = e.base.DefaultRetries, e.base.Throttle, e.base.PanicFlagFile
+	c.StatusInterval, c.Logger, c.Out = e.base.StatusInterval, e.base.Logger, e.base.Out
+	_, err := backfill.Run(ctx, c)
 	return err
 }
