@@ -38,6 +38,9 @@ var (
 // write was diverted: it reached the old table, which is then kept so those rows can be recovered.
 type Guard struct {
 	schema, table, ghost, old string
+	// rename is the swap's RENAME as (from, to) pairs of schema and name: this table's two, or a
+	// group's (RunGroup) every member's, in the statement's order.
+	rename [][2][2]string
 
 	renaming atomic.Bool  // an attempt has issued, or is about to issue, its RENAME
 	state    atomic.Int32 // a sealState; read without the lock on every change of the original
@@ -57,7 +60,18 @@ const (
 
 // NewGuard returns the guard of the swap of schema.table with ghost, the original becoming old.
 func NewGuard(schema, table, ghost, old string) *Guard {
-	return &Guard{schema: schema, table: table, ghost: ghost, old: old}
+	return &Guard{schema: schema, table: table, ghost: ghost, old: old, rename: [][2][2]string{
+		{{schema, table}, {schema, SentryName(table)}},
+		{{schema, ghost}, {schema, table}},
+	}}
+}
+
+// expectRename sets the RENAME OwnRename recognizes: a group's, which renames every member at once.
+// It is set before the attempt seals the guard.
+func (g *Guard) expectRename(pairs [][2][2]string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.rename = pairs
 }
 
 // begin seals: the attempt has caught up under its lock and is about to rename.
@@ -124,14 +138,17 @@ func (g *Guard) Divert(describe func() string) bool {
 
 // OwnRename reports whether a RENAME TABLE met in the binlog, given as its (from, to) pairs of
 // schema and name, is doppel's own swap: an attempt is renaming, and the statement renames the
-// original to the sentry's name and the ghost to the original's, nothing else.
+// original to the sentry's name and the ghost to the original's, nothing else (or, in a group,
+// exactly the group's pairs).
 func (g *Guard) OwnRename(pairs [][2][2]string) bool {
-	if !g.renaming.Load() || len(pairs) != 2 {
+	if !g.renaming.Load() {
 		return false
 	}
-	want := [][2][2]string{
-		{{g.schema, g.table}, {g.schema, SentryName(g.table)}},
-		{{g.schema, g.ghost}, {g.schema, g.table}},
+	g.mu.Lock()
+	want := g.rename
+	g.mu.Unlock()
+	if len(pairs) != len(want) {
+		return false
 	}
 	for i, p := range pairs {
 		if p != want[i] {
