@@ -238,7 +238,7 @@ func (r *run) swap(ctx context.Context) error {
 	if err := r.stopReplicationForRehearsal(ctx); err != nil {
 		return err
 	}
-	res, err := cutover.Run(ctx, cutover.Config{
+	res, err := r.cutOver(ctx, cutover.Config{
 		DB: r.s.primary, Schema: r.cfg.Database, Table: r.cfg.Table, Ghost: r.p.names.ghost, Old: r.p.old,
 		LockTimeout: r.cfg.CutOverLockTimeout, Attempts: r.cfg.DefaultRetries, Backoff: r.cutOverBackoff(), CatchUp: swapCatchUp{r},
 		BeforeLock: r.prepareUnderLock, UnderLock: r.verifyUnderLock, Guard: r.guard,

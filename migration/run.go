@@ -154,12 +154,15 @@ type run struct {
 	// waitingRetryAt: a waiting cut-over's comparison failed to make a consistent point; not before then.
 	waitingRetryAt     time.Time
 	replicationStopped bool
-	cutover            cutover.Result
-	prepared           int         // handovers begun in the current cut-over attempt (handover.go)
-	spoiled            atomic.Bool // the cut-over changed the ghost for good: it cannot be continued
-	twinsStuck         atomic.Bool // triggers are left on the ghost: nothing more may be replayed into it (triggers.go)
-	phaseTimes         []PhaseTime
-	result             *Result
+	// group is set on a run swapped together with others (RunGroup): its swap is the group's.
+	group      *groupSwap
+	member     int // r's place in its group
+	cutover    cutover.Result
+	prepared   int         // handovers begun in the current cut-over attempt (handover.go)
+	spoiled    atomic.Bool // the cut-over changed the ghost for good: it cannot be continued
+	twinsStuck atomic.Bool // triggers are left on the ghost: nothing more may be replayed into it (triggers.go)
+	phaseTimes []PhaseTime
+	result     *Result
 }
 
 // pipeline is what runs from the prepare phase to the swap: the binlog stream, the apply loop, the

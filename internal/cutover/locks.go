@@ -91,7 +91,9 @@ func keyLess(a, b lockKey) bool {
 }
 
 // sortKeys sorts keys in the order a RENAME takes their locks.
-func sortKeys(keys []lockKey) { sort.Slice(keys, func(i, j int) bool { return keyLess(keys[i], keys[j]) }) }
+func sortKeys(keys []lockKey) {
+	sort.Slice(keys, func(i, j int) bool { return keyLess(keys[i], keys[j]) })
+}
 
 // held returns the locks session id holds: whether it holds the schema's, and the table keys.
 func (v lockView) held(ctx context.Context, db *sql.DB, id int64, schema string) (bool, map[lockKey]bool, error) {
