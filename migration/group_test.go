@@ -1,0 +1,237 @@
+package migration
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/doppel-sql/doppel/dbconn"
+	"github.com/doppel-sql/doppel/internal/loadgen"
+)
+
+// groupTables creates the sysbench-shaped tables names in one schema, each with rows and an
+// oracle (name_oracle), installs the metadata_lock_info plugin a group's swap needs on MariaDB,
+// and starts the random write load on every table; stop ends it and returns the statistics.
+func groupTables(t *testing.T, rows int, names ...string) (schema string, db *sql.DB, stop func() []loadgen.Stats) {
+	t.Helper()
+	ctx := context.Background()
+	schema = sb.NewDatabase(t)
+	var err error
+	if db, err = dbconn.Open(sb.Primary.Config(), schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	installLockInfo(t, db)
+	var gens []*loadgen.Generator
+	for _, name := range names {
+		if err := loadgen.CreateSysbench(ctx, db, sb.Flavor.Name(), name, rows); err != nil {
+			t.Fatal(err)
+		}
+		exec(t, db, "CREATE TABLE "+name+"_oracle LIKE "+name, "INSERT INTO "+name+"_oracle SELECT * FROM "+name)
+	}
+	if err := sb.WaitReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		gen, err := loadgen.New(ctx, loadgen.Config{DB: db, Schema: schema, Table: name, Oracle: name + "_oracle", Workers: 2, Rate: 150})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gens = append(gens, gen)
+	}
+	loadCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, len(gens))
+	for _, g := range gens {
+		go func() { done <- g.Run(loadCtx) }()
+	}
+	stopped := false
+	stop = func() []loadgen.Stats {
+		if !stopped {
+			stopped = true
+			cancel()
+			for range gens {
+				if err := <-done; err != nil {
+					t.Errorf("the write load: %v", err)
+				}
+			}
+		}
+		var st []loadgen.Stats
+		for _, g := range gens {
+			st = append(st, g.Stats())
+		}
+		return st
+	}
+	t.Cleanup(func() { stop() })
+	return schema, db, stop
+}
+
+// installLockInfo installs MariaDB's metadata_lock_info plugin, which a group's swap needs.
+func installLockInfo(t *testing.T, db *sql.DB) {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		exec(t, db, "INSTALL SONAME 'metadata_lock_info'")
+	}
+}
+
+func groupConfigs(t *testing.T, schema string, alters map[string]string, names ...string) []Config {
+	var cfgs []Config
+	for _, name := range names {
+		c := testConfig(schema, alters[name])
+		c.Table = name
+		c.DefaultRetries = 10
+		c.Logger = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).With(zap.String("table", name))
+		cfgs = append(cfgs, c)
+	}
+	return cfgs
+}
+
+// checkLoad checks the load ran cleanly and every table equals its oracle.
+func checkLoad(t *testing.T, schema string, db *sql.DB, names []string, stats []loadgen.Stats) {
+	t.Helper()
+	for i, st := range stats {
+		if st.Failed > 0 || st.Divergent > 0 {
+			t.Errorf("load on %s: %d transactions failed, %d saw the table and the oracle differ: %s", names[i], st.Failed, st.Divergent, strings.Join(st.Errors, " | "))
+		}
+		t.Logf("load on %s: %d transactions committed", names[i], st.Committed)
+	}
+	for _, name := range names {
+		if err := loadgen.Compare(context.Background(), db, schema, name+"_oracle", name, []string{"id"}); err != nil {
+			t.Errorf("%s differs from its oracle: %v", name, err)
+		}
+	}
+}
+
+// TestGroupUnderLoad migrates a parent and a child table (no foreign key) together under the
+// random write load on both: both are swapped in one RENAME, each equal to its oracle after.
+func TestGroupUnderLoad(t *testing.T) {
+	names := []string{"parent", "child"}
+	schema, db, stop := groupTables(t, 20000, names...)
+	cfgs := groupConfigs(t, schema, map[string]string{
+		"parent": "ADD COLUMN version INT NOT NULL DEFAULT 1, ADD INDEX (k)",
+		"child":  "ADD COLUMN parent_version INT NULL, MODIFY c VARCHAR(130) NOT NULL DEFAULT ''",
+	}, names...)
+	time.Sleep(300 * time.Millisecond)
+	res, err := RunGroup(context.Background(), cfgs)
+	time.Sleep(300 * time.Millisecond)
+	stats := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r == nil || r.CutOver.Blocked <= 0 || r.CutOver.Blocked > 4*time.Second {
+			t.Fatalf("result %d: %+v", i, r)
+		}
+		t.Logf("%s: %d rows copied, %d changes replayed, cut-over blocked the tables %s (attempts %d)",
+			names[i], r.RowsCopied, r.ChangesApplied, r.CutOver.Blocked, r.CutOver.Attempts)
+	}
+	if res[0].CutOver.Blocked != res[1].CutOver.Blocked {
+		t.Errorf("the tables were not swapped in one cut-over: %s and %s", res[0].CutOver.Blocked, res[1].CutOver.Blocked)
+	}
+	if !strings.Contains(showCreate(t, db, "parent"), "`version`") || !strings.Contains(showCreate(t, db, "child"), "`parent_version`") {
+		t.Error("the altered tables are not in place")
+	}
+	checkLoad(t, schema, db, names, stats)
+	// The old tables are kept, with their revert records (_T_ghr), as after any swap.
+	if got := tableList(t, db); got != "_child_del,_child_ghr,_parent_del,_parent_ghr,child,child_oracle,parent,parent_oracle" {
+		t.Errorf("tables %s", got)
+	}
+}
+
+// TestGroupFailsBeforeRename stops the group's cut-over at each step before the RENAME completes:
+// both originals stay in place, unaltered and equal to their oracles; the ghosts are kept for
+// --resume, as after any stopped run.
+func TestGroupFailsBeforeRename(t *testing.T) {
+	for _, step := range []string{"cutover:locked", "cutover:rename-queued"} {
+		t.Run(step, func(t *testing.T) {
+			names := []string{"parent", "child"}
+			schema, db, stop := groupTables(t, 5000, names...)
+			cfgs := groupConfigs(t, schema, map[string]string{
+				"parent": "ADD COLUMN version INT NOT NULL DEFAULT 1",
+				"child":  "ADD COLUMN parent_version INT NULL",
+			}, names...)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			cfgs[0].Failpoint = func(s string) {
+				if s == step {
+					cancel()
+				}
+			}
+			_, err := RunGroup(ctx, cfgs)
+			stats := stop()
+			if err == nil {
+				t.Fatal("the group swapped although it was stopped")
+			}
+			t.Logf("error: %v", err)
+			for _, name := range names {
+				if ddl := showCreate(t, db, name); strings.Contains(ddl, "version") {
+					t.Errorf("%s was altered:\n%s", name, ddl)
+				}
+			}
+			checkLoad(t, schema, db, names, stats)
+			if got := tableList(t, db); got != "_child_ghc,_child_gho,_parent_ghc,_parent_gho,child,child_oracle,parent,parent_oracle" {
+				t.Errorf("tables %s", got)
+			}
+		})
+	}
+}
+
+// TestGroupRefusesForeignKeyBetween refuses, before anything is created, a group whose tables are
+// linked by a foreign key.
+func TestGroupRefusesForeignKeyBetween(t *testing.T) {
+	schema, db := sb.NewDB(t,
+		"CREATE TABLE parent (id INT PRIMARY KEY)",
+		"CREATE TABLE child (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY (parent_id) REFERENCES parent (id))")
+	installLockInfo(t, db)
+	cfgs := groupConfigs(t, schema, map[string]string{"parent": "ADD COLUMN x INT", "child": "ADD COLUMN y INT"}, "parent", "child")
+	_, err := RunGroup(context.Background(), cfgs)
+	if err == nil || !IsRefusal(err) || !strings.Contains(err.Error(), "linked by a foreign key") {
+		t.Fatalf("err %v, want a refusal naming the foreign key", err)
+	}
+	if got := tableList(t, db); got != "child,parent" {
+		t.Errorf("tables %s", got)
+	}
+}
+
+func TestCheckGroup(t *testing.T) {
+	base := testConfig("db", "ADD COLUMN x INT")
+	for _, tc := range []struct {
+		name string
+		edit func(c []Config)
+		want string
+	}{
+		{"one table", func(c []Config) {}, ""},
+		{"same table twice", func(c []Config) { c[1].Table = "t" }, "given twice"},
+		{"two databases", func(c []Config) { c[1].Database = "other" }, "one database"},
+		{"revert", func(c []Config) { c[1].Revert, c[1].OldTable = true, "_t_del" }, "--revert"},
+		{"instant", func(c []Config) { c[0].AttemptInstantDDL = true }, "--attempt-instant-ddl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := base, base
+			b.Table = "u"
+			cfgs := []Config{a, b}
+			tc.edit(cfgs)
+			err := checkGroup(cfgs)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if err := checkGroup([]Config{base}); err == nil {
+		t.Error("a group of one table accepted")
+	}
+}
