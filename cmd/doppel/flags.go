@@ -20,6 +20,8 @@ import (
 // so runbooks keep working; Go's flag package accepts both --flag=value and -flag value.
 type options struct {
 	conf                 string
+	// tables and alters are every --table and --alter given, in order: pairs, for a group.
+	tables, alters []string
 	askPass              bool
 	mysqlTimeout         float64
 	host                 string
@@ -118,8 +120,8 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.SetOutput(out)
 	addConnFlags(fs, o)
 	fs.StringVar(&o.database, "database", "", "database of the table (required)")
-	fs.StringVar(&o.table, "table", "", "table to migrate (required)")
-	fs.StringVar(&o.alter, "alter", "", `the change, as in ALTER TABLE, e.g. "ADD COLUMN x INT NULL, ADD INDEX (x)" (required)`)
+	fs.Var(&repeated{first: &o.table, all: &o.tables}, "table", "table to migrate (required); repeated --table/--alter pairs migrate several tables of --database together, swapped in one RENAME")
+	fs.Var(&repeated{first: &o.alter, all: &o.alters}, "alter", `the change, as in ALTER TABLE, e.g. "ADD COLUMN x INT NULL, ADD INDEX (x)" (required); the n-th --alter is for the n-th --table`)
 	fs.BoolVar(&o.execute, "execute", false, "migrate; without it doppel only validates and prints what it would do")
 	fs.BoolVar(&o.allowOnMaster, "allow-on-master", false, "--host is the primary: inspect and read the binlog there")
 	fs.BoolVar(&o.allowMasterMaster, "allow-master-master", false, "the primary replicates from another primary (an active-passive pair): accept it")

@@ -135,6 +135,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		defer stopMetrics()
 	}
+	if len(o.tables) > 1 || len(o.alters) > 1 {
+		return runGroup(ctx, o, cfg, logger, stdout, stderr)
+	}
 	res, err := migration.Run(ctx, cfg)
 	if err != nil {
 		if ctx.Err() != nil {
