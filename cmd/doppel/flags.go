@@ -19,9 +19,9 @@ import (
 // options are the command line of a migration. Names follow gh-ost's wherever gh-ost has the flag,
 // so runbooks keep working; Go's flag package accepts both --flag=value and -flag value.
 type options struct {
-	conf                 string
+	conf string
 	// tables and alters are every --table and --alter given, in order: pairs, for a group.
-	tables, alters []string
+	tables, alters       []string
 	askPass              bool
 	mysqlTimeout         float64
 	host                 string
