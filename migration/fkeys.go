@@ -186,6 +186,9 @@ func (r *run) children(ctx context.Context) (fs []fkeys.FK, locks, parents []str
 			parents = append(parents, t)
 		}
 	}
+	// In a group, the constraints of the other tables swapped with this one, and of their ghosts,
+	// are the group's to move (group.go): the RENAME carries them.
+	fs = slices.DeleteFunc(fs, func(f fkeys.FK) bool { return r.group != nil && r.group.swapped(f.Schema, f.Table) })
 	for _, f := range fs {
 		if err := r.checkReferenced(ctx, f); err != nil {
 			return nil, nil, nil, err

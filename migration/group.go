@@ -25,8 +25,9 @@ import (
 // fails before the swap fails the group: no table is swapped, and each run leaves what a failed
 // run leaves. The results are in the order of cfgs.
 //
-// Not with a revert, --test-on-replica, --attempt-instant-ddl or tables linked by a foreign key:
-// they are refused before anything is created.
+// Tables linked by a foreign key are swapped together with their constraints between new tables
+// (repointGhosts). Not with a revert, --test-on-replica or --attempt-instant-ddl: they are refused
+// before anything is created.
 func RunGroup(ctx context.Context, cfgs []Config) ([]*Result, error) {
 	if err := checkGroup(cfgs); err != nil {
 		return nil, &refusal{msg: err.Error()}
@@ -36,8 +37,11 @@ func RunGroup(ctx context.Context, cfgs []Config) ([]*Result, error) {
 			return nil, err
 		}
 	}
-	g := &groupSwap{n: len(cfgs), arrived: make([]*run, len(cfgs)), members: make([]cutover.Config, len(cfgs)),
+	g := &groupSwap{n: len(cfgs), schema: cfgs[0].Database, ghosts: map[string]string{}, arrived: make([]*run, len(cfgs)), members: make([]cutover.Config, len(cfgs)),
 		full: make(chan struct{}), done: make(chan struct{}), aborted: make(chan struct{})}
+	for _, c := range cfgs {
+		g.ghosts[c.Table] = namesFor(c.Table).ghost
+	}
 	results := make([]*Result, len(cfgs))
 	eg, ectx := errgroup.WithContext(ctx)
 	for i := range cfgs {
@@ -94,7 +98,7 @@ func checkGroup(cfgs []Config) error {
 }
 
 // checkGroupServer refuses, before anything is created, a server that cannot show which table a
-// RENAME waits for, and tables linked by a foreign key.
+// RENAME waits for.
 func checkGroupServer(ctx context.Context, cfgs []Config) error {
 	s, err := connect(ctx, &cfgs[0])
 	if err != nil {
@@ -104,22 +108,6 @@ func checkGroupServer(ctx context.Context, cfgs []Config) error {
 	if err := cutover.CheckGroup(ctx, s.primary); err != nil {
 		return &refusal{msg: err.Error()}
 	}
-	members := map[string]bool{}
-	for _, c := range cfgs {
-		members[c.Table] = true
-	}
-	for _, c := range cfgs {
-		declared, _, err := fkeys.Read(ctx, s.primary, c.Database, c.Table)
-		if err != nil {
-			return fmt.Errorf("reading the foreign keys of %s: %w", sqlbuild.QualifiedName(c.Database, c.Table), err)
-		}
-		for _, f := range declared {
-			if f.RefSchema == c.Database && members[f.RefTable] && f.RefTable != c.Table {
-				return &refusal{msg: fmt.Sprintf("foreign key %s links %s to %s, and both are migrated together: doppel cannot yet swap tables linked by a foreign key in one RENAME (the child's new table would reference the parent's old one). Migrate them one at a time",
-					f, sqlbuild.QualifiedName(c.Database, c.Table), sqlbuild.QualifiedName(f.RefSchema, f.RefTable))}
-			}
-		}
-	}
 	return nil
 }
 
@@ -127,6 +115,8 @@ func checkGroupServer(ctx context.Context, cfgs []Config) error {
 // Config and waits; the last to arrive runs the group's cut-over for all.
 type groupSwap struct {
 	n       int
+	schema  string
+	ghosts  map[string]string // the ghost of each table of the group
 	mu      sync.Mutex
 	arrived []*run
 	members []cutover.Config
@@ -154,7 +144,90 @@ func (r *run) cutOver(ctx context.Context, cfg cutover.Config) (cutover.Result, 
 	if r.group == nil {
 		return cutover.Run(ctx, cfg)
 	}
+	// A parent of another table of the group is locked READ (cutover.Config.ReadLock).
+	_, referencing, err := fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.cfg.Table)
+	if err != nil {
+		return cutover.Result{}, fmt.Errorf("reading the foreign keys that reference %s: %w", r.cfg.Table, err)
+	}
+	for _, f := range referencing {
+		cfg.ReadLock = cfg.ReadLock || (f.Table != r.cfg.Table && r.group.swapped(f.Schema, f.Table))
+	}
+	prepare, undo := cfg.Prepare, cfg.Undo
+	cfg.Prepare = func(ctx context.Context) error {
+		if prepare != nil {
+			if err := prepare(ctx); err != nil {
+				return err
+			}
+		}
+		return r.repointGhost(ctx, true)
+	}
+	cfg.Undo = func(ctx context.Context) error {
+		err := r.repointGhost(ctx, false)
+		if undo != nil {
+			err = errors.Join(err, undo(ctx))
+		}
+		return err
+	}
 	return r.group.swap(ctx, r, cfg)
+}
+
+// swapped reports whether schema.name is a table of the group or the ghost of one.
+func (g *groupSwap) swapped(schema, name string) bool {
+	if schema != g.schema {
+		return false
+	}
+	for t, ghost := range g.ghosts {
+		if name == t || name == ghost {
+			return true
+		}
+	}
+	return false
+}
+
+// repointGhost makes the foreign keys of r's ghost that reference another table of the group
+// reference that table's ghost instead (toGhosts), or the table again (!toGhosts, the undo of a
+// failed attempt). It runs under the group's locks, after every table caught up, when nothing is
+// replayed into the ghosts any more: the RENAME then carries each constraint along, so the new
+// child references the new parent, and the old child the old parent. In place, foreign_key_checks
+// off: the parent's ghost holds the parent's rows.
+func (r *run) repointGhost(ctx context.Context, toGhosts bool) error {
+	conn, err := r.s.primary.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	declared, _, err := fkeys.Read(ctx, conn, r.cfg.Database, r.p.names.ghost)
+	if err != nil {
+		return fmt.Errorf("reading the foreign keys of the ghost table: %w", err)
+	}
+	return withoutFKChecks(ctx, conn, func() error {
+		for _, f := range declared {
+			if f.RefSchema != r.group.schema || f.RefTable == r.cfg.Table {
+				continue
+			}
+			to := ""
+			for t, ghost := range r.group.ghosts {
+				switch {
+				case toGhosts && f.RefTable == t:
+					to = ghost
+				case !toGhosts && f.RefTable == ghost:
+					to = t
+				}
+			}
+			if to == "" {
+				continue
+			}
+			for _, stmt := range f.Repoint(to) {
+				if _, err := conn.ExecContext(ctx, stmt); err != nil {
+					if toGhosts {
+						return fmt.Errorf("pointing foreign key %s at %s for the group's swap: %w", f, to, err)
+					}
+					return fmt.Errorf("pointing foreign key %s back at %s after a failed group swap: %w: %w", f, to, err, cutover.ErrAbort)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // swap hands in r's cut-over and waits for the group's outcome; the last run to arrive runs it.

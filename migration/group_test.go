@@ -3,6 +3,7 @@ package migration
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,11 @@ import (
 // groupTables creates the sysbench-shaped tables names in one schema, each with rows and an
 // oracle (name_oracle), installs the metadata_lock_info plugin a group's swap needs on MariaDB,
 // and starts the random write load on every table; stop ends it and returns the statistics.
-func groupTables(t *testing.T, rows int, names ...string) (schema string, db *sql.DB, stop func() []loadgen.Stats) {
+//
+// With withFK, child gets a column parent_id referencing parent (ON DELETE SET NULL), set for every
+// row, and child_oracle the same referencing parent_oracle (ON UPDATE CASCADE too): the parent's deletes reach both alike.
+// The load never writes parent_id.
+func groupTables(t *testing.T, rows int, withFK bool, names ...string) (schema string, db *sql.DB, stop func() []loadgen.Stats) {
 	t.Helper()
 	ctx := context.Background()
 	schema = sb.NewDatabase(t)
@@ -34,11 +39,19 @@ func groupTables(t *testing.T, rows int, names ...string) (schema string, db *sq
 		}
 		exec(t, db, "CREATE TABLE "+name+"_oracle LIKE "+name, "INSERT INTO "+name+"_oracle SELECT * FROM "+name)
 	}
+	var columns map[string][]string
+	if withFK {
+		exec(t, db,
+			"ALTER TABLE child ADD COLUMN parent_id INT NULL, ADD CONSTRAINT fk_parent FOREIGN KEY (parent_id) REFERENCES parent (id) ON DELETE SET NULL ON UPDATE CASCADE",
+			"ALTER TABLE child_oracle ADD COLUMN parent_id INT NULL, ADD CONSTRAINT fk_parent_oracle FOREIGN KEY (parent_id) REFERENCES parent_oracle (id) ON DELETE SET NULL ON UPDATE CASCADE",
+			"UPDATE child SET parent_id = id", "UPDATE child_oracle SET parent_id = id")
+		columns = map[string][]string{"child": {"k", "c", "pad"}}
+	}
 	if err := sb.WaitReplica(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range names {
-		gen, err := loadgen.New(ctx, loadgen.Config{DB: db, Schema: schema, Table: name, Oracle: name + "_oracle", Workers: 2, Rate: 150})
+		gen, err := loadgen.New(ctx, loadgen.Config{DB: db, Schema: schema, Table: name, Oracle: name + "_oracle", Columns: columns[name], Workers: 2, Rate: 150})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +127,7 @@ func checkLoad(t *testing.T, schema string, db *sql.DB, names []string, stats []
 // random write load on both: both are swapped in one RENAME, each equal to its oracle after.
 func TestGroupUnderLoad(t *testing.T) {
 	names := []string{"parent", "child"}
-	schema, db, stop := groupTables(t, 20000, names...)
+	schema, db, stop := groupTables(t, 20000, false, names...)
 	cfgs := groupConfigs(t, schema, map[string]string{
 		"parent": "ADD COLUMN version INT NOT NULL DEFAULT 1, ADD INDEX (k)",
 		"child":  "ADD COLUMN parent_version INT NULL, MODIFY c VARCHAR(130) NOT NULL DEFAULT ''",
@@ -153,7 +166,7 @@ func TestGroupFailsBeforeRename(t *testing.T) {
 	for _, step := range []string{"cutover:locked", "cutover:rename-queued"} {
 		t.Run(step, func(t *testing.T) {
 			names := []string{"parent", "child"}
-			schema, db, stop := groupTables(t, 5000, names...)
+			schema, db, stop := groupTables(t, 5000, true, names...)
 			cfgs := groupConfigs(t, schema, map[string]string{
 				"parent": "ADD COLUMN version INT NOT NULL DEFAULT 1",
 				"child":  "ADD COLUMN parent_version INT NULL",
@@ -184,20 +197,47 @@ func TestGroupFailsBeforeRename(t *testing.T) {
 	}
 }
 
-// TestGroupRefusesForeignKeyBetween refuses, before anything is created, a group whose tables are
-// linked by a foreign key.
-func TestGroupRefusesForeignKeyBetween(t *testing.T) {
-	schema, db := sb.NewDB(t,
-		"CREATE TABLE parent (id INT PRIMARY KEY)",
-		"CREATE TABLE child (id INT PRIMARY KEY, parent_id INT, FOREIGN KEY (parent_id) REFERENCES parent (id))")
-	installLockInfo(t, db)
-	cfgs := groupConfigs(t, schema, map[string]string{"parent": "ADD COLUMN x INT", "child": "ADD COLUMN y INT"}, "parent", "child")
-	_, err := RunGroup(context.Background(), cfgs)
-	if err == nil || !IsRefusal(err) || !strings.Contains(err.Error(), "linked by a foreign key") {
-		t.Fatalf("err %v, want a refusal naming the foreign key", err)
+// TestGroupForeignKey migrates a parent and its child (child.parent_id references parent.id, ON
+// DELETE SET NULL) together under the load on both: after the one RENAME the new child references
+// the new parent, the parent's deletes reach it, and both equal their oracles.
+func TestGroupForeignKey(t *testing.T) {
+	names := []string{"parent", "child"}
+	schema, db, stop := groupTables(t, 10000, true, names...)
+	cfgs := groupConfigs(t, schema, map[string]string{
+		"parent": "ADD COLUMN version INT NOT NULL DEFAULT 1",
+		"child":  "ADD COLUMN parent_version INT NULL, ADD INDEX (k, parent_id)",
+	}, names...)
+	time.Sleep(300 * time.Millisecond)
+	res, err := RunGroup(context.Background(), cfgs)
+	time.Sleep(300 * time.Millisecond)
+	stats := stop()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := tableList(t, db); got != "child,parent" {
-		t.Errorf("tables %s", got)
+	t.Logf("cut-over blocked the tables %s (attempts %d)", res[0].CutOver.Blocked, res[0].CutOver.Attempts)
+	checkLoad(t, schema, db, names, stats)
+	var ref string
+	if err := db.QueryRow("SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = 'child'", schema).Scan(&ref); err != nil {
+		t.Fatal(err)
+	}
+	if ref != "parent" {
+		t.Errorf("the new child references %s, want parent", ref)
+	}
+	// The parent's deletes reach the new child.
+	var id int
+	if err := db.QueryRow("SELECT parent_id FROM child WHERE parent_id IS NOT NULL LIMIT 1").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, db, fmt.Sprintf("DELETE FROM parent WHERE id = %d", id))
+	var left int
+	if err := db.QueryRow("SELECT COUNT(*) FROM child WHERE parent_id = ?", id).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("deleting parent %d left %d child rows referencing it", id, left)
+	}
+	if !strings.Contains(showCreate(t, db, "parent"), "`version`") || !strings.Contains(showCreate(t, db, "child"), "`parent_version`") {
+		t.Error("the altered tables are not in place")
 	}
 }
 

@@ -121,6 +121,11 @@ type Config struct {
 	// and writes waiting for the original would pass it. Locking the parents keeps such statements
 	// out until the RENAME has queued.
 	LockRead []string
+	// ReadLock locks the original READ instead of WRITE: writes wait all the same, reads do not. A
+	// group (RunGroup) locks so a table that another table of the group references: LOCK TABLES of a
+	// parent WRITE also takes its children's metadata locks (for its cascades), which the
+	// children's own locking sessions hold; READ takes none.
+	ReadLock bool
 	// PrepareLocked, when set, runs after Prepare in the session that holds the lock, which alone
 	// can change the tables it holds (the foreign keys of the tables that reference the original,
 	// re-pointed at the ghost so the RENAME carries them along). UndoLocked reverses it in that
@@ -396,7 +401,11 @@ func lockAndCheck(ctx context.Context, cfg Config, a *sql.Conn, tbl, sentry stri
 			return time.Time{}, fmt.Errorf("preparing the cut-over's checks: %w", err)
 		}
 	}
-	lock := "LOCK TABLES " + tbl + " WRITE, " + sentry + " WRITE"
+	mode := " WRITE"
+	if cfg.ReadLock {
+		mode = " READ"
+	}
+	lock := "LOCK TABLES " + tbl + mode + ", " + sentry + " WRITE"
 	for _, t := range cfg.LockAlso {
 		lock += ", " + t + " WRITE"
 	}
