@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +164,7 @@ func TestGroupUnderLoad(t *testing.T) {
 // both originals stay in place, unaltered and equal to their oracles; the ghosts are kept for
 // --resume, as after any stopped run.
 func TestGroupFailsBeforeRename(t *testing.T) {
-	for _, step := range []string{"cutover:locked", "cutover:rename-queued"} {
+	for _, step := range []string{"cutover:locked", "cutover:prepared", "cutover:rename-queued", "cutover:released"} {
 		t.Run(step, func(t *testing.T) {
 			names := []string{"parent", "child"}
 			schema, db, stop := groupTables(t, 5000, true, names...)
@@ -190,6 +191,24 @@ func TestGroupFailsBeforeRename(t *testing.T) {
 				}
 			}
 			checkLoad(t, schema, db, names, stats)
+			// The kept ghost of the child references the parent again, as the child does.
+			rows, err := db.Query("SELECT TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME IN ('child', '_child_gho') ORDER BY TABLE_NAME", schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var refs []string
+			for rows.Next() {
+				var tbl, ref string
+				if err := rows.Scan(&tbl, &ref); err != nil {
+					t.Fatal(err)
+				}
+				refs = append(refs, tbl+"->"+ref)
+			}
+			rows.Close()
+			slices.Sort(refs)
+			if got := strings.Join(refs, ","); got != "_child_gho->parent,child->parent" {
+				t.Errorf("foreign keys %s", got)
+			}
 			if got := tableList(t, db); got != "_child_ghc,_child_gho,_parent_ghc,_parent_gho,child,child_oracle,parent,parent_oracle" {
 				t.Errorf("tables %s", got)
 			}
