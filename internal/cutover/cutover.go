@@ -52,6 +52,18 @@
 // is never blocked longer than about twice that per attempt. A leftover sentry (SentryComment) is
 // recognized and dropped by the next run.
 //
+// # Several tables
+//
+// RunGroup swaps several tables of one schema in one RENAME: all or none. Each table has its own
+// locking session, which locks, catches up and checks it as above; one session B then issues the
+// RENAME of every pair, and the tables are released one by one in the order B takes their locks
+// (schema, then name), each only once B is seen waiting for it in the server's view of metadata
+// locks (locks.go: MariaDB's metadata_lock_info plugin, MySQL's performance_schema). Releasing
+// them at once would let the writes waiting for a table B has not reached yet into its original.
+// Until the last sentry is dropped a failure unlocks the remaining tables with their sentries in
+// place, so the RENAME fails and renames nothing; after it, the RENAME completes. Without the
+// server's lock view RunGroup refuses before locking anything (ErrGroupUnsupported).
+//
 // # The other way
 //
 // The swap is symmetric in its names: swapping the old table back in (a revert) is this same code run
