@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,6 +63,21 @@ func (e *engine) Alter(ctx context.Context, table, alter string, resume bool) er
 	c := e.config(table, alter)
 	c.Resume = resume
 	_, err := migration.Run(ctx, c)
+	return err
+}
+
+func (e *engine) AlterGroup(ctx context.Context, changes []OnlineChange) error {
+	cfgs := make([]migration.Config, len(changes))
+	var names []string
+	for i, ch := range changes {
+		cfgs[i] = e.config(ch.Table, ch.Alter)
+		cfgs[i].Resume = ch.Resume
+		names = append(names, ch.Table)
+	}
+	e.mu.Lock()
+	e.calls = append(e.calls, "group "+strings.Join(names, ","))
+	e.mu.Unlock()
+	_, err := migration.RunGroup(ctx, cfgs)
 	return err
 }
 

@@ -191,13 +191,31 @@ func (w *Workflow) apply(ctx context.Context, mp *MigrationPlan) error {
 	}
 	start := time.Now()
 	took := func() time.Duration { return before + time.Since(start) }
-	for i := range mp.Steps {
+	for i := 0; i < len(mp.Steps); i++ {
 		st := &mp.Steps[i]
 		if err := w.hist.progress(ctx, rank, ran, took(), st.Statement, nil); err != nil {
 			return err
 		}
 		t0 := time.Now()
 		resume := mp.cont != nil && st.Statement == mp.From
+		if group := onlineGroup(mp.Steps[i:]); len(group) > 1 {
+			// Consecutive online ALTERs of different tables are swapped together, in one RENAME.
+			if err := w.runGroup(ctx, group, resume); err != nil {
+				if ctx.Err() != nil {
+					err = fmt.Errorf("interrupted: %w", err)
+				}
+				_ = w.hist.progress(ctx, rank, ran, took(), st.Statement, err)
+				return fmt.Errorf("%s stopped at statements %d to %d (line %d, online, swapped together): %w. The history row says so; no table of the group was swapped unless the error says so. After fixing the cause, run `doppel migrate %s --execute` again to continue from statement %d",
+					f.Name, st.Statement, group[len(group)-1].Statement, st.Line, err, mp.Direction, st.Statement)
+			}
+			ms := time.Since(t0).Milliseconds()
+			for _, g := range group {
+				ran = append(ran, Ran{Statement: g.Statement, Line: g.Line, How: HowOnline, MS: ms})
+			}
+			w.say("  %s statements %d to %d (line %d): online, %d tables swapped together in %s", f.Name, st.Statement, group[len(group)-1].Statement, st.Line, len(group), time.Since(t0).Round(time.Millisecond))
+			i += len(group) - 1
+			continue
+		}
 		run := fmt.Sprintf("%s %s #%d", f.Name, mp.Direction, rank)
 		how, err := w.runStep(ctx, conn, st, run, resume, w.cfg.AllowDataLoss || mp.Direction == "down")
 		if err != nil {
@@ -216,6 +234,38 @@ func (w *Workflow) apply(ctx context.Context, mp *MigrationPlan) error {
 	}
 	w.say("doppel migrate %s: %s done in %s", mp.Direction, f.Name, took().Round(time.Millisecond))
 	return nil
+}
+
+// onlineGroup returns the steps at the start of steps that are ALTERs planned online, each of a
+// table none of the others changes: they run as one group. Fewer than two: no group.
+func onlineGroup(steps []Step) []Step {
+	tables := map[string]bool{}
+	n := 0
+	for _, st := range steps {
+		if st.How != HowOnline || st.stmt.Table == "" || tables[st.stmt.Table] {
+			break
+		}
+		tables[st.stmt.Table] = true
+		n++
+	}
+	return steps[:n]
+}
+
+// runGroup runs a group of online steps with Online.AlterGroup. resume continues the stopped run of
+// the group: each table whose changelog table a stopped run kept resumes from its checkpoint.
+func (w *Workflow) runGroup(ctx context.Context, group []Step, resume bool) error {
+	changes := make([]OnlineChange, len(group))
+	for i, st := range group {
+		changes[i] = OnlineChange{Table: st.stmt.Table, Alter: st.SQL}
+		if resume {
+			ok, err := table.Exists(ctx, w.cfg.DB, w.cfg.Database, table.ChangelogName(st.stmt.Table))
+			if err != nil {
+				return err
+			}
+			changes[i].Resume = ok
+		}
+	}
+	return w.cfg.Online.AlterGroup(ctx, changes)
 }
 
 // runStep runs one statement the way its plan says. A statement planned at its turn is planned now.

@@ -23,6 +23,15 @@ type Online interface {
 	// Alter runs the change. resume continues a stopped run of the same change from its checkpoint
 	// (its ghost and changelog tables are there).
 	Alter(ctx context.Context, table, alter string, resume bool) error
+	// AlterGroup runs the changes of several tables together: copied side by side and swapped in
+	// one RENAME, all of them or none (a script's consecutive online ALTERs of different tables).
+	AlterGroup(ctx context.Context, changes []OnlineChange) error
+}
+
+// OnlineChange is one table's change in an Online.AlterGroup. Resume continues a stopped run of it.
+type OnlineChange struct {
+	Table, Alter string
+	Resume       bool
 }
 
 // Backfiller runs a data statement (UPDATE, INSERT … SELECT) in throttled, checkpointed chunks.

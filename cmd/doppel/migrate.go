@@ -317,6 +317,33 @@ func (e *onlineEngine) Alter(ctx context.Context, table, alter string, resume bo
 	return err
 }
 
+// AlterGroup runs the changes of several tables together (migration.RunGroup): each its own run,
+// swapped in one RENAME. The metrics and the TCP port follow the first table; each table has its
+// own socket (--serve-socket-file, with ".<table>" appended after the first).
+func (e *onlineEngine) AlterGroup(ctx context.Context, changes []workflow.OnlineChange) error {
+	cfgs := make([]migration.Config, len(changes))
+	for i, ch := range changes {
+		c := e.config(ch.Table, ch.Alter)
+		c.Resume = ch.Resume
+		if i > 0 {
+			c.TCPAddr, c.OnProgress = "", nil
+			if e.socketGiven {
+				c.SocketPath += "." + ch.Table
+			}
+		}
+		cfgs[i] = c
+	}
+	if e.metricsAddress != "" {
+		stop, err := serveMetrics(ctx, e.metricsAddress, &cfgs[0])
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	_, err := migration.RunGroup(ctx, cfgs)
+	return err
+}
+
 // backfillEngine runs a migration's backfills (the statements after a -- doppel:backfill line) with
 // package backfill, configured by the same flags as the online steps: the same connection,
 // throttles, chunk sizes and retries. Its checkpoint is the script run's, so an interrupted
