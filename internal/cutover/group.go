@@ -242,23 +242,27 @@ func swapGroup(ctx context.Context, g GroupConfig, ms []Config, view lockView) (
 	}
 	err = eg.Wait()
 	blocked := func() time.Duration { return time.Since(lockedAt) }
-	// fail undoes what the attempt did to the members not yet released and unlocks them; their
-	// sentries stay until the deferred clean-up, so a queued RENAME fails on the first of them.
-	fail := func(err error) (time.Duration, error) {
+	// unlockAll undoes, under their locks, the locked preparations of the members not yet released
+	// and unlocks them. Their sentries stay until the deferred clean-up, so a RENAME that was issued
+	// fails on the first of them and renames nothing. undoAll then undoes the preparations, once the
+	// RENAME (if issued) has ended: the tables are the originals again.
+	unlockAll := func(err error) error {
 		for _, m := range members {
-			if m.released {
-				err = undoMember(ctx, m, err)
-				continue
-			}
 			if m.locked {
 				err = undoLockedMember(ctx, m, err)
 				_, _ = m.a.ExecContext(context.WithoutCancel(ctx), "UNLOCK TABLES")
 				m.locked = false
 			}
+		}
+		return err
+	}
+	undoAll := func(err error) error {
+		for _, m := range members {
 			err = undoMember(ctx, m, err)
 		}
-		return blocked(), err
+		return err
 	}
+	fail := func(err error) (time.Duration, error) { return blocked(), undoAll(unlockAll(err)) }
 	if err != nil {
 		return fail(err)
 	}
@@ -301,18 +305,25 @@ func swapGroup(ctx context.Context, g GroupConfig, ms []Config, view lockView) (
 		_, err := b.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+strings.Join(renames, ", "))
 		renamed <- err
 	}()
+	// failQueued ends an attempt that failed after the RENAME was issued.
+	failQueued := func(err error) (time.Duration, error) {
+		err = unlockAll(err)
+		if rerr := <-renamed; rerr == nil {
+			// Cannot happen while a sentry exists (a DROP that reported an error but ran?): the swap
+			// is complete, and what was prepared for it stays.
+			g.Logger.Error("the group's RENAME succeeded although the attempt failed; the tables are swapped", zap.Error(err))
+			for _, m := range members {
+				m.sentryDropped = true
+			}
+			return blocked(), nil
+		}
+		return blocked(), undoAll(err)
+	}
 	schema := ms[0].Schema
 	for left := len(members); left > 0; left-- {
 		m, err := waitHeldAt(ctx, g, view, bID, schema, keys, owner, renamed)
 		if err != nil {
-			err = fmt.Errorf("releasing the tables one by one behind the RENAME: %w", err)
-			res, ferr := fail(err)
-			if rerr := <-renamed; rerr == nil {
-				// Cannot happen while a sentry exists; if it did, the swap is complete.
-				g.Logger.Error("the group's RENAME succeeded although the attempt failed", zap.Error(ferr))
-				return res, nil
-			}
-			return res, ferr
+			return failQueued(fmt.Errorf("releasing the tables one by one behind the RENAME: %w", err))
 		}
 		if left == len(members) {
 			one.failpoint("rename-queued")
@@ -322,11 +333,7 @@ func swapGroup(ctx context.Context, g GroupConfig, ms []Config, view lockView) (
 		// doppel die now.
 		_, dropErr := m.a.ExecContext(context.WithoutCancel(ctx), "DROP TABLE "+m.sentry)
 		if dropErr != nil {
-			res, ferr := fail(fmt.Errorf("dropping the cut-over sentry %s: %w", m.sentry, dropErr))
-			if rerr := <-renamed; rerr == nil {
-				return res, nil
-			}
-			return res, ferr
+			return failQueued(fmt.Errorf("dropping the cut-over sentry %s: %w", m.sentry, dropErr))
 		}
 		m.sentryDropped = true
 		if left == 1 {
@@ -340,8 +347,8 @@ func swapGroup(ctx context.Context, g GroupConfig, ms []Config, view lockView) (
 	}
 	took := blocked()
 	if err := <-renamed; err != nil {
-		_, ferr := fail(fmt.Errorf("renaming the tables: %w", err))
-		return took, ferr
+		// Someone killed the RENAME after the last sentry went: nothing was renamed.
+		return took, undoAll(fmt.Errorf("renaming the tables: %w", err))
 	}
 	g.Logger.Info("tables swapped together", zap.Int("tables", len(members)), zap.Duration("blocked", took))
 	return took, nil
