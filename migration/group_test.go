@@ -192,20 +192,7 @@ func TestGroupFailsBeforeRename(t *testing.T) {
 			}
 			checkLoad(t, schema, db, names, stats)
 			// The kept ghost of the child references the parent again, as the child does.
-			rows, err := db.Query("SELECT TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME IN ('child', '_child_gho') ORDER BY TABLE_NAME", schema)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var refs []string
-			for rows.Next() {
-				var tbl, ref string
-				if err := rows.Scan(&tbl, &ref); err != nil {
-					t.Fatal(err)
-				}
-				refs = append(refs, tbl+"->"+ref)
-			}
-			rows.Close()
-			slices.Sort(refs)
+			refs := foreignKeyRefs(t, db, schema)
 			if got := strings.Join(refs, ","); got != "_child_gho->parent,child->parent" {
 				t.Errorf("foreign keys %s", got)
 			}
@@ -214,6 +201,29 @@ func TestGroupFailsBeforeRename(t *testing.T) {
 			}
 		})
 	}
+}
+
+// foreignKeyRefs lists the foreign keys of child and _child_gho as "table->referenced", sorted.
+func foreignKeyRefs(t *testing.T, db *sql.DB, schema string) []string {
+	t.Helper()
+	rows, err := db.Query("SELECT TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME IN ('child', '_child_gho')", schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var refs []string
+	for rows.Next() {
+		var tbl, ref string
+		if err := rows.Scan(&tbl, &ref); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, tbl+"->"+ref)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(refs)
+	return refs
 }
 
 // TestGroupForeignKey migrates a parent and its child (child.parent_id references parent.id, ON
