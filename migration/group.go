@@ -32,10 +32,9 @@ func RunGroup(ctx context.Context, cfgs []Config) ([]*Result, error) {
 	if err := checkGroup(cfgs); err != nil {
 		return nil, &refusal{msg: err.Error()}
 	}
-	if cfgs[0].Execute {
-		if err := checkGroupServer(ctx, cfgs); err != nil {
-			return nil, err
-		}
+	// Read-only: a dry run says as well that the server cannot swap the tables together.
+	if err := checkGroupServer(ctx, cfgs); err != nil {
+		return nil, err
 	}
 	g := &groupSwap{n: len(cfgs), schema: cfgs[0].Database, ghosts: map[string]string{}, arrived: make([]*run, len(cfgs)), members: make([]cutover.Config, len(cfgs)),
 		full: make(chan struct{}), done: make(chan struct{}), aborted: make(chan struct{})}
