@@ -2,6 +2,7 @@ package migration
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -151,21 +152,34 @@ func (r *run) cutOver(ctx context.Context, cfg cutover.Config) (cutover.Result, 
 	for _, f := range referencing {
 		cfg.ReadLock = cfg.ReadLock || (f.Table != r.cfg.Table && r.group.swapped(f.Schema, f.Table))
 	}
-	prepare, undo := cfg.Prepare, cfg.Undo
-	cfg.Prepare = func(ctx context.Context) error {
-		if prepare != nil {
-			if err := prepare(ctx); err != nil {
-				return err
-			}
-		}
-		return r.repointGhost(ctx, true)
+	// The ghost's constraints to re-point are read now, not under the lock: only doppel changes them.
+	declared, _, err := fkeys.Read(ctx, r.s.primary, r.cfg.Database, r.p.names.ghost)
+	if err != nil {
+		return cutover.Result{}, fmt.Errorf("reading the foreign keys of the ghost table: %w", err)
 	}
-	cfg.Undo = func(ctx context.Context) error {
-		err := r.repointGhost(ctx, false)
-		if undo != nil {
-			err = errors.Join(err, undo(ctx))
+	var repoint []fkeys.FK
+	for _, f := range declared {
+		if f.RefSchema == r.group.schema && f.RefTable != r.cfg.Table && r.group.ghosts[f.RefTable] != "" {
+			repoint = append(repoint, f)
 		}
-		return err
+	}
+	if len(repoint) > 0 {
+		prepare, undo := cfg.Prepare, cfg.Undo
+		cfg.Prepare = func(ctx context.Context) error {
+			if prepare != nil {
+				if err := prepare(ctx); err != nil {
+					return err
+				}
+			}
+			return r.repointGhost(ctx, repoint, true)
+		}
+		cfg.Undo = func(ctx context.Context) error {
+			err := r.repointGhost(ctx, repoint, false)
+			if undo != nil {
+				err = errors.Join(err, undo(ctx))
+			}
+			return err
+		}
 	}
 	return r.group.swap(ctx, r, cfg)
 }
@@ -183,40 +197,37 @@ func (g *groupSwap) swapped(schema, name string) bool {
 	return false
 }
 
-// repointGhost makes the foreign keys of r's ghost that reference another table of the group
-// reference that table's ghost instead (toGhosts), or the table again (!toGhosts, the undo of a
-// failed attempt). It runs under the group's locks, after every table caught up, when nothing is
-// replayed into the ghosts any more: the RENAME then carries each constraint along, so the new
-// child references the new parent, and the old child the old parent. In place, foreign_key_checks
-// off: the parent's ghost holds the parent's rows.
-func (r *run) repointGhost(ctx context.Context, toGhosts bool) error {
+// repointGhost makes the foreign keys fs of r's ghost, which reference other tables of the group,
+// reference those tables' ghosts instead (toGhosts), or the tables again (!toGhosts, the undo of a
+// failed attempt, which looks at where each constraint points now). It runs under the group's
+// locks, after every table caught up, when nothing is replayed into the ghosts any more: the RENAME
+// then carries each constraint along, so the new child references the new parent, and the old
+// child the old parent. In place, foreign_key_checks off: the parent's ghost holds the parent's rows.
+func (r *run) repointGhost(ctx context.Context, fs []fkeys.FK, toGhosts bool) error {
 	conn, err := r.s.primary.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	declared, _, err := fkeys.Read(ctx, conn, r.cfg.Database, r.p.names.ghost)
-	if err != nil {
-		return fmt.Errorf("reading the foreign keys of the ghost table: %w", err)
-	}
 	return withoutFKChecks(ctx, conn, func() error {
-		for _, f := range declared {
-			if f.RefSchema != r.group.schema || f.RefTable == r.cfg.Table {
-				continue
-			}
-			to := ""
-			for t, ghost := range r.group.ghosts {
-				switch {
-				case toGhosts && f.RefTable == t:
-					to = ghost
-				case !toGhosts && f.RefTable == ghost:
-					to = t
+		for _, f := range fs {
+			to, stmts := r.group.ghosts[f.RefTable], f.Repoint(r.group.ghosts[f.RefTable])
+			if !toGhosts {
+				var ref sql.NullString
+				err := conn.QueryRowContext(ctx, `SELECT REFERENCED_TABLE_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS
+					WHERE CONSTRAINT_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = ?`, f.Schema, f.Table, f.Name).Scan(&ref)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
+					return fmt.Errorf("reading where foreign key %s points: %w: %w", f, err, cutover.ErrAbort)
+				}
+				if ref.Valid && ref.String == f.RefTable {
+					continue
+				}
+				to, stmts = f.RefTable, f.Repoint(f.RefTable)
+				if !ref.Valid {
+					stmts = stmts[1:] // dropped, not added again
 				}
 			}
-			if to == "" {
-				continue
-			}
-			for _, stmt := range f.Repoint(to) {
+			for _, stmt := range stmts {
 				if _, err := conn.ExecContext(ctx, stmt); err != nil {
 					if toGhosts {
 						return fmt.Errorf("pointing foreign key %s at %s for the group's swap: %w", f, to, err)
