@@ -357,7 +357,7 @@ func swapGroup(ctx context.Context, g GroupConfig, ms []Config, view lockView) (
 // waitHeldAt waits until the RENAME (session bID) is seen waiting for a key a locked member holds,
 // and returns that member.
 func waitHeldAt(ctx context.Context, g GroupConfig, view lockView, bID int64, schema string, keys []lockKey,
-	owner map[lockKey]*groupMember, renamed <-chan error) (*groupMember, error) {
+	owner map[lockKey]*groupMember, renamed chan error) (*groupMember, error) {
 	deadline := time.Now().Add(g.LockTimeout)
 	for {
 		onSchema, held, err := view.held(ctx, g.DB, bID, schema)
@@ -380,7 +380,11 @@ func waitHeldAt(ctx context.Context, g GroupConfig, view lockView, bID int64, sc
 		}
 		select {
 		case err := <-renamed:
-			return nil, fmt.Errorf("the RENAME did not wait for the locks: %w", err)
+			renamed <- err // for the caller, who waits for the RENAME's outcome
+			if err == nil {
+				return nil, errors.New("the RENAME completed while tables were still locked")
+			}
+			return nil, fmt.Errorf("the RENAME failed: %w", err)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(2 * time.Millisecond):

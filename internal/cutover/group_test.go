@@ -248,3 +248,41 @@ func TestGroupRefusedWithoutLockInfo(t *testing.T) {
 		t.Errorf("tables %s", got)
 	}
 }
+
+// TestGroupRenameKilled kills the group's RENAME while it waits for the first table: the attempt
+// fails, nothing is renamed, and the next attempt swaps.
+func TestGroupRenameKilled(t *testing.T) {
+	db, g := groupSetup(t, "a", "b")
+	killed := false
+	g.Failpoint = func(step string) {
+		if step != "rename-queued" || killed {
+			return
+		}
+		killed = true
+		var id int64
+		if err := db.QueryRow("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%'").Scan(&id); err != nil {
+			t.Errorf("finding the RENAME: %v", err)
+			return
+		}
+		if _, err := db.Exec(fmt.Sprintf("KILL QUERY %d", id)); err != nil {
+			t.Errorf("killing the RENAME: %v", err)
+		}
+	}
+	g.Backoff = func(int) time.Duration { return 10 * time.Millisecond }
+	var failed []error
+	g.OnAttempt = func(_ time.Duration, err error) {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	res, err := RunGroup(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != 1 || res[0].Attempts != 2 {
+		t.Fatalf("failed attempts %v, result %+v", failed, res)
+	}
+	t.Logf("the first attempt: %v", failed[0])
+	tableHolds(t, db, "a", "ghost")
+	tableHolds(t, db, "_b_del", "orig")
+}
