@@ -54,6 +54,17 @@ func TestGroupedOnlineSteps(t *testing.T) {
 	eng := &engine{database: database}
 	configure := func(c *Config) { c.Online, c.OnlineThreshold = eng, 1 }
 	w, out := open(ctx, t, database, dir, configure)
+	p, err := w.PlanUp(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report strings.Builder
+	if err := p.WriteText(&report); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(report.String(), "1 to 2: online ALTERs of different tables, copied side by side and swapped together in one RENAME") {
+		t.Errorf("the plan does not say the ALTERs are swapped together:\n%s", report.String())
+	}
 	if _, err := w.Up(ctx, 0); err != nil {
 		t.Fatalf("up: %v\n%s", err, out)
 	}

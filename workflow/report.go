@@ -60,6 +60,12 @@ func (p *Plan) WriteText(w io.Writer) error {
 				pf("       %s", f)
 			}
 		}
+		for i := 0; i < len(mp.Steps); i++ {
+			if g := onlineGroup(mp.Steps[i:]); len(g) > 1 {
+				pf("    %d to %d: online ALTERs of different tables, copied side by side and swapped together in one RENAME", g[0].Statement, g[len(g)-1].Statement)
+				i += len(g) - 1
+			}
+		}
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("writing the plan: %w", err)
