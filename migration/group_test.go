@@ -304,3 +304,49 @@ func TestCheckGroup(t *testing.T) {
 		t.Error("a group of one table accepted")
 	}
 }
+
+// TestGroupResume interrupts a group in the middle of its copies and runs it again with --resume:
+// each table continues from its checkpoint, both are swapped together, equal to their oracles.
+func TestGroupResume(t *testing.T) {
+	names := []string{"parent", "child"}
+	schema, db, stop := groupTables(t, 40000, false, names...)
+	alters := map[string]string{"parent": "ADD COLUMN version INT NOT NULL DEFAULT 1", "child": "ADD COLUMN parent_version INT NULL"}
+	cfgs := groupConfigs(t, schema, alters, names...)
+	for i := range cfgs {
+		cfgs[i].ChunkSize, cfgs[i].ChunkTarget = 500, 0
+	}
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	go func() {
+		for ctx.Err() == nil {
+			var n int64
+			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM _child_gho").Scan(&n); err == nil && n > 10000 {
+				interrupt()
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	if _, err := RunGroup(ctx, cfgs); err == nil {
+		t.Fatal("the interrupted group swapped")
+	}
+	cfgs = groupConfigs(t, schema, alters, names...)
+	for i := range cfgs {
+		cfgs[i].Resume = true
+	}
+	res, err := RunGroup(context.Background(), cfgs)
+	stats := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.RowsCopied >= 40000 {
+			t.Errorf("%s: %d rows copied by the resumed run: it did not continue from its checkpoint", names[i], r.RowsCopied)
+		}
+		t.Logf("%s: the resumed run copied %d rows", names[i], r.RowsCopied)
+	}
+	checkLoad(t, schema, db, names, stats)
+	if !strings.Contains(showCreate(t, db, "parent"), "`version`") || !strings.Contains(showCreate(t, db, "child"), "`parent_version`") {
+		t.Error("the altered tables are not in place")
+	}
+}
