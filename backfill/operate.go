@@ -64,7 +64,9 @@ func (b *backfill) handlers() control.Handlers {
 			th.SetUserThrottle(false)
 			return "operator throttle lifted", nil
 		},
-		Unpostpone: func() (string, error) { return "", errNotHere("cut-over") },
+		Unpostpone:      func() (string, error) { return "", errNotHere("cut-over") },
+		Revert:          func() (string, error) { return "", errNotHere("revert window") },
+		EndRevertWindow: func() (string, error) { return "", errNotHere("revert window") },
 		Panic: func() (string, error) {
 			b.log.Warn("panic command received: stopping the backfill after the chunk in flight; --resume continues it")
 			b.abort(ErrPanic)

@@ -471,7 +471,8 @@ func settle(ctx context.Context, cfg Config) error {
 const settleTimeout = time.Minute
 
 // waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME.
-func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error) error {
+// When the RENAME ends first, its outcome is put back on renamed for the caller, who waits for it.
+func waitQueued(ctx context.Context, cfg Config, bID int64, renamed chan error) error {
 	deadline := time.Now().Add(cfg.LockTimeout)
 	for {
 		var state sql.NullString
@@ -485,6 +486,7 @@ func waitQueued(ctx context.Context, cfg Config, bID int64, renamed <-chan error
 		select {
 		case err := <-renamed:
 			// The RENAME ended while the lock is held: it cannot have succeeded.
+			renamed <- err
 			return fmt.Errorf("the RENAME did not wait for the lock: %w", err)
 		case <-ctx.Done():
 			return ctx.Err()

@@ -420,3 +420,25 @@ func TestPrepareLockedRepointsChildren(t *testing.T) {
 		t.Errorf("%d child rows (%v) of a deleted parent of the new t, want the delete to cascade", n, err)
 	}
 }
+
+// TestRenameEndedBeforeQueued: a RENAME that ends before it is seen waiting (killed, or failed)
+// ends the attempt, and its outcome stays for the attempt, which waits for it after unlocking: it
+// used to be taken by waitQueued, and the attempt then waited for it forever.
+func TestRenameEndedBeforeQueued(t *testing.T) {
+	_, cfg := setup(t)
+	killed := errors.New("query execution was interrupted")
+	renamed := make(chan error, 1)
+	renamed <- killed
+	err := waitQueued(context.Background(), cfg, -1, renamed) // no session -1: never seen waiting
+	if err == nil || !errors.Is(err, killed) {
+		t.Fatalf("waitQueued: %v, want the RENAME's own error", err)
+	}
+	select {
+	case got := <-renamed:
+		if !errors.Is(got, killed) {
+			t.Fatalf("the RENAME's outcome for the attempt is %v, want %v", got, killed)
+		}
+	default:
+		t.Fatal("waitQueued kept the RENAME's outcome: the attempt would wait for it forever")
+	}
+}
