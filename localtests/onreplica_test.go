@@ -75,7 +75,8 @@ func TestOnReplica(t *testing.T) {
 			}
 			switch mode {
 			case "--test-on-replica":
-				if !strings.Contains(string(out), "rehearsal done") || !strings.Contains(string(out), "replication is stopped") {
+				if !strings.Contains(string(out), "rehearsal done") || !strings.Contains(string(out), "replication is stopped") ||
+					!strings.Contains(string(out), "rehearsal report (what the run on the primary will cost): copy ") || !strings.Contains(string(out), "peak replica lag") {
 					t.Errorf("no rehearsal report:\n%s", tail(string(out)))
 				}
 				if running := sqlThreadRunning(t, replicaAdmin); running {

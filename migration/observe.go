@@ -140,6 +140,9 @@ func (r *run) observe(ctx context.Context) error {
 			r.rate.add(now, r.copier.RowsCopied())
 		}
 		p := r.snapshot()
+		if int64(p.Lag) > r.peakLag.Load() {
+			r.peakLag.Store(int64(p.Lag)) // only this loop writes it
+		}
 		if r.cfg.OnProgress != nil {
 			r.cfg.OnProgress(p)
 		}

@@ -355,6 +355,7 @@ func (r *run) cleanUp(ctx context.Context) error {
 	r.result = &Result{
 		RowsCopied:     r.copier.RowsCopied(),
 		ChangesApplied: r.applier.Applied(),
+		PeakLag:        time.Duration(r.peakLag.Load()),
 		RowsRecopied:   r.applier.Recopied(),
 		CutOver:        r.cutover,
 		Verified:       r.verified,

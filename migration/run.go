@@ -33,6 +33,9 @@ type Result struct {
 	Instant        bool
 	RowsCopied     int64
 	ChangesApplied int64
+	// PeakLag is the largest replica lag the throttler measured during the run (sampled every
+	// second): what the run cost the replicas, or with --test-on-replica the rehearsed replica.
+	PeakLag time.Duration
 	// RowsRecopied are replayed rows re-copied from the original because their parent row was gone
 	// (the ghost's foreign key refused the logged image: the parent's cascade had reached the row).
 	RowsRecopied int64
@@ -196,6 +199,7 @@ type progress struct {
 	rate      rateMeter    // the recent copy rate
 	rows      atomic.Int64 // the original's rows: the server's estimate, or counted (--exact-rowcount)
 	binlogLag atomic.Int64 // the apply loop's lag behind the primary, in ns, from heartbeats
+	peakLag   atomic.Int64 // the largest replica lag sampled, in ns (Result.PeakLag)
 }
 
 func newRun(cfg *Config, hk *hooks.Hooks) *run {

@@ -189,6 +189,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "doppel: phases: %s.\n", phaseTimes(res.Phases))
 	if rh := res.Rehearsal; rh != nil {
+		fmt.Fprintf(stdout, "doppel: rehearsal report (what the run on the primary will cost): %s\n", rehearsalReport(res))
 		fmt.Fprintf(stdout, "doppel: rehearsal done: the tables were swapped and swapped back; %s is the original, %s the migrated table.\n",
 			sqlbuild.QualifiedName(cfg.Database, cfg.Table), sqlbuild.QualifiedName(cfg.Database, rh.Migrated))
 		if rh.ReplicationStopped {
@@ -232,4 +233,27 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return errors.New(unknownFlag(fs, name))
 	}
 	return fmt.Errorf("doppel: %s (doppel --help lists every flag)", strings.Replace(err.Error(), " -", " --", 1))
+}
+
+// rehearsalReport sums up a --test-on-replica run in one line: the copy's time and rate, the
+// rehearsed replica's peak lag, the changes replayed, the verification and the cut-over's blocked
+// time.
+func rehearsalReport(res *migration.Result) string {
+	var copyTime time.Duration
+	for _, p := range res.Phases {
+		if p.Phase == "copy" {
+			copyTime += p.Duration
+		}
+	}
+	rate := "-"
+	if copyTime > 0 {
+		rate = fmt.Sprintf("%.0f rows/s", float64(res.RowsCopied)/copyTime.Seconds())
+	}
+	verified := "not verified (--checksum=false)"
+	if v := res.Verified; v != nil {
+		verified = fmt.Sprintf("verified equal (%d rows, %d chunks re-copied)", v.Rows, v.Repaired)
+	}
+	return fmt.Sprintf("copy %d rows in %s (%s); peak replica lag %s; %d changes replayed; %s; cut-over blocked %s",
+		res.RowsCopied, copyTime.Round(time.Millisecond), rate, res.PeakLag.Round(time.Millisecond),
+		res.ChangesApplied, verified, res.CutOver.Blocked.Round(time.Millisecond))
 }
