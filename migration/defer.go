@@ -13,6 +13,101 @@ import (
 	"github.com/doppel-sql/doppel/table"
 )
 
+// IndexDeferral is --defer-secondary-indexes: when the ghost's plain secondary indexes are left out
+// of the copy and built once after it.
+type IndexDeferral int
+
+const (
+	// DeferWithoutReplicas, the default, defers only when no replica replays what doppel writes:
+	// a replica replays the deferred build as one statement after the primary, and lags by its
+	// whole duration whatever --max-lag-millis says.
+	DeferWithoutReplicas IndexDeferral = iota
+	// DeferAlways is --defer-secondary-indexes: the operator accepts the replicas' lag, which
+	// doppel estimates before it runs.
+	DeferAlways
+	// DeferNever is --defer-secondary-indexes=false: every index is kept during the copy.
+	DeferNever
+)
+
+// buildNsPerEntry is about how long a deferred build takes per row and index, measured by make
+// bench on a 2-core machine (MariaDB 10.11, sysbench rows, production durability: 1,000,000 rows
+// and two indexes in about 2.6 s). A replica replays the build in at least that long after the
+// primary finished it: the estimate of the lag it causes.
+const buildNsPerEntry = 1300
+
+// buildEstimate is about how long building indexes indexes over rows rows takes.
+func buildEstimate(rows int64, indexes int) time.Duration {
+	return time.Duration(rows*int64(indexes)*buildNsPerEntry) * time.Nanosecond
+}
+
+// findReplicas names the replicas that replay what doppel writes on the primary: the replica doppel
+// inspects, the --throttle-control-replicas, and the binlog dump threads the primary serves (seen
+// with the PROCESS privilege; SHOW SLAVE HOSTS too). Empty when there are none.
+func (r *run) findReplicas(ctx context.Context) string {
+	var found []string
+	if r.s.replicaMode {
+		found = append(found, r.s.inspectCfg.Addr())
+	}
+	if list := r.throttle.ControlReplicas(); list != "" {
+		found = append(found, list)
+	}
+	var dumps int
+	// A binlog reader that is not a replica (another migration tool's) counts too: better to keep
+	// the indexes than to guess wrong.
+	if err := r.s.primary.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'").Scan(&dumps); err == nil && dumps > 0 && len(found) == 0 {
+		found = append(found, fmt.Sprintf("%d binlog dump thread(s) on the primary", dumps))
+	}
+	return strings.Join(found, ", ")
+}
+
+// planDeferral decides, before anything is created, whether the ghost's plain secondary indexes are
+// deferred, and says so in the plan, with the replicas' lag a deferred build will cause.
+func (r *run) planDeferral(ctx context.Context) {
+	replicas := r.findReplicas(ctx)
+	entries := deferrableIndexes(r.p.probed, r.p.orig)
+	estimate := buildEstimate(r.p.rows, entries).Round(100 * time.Millisecond)
+	mode := r.cfg.DeferIndexes
+	r.deferPlanned = mode == DeferAlways || mode == DeferWithoutReplicas && replicas == ""
+	var line string
+	switch {
+	case entries == 0:
+		r.deferPlanned = false
+		line = "no plain secondary index to defer: every index is maintained during the copy"
+	case mode == DeferNever:
+		line = "kept during the copy (--defer-secondary-indexes=false)"
+	case !r.deferPlanned:
+		line = fmt.Sprintf("kept during the copy: replicas replay what doppel writes (%s), and a deferred build is one statement each replays after the primary, which no throttle can bound. --defer-secondary-indexes defers them anyway: about %s of replica lag (%d index(es) over about %d rows)",
+			replicas, estimate, entries, r.p.rows)
+	case replicas == "":
+		line = fmt.Sprintf("%d deferred: built once after the copy, about %s; no replica found to replay the build", entries, estimate)
+	default:
+		line = fmt.Sprintf("%d deferred (--defer-secondary-indexes): each replica (%s) replays the build as one statement after the primary and lags about %s then, beyond --max-lag-millis; the cut-over waits for it",
+			entries, replicas, estimate)
+		r.log().Warn("deferred index build: replicas will lag", zap.String("replicas", replicas), zap.Duration("estimated_lag", estimate))
+	}
+	if !r.deferPlanned && mode == DeferWithoutReplicas && entries > 0 {
+		r.log().Info("secondary indexes kept during the copy: replicas would replay a deferred build in one statement",
+			zap.String("replicas", replicas), zap.Duration("estimated_lag_if_deferred", estimate))
+	}
+	r.indexPlan = line
+}
+
+// deferrableIndexes counts the plain secondary indexes of the altered table (the probe's, else the
+// original's): non-unique BTREE indexes on columns.
+func deferrableIndexes(probed, orig *table.Table) int {
+	t := probed
+	if t == nil {
+		t = orig
+	}
+	n := 0
+	for _, ix := range t.Indexes {
+		if !ix.IsPrimary() && !ix.Unique && !ix.Expression && strings.EqualFold(ix.Kind, "BTREE") && len(ix.Columns) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // deferral is the ghost's plain secondary indexes, dropped for the copy and added back after it.
 // Maintaining every index for every copied row is most of a copy's cost; building an index once,
 // over the finished table, is far cheaper. Unique keys stay: they decide which rows the copy and
@@ -28,7 +123,7 @@ type deferral struct {
 // nothing: indexes are dropped, added back, and the table definitions compared. An index doppel
 // cannot rebuild exactly (an attribute it does not know) keeps the ghost as it was.
 func (r *run) deferIndexes(ctx context.Context) error {
-	if !r.cfg.DeferSecondaryIndexes {
+	if !r.deferPlanned {
 		return nil
 	}
 	// Indexes are added back in the order the server keeps them, so the table comes back the same.
@@ -101,7 +196,8 @@ func (r *run) addDeferredIndexes(ctx context.Context) error {
 			missing, adds = append(missing, name), append(adds, d.adds[i])
 		}
 	}
-	r.log().Info("adding the deferred indexes", zap.Strings("indexes", missing))
+	r.log().Info("adding the deferred indexes", zap.Strings("indexes", missing),
+		zap.Duration("estimated", buildEstimate(r.copier.RowsCopied(), len(missing)).Round(100*time.Millisecond)))
 	ghost := sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost)
 	if len(adds) > 0 {
 		if _, err := r.s.primary.ExecContext(ctx, "ALTER TABLE "+ghost+" "+strings.Join(adds, ", ")+", ALGORITHM=INPLACE, LOCK=NONE"); err != nil {

@@ -709,13 +709,17 @@ func TestAttemptInstantDDLIsBounded(t *testing.T) {
 // TestDeferredIndexes: the plain secondary indexes are built after the copy and the table comes out
 // exactly as a native ALTER makes it; an index doppel cannot rebuild exactly stays during the copy.
 func TestDeferredIndexes(t *testing.T) {
+	const plain = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL, " +
+		"KEY k_v (v(5) DESC, n) COMMENT 'it''s a prefix', UNIQUE KEY u_v (v), KEY k_n (n))"
 	for _, tc := range []struct {
 		name, create, log string
+		mode              IndexDeferral
 	}{
-		{"rebuilt exactly", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL, " +
-			"KEY k_v (v(5) DESC, n) COMMENT 'it''s a prefix', UNIQUE KEY u_v (v), KEY k_n (n))", "secondary indexes deferred"},
+		{"rebuilt exactly", plain, "secondary indexes deferred", DeferAlways},
 		{"ignored index kept", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL, KEY k_n (n) IGNORED)",
-			"copying with every index"},
+			"copying with every index", DeferAlways},
+		// The sandbox's primary has a replica: by default the indexes are kept during the copy.
+		{"kept with a replica", plain, "secondary indexes kept during the copy", DeferWithoutReplicas},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := sb.NewDatabase(t)
@@ -736,6 +740,7 @@ func TestDeferredIndexes(t *testing.T) {
 			core, logs := observer.New(zap.InfoLevel)
 			cfg := testConfig(name, alter)
 			cfg.Logger = zap.New(core)
+			cfg.DeferIndexes = tc.mode
 			if _, err := Run(ctx, cfg); err != nil {
 				t.Fatal(err)
 			}

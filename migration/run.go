@@ -115,6 +115,10 @@ type run struct {
 	ghost    *table.Table
 	created  []string  // tables this run created, dropped again if it fails before the swap
 	deferred *deferral // secondary indexes added after the copy
+	// deferPlanned and indexPlan: whether the check decided to defer the secondary indexes, and
+	// what the plan says about it (defer.go).
+	deferPlanned bool
+	indexPlan    string
 
 	pipeline
 	tunables

@@ -62,7 +62,7 @@ type options struct {
 	removeTriggerSuffix  bool
 	chunkTargetMillis    int
 	copyWorkers          int
-	deferIndexes         bool
+	deferIndexes         migration.IndexDeferral
 	checkpoint, resume   bool
 	gtid                 bool
 	checksum             bool
@@ -131,7 +131,8 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "the largest copy chunk, in rows (10-100000); chunks are sized to --chunk-target-ms up to it")
 	fs.IntVar(&o.chunkTargetMillis, "chunk-target-ms", int(d.ChunkTarget/time.Millisecond), "size copy chunks to take about this long (0-10000; 0: always --chunk-size rows)")
 	fs.IntVar(&o.copyWorkers, "copy-workers", 0, "chunks copied in parallel (0-64; 0: sized to the server)")
-	fs.BoolVar(&o.deferIndexes, "defer-secondary-indexes", d.DeferSecondaryIndexes, "copy without the plain secondary indexes and build them once after the copy (=false to keep them during the copy)")
+	o.deferIndexes = d.DeferIndexes
+	fs.Var(deferFlag{&o.deferIndexes}, "defer-secondary-indexes", "copy without the plain secondary indexes and build them once after the copy, though replicas then lag by the build (=false: keep them during the copy; unset: defer only when no replica replays the build)")
 	fs.Int64Var(&o.dmlBatchSize, "dml-batch-size", d.DMLBatchSize, "binlog row changes replayed per transaction (1-10000)")
 	fs.BoolVar(&o.dropGhost, "initially-drop-ghost-table", false, "drop a ghost (_T_gho) and changelog (_T_ghc) table left by an earlier run")
 	fs.BoolVar(&o.dropOld, "initially-drop-old-table", false, "drop an old table (_T_del) left by an earlier run")
@@ -249,7 +250,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.DMLBatchSize = rc.whole("dml-batch-size", o.dmlBatchSize, 1, migration.MaxDMLBatchSize, c.DMLBatchSize, "")
 	c.ChunkTarget = ms("chunk-target-ms", o.chunkTargetMillis, 0, migration.MaxChunkTarget, c.ChunkTarget, "0: always --chunk-size rows")
 	c.CopyWorkers = int(rc.whole("copy-workers", int64(o.copyWorkers), 0, migration.MaxCopyWorkers, 0, "0: sized to the server"))
-	c.DeferSecondaryIndexes = o.deferIndexes
+	c.DeferIndexes = o.deferIndexes
 	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
 	c.GTID = o.gtid
 	c.Checksum = o.checksum
@@ -433,6 +434,38 @@ func (o *options) applyOsc(osc map[string]string, set map[string]bool) error {
 	}
 	if v, ok := osc["max-load"]; ok && !set["max-load"] {
 		o.maxLoad = v
+	}
+	return nil
+}
+
+// deferFlag is --defer-secondary-indexes, a boolean flag with a third state, unset: doppel then
+// defers only when no replica replays the build.
+type deferFlag struct{ mode *migration.IndexDeferral }
+
+func (f deferFlag) IsBoolFlag() bool { return true }
+
+func (f deferFlag) String() string {
+	if f.mode == nil {
+		return ""
+	}
+	switch *f.mode {
+	case migration.DeferAlways:
+		return "true"
+	case migration.DeferNever:
+		return "false"
+	default:
+		return ""
+	}
+}
+
+func (f deferFlag) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*f.mode = migration.DeferNever
+	if on {
+		*f.mode = migration.DeferAlways
 	}
 	return nil
 }
