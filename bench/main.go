@@ -23,6 +23,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -53,6 +54,7 @@ type options struct {
 	extra      string
 	durable    bool
 	runs       string
+	variants   string
 }
 
 // allRuns are the measurements --runs chooses from, in the order they run.
@@ -72,6 +74,7 @@ func main() {
 	flag.DurationVar(&o.settle, "load-phase", 10*time.Second, "how long the load runs before and after the migration")
 	flag.StringVar(&o.extra, "doppel-args", "", "more doppel flags for every doppel run, space-separated")
 	flag.BoolVar(&o.durable, "durable", true, "production durability: innodb_flush_log_at_trx_commit=1, sync_binlog=1 (=false: 2 and 0, which flatter a chunked copy)")
+	flag.StringVar(&o.variants, "doppel-variants", "", "more idle doppel runs after the default one, each with its own flags: \"--chunk-target-ms=500;--copy-workers=2\"")
 	flag.StringVar(&o.runs, "runs", strings.Join(allRuns, ","), "the measurements to make, of "+strings.Join(allRuns, ","))
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -212,7 +215,7 @@ func (b *bench) loadBase(ctx context.Context, name string, rows int) error {
 	if err := loadgen.CreateSysbench(ctx, b.db, b.sb.Flavor.Name(), name, rows); err != nil {
 		return err
 	}
-	if err := b.sb.WaitReplica(ctx); err != nil {
+	if err := b.waitReplica(ctx); err != nil {
 		return err
 	}
 	b.base, b.rows = name, rows
@@ -245,8 +248,16 @@ func (b *bench) sideBySide(ctx context.Context, runs map[string]bool) ([]Result,
 			err = add(b.floor(ctx, 10000))
 		case "doppel":
 			err = add(b.doppelRun(ctx, "doppel, defaults", nil, nil))
-			if err == nil {
-				idle = &out[len(out)-1]
+			if err != nil {
+				break
+			}
+			idle = &out[len(out)-1]
+			for _, v := range strings.Split(b.o.variants, ";") {
+				if v = strings.TrimSpace(v); v != "" {
+					if err = add(b.doppelRun(ctx, "doppel "+v, strings.Fields(v), nil)); err != nil {
+						break
+					}
+				}
 			}
 		case "doppel-defer":
 			err = add(b.doppelRun(ctx, "doppel --defer-secondary-indexes", []string{"--defer-secondary-indexes"}, nil))
@@ -332,7 +343,7 @@ func (b *bench) fresh(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("copying the base table: %w", err)
 		}
 	}
-	return name, b.sb.WaitReplica(ctx)
+	return name, b.waitReplica(ctx)
 }
 
 // drop removes what a measurement left, so the sandbox's buffer pool and disk stay the same size.
@@ -356,4 +367,17 @@ func cpus() int {
 		return 0
 	}
 	return strings.Count(string(b), "processor\t:")
+}
+
+// waitReplica waits until the replica has applied everything the primary wrote, however long:
+// the sandbox's own wait gives up after a minute, which a replica replaying a 4,000,000-row copy
+// under sync_binlog=1 can take.
+func (b *bench) waitReplica(ctx context.Context) error {
+	var err error
+	for range 30 {
+		if err = b.sb.WaitReplica(ctx); err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+	}
+	return err
 }

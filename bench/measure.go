@@ -65,6 +65,7 @@ type measurement struct {
 	done    chan struct{}
 	mu      sync.Mutex
 	peakLag time.Duration
+	peakAt  time.Duration // when the peak lag was sampled, after the start
 	lags    []sample // the replica's lag over time
 	peakRSS float64  // the tool's VmHWM, MiB
 }
@@ -96,6 +97,9 @@ func (m *measurement) sample(ctx context.Context) {
 		lag, err := m.b.hb.lag(ctx, m.b.replica)
 		m.mu.Lock()
 		if err == nil {
+			if lag > m.peakLag {
+				m.peakAt = time.Since(m.start)
+			}
 			m.peakLag = max(m.peakLag, lag)
 			m.lags = append(m.lags, sample{time.Now(), float64(lag) / float64(time.Second)})
 		}
@@ -116,7 +120,7 @@ func (m *measurement) watch(cmd *exec.Cmd) {
 // when the tool ended on the primary.
 func (m *measurement) end(ctx context.Context, r *Result, primary time.Time) error {
 	r.Seconds = primary.Sub(m.start).Seconds()
-	err := m.b.sb.WaitReplica(ctx)
+	err := m.b.waitReplica(ctx)
 	r.ReplicaSeconds = time.Since(m.start).Seconds()
 	m.stop()
 	<-m.done
@@ -143,7 +147,8 @@ func (m *measurement) end(ctx context.Context, r *Result, primary time.Time) err
 	if r.timeline != nil {
 		r.timeline.lags = m.lags
 	}
-	say("  primary %.2fs, replica %.2fs, peak lag %.2fs", r.Seconds, r.ReplicaSeconds, r.PeakLagMs/1000)
+	say("  primary %.2fs, replica %.2fs, peak lag %.2fs at %.1fs; the heartbeat's slowest commit %s", r.Seconds, r.ReplicaSeconds, r.PeakLagMs/1000,
+		m.peakAt.Seconds(), m.b.hb.slowest(m.start).Round(time.Millisecond))
 	return nil
 }
 
@@ -255,4 +260,18 @@ func (h *heartbeat) commitP95(from time.Time) time.Duration {
 		}
 	}
 	return time.Duration(percentile(v, 0.95) * float64(time.Second))
+}
+
+// slowest is the heartbeat's slowest commit since from: a writer that stalls makes the replica
+// look lagging.
+func (h *heartbeat) slowest(from time.Time) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var worst float64
+	for _, s := range h.commit {
+		if !s.at.Before(from) {
+			worst = max(worst, s.value)
+		}
+	}
+	return time.Duration(worst * float64(time.Second))
 }
