@@ -66,8 +66,8 @@ type measurement struct {
 	mu      sync.Mutex
 	peakLag time.Duration
 	peakAt  time.Duration // when the peak lag was sampled, after the start
-	lags    []sample // the replica's lag over time
-	peakRSS float64  // the tool's VmHWM, MiB
+	lags    []sample      // the replica's lag over time
+	peakRSS float64       // the tool's VmHWM, MiB
 }
 
 type sample struct {
