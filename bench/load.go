@@ -21,10 +21,12 @@ type Load struct {
 	ByPhase      []PhaseLatency `json:"by_phase"`
 	LongestStall float64        `json:"longest_stall_ms"`
 	// CutOverStall is the longest transaction running within a second of the swap.
-	CutOverStall  float64 `json:"cutover_stall_ms"`
-	Committed     int64   `json:"committed"`
-	Failed        int64   `json:"failed"`
-	OracleMatches bool    `json:"oracle_matches"`
+	CutOverStall float64 `json:"cutover_stall_ms"`
+	// PeakLagBeforeMs is the replica's peak lag under the load alone, before the migration.
+	PeakLagBeforeMs float64 `json:"peak_replica_lag_before_ms"`
+	Committed       int64   `json:"committed"`
+	Failed          int64   `json:"failed"`
+	OracleMatches   bool    `json:"oracle_matches"`
 }
 
 // PhaseLatency is the load's latency during one of doppel's phases.

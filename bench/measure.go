@@ -94,7 +94,7 @@ func (m *measurement) sample(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		lag, err := m.b.hb.lag(ctx, m.b.replica)
+		lag, err := m.b.hb.lag(ctx, m.b.db, m.b.replica)
 		m.mu.Lock()
 		if err == nil {
 			if lag > m.peakLag {
@@ -242,11 +242,21 @@ func (h *heartbeat) stop() {
 	<-h.done
 }
 
-// lag is how far the replica's heartbeat is behind now (up to 100 ms more than the true lag).
-func (h *heartbeat) lag(ctx context.Context, replica *sql.DB) (time.Duration, error) {
-	var micros int64
-	err := replica.QueryRowContext(ctx, "SELECT TIMESTAMPDIFF(MICROSECOND, ts, NOW(6)) FROM heartbeat WHERE id = 1").Scan(&micros)
-	return time.Duration(max(micros, 0)) * time.Microsecond, err
+// lag is how far the replica's heartbeat is behind the primary's: the time between the last
+// heartbeat committed on the primary and the last one applied on the replica, to the heartbeat's
+// 100 ms. Comparing the two rows, not the replica's row with the clock, keeps a heartbeat whose
+// commit waits on the primary (behind a large transaction's binlog write) from counting as lag.
+func (h *heartbeat) lag(ctx context.Context, primary, replica *sql.DB) (time.Duration, error) {
+	// Microseconds since a fixed date: no time zone or driver setting involved.
+	const q = "SELECT TIMESTAMPDIFF(MICROSECOND, '2000-01-01', ts) FROM heartbeat WHERE id = 1"
+	var p, r int64
+	if err := primary.QueryRowContext(ctx, q).Scan(&p); err != nil {
+		return 0, err
+	}
+	if err := replica.QueryRowContext(ctx, q).Scan(&r); err != nil {
+		return 0, err
+	}
+	return time.Duration(max(p-r, 0)) * time.Microsecond, nil
 }
 
 // commitP95 is the 95th percentile of the heartbeat's commit latency since from.

@@ -34,8 +34,12 @@ func printReport(w io.Writer, rep *Report) {
 		if v, ok := r.CPU["tool"]; ok {
 			tool = fmt.Sprintf("/%.1f", v)
 		}
-		fmt.Fprintf(tw, "%s\t%.2fs\t%.2fs\t%.0f\t%.2fx\t%s\t%.2fs\t%.1f/%.1f%s\t%s\t%s\n", r.Name, r.Seconds, r.ReplicaSeconds, r.RowsPerSec,
-			r.VsNative, ghost, r.PeakLagMs/1000, r.CPU["primary"], r.CPU["replica"], tool, rss, blocked)
+		native := ""
+		if r.VsNative > 0 {
+			native = fmt.Sprintf("%.2fx", r.VsNative)
+		}
+		fmt.Fprintf(tw, "%s\t%.2fs\t%.2fs\t%.0f\t%s\t%s\t%.2fs\t%.1f/%.1f%s\t%s\t%s\n", r.Name, r.Seconds, r.ReplicaSeconds, r.RowsPerSec,
+			native, ghost, r.PeakLagMs/1000, r.CPU["primary"], r.CPU["replica"], tool, rss, blocked)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -71,8 +75,8 @@ func printLoad(w io.Writer, r Result) {
 	}
 	row("after", l.After)
 	tw.Flush()
-	fmt.Fprintf(w, "longest stall during the migration: %.0f ms; around the cut-over: %.0f ms; p95 during / before: %.2fx\n",
-		l.LongestStall, l.CutOverStall, l.During.P95/max(l.Before.P95, 0.001))
+	fmt.Fprintf(w, "longest stall during the migration: %.0f ms; around the cut-over: %.0f ms; p95 during / before: %.2fx; the replica's peak lag under the load alone, before: %.2fs\n",
+		l.LongestStall, l.CutOverStall, l.During.P95/max(l.Before.P95, 0.001), l.PeakLagBeforeMs/1000)
 }
 
 func printSweep(w io.Writer, sweep []Result) {

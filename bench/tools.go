@@ -111,12 +111,18 @@ func (b *bench) doppelRun(ctx context.Context, name string, args []string, ls *l
 	}
 	var load *phasedLoad
 	var loadStart time.Time
+	var lagBefore time.Duration
 	if ls != nil {
 		if load, err = startLoad(ctx, b.db, tbl, oracle, ls.rate); err != nil {
 			return r, err
 		}
 		loadStart = time.Now()
-		if err := load.phase(ctx, b.o.settle); err != nil { // before
+		pre := b.begin(ctx) // the replica's lag under the load alone
+		err := load.phase(ctx, b.o.settle)
+		pre.stop()
+		<-pre.done
+		lagBefore = pre.peakLag
+		if err != nil { // before
 			return r, err
 		}
 		if ls.latencyTarget {
@@ -166,6 +172,7 @@ func (b *bench) doppelRun(ctx context.Context, name string, args []string, ls *l
 			return r, err
 		}
 		r.Load.Rate = ls.rate
+		r.Load.PeakLagBeforeMs = float64(lagBefore) / float64(time.Millisecond)
 		tl.end = time.Now()
 		if err := writeSVG(b.o.svgDir, ls.svg, &r); err != nil {
 			return r, err

@@ -51,13 +51,39 @@ func (r *run) findReplicas(ctx context.Context) string {
 	if list := r.throttle.ControlReplicas(); list != "" {
 		found = append(found, list)
 	}
-	var dumps int
 	// A binlog reader that is not a replica (another migration tool's) counts too: better to keep
 	// the indexes than to guess wrong.
-	if err := r.s.primary.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'").Scan(&dumps); err == nil && dumps > 0 && len(found) == 0 {
+	if dumps := r.binlogDumps(ctx); dumps > 0 && len(found) == 0 {
 		found = append(found, fmt.Sprintf("%d binlog dump thread(s) on the primary", dumps))
 	}
 	return strings.Join(found, ", ")
+}
+
+// binlogDumps counts the binlog dump threads the primary serves (0 when it cannot tell).
+func (r *run) binlogDumps(ctx context.Context) int {
+	var dumps int
+	if err := r.s.primary.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'").Scan(&dumps); err != nil {
+		return 0
+	}
+	return dumps
+}
+
+// twoPhaseReplicas reports whether a deferred build can start on the replicas when it starts on
+// the primary: MariaDB 10.8 and later log an ALTER in two phases with binlog_alter_two_phase, and a
+// replica that applies in parallel (slave_parallel_threads > 0) runs the START ALTER beside the
+// events after it instead of replaying the whole ALTER after the primary's COMMIT ALTER. doppel
+// relies on it only when it can see every replica: the one it inspects is the primary's only
+// binlog dump thread, and no --throttle-control-replicas.
+func (r *run) twoPhaseReplicas(ctx context.Context) bool {
+	if r.s.flavor.Name() != "mariadb" || !r.s.flavor.Version().AtLeast(10, 8, 0) || !r.s.replicaMode ||
+		r.throttle.ControlReplicas() != "" || r.binlogDumps(ctx) != 1 {
+		return false
+	}
+	var threads int
+	if err := r.s.inspect.QueryRowContext(ctx, "SELECT @@slave_parallel_threads").Scan(&threads); err != nil {
+		return false
+	}
+	return threads > 0
 }
 
 // planDeferral decides, before anything is created, whether the ghost's plain secondary indexes are
@@ -67,14 +93,18 @@ func (r *run) planDeferral(ctx context.Context) {
 	entries := deferrableIndexes(r.p.probed, r.p.orig)
 	estimate := buildEstimate(r.p.rows, entries).Round(100 * time.Millisecond)
 	mode := r.cfg.DeferIndexes
-	r.deferPlanned = mode == DeferAlways || mode == DeferWithoutReplicas && replicas == ""
+	r.twoPhase = replicas != "" && mode != DeferNever && r.twoPhaseReplicas(ctx)
+	r.deferPlanned = mode == DeferAlways || mode == DeferWithoutReplicas && (replicas == "" || r.twoPhase)
 	var line string
 	switch {
 	case entries == 0:
-		r.deferPlanned = false
+		r.deferPlanned, r.twoPhase = false, false
 		line = "no plain secondary index to defer: every index is maintained during the copy"
 	case mode == DeferNever:
 		line = "kept during the copy (--defer-secondary-indexes=false)"
+	case r.twoPhase:
+		line = fmt.Sprintf("%d deferred: built once after the copy, about %s, logged in two phases (binlog_alter_two_phase) so that the replica %s, which applies in parallel, builds them alongside the primary",
+			entries, estimate, replicas)
 	case !r.deferPlanned:
 		line = fmt.Sprintf("kept during the copy: replicas replay what doppel writes (%s), and a deferred build is one statement each replays after the primary, which no throttle can bound. --defer-secondary-indexes defers them anyway: about %s of replica lag (%d index(es) over about %d rows)",
 			replicas, estimate, entries, r.p.rows)
@@ -84,6 +114,10 @@ func (r *run) planDeferral(ctx context.Context) {
 		line = fmt.Sprintf("%d deferred (--defer-secondary-indexes): each replica (%s) replays the build as one statement after the primary and lags about %s then, beyond --max-lag-millis; the cut-over waits for it",
 			entries, replicas, estimate)
 		r.log().Warn("deferred index build: replicas will lag", zap.String("replicas", replicas), zap.Duration("estimated_lag", estimate))
+	}
+	if r.twoPhase {
+		r.log().Info("secondary indexes deferred, their build logged in two phases: the replica builds them alongside the primary",
+			zap.String("replicas", replicas), zap.Duration("estimated_build", estimate))
 	}
 	if !r.deferPlanned && mode == DeferWithoutReplicas && entries > 0 {
 		r.log().Info("secondary indexes kept during the copy: replicas would replay a deferred build in one statement",
@@ -200,7 +234,7 @@ func (r *run) addDeferredIndexes(ctx context.Context) error {
 		zap.Duration("estimated", buildEstimate(r.copier.RowsCopied(), len(missing)).Round(100*time.Millisecond)))
 	ghost := sqlbuild.QualifiedName(r.cfg.Database, r.p.names.ghost)
 	if len(adds) > 0 {
-		if _, err := r.s.primary.ExecContext(ctx, "ALTER TABLE "+ghost+" "+strings.Join(adds, ", ")+", ALGORITHM=INPLACE, LOCK=NONE"); err != nil {
+		if err := r.buildIndexes(ctx, "ALTER TABLE "+ghost+" "+strings.Join(adds, ", ")+", ALGORITHM=INPLACE, LOCK=NONE"); err != nil {
 			return fmt.Errorf("adding the deferred indexes to the ghost table (if the server ran out of its online ALTER log, raise innodb_online_alter_log_max_size or run with --defer-secondary-indexes=false): %w", err)
 		}
 	}
@@ -267,5 +301,22 @@ func (r *run) createGhost(ctx context.Context) error {
 		return err
 	}
 	r.ghost, err = table.Inspect(ctx, db, schema, r.p.names.ghost)
+	return err
+}
+
+// buildIndexes runs the deferred build, in its own session, logged in two phases when the replicas
+// can start it alongside the primary (twoPhaseReplicas).
+func (r *run) buildIndexes(ctx context.Context, ddl string) error {
+	conn, err := r.s.primary.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if r.twoPhase {
+		if _, err := conn.ExecContext(ctx, "SET SESSION binlog_alter_two_phase = ON"); err != nil {
+			return err
+		}
+	}
+	_, err = conn.ExecContext(ctx, ddl)
 	return err
 }

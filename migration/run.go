@@ -118,6 +118,7 @@ type run struct {
 	// deferPlanned and indexPlan: whether the check decided to defer the secondary indexes, and
 	// what the plan says about it (defer.go).
 	deferPlanned bool
+	twoPhase     bool // the build is logged in two phases (defer.go)
 	indexPlan    string
 
 	pipeline
