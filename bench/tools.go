@@ -126,9 +126,11 @@ func (b *bench) doppelRun(ctx context.Context, name string, args []string, ls *l
 			return r, err
 		}
 		if ls.latencyTarget {
-			target := max(2*b.hb.commitP95(loadStart), 2*time.Millisecond)
-			cmdArgs = append(cmdArgs, fmt.Sprintf("--max-commit-latency=%d", target.Milliseconds()))
-			r.Note = fmt.Sprintf("--max-commit-latency=%d (2× the heartbeat's commit p95 before)", target.Milliseconds())
+			// What an operator would give: twice the application's own p95 before the migration.
+			before := load.latency(0)
+			target := max(int64(2*before.P95), 2)
+			cmdArgs = append(cmdArgs, fmt.Sprintf("--max-commit-latency=%d", target))
+			r.Note = fmt.Sprintf("--max-commit-latency=%d (2× the load's p95 before; the heartbeat's commit p95 before: %s)", target, b.hb.commitP95(loadStart).Round(time.Millisecond))
 		}
 	}
 	cmd := exec.CommandContext(ctx, b.o.doppel, cmdArgs...)
