@@ -350,7 +350,39 @@ func (b *bench) fresh(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("copying the base table: %w", err)
 		}
 	}
-	return name, b.waitReplica(ctx)
+	return name, b.quiet(ctx)
+}
+
+// quiet waits until the replica has caught up, position and heartbeat.
+func (b *bench) quiet(ctx context.Context) error {
+	if err := b.waitReplica(ctx); err != nil {
+		return err
+	}
+	return b.settle(ctx)
+}
+
+// settle waits until the replica is within 200 ms of the primary's heartbeat. Reaching the
+// primary's binlog position as it was is not enough: behind a large copy the replica still has the
+// heartbeats written meanwhile to apply, and a measurement starting then would count that lag.
+func (b *bench) settle(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		lag, err := b.hb.lag(ctx, b.db, b.replica)
+		if err != nil {
+			return err
+		}
+		if lag < 200*time.Millisecond {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the replica still lags %s after five minutes", lag)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // drop removes what a measurement left, so the sandbox's buffer pool and disk stay the same size.

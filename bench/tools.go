@@ -91,7 +91,7 @@ func (b *bench) doppelRun(ctx context.Context, name string, args []string, ls *l
 				return r, err
 			}
 		}
-		if err := b.waitReplica(ctx); err != nil {
+		if err := b.quiet(ctx); err != nil {
 			return r, err
 		}
 	}
