@@ -430,7 +430,7 @@ func (r *run) build(ctx context.Context) error {
 	r.copier, err = copier.New(copier.Config{
 		Parents: parents, After: r.from.after, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
-		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
+		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, TargetScale: r.throttle.Pace, Workers: r.workers, Retries: r.cfg.DefaultRetries,
 		Gate: r.throttle, AfterChunk: r.afterChunk, CatchUp: r.markers.CatchUp, Logger: r.log(),
 		OnRetry: func(ctx context.Context, err error) {
 			v := r.hookVars()

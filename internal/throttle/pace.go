@@ -12,7 +12,8 @@ import (
 // writer. After each chunk the copy rests a multiple of the chunk's time, the pace: it grows quickly
 // while the recent commits are slower than the target and shrinks slowly once they are well under
 // it. A pause would let the application's queue drain but start again at full speed; a rest in
-// proportion keeps the copy going at the rate the server can take beside its load.
+// proportion keeps the copy going at the rate the server can take beside its load. The copier also
+// shortens its chunks by the pace (copier.Config.TargetScale).
 const (
 	// paceWindow is how many recent heartbeat commits the pace looks at: a second at the default
 	// heartbeat interval.
