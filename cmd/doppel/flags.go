@@ -19,55 +19,55 @@ import (
 // options are the command line of a migration. Names follow gh-ost's wherever gh-ost has the flag,
 // so runbooks keep working; Go's flag package accepts both --flag=value and -flag value.
 type options struct {
-	conf                   string
-	askPass                bool
-	mysqlTimeout           float64
-	host                   string
-	port                   int
-	user                   string
-	password               string
-	ssl                    bool
-	sslCA, sslCert         string
-	sslKey                 string
-	sslAllowInsecure       bool
-	database, table        string
-	alter                  string
-	execute                bool
-	allowOnMaster          bool
-	allowMasterMaster      bool
-	migrateOnReplica       bool
-	testOnReplica          bool
-	testOnReplicaNoStop    bool
-	assumeMasterHost       string
-	chunkSize              int64
-	dmlBatchSize           int64
-	dropGhost, dropOld     bool
-	okToDrop               bool
-	timestampOld           bool
-	exactRowCount          bool
-	concurrentRowCount     bool
-	assumeRBR, switchRBR   bool
-	cutOver                string
-	cutOverLockTimeout     int
-	defaultRetries         int
-	approveRenamed         bool
-	skipRenamed            bool
-	discardFKs, skipFKs    bool
-	allowUniqueKeyChange   bool
-	allowNullableKey       bool
-	allowZeroInDate        bool
-	attemptInstantDDL      bool
-	includeTriggers        bool
-	triggerSuffix          string
-	removeTriggerSuffix    bool
-	chunkTargetMillis      int
-	copyWorkers            int
-	deferIndexes           migration.IndexDeferral
-	maxCommitLatencyMillis int
-	checkpoint, resume     bool
-	gtid                   bool
-	checksum               bool
-	panicOnWarnings        bool
+	conf                 string
+	askPass              bool
+	mysqlTimeout         float64
+	host                 string
+	port                 int
+	user                 string
+	password             string
+	ssl                  bool
+	sslCA, sslCert       string
+	sslKey               string
+	sslAllowInsecure     bool
+	database, table      string
+	alter                string
+	execute              bool
+	allowOnMaster        bool
+	allowMasterMaster    bool
+	migrateOnReplica     bool
+	testOnReplica        bool
+	testOnReplicaNoStop  bool
+	assumeMasterHost     string
+	chunkSize            int64
+	dmlBatchSize         int64
+	dropGhost, dropOld   bool
+	okToDrop             bool
+	timestampOld         bool
+	exactRowCount        bool
+	concurrentRowCount   bool
+	assumeRBR, switchRBR bool
+	cutOver              string
+	cutOverLockTimeout   int
+	defaultRetries       int
+	approveRenamed       bool
+	skipRenamed          bool
+	discardFKs, skipFKs  bool
+	allowUniqueKeyChange bool
+	allowNullableKey     bool
+	allowZeroInDate      bool
+	attemptInstantDDL    bool
+	includeTriggers      bool
+	triggerSuffix        string
+	removeTriggerSuffix  bool
+	chunkTargetMillis    int
+	copyWorkers          int
+	deferIndexes         migration.IndexDeferral
+	commitLatencyMs      int
+	checkpoint, resume   bool
+	gtid                 bool
+	checksum             bool
+	panicOnWarnings      bool
 
 	maxLagMillis, heartbeatMillis        int
 	throttleControlReplicas              string
@@ -172,7 +172,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.throttleHTTPTimeoutMillis, "throttle-http-timeout-millis", int(th.HTTPTimeout/time.Millisecond), "how long --throttle-http may take to answer (1-60000)")
 	fs.StringVar(&o.throttleFlagFile, "throttle-flag-file", "", "throttle while this file exists")
 	fs.StringVar(&o.throttleAdditional, "throttle-additional-flag-file", th.AdditionalFlagFile, "throttle while this file exists too (shared with gh-ost: touch it to pause every migration on the host)")
-	fs.IntVar(&o.maxCommitLatencyMillis, "max-commit-latency", 0, "when > 0, pace the copy so that a commit on the primary (doppel's heartbeat, p90 of the last second) stays under this many milliseconds (0-60000)")
+	fs.IntVar(&o.commitLatencyMs, "max-commit-latency", 0, "when > 0, pace the copy so that a commit on the primary (doppel's heartbeat, p90 of the last second) stays under this many milliseconds (0-60000)")
 	fs.Float64Var(&o.niceRatio, "nice-ratio", 0, "rest after each chunk, as a multiple of its time (0-100): 0 none, 1 doubles the copy time")
 	fs.StringVar(&o.socketFile, "serve-socket-file", "", "Unix socket for interactive commands (default /tmp/doppel-<uid>/doppel.<database>.<table>.sock, in a directory only you can write)")
 	fs.IntVar(&o.tcpPort, "serve-tcp-port", 0, "also serve interactive commands on this port of 127.0.0.1 (1-65535; 0: no)")
@@ -296,7 +296,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	th.HTTPInterval = ms("throttle-http-interval-millis", o.throttleHTTPIntervalMillis, throttle.MinHTTPInterval, throttle.MaxHTTPInterval, th.HTTPInterval, "")
 	th.HTTPTimeout = ms("throttle-http-timeout-millis", o.throttleHTTPTimeoutMillis, throttle.MinHTTPTimeout, throttle.MaxHTTPTimeout, th.HTTPTimeout, "")
 	th.FlagFile, th.AdditionalFlagFile = o.throttleFlagFile, o.throttleAdditional
-	th.MaxCommitLatency = ms("max-commit-latency", o.maxCommitLatencyMillis, 0, throttle.MaxCommitLatencyLimit, 0, "0: no latency target")
+	th.MaxCommitLatency = ms("max-commit-latency", o.commitLatencyMs, 0, throttle.MaxCommitLatencyLimit, 0, "0: no latency target")
 	// NaN fails both comparisons.
 	if o.niceRatio >= 0 && o.niceRatio <= throttle.MaxNiceRatio {
 		th.NiceRatio = o.niceRatio
