@@ -316,7 +316,30 @@ func (r *run) buildIndexes(ctx context.Context, ddl string) error {
 		if _, err := conn.ExecContext(ctx, "SET SESSION binlog_alter_two_phase = ON"); err != nil {
 			return err
 		}
+		// A replica applies the replay's writes to the ghost only after its own build: replayed
+		// during the build, they would wait there the build's whole time. Held, they follow the
+		// COMMIT ALTER and replicate as usual (the stream waits at its position meanwhile).
+		held := make(chan struct{})
+		r.replayHeld.Store(&held)
+		defer func() {
+			r.replayHeld.Store(nil)
+			close(held)
+		}()
 	}
 	_, err = conn.ExecContext(ctx, ddl)
 	return err
+}
+
+// waitReplayHeld returns once the replay may go on: at once, unless a two-phase build holds it.
+func (r *run) waitReplayHeld(ctx context.Context) error {
+	held := r.replayHeld.Load()
+	if held == nil {
+		return nil
+	}
+	select {
+	case <-*held:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

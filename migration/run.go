@@ -120,6 +120,8 @@ type run struct {
 	deferPlanned bool
 	twoPhase     bool // the build is logged in two phases (defer.go)
 	indexPlan    string
+	// replayHeld, while set, holds the replay until it is closed: during a two-phase build.
+	replayHeld atomic.Pointer[chan struct{}]
 
 	pipeline
 	tunables
