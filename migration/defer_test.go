@@ -1,9 +1,14 @@
 package migration
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/doppel-sql/doppel/internal/loadgen"
 	"github.com/doppel-sql/doppel/table"
 )
 
@@ -47,5 +52,64 @@ func TestDeferrableIndexes(t *testing.T) {
 				t.Errorf("deferrableIndexes = %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestTwoPhaseBuildUnderWrites: with a replica that applies in parallel the indexes are deferred
+// and built in two phases while the replay is held; under writes the migrated table equals an
+// oracle altered natively, and the replica's copy equals the primary's.
+func TestTwoPhaseBuildUnderWrites(t *testing.T) {
+	replicaParallelThreads(t, 4)
+	t.Cleanup(func() { replicaParallelThreads(t, 0) })
+	name, db := newTable(t, 100000)
+	defer db.Close()
+	const alter = "ADD COLUMN x INT NULL, ADD INDEX k_x (x, n)"
+	exec(t, db, "CREATE TABLE oracle LIKE t", "INSERT INTO oracle SELECT * FROM t")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := sb.WaitReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	load, err := loadgen.New(ctx, loadgen.Config{DB: db, Schema: name, Table: "t", Oracle: "oracle", Workers: 2, Rate: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	loaded := make(chan error, 1)
+	go func() { loaded <- load.Run(loadCtx) }()
+	core, logs := observer.New(zap.InfoLevel)
+	cfg := testConfig(name, alter)
+	cfg.Logger = zap.New(core)
+	_, runErr := Run(ctx, cfg)
+	time.Sleep(200 * time.Millisecond)
+	stopLoad()
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	if runErr != nil {
+		t.Fatal(runErr)
+	}
+	for _, want := range []string{"logged in two phases", "deferred indexes added"} {
+		if logs.FilterMessageSnippet(want).Len() != 1 {
+			t.Errorf("no %q in the log", want)
+		}
+	}
+	if st := load.Stats(); st.Committed == 0 || st.Failed > 0 || st.Divergent > 0 {
+		t.Fatalf("load: %d committed, %d failed, %d divergent: %v", st.Committed, st.Failed, st.Divergent, st.Errors)
+	}
+	exec(t, db, "ALTER TABLE oracle "+alter)
+	if err := loadgen.Compare(ctx, db, name, "t", "oracle", []string{"id"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sb.WaitReplica(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rdb, err := sb.Replica.DB(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	if got, want := checksum(t, rdb, "t"), checksum(t, db, "t"); got != want {
+		t.Errorf("the replica's table differs from the primary's: checksum %s, want %s", got, want)
 	}
 }
