@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
+	"github.com/doppel-sql/doppel/plan"
 	"github.com/doppel-sql/doppel/table"
 )
 
@@ -29,15 +30,10 @@ const (
 	DeferNever
 )
 
-// buildNsPerEntry is about how long a deferred build takes per row and index, measured by make
-// bench on a 2-core machine (MariaDB 10.11, sysbench rows, production durability: 1,000,000 rows
-// and two indexes in about 2.6 s). A replica replays the build in at least that long after the
-// primary finished it: the estimate of the lag it causes.
-const buildNsPerEntry = 1300
-
-// buildEstimate is about how long building indexes indexes over rows rows takes.
+// buildEstimate is about how long building indexes indexes over rows rows takes (plan's estimate,
+// measured by make bench).
 func buildEstimate(rows int64, indexes int) time.Duration {
-	return time.Duration(rows*int64(indexes)*buildNsPerEntry) * time.Nanosecond
+	return plan.IndexBuildEstimate(rows, indexes)
 }
 
 // findReplicas names the replicas that replay what doppel writes on the primary: the replica doppel
