@@ -37,8 +37,8 @@ func buildEstimate(rows int64, indexes int) time.Duration {
 }
 
 // findReplicas names the replicas that replay what doppel writes on the primary: the replica doppel
-// inspects, the --throttle-control-replicas, and the binlog dump threads the primary serves (seen
-// with the PROCESS privilege; SHOW SLAVE HOSTS too). Empty when there are none.
+// inspects, the --throttle-control-replicas, and the binlog dump threads the primary serves (all of
+// them seen with the PROCESS privilege, doppel's own otherwise). Empty when there are none.
 func (r *run) findReplicas(ctx context.Context) string {
 	var found []string
 	if r.s.replicaMode {
@@ -93,7 +93,9 @@ func (r *run) planDeferral(ctx context.Context) {
 	r.deferPlanned = mode == DeferAlways || mode == DeferWithoutReplicas && (replicas == "" || r.twoPhase)
 	var line string
 	switch {
-	case entries == 0:
+	// Counted on the probe, the altered table has none. Without a probe the original's were
+	// counted: the other cases decide, and deferIndexes finds what there is.
+	case entries == 0 && r.p.probed != nil:
 		r.deferPlanned, r.twoPhase = false, false
 		line = "no plain secondary index to defer: every index is maintained during the copy"
 	case mode == DeferNever:
