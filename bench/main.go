@@ -59,7 +59,7 @@ type options struct {
 }
 
 // allRuns are the measurements --runs chooses from, in the order they run.
-var allRuns = []string{"native-copy", "native-inplace", "floor", "doppel", "doppel-defer", "pt-osc", "gh-ost", "doppel-load", "doppel-latency"}
+var allRuns = []string{"native-copy", "native-inplace", "floor", "floor-doppel", "doppel", "doppel-defer", "pt-osc", "gh-ost", "doppel-load", "doppel-latency"}
 
 func main() {
 	var o options
@@ -250,7 +250,9 @@ func (b *bench) sideBySide(ctx context.Context, runs map[string]bool) ([]Result,
 		case "native-inplace":
 			err = add(b.native(ctx, "INPLACE"))
 		case "floor":
-			err = add(b.floor(ctx, 10000))
+			err = add(b.floor(ctx, 10000, false))
+		case "floor-doppel":
+			err = add(b.floor(ctx, 10000, true))
 		case "doppel":
 			err = add(b.doppelRun(ctx, "doppel, defaults", nil, nil))
 			if err != nil {

@@ -38,8 +38,13 @@ func (b *bench) native(ctx context.Context, algorithm string) (Result, error) {
 // floor is what a chunked copy costs at least: the altered table created empty, then filled by
 // plain INSERT … SELECTs of size rows each along the primary key, each its own transaction. No
 // locking read, no binlog reader, no replay, no verification, no throttle.
-func (b *bench) floor(ctx context.Context, size int) (Result, error) {
+func (b *bench) floor(ctx context.Context, size int, asDoppel bool) (Result, error) {
 	r := Result{Name: fmt.Sprintf("floor: chunked INSERT … SELECT, %d rows a chunk", size), Kind: kindFloor}
+	// asDoppel: doppel's own statement, a locking read and ON DUPLICATE KEY UPDATE (which detects
+	// collisions under a new unique key), to tell its cost from the rest of doppel's.
+	if asDoppel {
+		r.Name = fmt.Sprintf("floor, doppel's statement (LOCK IN SHARE MODE, ON DUPLICATE KEY UPDATE), %d rows a chunk", size)
+	}
 	name, err := b.fresh(ctx)
 	if err != nil {
 		return r, err
@@ -54,8 +59,12 @@ func (b *bench) floor(ctx context.Context, size int) (Result, error) {
 		}
 	}
 	cols := "id, k, c, pad"
+	suffix := ""
+	if asDoppel {
+		suffix = fmt.Sprintf(" LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE %[1]s.id = IF(%[1]s.id <=> VALUES(id), %[1]s.id, NULL)", ghost)
+	}
 	for lower := 0; ; lower += size {
-		res, err := b.db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE id > %d AND id <= %d", ghost, cols, cols, name, lower, lower+size))
+		res, err := b.db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE id > %d AND id <= %d%s", ghost, cols, cols, name, lower, lower+size, suffix))
 		if err != nil {
 			return r, err
 		}
