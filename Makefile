@@ -50,10 +50,12 @@ soak: build
 demo: build
 	$(GO) run ./cmd/doppel-demo --doppel=bin/doppel
 
-# Times doppel next to the server's own ALTER TABLE … ALGORITHM=COPY on a 2,000,000-row table, idle
-# and under a write load; prints a table and writes bench.json. Takes a few minutes.
+# Times doppel next to the server's own ALTER TABLE (COPY, INPLACE), a chunked-copy floor,
+# pt-online-schema-change (when on PATH) and gh-ost (BENCH_ARGS=--ghost=PATH) on a 2,000,000-row
+# table with production durability and a replica, idle and under a write load; prints a table,
+# writes bench.json and bench-*.svg. Takes 20 minutes or more. docs/benchmarks.md.
 bench: build
-	$(GO) run ./bench --doppel=bin/doppel
+	$(GO) run ./bench --doppel=bin/doppel $(BENCH_ARGS)
 
 # A primary and a replica to try doppel by hand; Ctrl-C stops them.
 sandbox:

@@ -4,11 +4,42 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/doppel-sql/doppel/internal/loadgen"
 	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
+
+// Load is the write load's latency in the phases of a loaded run.
+type Load struct {
+	Rate   float64 `json:"rate"`
+	Before Latency `json:"before"`
+	During Latency `json:"during"`
+	After  Latency `json:"after"`
+	// ByPhase splits During by doppel's phase (its state when each transaction committed).
+	ByPhase      []PhaseLatency `json:"by_phase"`
+	LongestStall float64        `json:"longest_stall_ms"`
+	// CutOverStall is the longest transaction running within a second of the swap.
+	CutOverStall float64 `json:"cutover_stall_ms"`
+	// PeakLagBeforeMs is the replica's peak lag under the load alone, before the migration.
+	PeakLagBeforeMs float64 `json:"peak_replica_lag_before_ms"`
+	Committed       int64   `json:"committed"`
+	Failed          int64   `json:"failed"`
+	OracleMatches   bool    `json:"oracle_matches"`
+}
+
+// PhaseLatency is the load's latency during one of doppel's phases.
+type PhaseLatency struct {
+	Phase string `json:"phase"`
+	Latency
+}
+
+// Latency is a latency distribution in milliseconds.
+type Latency struct {
+	P50, P95, P99, Max float64
+	Count              int64
+}
 
 // phasedLoad is the write load of the loaded run: one generator running throughout, its
 // transactions split into phases by marks.
@@ -42,21 +73,32 @@ func (l *phasedLoad) phase(ctx context.Context, d time.Duration) error {
 }
 
 // cut ends the current phase now.
-func (l *phasedLoad) cut() Latency {
+func (l *phasedLoad) cut() {
 	l.marks = append(l.marks, l.gen.Mark())
-	return l.latency(len(l.marks) - 2)
 }
 
 func (l *phasedLoad) latency(phase int) Latency {
 	lat := l.gen.Latencies(l.marks[phase], l.marks[phase+1])
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	pct := func(p float64) float64 {
-		if len(lat) == 0 {
-			return 0
-		}
-		return ms(lat[min(len(lat)-1, int(p*float64(len(lat)-1)))])
+	return latencyOf(lat)
+}
+
+func latencyOf(lat []time.Duration) Latency {
+	slices.Sort(lat)
+	v := make([]float64, len(lat))
+	for i, d := range lat {
+		v[i] = float64(d) / float64(time.Millisecond)
 	}
-	return Latency{P50: pct(0.5), P95: pct(0.95), P99: pct(0.99), Max: pct(1), Count: int64(len(lat))}
+	return Latency{P50: percentile(v, 0.5), P95: percentile(v, 0.95), P99: percentile(v, 0.99), Max: percentile(v, 1), Count: int64(len(v))}
+}
+
+// percentile of values (sorted here), by the nearest rank below; 0 for none.
+func percentile(values []float64, p float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	values = slices.Clone(values)
+	slices.Sort(values)
+	return values[min(len(values)-1, int(p*float64(len(values)-1)))]
 }
 
 // stop ends the load; its error is that it could not start.
@@ -65,8 +107,9 @@ func (l *phasedLoad) stop() error {
 	return <-l.done
 }
 
-// finish stops the load and checks the migrated table against the oracle, altered natively.
-func (l *phasedLoad) finish(ctx context.Context, db *sql.DB, tbl, oracle, alter string, swappedAt time.Time) (*Load, error) {
+// finish stops the load, splits its latency by phase (tl's for the migration) and checks the
+// migrated table against the oracle, altered natively.
+func (l *phasedLoad) finish(ctx context.Context, db *sql.DB, tbl, oracle, alter string, swappedAt time.Time, tl *timeline) (*Load, error) {
 	if err := l.stop(); err != nil {
 		return nil, fmt.Errorf("the write load: %w", err)
 	}
@@ -78,6 +121,24 @@ func (l *phasedLoad) finish(ctx context.Context, db *sql.DB, tbl, oracle, alter 
 	res.LongestStall = res.During.Max
 	if !swappedAt.IsZero() {
 		res.CutOverStall = float64(l.gen.LongestAround(swappedAt, time.Second)) / float64(time.Millisecond)
+	}
+	byPhase := map[string][]time.Duration{}
+	var order []string
+	for _, c := range l.gen.Commits(l.marks[1], l.marks[2]) {
+		s := tl.stateAt(c.End.Add(-c.Latency / 2))
+		if s == "" {
+			s = "starting"
+		}
+		if _, ok := byPhase[s]; !ok {
+			order = append(order, s)
+		}
+		byPhase[s] = append(byPhase[s], c.Latency)
+	}
+	for _, s := range order {
+		res.ByPhase = append(res.ByPhase, PhaseLatency{Phase: s, Latency: latencyOf(byPhase[s])})
+	}
+	for _, c := range l.gen.Commits(0, l.marks[3]) {
+		tl.commits = append(tl.commits, sample{c.End, c.Latency.Seconds()})
 	}
 	if _, err := db.ExecContext(ctx, "ALTER TABLE "+sqlbuild.QuoteIdent(oracle)+" "+alter); err != nil {
 		return nil, fmt.Errorf("altering the oracle: %w", err)

@@ -1,59 +1,83 @@
-// Command bench measures doppel against the server's own ALTER TABLE … ALGORITHM=COPY, side by side
-// in one run on one sandbox (`make bench`; not part of `make test`). On a sysbench-like table of
-// --rows rows it times:
+// Command bench measures doppel next to the server's own ALTER TABLE and the other online schema
+// change tools, side by side in one run on one sandbox (`make bench`; not part of `make test`). The
+// sandbox is a primary and a replica with production durability (innodb_flush_log_at_trx_commit=1,
+// sync_binlog=1) unless --durable=false; doppel and gh-ost read the replica's binlog, as they do
+// by default in production. On a sysbench-like table of --rows rows it times:
 //
-//   - the native ALTER TABLE … ALGORITHM=COPY (it blocks writes while it runs);
-//   - doppel on an idle table, with its secondary indexes deferred (the default) and kept;
-//   - doppel under a steady write load, with the load's latency before, during and after the
-//     migration and its longest stall.
+//   - the native ALTER TABLE … ALGORITHM=COPY and ALGORITHM=INPLACE (both block or lag: the
+//     replica replays them after the primary, serially);
+//   - the floor: a plain chunked INSERT … SELECT into the altered copy, what any chunked copy costs;
+//   - doppel on an idle table with its defaults, and with --defer-secondary-indexes;
+//   - pt-online-schema-change when it is on PATH, gh-ost when --ghost gives its binary;
+//   - doppel under a steady write load, and under it with a latency target, with the load's
+//     latency before, during (per doppel phase) and after.
 //
-// Each measurement gets a fresh copy of the table, and starts once the replica has caught up. It
-// prints a table of wall times, rows/s, ratios to the native ALTER and doppel's peak RSS, and writes
-// the same as JSON.
+// For each it reports the primary's time, the time until the replica has the new table, the
+// replica's peak lag (a heartbeat sampled every 100 ms), the CPU seconds of each server process and
+// of the tool, the tool's peak memory and the cut-over's blocked time; it draws the loaded runs'
+// latency and copy progress over time as SVG, and writes everything as JSON. --sizes sweeps table
+// sizes instead, to show whether rows per second stay flat as the table grows.
 package main
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/doppel-sql/doppel/internal/loadgen"
 	"github.com/doppel-sql/doppel/internal/sandbox"
-	"github.com/doppel-sql/doppel/internal/sqlbuild"
 )
 
 type options struct {
 	doppel     string
+	ghost      string
 	rows       int
+	sizes      string
 	rate       float64
 	alter      string
 	out        string
+	svgDir     string
 	bufferPool string
 	settle     time.Duration
 	extra      string
+	durable    bool
+	runs       string
+	variants   string
+	parallel   int
 }
+
+// allRuns are the measurements --runs chooses from, in the order they run.
+var allRuns = []string{"native-copy", "native-inplace", "floor", "floor-doppel", "doppel", "doppel-defer", "pt-osc", "gh-ost", "doppel-load", "doppel-latency"}
 
 func main() {
 	var o options
 	flag.StringVar(&o.doppel, "doppel", "bin/doppel", "the doppel binary to measure")
+	flag.StringVar(&o.ghost, "ghost", "", "a gh-ost binary to measure beside doppel (--chunk-size=10000); empty: no gh-ost")
 	flag.IntVar(&o.rows, "rows", 2_000_000, "rows in the table")
+	flag.StringVar(&o.sizes, "sizes", "", "a size sweep instead of the side-by-side table: millions of rows, such as 0.5,1,2,4 (doppel's defaults, idle)")
 	flag.Float64Var(&o.rate, "rate", 200, "write transactions per second of the load")
 	flag.StringVar(&o.alter, "alter", "ADD COLUMN extra INT NULL, ADD INDEX idx_extra_k (k, extra)", "the ALTER to measure")
 	flag.StringVar(&o.out, "out", "bench.json", "where to write the results as JSON")
+	flag.StringVar(&o.svgDir, "svg-dir", ".", "where to write the pictures of the loaded runs (bench-<run>.svg)")
 	flag.StringVar(&o.bufferPool, "buffer-pool", "2G", "innodb_buffer_pool_size of the sandbox servers")
 	flag.DurationVar(&o.settle, "load-phase", 10*time.Second, "how long the load runs before and after the migration")
-	flag.StringVar(&o.extra, "doppel-args", "", "more doppel flags, space-separated")
+	flag.StringVar(&o.extra, "doppel-args", "", "more doppel flags for every doppel run, space-separated")
+	flag.BoolVar(&o.durable, "durable", true, "production durability: innodb_flush_log_at_trx_commit=1, sync_binlog=1 (=false: 2 and 0, which flatter a chunked copy)")
+	flag.StringVar(&o.variants, "doppel-variants", "", "more idle doppel runs after the default one, each with its own flags: \"--chunk-target-ms=500;--copy-workers=2\"")
+	flag.IntVar(&o.parallel, "replica-parallel-threads", 0, "slave_parallel_threads of the replica (0, MariaDB's default: it applies serially)")
+	flag.StringVar(&o.runs, "runs", strings.Join(allRuns, ","), "the measurements to make, of "+strings.Join(allRuns, ","))
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
@@ -64,39 +88,6 @@ func main() {
 	}
 }
 
-// Result is one measurement.
-type Result struct {
-	Name        string  `json:"name"`
-	Seconds     float64 `json:"seconds"`
-	RowsPerSec  float64 `json:"rows_per_sec"`
-	VsNative    float64 `json:"vs_native"`
-	PeakRSSMiB  float64 `json:"peak_rss_mib,omitempty"`
-	BlockedMs   float64 `json:"cutover_blocked_ms,omitempty"`
-	BlocksAll   bool    `json:"blocks_writes,omitempty"`
-	Load        *Load   `json:"load,omitempty"`
-	DoppelLines string  `json:"-"`
-}
-
-// Load is the write load's latency in the three phases of the loaded run.
-type Load struct {
-	Rate         float64 `json:"rate"`
-	Before       Latency `json:"before"`
-	During       Latency `json:"during"`
-	After        Latency `json:"after"`
-	LongestStall float64 `json:"longest_stall_ms"`
-	// CutOverStall is the longest transaction running within a second of the swap.
-	CutOverStall  float64 `json:"cutover_stall_ms"`
-	Committed     int64   `json:"committed"`
-	Failed        int64   `json:"failed"`
-	OracleMatches bool    `json:"oracle_matches"`
-}
-
-// Latency is a latency distribution in milliseconds.
-type Latency struct {
-	P50, P95, P99, Max float64
-	Count              int64
-}
-
 // Report is everything the run measured.
 type Report struct {
 	Date     string   `json:"date"`
@@ -104,8 +95,10 @@ type Report struct {
 	Rows     int      `json:"rows"`
 	Alter    string   `json:"alter"`
 	CPUs     int      `json:"cpus"`
-	Results  []Result `json:"results"`
+	Settings string   `json:"settings"`
 	Topology string   `json:"topology"`
+	Results  []Result `json:"results"`
+	Sweep    []Result `json:"sweep,omitempty"`
 }
 
 const (
@@ -119,7 +112,41 @@ func run(ctx context.Context, o options) error {
 	if _, err := os.Stat(o.doppel); err != nil {
 		return fmt.Errorf("the doppel binary %s: %w (run make build)", o.doppel, err)
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Options{BufferPool: o.bufferPool})
+	if o.ghost != "" {
+		if _, err := os.Stat(o.ghost); err != nil {
+			return fmt.Errorf("the gh-ost binary %s: %w", o.ghost, err)
+		}
+	}
+	runs := map[string]bool{}
+	for _, r := range strings.Split(o.runs, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(allRuns, r) {
+			return fmt.Errorf("--runs: unknown run %q; choose from %s", r, strings.Join(allRuns, ","))
+		}
+		runs[r] = true
+	}
+	var sizes []int
+	if o.sizes != "" {
+		for _, s := range strings.Split(o.sizes, ",") {
+			m, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || m <= 0 {
+				return fmt.Errorf("--sizes: %q is not a number of millions of rows", s)
+			}
+			sizes = append(sizes, int(m*1e6))
+		}
+	}
+	settings := "innodb_flush_log_at_trx_commit=1, sync_binlog=1"
+	sbOpts := sandbox.Options{BufferPool: o.bufferPool}
+	if o.durable {
+		// The last of a repeated server option wins: these override the sandbox's own 2 and 0.
+		sbOpts.ExtraArgs = []string{"--innodb-flush-log-at-trx-commit=1", "--sync-binlog=1"}
+	} else {
+		settings = "innodb_flush_log_at_trx_commit=2, sync_binlog=0"
+	}
+	// Both servers get it; only the replica applies a binlog.
+	sbOpts.ExtraArgs = append(sbOpts.ExtraArgs, fmt.Sprintf("--slave-parallel-threads=%d", o.parallel))
+	settings += fmt.Sprintf(", replica slave_parallel_threads=%d", o.parallel)
+	sb, err := sandbox.Start(ctx, sbOpts)
 	if err != nil {
 		return err
 	}
@@ -133,39 +160,35 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer db.Close()
-	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Server: sb.Flavor.Name() + " " + sb.Flavor.Version().String(),
-		Rows: o.rows, Alter: o.alter, CPUs: cpus(), Topology: "primary + replica; doppel with --allow-on-master"}
-	say("%s, %d rows, ALTER %s", rep.Server, o.rows, o.alter)
-	start := time.Now()
-	if err := loadgen.CreateSysbench(ctx, db, sb.Flavor.Name(), base, o.rows); err != nil {
-		return err
-	}
-	if err := sb.WaitReplica(ctx); err != nil {
-		return err
-	}
-	say("loaded the table in %s", time.Since(start).Round(time.Second))
-
-	b := &bench{o: o, sb: sb, db: db}
-	native, err := b.native(ctx)
+	rdb, err := sb.Replica.DB(schema)
 	if err != nil {
 		return err
 	}
-	rep.Results = append(rep.Results, native)
-	for _, m := range []struct {
-		name string
-		args []string
-		load bool
-	}{
-		{"doppel, idle", nil, false},
-		{"doppel, idle, indexes kept during the copy", []string{"--defer-secondary-indexes=false"}, false},
-		{fmt.Sprintf("doppel, under %.0f writes/s", o.rate), nil, true},
-	} {
-		r, err := b.doppelRun(ctx, m.name, m.args, m.load)
-		if err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+	defer rdb.Close()
+	rep := &Report{Date: time.Now().UTC().Format(time.RFC3339), Server: sb.Flavor.Name() + " " + sb.Flavor.Version().String(),
+		Rows: o.rows, Alter: o.alter, CPUs: cpus(), Settings: settings + ", innodb_buffer_pool_size=" + o.bufferPool,
+		Topology: "primary + replica on this machine; doppel and gh-ost read the replica's binlog, pt-online-schema-change checks its lag"}
+	b := &bench{o: o, sb: sb, db: db, replica: rdb}
+	hb, err := startHeartbeat(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer hb.stop()
+	b.hb = hb
+	say("%s; %s", rep.Server, rep.Settings)
+
+	if len(sizes) > 0 {
+		if rep.Sweep, err = b.sweep(ctx, sizes); err != nil {
+			return err
 		}
-		r.VsNative = r.Seconds / native.Seconds
-		rep.Results = append(rep.Results, r)
+		rep.Rows = 0
+	} else {
+		if err := b.loadBase(ctx, base, o.rows); err != nil {
+			return err
+		}
+		if rep.Results, err = b.sideBySide(ctx, runs); err != nil {
+			return err
+		}
 	}
 	printReport(os.Stdout, rep)
 	js, err := json.MarshalIndent(rep, "", "  ")
@@ -180,10 +203,143 @@ func run(ctx context.Context, o options) error {
 }
 
 type bench struct {
-	o   options
-	sb  *sandbox.Sandbox
-	db  *sql.DB
-	seq int
+	o       options
+	sb      *sandbox.Sandbox
+	db      *sql.DB // the primary
+	replica *sql.DB
+	hb      *heartbeat
+	seq     int
+	base    string // the table each measurement copies
+	rows    int
+}
+
+// loadBase creates the table the measurements copy.
+func (b *bench) loadBase(ctx context.Context, name string, rows int) error {
+	say("loading %d rows into %s", rows, name)
+	start := time.Now()
+	if err := loadgen.CreateSysbench(ctx, b.db, b.sb.Flavor.Name(), name, rows); err != nil {
+		return err
+	}
+	if err := b.waitReplica(ctx); err != nil {
+		return err
+	}
+	b.base, b.rows = name, rows
+	say("loaded in %s", time.Since(start).Round(time.Second))
+	return nil
+}
+
+// sideBySide makes the chosen measurements on the base table.
+func (b *bench) sideBySide(ctx context.Context, runs map[string]bool) ([]Result, error) {
+	var out []Result
+	add := func(r Result, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Name, err)
+		}
+		out = append(out, r)
+		return nil
+	}
+	var idle *Result // doppel's default idle run: the load's runs are compared with it
+	for _, name := range allRuns {
+		if !runs[name] {
+			continue
+		}
+		var err error
+		switch name {
+		case "native-copy":
+			err = add(b.native(ctx, "COPY"))
+		case "native-inplace":
+			err = add(b.native(ctx, "INPLACE"))
+		case "floor":
+			err = add(b.floor(ctx, 10000, false))
+		case "floor-doppel":
+			err = add(b.floor(ctx, 10000, true))
+		case "doppel":
+			err = add(b.doppelRun(ctx, "doppel, defaults", nil, nil))
+			if err != nil {
+				break
+			}
+			idle = &out[len(out)-1]
+			for _, v := range strings.Split(b.o.variants, ";") {
+				if v = strings.TrimSpace(v); v != "" {
+					if err = add(b.doppelRun(ctx, "doppel "+v, strings.Fields(v), nil)); err != nil {
+						break
+					}
+				}
+			}
+		case "doppel-defer":
+			err = add(b.doppelRun(ctx, "doppel --defer-secondary-indexes", []string{"--defer-secondary-indexes"}, nil))
+		case "pt-osc":
+			if _, lerr := exec.LookPath("pt-online-schema-change"); lerr != nil {
+				say("pt-online-schema-change is not on PATH: not measured")
+				continue
+			}
+			err = add(b.ptOSC(ctx))
+		case "gh-ost":
+			if b.o.ghost == "" {
+				say("no --ghost: gh-ost not measured")
+				continue
+			}
+			err = add(b.ghost(ctx))
+		case "doppel-load":
+			err = add(b.doppelRun(ctx, fmt.Sprintf("doppel, under %.0f writes/s", b.o.rate), nil, &loadSpec{rate: b.o.rate, svg: "load"}))
+		case "doppel-latency":
+			err = add(b.doppelRun(ctx, fmt.Sprintf("doppel --max-commit-latency, under %.0f writes/s", b.o.rate), nil,
+				&loadSpec{rate: b.o.rate, svg: "latency-target", latencyTarget: true}))
+		}
+		if err != nil {
+			// One tool failing says something about it, not about the others: report and go on.
+			say("FAILED: %v", err)
+			out = append(out, Result{Name: name, Note: "failed: " + firstLine(err.Error())})
+		}
+	}
+	relate(out, idle)
+	return out, nil
+}
+
+// relate fills the ratios: to the native COPY, to gh-ost, and a loaded run's to the idle one.
+func relate(results []Result, idle *Result) {
+	var native, ghost float64
+	for _, r := range results {
+		switch r.Kind {
+		case kindNativeCopy:
+			native = r.Seconds
+		case kindGhost:
+			ghost = r.Seconds
+		}
+	}
+	for i := range results {
+		r := &results[i]
+		if native > 0 {
+			r.VsNative = r.Seconds / native
+		}
+		if ghost > 0 {
+			r.VsGhost = r.Seconds / ghost
+		}
+		if r.Load != nil && idle != nil {
+			r.VsIdle = r.Seconds / idle.Seconds
+		}
+	}
+}
+
+// sweep runs doppel's defaults, idle, on tables of each size.
+func (b *bench) sweep(ctx context.Context, sizes []int) ([]Result, error) {
+	var out []Result
+	for _, n := range sizes {
+		name := fmt.Sprintf("sbtest_base_%d", n)
+		if err := b.loadBase(ctx, name, n); err != nil {
+			return nil, err
+		}
+		r, err := b.doppelRun(ctx, fmt.Sprintf("doppel, defaults, %d rows", n), nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		r.Rows = n
+		out = append(out, r)
+		if _, err := b.db.ExecContext(ctx, "DROP TABLE "+name); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // fresh makes a new copy of the base table and waits until the replica has it too, so that every
@@ -191,149 +347,59 @@ type bench struct {
 func (b *bench) fresh(ctx context.Context) (string, error) {
 	b.seq++
 	name := fmt.Sprintf("sbtest%d", b.seq)
-	for _, q := range []string{"CREATE TABLE " + name + " LIKE " + base, "INSERT INTO " + name + " SELECT * FROM " + base} {
+	for _, q := range []string{"CREATE TABLE " + name + " LIKE " + b.base, "INSERT INTO " + name + " SELECT * FROM " + b.base} {
 		if _, err := b.db.ExecContext(ctx, q); err != nil {
 			return "", fmt.Errorf("copying the base table: %w", err)
 		}
 	}
-	return name, b.sb.WaitReplica(ctx)
+	return name, b.quiet(ctx)
 }
 
-func (b *bench) native(ctx context.Context) (Result, error) {
-	name, err := b.fresh(ctx)
-	if err != nil {
-		return Result{}, err
+// quiet waits until the replica has caught up, position and heartbeat.
+func (b *bench) quiet(ctx context.Context) error {
+	if err := b.waitReplica(ctx); err != nil {
+		return err
 	}
-	say("native ALTER TABLE … ALGORITHM=COPY")
-	start := time.Now()
-	if _, err := b.db.ExecContext(ctx, "ALTER TABLE "+sqlbuild.QuoteIdent(name)+" "+b.o.alter+", ALGORITHM=COPY"); err != nil {
-		return Result{}, err
-	}
-	took := time.Since(start)
-	say("  %s", took.Round(time.Millisecond))
-	if err := b.sb.WaitReplica(ctx); err != nil {
-		return Result{}, err
-	}
-	return Result{Name: "native ALTER TABLE … ALGORITHM=COPY", Seconds: took.Seconds(), RowsPerSec: float64(b.o.rows) / took.Seconds(), VsNative: 1, BlocksAll: true}, nil
+	return b.settle(ctx)
 }
 
-// doppelRun migrates a fresh copy with the doppel binary; with load, a write load runs before,
-// during and after, mirrored into an oracle that is checked at the end.
-func (b *bench) doppelRun(ctx context.Context, name string, args []string, withLoad bool) (Result, error) {
-	tbl, err := b.fresh(ctx)
-	if err != nil {
-		return Result{}, err
-	}
-	var oracle string
-	if withLoad {
-		oracle = tbl + "_oracle"
-		for _, q := range []string{"CREATE TABLE " + oracle + " LIKE " + base, "INSERT INTO " + oracle + " SELECT * FROM " + base} {
-			if _, err := b.db.ExecContext(ctx, q); err != nil {
-				return Result{}, err
-			}
-		}
-		if err := b.sb.WaitReplica(ctx); err != nil {
-			return Result{}, err
-		}
-	}
-	say("%s", name)
-	p := b.sb.Primary.Config()
-	cmdArgs := append([]string{
-		"--host=" + p.Host, fmt.Sprintf("--port=%d", p.Port), "--user=" + p.User, "--allow-on-master",
-		"--database=" + schema, "--table=" + tbl, "--alter=" + b.o.alter, "--execute", "--ok-to-drop-table",
-		"--status-interval=5s", "--throttle-additional-flag-file=", "--serve-socket-file=/tmp/doppel-bench.sock",
-	}, args...)
-	if b.o.extra != "" {
-		cmdArgs = append(cmdArgs, strings.Fields(b.o.extra)...)
-	}
-	var load *phasedLoad
-	if withLoad {
-		if load, err = startLoad(ctx, b.db, tbl, oracle, b.o.rate); err != nil {
-			return Result{}, err
-		}
-		if err := load.phase(ctx, b.o.settle); err != nil { // before
-			return Result{}, err
-		}
-	}
-	cmd := exec.CommandContext(ctx, b.o.doppel, cmdArgs...)
-	var logs strings.Builder
-	cmd.Stdout = &logs
-	cmd.Stderr = io.MultiWriter(&logs, prefixed{})
-	start := time.Now()
-	runErr := cmd.Run()
-	took := time.Since(start)
-	if runErr != nil {
-		if load != nil {
-			_ = load.stop() // doppel's failure is the one to report
-		}
-		return Result{}, fmt.Errorf("doppel failed: %w\n%s", runErr, logs.String())
-	}
-	r := Result{Name: name, Seconds: took.Seconds(), RowsPerSec: float64(b.o.rows) / took.Seconds()}
-	// doppel reports its own peak memory: the child's rusage would also count what this process
-	// held when it started doppel.
-	r.PeakRSSMiB = summaryFigure(logs.String(), "peak memory ", "MiB")
-	r.BlockedMs = summaryFigure(logs.String(), "table blocked ", "")
-	say("  %s, peak RSS %.0f MiB", took.Round(time.Millisecond), r.PeakRSSMiB)
-	if load != nil {
-		load.cut()                                          // during
-		if err := load.phase(ctx, b.o.settle); err != nil { // after
-			return Result{}, err
-		}
-		r.Load, err = load.finish(ctx, b.db, tbl, oracle, b.o.alter, swapTime(logs.String()))
+// settle waits until the replica is within 200 ms of the primary's heartbeat. Reaching the
+// primary's binlog position as it was is not enough: behind a large copy the replica still has the
+// heartbeats written meanwhile to apply, and a measurement starting then would count that lag.
+func (b *bench) settle(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		lag, err := b.hb.lag(ctx, b.db, b.replica)
 		if err != nil {
-			return Result{}, err
+			return err
 		}
-		r.Load.Rate = b.o.rate
-	}
-	return r, b.sb.WaitReplica(ctx)
-}
-
-// prefixed echoes doppel's log lines, indented, so a long run shows its progress.
-type prefixed struct{}
-
-func (prefixed) Write(p []byte) (int, error) {
-	for _, l := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		fmt.Println("    | " + l)
-	}
-	return len(p), nil
-}
-
-// swapTime reads when doppel logged the swap ("... INFO tables swapped ...", console format).
-func swapTime(out string) time.Time {
-	for _, line := range strings.Split(out, "\n") {
-		if !strings.Contains(line, "tables swapped") {
-			continue
+		if lag < 200*time.Millisecond {
+			return nil
 		}
-		if f := strings.Fields(line); len(f) > 0 {
-			if t, err := time.Parse("2006-01-02T15:04:05.000Z0700", f[0]); err == nil {
-				return t
-			}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the replica still lags %s after five minutes", lag)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return time.Time{}
 }
 
-// summaryFigure reads a figure from doppel's summary line: the number after label, in MiB when
-// unit is "MiB", else a duration returned in milliseconds.
-func summaryFigure(out, label, unit string) float64 {
-	i := strings.Index(out, label)
-	if i < 0 {
-		return 0
+// drop removes what a measurement left, so the sandbox's buffer pool and disk stay the same size.
+func (b *bench) drop(ctx context.Context, tables ...string) {
+	for _, t := range tables {
+		if _, err := b.db.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+			say("dropping %s: %v", t, err)
+		}
 	}
-	f := strings.Fields(out[i+len(label):])
-	if len(f) == 0 {
-		return 0
-	}
-	text := strings.TrimRight(f[0], ".,")
-	if unit == "MiB" {
-		v, _ := strconv.ParseFloat(text, 64)
-		return v
-	}
-	d, err := time.ParseDuration(text)
-	if err != nil {
-		return 0
-	}
-	return float64(d) / float64(time.Millisecond)
+}
+
+// socketPath is a control socket of this bench's own, so that two benches on one machine do not
+// share one.
+func socketPath(tool string) string {
+	return filepath.Join(os.TempDir(), fmt.Sprintf("%s-bench-%d.sock", tool, os.Getpid()))
 }
 
 func cpus() int {
@@ -344,40 +410,20 @@ func cpus() int {
 	return strings.Count(string(b), "processor\t:")
 }
 
-func printReport(w io.Writer, rep *Report) {
-	fmt.Fprintf(w, "\n%s, %d rows, %d CPUs, %s\nALTER %s\n\n", rep.Server, rep.Rows, rep.CPUs, rep.Topology, rep.Alter)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\twall\trows/s\tvs native\tpeak RSS\tcut-over blocked")
-	for _, r := range rep.Results {
-		rss, blocked := "", ""
-		if r.PeakRSSMiB > 0 {
-			rss = fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)
+// waitReplica waits until the replica has applied everything the primary wrote, however long:
+// the sandbox's own wait gives up after a minute, which a replica replaying a 4,000,000-row copy
+// under sync_binlog=1 can take.
+func (b *bench) waitReplica(ctx context.Context) error {
+	var err error
+	for range 30 {
+		if err = b.sb.WaitReplica(ctx); err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return err
 		}
-		if r.BlockedMs > 0 {
-			blocked = fmt.Sprintf("%.0f ms", r.BlockedMs)
-		}
-		if r.BlocksAll {
-			blocked = "the whole ALTER"
-		}
-		fmt.Fprintf(tw, "%s\t%.2fs\t%.0f\t%.2fx\t%s\t%s\n", r.Name, r.Seconds, r.RowsPerSec, r.VsNative, rss, blocked)
 	}
-	tw.Flush()
-	for _, r := range rep.Results {
-		if r.Load == nil {
-			continue
-		}
-		l := r.Load
-		fmt.Fprintf(w, "\nwrite load at %.0f tx/s (%d committed, %d failed; migrated table = oracle: %v)\n", l.Rate, l.Committed, l.Failed, l.OracleMatches)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "phase\ttx\tp50\tp95\tp99\tmax")
-		for _, p := range []struct {
-			name string
-			l    Latency
-		}{{"before", l.Before}, {"during", l.During}, {"after", l.After}} {
-			fmt.Fprintf(tw, "%s\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%.1f ms\n", p.name, p.l.Count, p.l.P50, p.l.P95, p.l.P99, p.l.Max)
-		}
-		tw.Flush()
-		fmt.Fprintf(w, "longest stall during the migration: %.0f ms; around the cut-over: %.0f ms; p95 during / before: %.2fx\n",
-			l.LongestStall, l.CutOverStall, l.During.P95/l.Before.P95)
-	}
+	return err
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

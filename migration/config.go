@@ -51,9 +51,11 @@ type Config struct {
 	ChunkTarget time.Duration
 	// CopyWorkers copy chunks in parallel; 0 sizes it to the server.
 	CopyWorkers int
-	// DeferSecondaryIndexes copies into a ghost without its plain secondary indexes and adds them
-	// back in one online ALTER after the copy: far fewer index writes while copying.
-	DeferSecondaryIndexes bool
+	// DeferIndexes says when the ghost is copied without its plain secondary indexes, which are
+	// added back in one online ALTER after the copy (far fewer index writes while copying). Each
+	// replica replays that ALTER as one statement after the primary, which no throttle can bound:
+	// the default defers only when no replica does (defer.go).
+	DeferIndexes IndexDeferral
 
 	InitiallyDropGhostTable bool // drop a leftover ghost and changelog table first
 	InitiallyDropOldTable   bool // drop a leftover _T_del table first
@@ -188,7 +190,6 @@ func DefaultConfig() Config {
 		ChunkSize:                     20000,
 		ChunkTarget:                   100 * time.Millisecond,
 		DMLBatchSize:                  100,
-		DeferSecondaryIndexes:         true,
 		Checkpoint:                    true,
 		Checksum:                      true,
 		ConcurrentRowCount:            true,

@@ -709,13 +709,20 @@ func TestAttemptInstantDDLIsBounded(t *testing.T) {
 // TestDeferredIndexes: the plain secondary indexes are built after the copy and the table comes out
 // exactly as a native ALTER makes it; an index doppel cannot rebuild exactly stays during the copy.
 func TestDeferredIndexes(t *testing.T) {
+	const plain = "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL, " +
+		"KEY k_v (v(5) DESC, n) COMMENT 'it''s a prefix', UNIQUE KEY u_v (v), KEY k_n (n))"
 	for _, tc := range []struct {
 		name, create, log string
+		mode              IndexDeferral
+		parallel          bool // the replica applies in parallel
 	}{
-		{"rebuilt exactly", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL, " +
-			"KEY k_v (v(5) DESC, n) COMMENT 'it''s a prefix', UNIQUE KEY u_v (v), KEY k_n (n))", "secondary indexes deferred"},
+		{"rebuilt exactly", plain, "secondary indexes deferred", DeferAlways, false},
 		{"ignored index kept", "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20) NOT NULL, n INT NULL, KEY k_n (n) IGNORED)",
-			"copying with every index"},
+			"copying with every index", DeferAlways, false},
+		// The sandbox's primary has a replica: by default the indexes are kept during the copy.
+		{"kept with a replica", plain, "secondary indexes kept during the copy", DeferWithoutReplicas, false},
+		// A replica that applies in parallel starts a two-phase ALTER with the primary.
+		{"two phases with a parallel replica", plain, "logged in two phases", DeferWithoutReplicas, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := sb.NewDatabase(t)
@@ -733,9 +740,14 @@ func TestDeferredIndexes(t *testing.T) {
 			if err := sb.WaitReplica(ctx); err != nil {
 				t.Fatal(err)
 			}
+			if tc.parallel {
+				replicaParallelThreads(t, 4)
+				t.Cleanup(func() { replicaParallelThreads(t, 0) })
+			}
 			core, logs := observer.New(zap.InfoLevel)
 			cfg := testConfig(name, alter)
 			cfg.Logger = zap.New(core)
+			cfg.DeferIndexes = tc.mode
 			if _, err := Run(ctx, cfg); err != nil {
 				t.Fatal(err)
 			}
@@ -755,6 +767,18 @@ func TestDeferredIndexes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replicaParallelThreads sets the replica's slave_parallel_threads, which only a stopped replica
+// takes.
+func replicaParallelThreads(t *testing.T, n int) {
+	t.Helper()
+	rdb, err := sb.Replica.DB("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	exec(t, rdb, "STOP SLAVE", fmt.Sprintf("SET GLOBAL slave_parallel_threads = %d", n), "START SLAVE")
 }
 
 // TestPanicOnWarnings: narrowing a DECIMAL rounds values with a note from the server; with

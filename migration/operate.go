@@ -72,6 +72,9 @@ func (g applyGate) Wait(ctx context.Context) error {
 	if g.r.state.get() >= StateCuttingOver {
 		return nil
 	}
+	if err := g.r.waitReplayHeld(ctx); err != nil {
+		return err
+	}
 	return g.r.throttle.Wait(ctx)
 }
 

@@ -159,7 +159,9 @@ func (r *run) check(ctx context.Context) error {
 			return err
 		}
 	}
+	r.planDeferral(ctx)
 	writePlan(r.cfg.Out, r.cfg, r.s, r.p, r.rows.Load())
+	fmt.Fprintf(r.cfg.Out, "  indexes    %s\n", r.indexPlan)
 	if !r.cfg.Execute {
 		writePreflight(ctx, r.cfg, r.s, r.p.alter)
 		fmt.Fprintln(r.cfg.Out, "Nothing was changed. Run again with --execute to migrate.")

@@ -140,6 +140,13 @@ type run struct {
 	ghost    *table.Table
 	created  []string  // tables this run created, dropped again if it fails before the swap
 	deferred *deferral // secondary indexes added after the copy
+	// deferPlanned and indexPlan: whether the check decided to defer the secondary indexes, and
+	// what the plan says about it (defer.go).
+	deferPlanned bool
+	twoPhase     bool // the build is logged in two phases (defer.go)
+	indexPlan    string
+	// replayHeld, while set, holds the replay until it is closed: during a two-phase build.
+	replayHeld atomic.Pointer[chan struct{}]
 
 	pipeline
 	tunables
@@ -466,7 +473,7 @@ func (r *run) build(ctx context.Context) error {
 	r.copier, err = copier.New(copier.Config{
 		Parents: parents, After: r.from.after, PanicOnWarnings: r.cfg.PanicOnWarnings,
 		DB: r.s.primary, Orig: r.p.orig, Ghost: r.ghost, Key: r.p.key, Mapping: r.p.mapping,
-		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, Workers: r.workers, Retries: r.cfg.DefaultRetries,
+		ChunkSize: &r.chunk, TargetChunkTime: r.cfg.ChunkTarget, TargetScale: r.throttle.Pace, Workers: r.workers, Retries: r.cfg.DefaultRetries,
 		Gate: r.throttle, AfterChunk: r.afterChunk, CatchUp: r.markers.CatchUp, Logger: r.log(),
 		OnRetry: func(ctx context.Context, err error) {
 			v := r.hookVars()

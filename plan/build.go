@@ -125,6 +125,7 @@ func readLinks(ctx context.Context, db *sql.DB, t *table.Table) (links, error) {
 type planner struct {
 	*classifier
 	droppedIndexes map[string]bool
+	addedIndexes   int // plain secondary indexes the ALTER adds
 }
 
 func classify(f dbconn.Flavor, t *table.Table, a *alter.Alter, l links) (*Report, *planner) {
@@ -136,6 +137,10 @@ func classify(f dbconn.Flavor, t *table.Table, a *alter.Alter, l links) (*Report
 			p.droppedIndexes["primary"] = true
 		case ast.AlterTableDropIndex:
 			p.droppedIndexes[strings.ToLower(s.Name)] = true
+		case ast.AlterTableAddConstraint:
+			if s.Constraint != nil && (s.Constraint.Tp == ast.ConstraintIndex || s.Constraint.Tp == ast.ConstraintKey) {
+				p.addedIndexes++
+			}
 		}
 		r.Clauses = append(r.Clauses, p.clause(s))
 	}
@@ -209,6 +214,7 @@ func (p *planner) serverFindings(r *Report) {
 	if s := r.Space; s != nil && s.FreeBytes != nil && *s.FreeBytes < s.GhostBytes+s.BinlogBytes && !r.Instant() {
 		r.copyFinding(fmt.Sprintf("the copy needs about %s but only %s is free", bytesText(s.GhostBytes+s.BinlogBytes), bytesText(*s.FreeBytes)))
 	}
+	p.indexFinding(r)
 }
 
 // runChecks runs the duplicate and NULL checks the clauses asked for and folds the outcome into them.

@@ -67,7 +67,8 @@ type options struct {
 	removeTriggerSuffix  bool
 	chunkTargetMillis    int
 	copyWorkers          int
-	deferIndexes         bool
+	deferIndexes         migration.IndexDeferral
+	commitLatencyMs      int
 	checkpoint, resume   bool
 	gtid                 bool
 	checksum             bool
@@ -136,7 +137,8 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.Int64Var(&o.chunkSize, "chunk-size", d.ChunkSize, "the largest copy chunk, in rows (10-100000); chunks are sized to --chunk-target-ms up to it")
 	fs.IntVar(&o.chunkTargetMillis, "chunk-target-ms", int(d.ChunkTarget/time.Millisecond), "size copy chunks to take about this long (0-10000; 0: always --chunk-size rows)")
 	fs.IntVar(&o.copyWorkers, "copy-workers", 0, "chunks copied in parallel (0-64; 0: sized to the server)")
-	fs.BoolVar(&o.deferIndexes, "defer-secondary-indexes", d.DeferSecondaryIndexes, "copy without the plain secondary indexes and build them once after the copy (=false to keep them during the copy)")
+	o.deferIndexes = d.DeferIndexes
+	fs.Var(deferFlag{&o.deferIndexes}, "defer-secondary-indexes", "copy without the plain secondary indexes and build them once after the copy, though replicas then lag by the build (=false: keep them during the copy; unset: defer only when no replica replays the build)")
 	fs.Int64Var(&o.dmlBatchSize, "dml-batch-size", d.DMLBatchSize, "binlog row changes replayed per transaction (1-10000)")
 	fs.BoolVar(&o.dropGhost, "initially-drop-ghost-table", false, "drop a ghost (_T_gho) and changelog (_T_ghc) table left by an earlier run")
 	fs.BoolVar(&o.dropOld, "initially-drop-old-table", false, "drop an old table (_T_del) left by an earlier run")
@@ -178,6 +180,7 @@ func newFlagSet(out io.Writer) (*flag.FlagSet, *options) {
 	fs.IntVar(&o.throttleHTTPTimeoutMillis, "throttle-http-timeout-millis", int(th.HTTPTimeout/time.Millisecond), "how long --throttle-http may take to answer (1-60000)")
 	fs.StringVar(&o.throttleFlagFile, "throttle-flag-file", "", "throttle while this file exists")
 	fs.StringVar(&o.throttleAdditional, "throttle-additional-flag-file", th.AdditionalFlagFile, "throttle while this file exists too (shared with gh-ost: touch it to pause every migration on the host)")
+	fs.IntVar(&o.commitLatencyMs, "max-commit-latency", 0, "when > 0, pace the copy so that a commit on the primary (doppel's heartbeat, p90 of the last second) stays under this many milliseconds (0-60000)")
 	fs.Float64Var(&o.niceRatio, "nice-ratio", 0, "rest after each chunk, as a multiple of its time (0-100): 0 none, 1 doubles the copy time")
 	fs.StringVar(&o.socketFile, "serve-socket-file", "", "Unix socket for interactive commands (default /tmp/doppel-<uid>/doppel.<database>.<table>.sock, in a directory only you can write)")
 	fs.IntVar(&o.tcpPort, "serve-tcp-port", 0, "also serve interactive commands on this port of 127.0.0.1 (1-65535; 0: no)")
@@ -257,7 +260,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	c.DMLBatchSize = rc.whole("dml-batch-size", o.dmlBatchSize, 1, migration.MaxDMLBatchSize, c.DMLBatchSize, "")
 	c.ChunkTarget = ms("chunk-target-ms", o.chunkTargetMillis, 0, migration.MaxChunkTarget, c.ChunkTarget, "0: always --chunk-size rows")
 	c.CopyWorkers = int(rc.whole("copy-workers", int64(o.copyWorkers), 0, migration.MaxCopyWorkers, 0, "0: sized to the server"))
-	c.DeferSecondaryIndexes = o.deferIndexes
+	c.DeferIndexes = o.deferIndexes
 	c.Checkpoint, c.Resume, c.PanicOnWarnings = o.checkpoint, o.resume, o.panicOnWarnings
 	c.GTID = o.gtid
 	c.Checksum = o.checksum
@@ -302,6 +305,7 @@ func (o *options) config(fs *flag.FlagSet) (migration.Config, error) {
 	th.HTTPInterval = ms("throttle-http-interval-millis", o.throttleHTTPIntervalMillis, throttle.MinHTTPInterval, throttle.MaxHTTPInterval, th.HTTPInterval, "")
 	th.HTTPTimeout = ms("throttle-http-timeout-millis", o.throttleHTTPTimeoutMillis, throttle.MinHTTPTimeout, throttle.MaxHTTPTimeout, th.HTTPTimeout, "")
 	th.FlagFile, th.AdditionalFlagFile = o.throttleFlagFile, o.throttleAdditional
+	th.MaxCommitLatency = ms("max-commit-latency", o.commitLatencyMs, 0, throttle.MaxCommitLatencyLimit, 0, "0: no latency target")
 	// NaN fails both comparisons.
 	if o.niceRatio >= 0 && o.niceRatio <= throttle.MaxNiceRatio {
 		th.NiceRatio = o.niceRatio
@@ -442,6 +446,38 @@ func (o *options) applyOsc(osc map[string]string, set map[string]bool) error {
 	}
 	if v, ok := osc["max-load"]; ok && !set["max-load"] {
 		o.maxLoad = v
+	}
+	return nil
+}
+
+// deferFlag is --defer-secondary-indexes, a boolean flag with a third state, unset: doppel then
+// defers only when no replica replays the build.
+type deferFlag struct{ mode *migration.IndexDeferral }
+
+func (f deferFlag) IsBoolFlag() bool { return true }
+
+func (f deferFlag) String() string {
+	if f.mode == nil {
+		return ""
+	}
+	switch *f.mode {
+	case migration.DeferAlways:
+		return "true"
+	case migration.DeferNever:
+		return "false"
+	default:
+		return ""
+	}
+}
+
+func (f deferFlag) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*f.mode = migration.DeferNever
+	if on {
+		*f.mode = migration.DeferAlways
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func TestGhostCompatibleDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ChunkSize != 20000 || c.ChunkTarget != 100*time.Millisecond || !c.DeferSecondaryIndexes || c.CutOverLockTimeout != 3*time.Second || c.DefaultRetries != 60 || c.ServerID != 99999 || c.Execute {
+	if c.ChunkSize != 20000 || c.ChunkTarget != 100*time.Millisecond || c.DeferIndexes != migration.DeferWithoutReplicas || c.CutOverLockTimeout != 3*time.Second || c.DefaultRetries != 60 || c.ServerID != 99999 || c.Execute {
 		t.Errorf("defaults %+v", c)
 	}
 	if fs.Lookup("ssl-ca") == nil || fs.Lookup("initially-drop-ghost-table") == nil {

@@ -20,7 +20,7 @@ var flagGroups = []struct {
 		"checkpoint", "checkpoint-seconds", "resume", "gtid", "checksum", "panic-on-warnings", "initially-drop-ghost-table", "initially-drop-old-table",
 		"include-triggers", "trigger-suffix", "remove-trigger-suffix-if-exists", "discard-foreign-keys", "skip-foreign-key-checks"}},
 	{"Throttling", []string{"max-lag-millis", "heartbeat-interval-millis", "throttle-control-replicas", "max-load", "critical-load", "critical-load-interval-millis", "critical-load-hibernate-seconds",
-		"throttle-query", "throttle-http", "throttle-http-interval-millis", "throttle-http-timeout-millis", "ignore-http-errors", "throttle-flag-file", "throttle-additional-flag-file", "nice-ratio"}},
+		"throttle-query", "throttle-http", "throttle-http-interval-millis", "throttle-http-timeout-millis", "ignore-http-errors", "throttle-flag-file", "throttle-additional-flag-file", "nice-ratio", "max-commit-latency"}},
 	{"Cut-over", []string{"cut-over", "cut-over-lock-timeout-seconds", "cut-over-exponential-backoff", "exponential-backoff-max-interval", "postpone-cut-over-flag-file", "force-named-cut-over",
 		"analyze-ghost-table-before-cutover", "ok-to-drop-table", "timestamp-old-table", "revert", "old-table", "revert-window"}},
 	{"Control and hooks", []string{"serve-socket-file", "serve-tcp-port", "initially-drop-socket-file", "panic-flag-file", "force-named-panic",

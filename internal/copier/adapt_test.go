@@ -39,3 +39,31 @@ func TestAdaptiveChunkSize(t *testing.T) {
 		t.Errorf("without a target the size is chunk-size: %d", got)
 	}
 }
+
+// TestTargetScale: the latency target's pace shortens the chunks' target, so they shrink while the
+// application's commits are slow, and grow back when the pace eases.
+func TestTargetScale(t *testing.T) {
+	var limit atomic.Int64
+	limit.Store(20000)
+	var pace float64
+	c := &Copier{cfg: Config{ChunkSize: &limit, TargetChunkTime: 100 * time.Millisecond, TargetScale: func() float64 { return pace }}}
+	c.size.Store(4000)
+	for i, s := range []struct {
+		pace float64
+		took time.Duration
+		want int64
+	}{
+		{0, 100 * time.Millisecond, 4000},  // on target
+		{1, 100 * time.Millisecond, 2000},  // target halved: half the rows
+		{3, 50 * time.Millisecond, 1000},   // a quarter of 100 ms is 25 ms: halved again, at most
+		{3, 25 * time.Millisecond, 1000},   // on the shortened target
+		{0, 25 * time.Millisecond, 2000},   // eased: grows back, at most twofold
+		{-1, 100 * time.Millisecond, 2000}, // a negative pace means none
+	} {
+		pace = s.pace
+		c.adapt(c.ChunkSize(), s.took)
+		if got := c.ChunkSize(); got != s.want {
+			t.Fatalf("step %d: size %d, want %d", i, got, s.want)
+		}
+	}
+}

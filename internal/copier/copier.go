@@ -43,6 +43,11 @@ type Config struct {
 	// ChunkSize. A chunk holds its rows' shared locks for its whole duration, so this bounds how long
 	// the application can wait on the copy. 0 copies ChunkSize rows per chunk.
 	TargetChunkTime time.Duration
+	// TargetScale, when set, shortens the target before each chunk to TargetChunkTime / (1 +
+	// TargetScale()): the latency target's pace (throttle.Throttler.Pace). A chunk's commit writes
+	// all its rows to the binlog at once, and the application's commits wait behind that write and
+	// its flush; a smaller chunk makes a shorter wait.
+	TargetScale func() float64
 	// Workers is how many chunks are copied at once; at least 1.
 	Workers int
 	// Retries is how often a chunk is tried again after a deadlock, lock wait timeout or lost connection.
@@ -178,7 +183,11 @@ func (c *Copier) adapt(rows int64, took time.Duration) {
 	if rows < size/2 {
 		return
 	}
-	next := float64(size) * float64(c.cfg.TargetChunkTime) / float64(max(took, time.Millisecond))
+	target := float64(c.cfg.TargetChunkTime)
+	if c.cfg.TargetScale != nil {
+		target /= 1 + max(c.cfg.TargetScale(), 0)
+	}
+	next := float64(size) * target / float64(max(took, time.Millisecond))
 	next = max(float64(size)/2, min(next, float64(size)*2))
 	c.size.Store(max(10, min(int64(next), c.cfg.ChunkSize.Load())))
 }

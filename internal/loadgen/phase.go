@@ -37,3 +37,21 @@ func (g *Generator) LongestAround(at time.Time, window time.Duration) time.Durat
 	}
 	return longest
 }
+
+// Commit is one committed transaction: when it ended and how long it took.
+type Commit struct {
+	End     time.Time
+	Latency time.Duration
+}
+
+// Commits returns the transactions committed between marks from and to, in commit order: the
+// load's latency over time, for a picture.
+func (g *Generator) Commits(from, to int) []Commit {
+	g.stats.mu.Lock()
+	defer g.stats.mu.Unlock()
+	out := make([]Commit, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, Commit{End: g.stats.ends[i], Latency: g.stats.latencies[i]})
+	}
+	return out
+}

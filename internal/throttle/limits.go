@@ -55,6 +55,7 @@ func (c Config) Check() error {
 		add(fmt.Errorf("throttle: the load check interval %s must be positive", c.LoadInterval))
 	}
 	add(checkNiceRatio(c.NiceRatio))
+	add(inRange("--max-commit-latency", c.MaxCommitLatency, 0, MaxCommitLatencyLimit, time.Millisecond))
 	for _, l := range []struct{ flag, value string }{{"--max-load", c.MaxLoad}, {"--critical-load", c.CriticalLoad}} {
 		if _, err := ParseLoad(l.value); err != nil {
 			add(fmt.Errorf("%s: %w", l.flag, err))

@@ -24,7 +24,12 @@ func (t *Throttler) beat() func(context.Context) error {
 	return func(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, checkTimeout)
 		defer cancel()
-		err := t.cfg.Changelog.Write(cctx, t.cfg.Primary, changelog.HintHeartbeat, changelog.Heartbeat(time.Now()))
+		start := time.Now()
+		err := t.cfg.Changelog.Write(cctx, t.cfg.Primary, changelog.HintHeartbeat, changelog.Heartbeat(start))
+		if t.pace != nil {
+			// A write that failed or timed out took at least this long: it counts as slow.
+			t.pace.observe(time.Since(start))
+		}
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			failing = true

@@ -95,6 +95,10 @@ type Config struct {
 	FlagFile, AdditionalFlagFile string
 	// NiceRatio is --nice-ratio: after a chunk that took d, Nice sleeps d × NiceRatio.
 	NiceRatio float64
+	// MaxCommitLatency is --max-commit-latency: when > 0, Nice also rests after each chunk as long
+	// as it takes to keep the primary's commit latency (the heartbeat's, p90 of the last second)
+	// under it (pace.go).
+	MaxCommitLatency time.Duration
 
 	Logger *zap.Logger // nil: no logs
 	// OnChange, when set, is called from Run's goroutine whenever doppel starts or stops
@@ -167,6 +171,7 @@ type Throttler struct {
 	user            atomic.Bool
 	hibernateUntil  atomic.Int64 // unix nanoseconds; 0 when not hibernating
 
+	pace   *pacer                       // nil without MaxCommitLatency
 	lags   atomic.Pointer[[]replicaLag] // the last round of replica checks
 	lagMu  sync.Mutex                   // serializes turning lags into the lag verdict
 	slots  [numSignals]atomic.Pointer[verdict]
@@ -211,6 +216,9 @@ func New(cfg Config) (*Throttler, error) {
 	t.query.Store(&cfg.ThrottleQuery)
 	t.httpURL.Store(&cfg.ThrottleHTTP)
 	t.controlReplicas.Store(&replicas)
+	if cfg.MaxCommitLatency > 0 {
+		t.pace = newPacer(cfg.MaxCommitLatency)
+	}
 	t.forgetLag()
 	// A flag file that exists already throttles from the first chunk on, not from Run's first
 	// round of checks, which the copy may beat.
@@ -298,10 +306,15 @@ func (t *Throttler) Wait(ctx context.Context) error {
 	}
 }
 
-// Nice sleeps took × the nice ratio, so that a chunk that took took is followed by a rest in
-// proportion. It returns ctx's error if ctx ends first.
+// Nice sleeps took × the nice ratio, or × the pace the latency target sets when that is more, so
+// that a chunk that took took is followed by a rest in proportion. It returns ctx's error if ctx
+// ends first.
 func (t *Throttler) Nice(ctx context.Context, took time.Duration) error {
-	d := time.Duration(float64(took) * t.NiceRatio())
+	ratio := t.NiceRatio()
+	if t.pace != nil {
+		ratio = max(ratio, t.pace.next())
+	}
+	d := time.Duration(float64(took) * ratio)
 	if d <= 0 {
 		return nil
 	}
@@ -430,6 +443,15 @@ func (t *Throttler) SetNiceRatio(r float64) error {
 
 // NiceRatio is the current nice ratio.
 func (t *Throttler) NiceRatio() float64 { return math.Float64frombits(t.niceRatio.Load()) }
+
+// Pace is the rest the latency target sets after each chunk, as a multiple of the chunk's time (0
+// without --max-commit-latency, or while commits are fast enough).
+func (t *Throttler) Pace() float64 {
+	if t.pace == nil {
+		return 0
+	}
+	return t.pace.current()
+}
 
 // SetThrottleQuery replaces the throttle query, after checking it (CheckQuery) and trying it once
 // on the primary; empty turns it off. On error the old query stays.

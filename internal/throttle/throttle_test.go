@@ -746,6 +746,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"replicas", func(c *Config) { c.ControlReplicas = "a,,b" }, "--throttle-control-replicas: "},
 		{"heartbeat", func(c *Config) { c.HeartbeatInterval = 5 * time.Second }, "--heartbeat-interval-millis 5000 is out of range"},
 		{"throttle-query", func(c *Config) { c.ThrottleQuery = "DROP TABLE t" }, "--throttle-query: a DROP statement"},
+		{"max-commit-latency", func(c *Config) { c.MaxCommitLatency = 2 * time.Minute }, "--max-commit-latency 120000 is out of range: use 0 to 60000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := f.config()
