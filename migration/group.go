@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/hooks"
 	"github.com/doppel-sql/doppel/internal/cutover"
 	"github.com/doppel-sql/doppel/internal/fkeys"
@@ -64,7 +65,31 @@ func RunGroup(ctx context.Context, cfgs []Config) ([]*Result, error) {
 	if err := eg.Wait(); err != nil {
 		return results, err
 	}
+	dropOldTables(ctx, cfgs, results)
 	return results, nil
+}
+
+// dropOldTables drops, with --ok-to-drop-table, the old tables each run could not drop itself: the
+// runs end side by side, and an old parent cannot be dropped while an old child, not dropped yet,
+// still references it. Each pass drops what it can, until one drops nothing.
+func dropOldTables(ctx context.Context, cfgs []Config, results []*Result) {
+	ctx = context.WithoutCancel(ctx)
+	db, err := dbconn.Open(cfgs[0].Conn, "")
+	if err != nil {
+		return // each result says the old table is kept
+	}
+	defer db.Close()
+	for dropped := true; dropped; {
+		dropped = false
+		for i, res := range results {
+			if res == nil || res.OldTable == "" || !cfgs[i].OkToDropTable || cfgs[i].RevertWindow > 0 {
+				continue
+			}
+			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+sqlbuild.QualifiedName(cfgs[i].Database, res.OldTable)); err == nil {
+				res.OldTable, dropped = "", true
+			}
+		}
+	}
 }
 
 // checkGroup refuses what a group cannot do, before anything is read.

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -261,6 +262,19 @@ func (p *planner) alter(ctx context.Context, st Step) (Step, error) {
 	if r.Size != nil {
 		size = r.Size.DataBytes + r.Size.IndexBytes
 	}
+	if !r.Instant() && size < w.cfg.OnlineThreshold {
+		// The server's figures are statistics, and stale after a bulk load (a table just filled
+		// can show a few pages): a native copy of a big table taken for a small one would block
+		// its writers. Counting up to the rows the threshold holds at minRowBytes a row settles it.
+		big, err := atLeastRows(ctx, w.cfg.DB, w.cfg.Database, name, w.cfg.OnlineThreshold/minRowBytes)
+		if err != nil {
+			return st, err
+		}
+		if big {
+			st.Findings = append(st.Findings, fmt.Sprintf("the server's statistics say %s, but it holds at least %d rows: taken as at least --online-threshold", bytesText(size), w.cfg.OnlineThreshold/minRowBytes))
+			size = w.cfg.OnlineThreshold
+		}
+	}
 	switch {
 	case r.Instant():
 		st.How, st.Why = HowInstant, "metadata only (ALGORITHM=INSTANT): natively, with a bounded lock wait"
@@ -327,4 +341,20 @@ func bytesText(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// minRowBytes is the least a row of a table takes, its indexes included, for the count that checks
+// the statistics' size of a table (atLeastRows): small enough that no real table is taken for
+// smaller than it is.
+const minRowBytes = 64
+
+// atLeastRows reports whether schema.name holds at least n rows, reading at most n of them (a
+// plain consistent read: no lock).
+func atLeastRows(ctx context.Context, db *sql.DB, schema, name string, n int64) (bool, error) {
+	var got int64
+	q := fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM %s LIMIT %d) AS probe", sqlbuild.QualifiedName(schema, name), n)
+	if err := db.QueryRowContext(ctx, q).Scan(&got); err != nil {
+		return false, fmt.Errorf("counting the rows of %s, whose statistics say it is small: %w", sqlbuild.QualifiedName(schema, name), err)
+	}
+	return got >= n, nil
 }

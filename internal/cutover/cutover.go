@@ -26,9 +26,12 @@
 //  5. B issues RENAME TABLE T TO T_swap, _T_gho TO T. It blocks on A's lock. A RENAME takes its
 //     tables' locks in name order, and T_swap sorts after T: B queues for T itself, ahead of every
 //     write that queues after it.
-//  6. Once B is seen waiting in the processlist, A drops the sentry (the point of no return) and
-//     unlocks. Whether A unlocks or dies, the RENAME runs first; the queued writes then reach the
-//     new T.
+//  6. Once B is seen waiting for T itself, A drops the sentry (the point of no return) and
+//     unlocks. With the server's lock view (locks.go) that is proved: B holds the locks of every
+//     name sorted before T (the ghost's) and not T's, and the processlist, read after, shows it
+//     waiting. Without the view any lock wait is taken for T's, and a moment's lock on the ghost
+//     (MariaDB's purge takes them) lets the writes queued for T pass; step 8 then catches them.
+//     Whether A unlocks or dies, the RENAME runs first; the queued writes then reach the new T.
 //  7. The original, now T_swap, is renamed to Config.Old outside the lock (if that fails, it stays
 //     T_swap, with an ordinary comment, and Result.Old says so).
 //  8. After the swap, Guard.CheckNoSlip waits until the apply loop has reached the RENAME in the
@@ -314,13 +317,14 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	if cfg.Prepare != nil || cfg.PrepareLocked != nil {
 		cfg.failpoint("prepared")
 	}
+	at := renameWaitsAt(ctx, cfg)
 	renamed := make(chan error, 1)
 	go func() {
 		// Not cancelled with ctx: once queued, the RENAME's outcome decides the swap and must be known.
 		_, err := b.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+tbl+" TO "+sentry+", "+sqlbuild.QualifiedName(cfg.Schema, cfg.Ghost)+" TO "+tbl)
 		renamed <- err
 	}()
-	if err := waitQueued(ctx, cfg, bID, renamed); err != nil {
+	if err := waitQueued(ctx, cfg, bID, at, renamed); err != nil {
 		// The sentry still exists, so the RENAME fails as soon as the lock is gone. The locked
 		// preparation is undone first, under the lock (the RENAME, queued or not, does not stop the
 		// locking session from changing the tables it holds).
@@ -470,13 +474,61 @@ func settle(ctx context.Context, cfg Config) error {
 // settleTimeout bounds settle.
 const settleTimeout = time.Minute
 
-// waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME.
+// waitPoint says how to prove that the RENAME waits for the original itself: with the server's
+// view of metadata locks, the RENAME must hold the locks of every name sorted before the
+// original's (the ghost's, `_T_gho`) and not the original's; without it (nil view), any lock wait
+// is taken for that one.
+type waitPoint struct {
+	view   *lockView
+	keys   []lockKey // the RENAME's names, in the order it locks them
+	target lockKey   // the original's
+}
+
+// renameWaitsAt reads whether the server shows its metadata locks. Without that view a RENAME seen
+// waiting may wait for the ghost, not the original: a session, or on MariaDB 10.6+ the purge of
+// the ghost's old row versions, can hold the ghost's metadata lock a moment, and writes queued
+// for the original would then pass the RENAME when the lock goes. The Guard still catches them
+// after the swap; the view prevents them.
+func renameWaitsAt(ctx context.Context, cfg Config) waitPoint {
+	view, err := newLockView(ctx, cfg.DB)
+	if err != nil {
+		cfg.Logger.Warn("the cut-over cannot see which table its RENAME waits for: a write racing the swap would reach the old table (doppel then reports it and keeps that table). On MariaDB, INSTALL SONAME 'metadata_lock_info' once; on MySQL, enable performance_schema's metadata lock instrument", zap.Error(err))
+		return waitPoint{}
+	}
+	keys := []lockKey{view.key(cfg.Schema, cfg.Table), view.key(cfg.Schema, SentryName(cfg.Table)), view.key(cfg.Schema, cfg.Ghost)}
+	sortKeys(keys)
+	return waitPoint{view: &view, keys: keys, target: view.key(cfg.Schema, cfg.Table)}
+}
+
+// reached reports whether the RENAME (session bID) has taken the locks before the original's and
+// not the original's: the wait read after this is the original's.
+func (w waitPoint) reached(ctx context.Context, db *sql.DB, bID int64, schema string) (bool, error) {
+	if w.view == nil {
+		return true, nil
+	}
+	onSchema, held, err := w.view.held(ctx, db, bID, schema)
+	if err != nil {
+		return false, err
+	}
+	next, ok := waitsFor(w.keys, onSchema, held)
+	return ok && next == w.target, nil
+}
+
+// waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME,
+// and with the server's lock view, waiting for the original (at).
 // When the RENAME ends first, its outcome is put back on renamed for the caller, who waits for it.
-func waitQueued(ctx context.Context, cfg Config, bID int64, renamed chan error) error {
+func waitQueued(ctx context.Context, cfg Config, bID int64, at waitPoint, renamed chan error) error {
 	deadline := time.Now().Add(cfg.LockTimeout)
 	for {
+		ok, err := at.reached(ctx, cfg.DB, bID, cfg.Schema)
+		if err != nil {
+			return fmt.Errorf("reading where the RENAME waits: %w", err)
+		}
 		var state sql.NullString
-		err := cfg.DB.QueryRowContext(ctx, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?", bID).Scan(&state)
+		if ok {
+			// Read after the locks: the RENAME cannot pass the original while it is locked.
+			err = cfg.DB.QueryRowContext(ctx, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?", bID).Scan(&state)
+		}
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("looking for the queued RENAME: %w", err)
 		}

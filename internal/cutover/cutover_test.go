@@ -429,7 +429,7 @@ func TestRenameEndedBeforeQueued(t *testing.T) {
 	killed := errors.New("query execution was interrupted")
 	renamed := make(chan error, 1)
 	renamed <- killed
-	err := waitQueued(context.Background(), cfg, -1, renamed) // no session -1: never seen waiting
+	err := waitQueued(context.Background(), cfg, -1, waitPoint{}, renamed) // no session -1: never seen waiting
 	if err == nil || !errors.Is(err, killed) {
 		t.Fatalf("waitQueued: %v, want the RENAME's own error", err)
 	}
@@ -440,5 +440,86 @@ func TestRenameEndedBeforeQueued(t *testing.T) {
 		}
 	default:
 		t.Fatal("waitQueued kept the RENAME's outcome: the attempt would wait for it forever")
+	}
+}
+
+// TestRenameWaitsPastTheGhost: a session holds the ghost's metadata lock while the cut-over locks
+// the original (as MariaDB's purge of the ghost's old row versions does, a moment at a time). The
+// RENAME then waits for the ghost, which sorts before the original: taken for queued on the
+// original, the sentry would go and the writes waiting for the original would reach the old
+// table. With the server's lock view (the sandbox installs metadata_lock_info) the cut-over waits
+// until the RENAME has the ghost's lock, and no write slips.
+func TestRenameWaitsPastTheGhost(t *testing.T) {
+	db, cfg := setup(t)
+	if _, err := newLockView(context.Background(), db); err != nil {
+		t.Fatalf("the sandbox shows no metadata locks: %v", err)
+	}
+	holder, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var locked atomic.Bool
+	released := make(chan struct{})
+	cfg.Failpoint = func(step string) {
+		if step != "locked" || locked.Load() {
+			return
+		}
+		locked.Store(true)
+		// Hold the ghost's metadata lock until well after the RENAME is issued.
+		if _, err := holder.ExecContext(context.Background(), "BEGIN"); err != nil {
+			t.Error(err)
+		}
+		if _, err := holder.ExecContext(context.Background(), "SELECT COUNT(*) FROM _t_gho"); err != nil {
+			t.Error(err)
+		}
+		go func() {
+			defer close(released)
+			time.Sleep(300 * time.Millisecond)
+			_, _ = holder.ExecContext(context.Background(), "COMMIT")
+		}()
+	}
+	cfg.LockTimeout = 2 * time.Second
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var queued sync.Map
+	var seq atomic.Int64
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				wasLocked := locked.Load()
+				token := fmt.Sprintf("g%d", seq.Add(1))
+				if _, err := db.Exec("INSERT INTO t (v) VALUES (?)", token); err != nil {
+					t.Errorf("write failed: %v", err)
+					return
+				}
+				if wasLocked {
+					queued.Store(token, true)
+				}
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	_, err = Run(context.Background(), cfg)
+	time.Sleep(50 * time.Millisecond)
+	stop()
+	wg.Wait()
+	<-released
+	if err != nil {
+		t.Fatal(err)
+	}
+	slipped := 0
+	queued.Range(func(token, _ any) bool {
+		var n int
+		if err := db.QueryRow("SELECT COUNT(*) FROM _t_del WHERE v = ?", token).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		slipped += n
+		return true
+	})
+	if slipped > 0 {
+		t.Fatalf("%d writes queued behind the lock landed in the old table while the RENAME waited for the ghost", slipped)
 	}
 }

@@ -94,12 +94,17 @@ func Start(ctx context.Context, opts Options) (_ *Sandbox, err error) {
 		return nil, err
 	}
 	logf("sandbox: %s %s primary on %s", sb.Flavor.Name(), sb.Flavor.Version(), sb.Primary.Config().Addr())
+	installLockInfo(ctx, db, sb.Flavor, logf)
 	if opts.NoReplica {
 		return sb, nil
 	}
 	sb.Replica, err = startServer(ctx, serverSpec{name: "replica", serverID: 2, bin: bin, kind: kind, template: template, root: root, opts: opts})
 	if err != nil {
 		return nil, err
+	}
+	if rdb, err := sb.Replica.DB(""); err == nil {
+		installLockInfo(ctx, rdb, sb.Flavor, logf)
+		_ = rdb.Close()
 	}
 	if err := sb.connectReplica(ctx, db); err != nil {
 		return nil, err
@@ -269,5 +274,23 @@ func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, erro
 			return fmt.Errorf("waiting %s: %w", timeout, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
+	}
+}
+
+// installLockInfo installs MariaDB's metadata_lock_info plugin, as doppel's docs ask of a production
+// server: with it the cut-over proves its RENAME waits for the original table itself, and several
+// tables can be swapped together. A server without the plugin's library runs without it (doppel
+// then says so at the cut-over); tests that need its absence uninstall it.
+func installLockInfo(ctx context.Context, db *sql.DB, f dbconn.Flavor, logf func(string, ...any)) {
+	if f.Name() != "mariadb" {
+		return // MySQL shows metadata locks in performance_schema, on by default
+	}
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'").Scan(&n)
+	if err == nil && n == 0 {
+		_, err = db.ExecContext(ctx, "INSTALL SONAME 'metadata_lock_info'")
+	}
+	if err != nil {
+		logf("sandbox: no metadata_lock_info plugin (%v)", err)
 	}
 }
