@@ -198,6 +198,9 @@ func (w *Workflow) apply(ctx context.Context, mp *MigrationPlan) error {
 		}
 		t0 := time.Now()
 		resume := mp.cont != nil && st.Statement == mp.From
+		if err := w.planGroupNow(ctx, mp.Steps[i:], w.cfg.AllowDataLoss || mp.Direction == "down"); err != nil {
+			return err
+		}
 		if group := onlineGroup(mp.Steps[i:]); len(group) > 1 {
 			// Consecutive online ALTERs of different tables are swapped together, in one RENAME.
 			if err := w.runGroup(ctx, group, resume); err != nil {
@@ -233,6 +236,37 @@ func (w *Workflow) apply(ctx context.Context, mp *MigrationPlan) error {
 		return err
 	}
 	w.say("doppel migrate %s: %s done in %s", mp.Direction, f.Name, took().Round(time.Millisecond))
+	return nil
+}
+
+// planGroupNow plans, now that the statements before them have run, the statements at the start of
+// steps that were planned at their turn, as long as they are online ALTERs of different tables: a
+// statement on a table an earlier migration of the run changes is planned only then, and would
+// otherwise never be grouped. A statement the plan refuses now is left at its turn: runStep plans
+// it again and refuses it.
+func (w *Workflow) planGroupNow(ctx context.Context, steps []Step, allowDataLoss bool) error {
+	tables := map[string]bool{}
+	for i := range steps {
+		st := &steps[i]
+		if st.stmt.Table == "" || tables[st.stmt.Table] {
+			return nil // a table changed by a statement before it in the group runs after that one
+		}
+		if st.How == HowAtItsTurn {
+			again, err := w.newPlanner(allowDataLoss).statement(ctx, st.stmt)
+			if err != nil {
+				return err
+			}
+			if again.Verdict == plan.VerdictRefused {
+				return nil
+			}
+			again.Statement = st.Statement
+			*st = again
+		}
+		if st.How != HowOnline {
+			return nil
+		}
+		tables[st.stmt.Table] = true
+	}
 	return nil
 }
 

@@ -14,10 +14,11 @@ import (
 	"github.com/doppel-sql/doppel/table"
 )
 
-// deployment is eight migrations as a team would write them: a table created, a nullable column
+// deployment is nine migrations as a team would write them: a table created, a nullable column
 // added (instant), backfilled through the directive, an index added online on a 200,000-row table
 // under load, the column made NOT NULL after its backfill, a column renamed by expand–contract (add
-// the new one and copy, then drop the old one), and a table created; each with its down.
+// the new one and copy, then drop the old one), a table created, and two tables changed online
+// together (copied side by side, swapped in one RENAME); each with its down.
 var deployment = map[string]string{
 	"0001_create_accounts.up.sql":    "CREATE TABLE accounts (id INT NOT NULL PRIMARY KEY, name VARCHAR(50) NOT NULL);\nINSERT INTO accounts SELECT seq, CONCAT('a', seq) FROM seq_1_to_1000;\n",
 	"0001_create_accounts.down.sql":  "DROP TABLE accounts;\n",
@@ -35,11 +36,13 @@ var deployment = map[string]string{
 	"0007_contract_name.down.sql":    "ALTER TABLE accounts ADD COLUMN name VARCHAR(50) NOT NULL DEFAULT '' AFTER id;\nUPDATE accounts SET name = full_name;\n",
 	"0008_create_audit.up.sql":       "CREATE TABLE audit (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, what VARCHAR(100) NOT NULL);\n",
 	"0008_create_audit.down.sql":     "DROP TABLE audit;\n",
+	"0009_pair.up.sql":               "ALTER TABLE big ADD INDEX pad_k (pad, k);\nALTER TABLE big2 ADD INDEX b_pad (b, pad);\n",
+	"0009_pair.down.sql":             "ALTER TABLE big2 DROP INDEX b_pad;\nALTER TABLE big DROP INDEX pad_k;\n",
 }
 
 const bigRows = 200000
 
-// TestDeployment applies the eight migrations with up while a random write load runs on the big
+// TestDeployment applies the nine migrations with up while a random write load runs on the big
 // table, interrupts up in the middle of the online copy and runs it again (the copy resumes from its
 // checkpoint), checks the history rows and checksums and the big table against its oracle, then
 // reverts everything with down.
@@ -52,6 +55,9 @@ func TestDeployment(t *testing.T) {
 		fmt.Sprintf("INSERT INTO big SELECT seq, seq %% 1000, CONCAT('c', seq), REPEAT('p', 40) FROM seq_1_to_%d", bigRows),
 		"INSERT INTO big_oracle SELECT * FROM big",
 		"ANALYZE TABLE big",
+		"CREATE TABLE big2 (id INT NOT NULL PRIMARY KEY, b INT NOT NULL, pad VARCHAR(80) NULL)",
+		"INSERT INTO big2 SELECT seq, seq, REPEAT('q', 70) FROM seq_1_to_70000",
+		"ANALYZE TABLE big2",
 	)
 	load, err := loadgen.New(ctx, loadgen.Config{DB: db, Schema: database, Table: "big", Oracle: "big_oracle", Workers: 2, Rate: 200})
 	if err != nil {
@@ -138,8 +144,8 @@ func TestDeployment(t *testing.T) {
 	if _, err := w.Up(ctx, 0); err != nil {
 		t.Fatalf("up after the interruption: %v\n%s", err, out)
 	}
-	if got := strings.Join(eng.calls, ", "); got != "big resume=false, big resume=true" {
-		t.Errorf("online engine calls: %s, want a first run, then a resume", got)
+	if got := strings.Join(eng.calls, ", "); got != "big resume=false, big resume=true, group big,big2" {
+		t.Errorf("online engine calls: %s, want a first run, then a resume, then 0009's two tables as one group", got)
 	}
 	if !strings.Contains(out.String(), "continuing 0004_index_big.up.sql at statement 1") {
 		t.Errorf("the second up must say it continues 0004:\n%s", out)
@@ -150,10 +156,10 @@ func TestDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 8 {
-		t.Fatalf("%d history rows, want 8 (the interrupted run continued in its own row)", len(rows))
+	if len(rows) != 9 {
+		t.Fatalf("%d history rows, want 9 (the interrupted run continued in its own row)", len(rows))
 	}
-	want := map[string]string{"1": "native native", "2": "instant", "3": "backfill", "4": "online", "5": "native", "6": "instant backfill", "7": "instant", "8": "native"}
+	want := map[string]string{"1": "native native", "2": "instant", "3": "backfill", "4": "online", "5": "native", "6": "instant backfill", "7": "instant", "8": "native", "9": "online online"}
 	for i, r := range rows {
 		m := w.migrations[i]
 		var hows []string
@@ -193,8 +199,8 @@ func TestDeployment(t *testing.T) {
 
 	// down, all of it: every table and column back as it was.
 	w, out = open(ctx, t, database, dir, configure)
-	if _, err := w.Down(ctx, 8); err != nil {
-		t.Fatalf("down 8: %v\n%s", err, out)
+	if _, err := w.Down(ctx, 9); err != nil {
+		t.Fatalf("down 9: %v\n%s", err, out)
 	}
 	st, err = w.Status(ctx)
 	if err != nil {
@@ -205,17 +211,17 @@ func TestDeployment(t *testing.T) {
 			t.Errorf("after down, %s is %s", s.Version, s.State)
 		}
 	}
-	if rows, err = w.hist.read(ctx); err != nil || len(rows) != 16 {
-		t.Fatalf("%d history rows after down, want 16 (%v)", len(rows), err)
+	if rows, err = w.hist.read(ctx); err != nil || len(rows) != 18 {
+		t.Fatalf("%d history rows after down, want 18 (%v)", len(rows), err)
 	}
-	for i, r := range rows[8:] {
-		m := w.migrations[7-i]
+	for i, r := range rows[9:] {
+		m := w.migrations[8-i]
 		if r.Direction != "down" || !r.Success || r.Version != m.Version.String() || r.Checksum != m.Down.Checksum {
 			t.Errorf("history row of the down of %s: %+v", m.Version, r)
 		}
 	}
 	// doppel's bookkeeping stays: the history, and the backfills' checkpoints (one per run).
-	if got := sandbox.Tables(t, db); got != "_doppel_backfill,big,big_oracle,doppel_schema_history" {
+	if got := sandbox.Tables(t, db); got != "_doppel_backfill,big,big2,big_oracle,doppel_schema_history" {
 		t.Errorf("tables after down: %s", got)
 	}
 	var indexes int
