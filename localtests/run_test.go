@@ -687,12 +687,17 @@ func (c *caseRun) startDoppel() *doppelProc {
 	}
 	p.cleanup = append(p.cleanup, func() { os.RemoveAll(sockDir) })
 	p.socket = filepath.Join(sockDir, "doppel.sock")
-	args := append([]string{
+	args := []string{
 		"--host=" + cfg.Host, "--port=" + strconv.Itoa(cfg.Port), "--user=" + cfg.User,
-		"--database=" + c.schema, "--table=" + c.f.table, "--execute",
+		"--database=" + c.schema, "--execute",
 		"--chunk-size=" + strconv.Itoa(chunkSize), "--replica-server-id=" + strconv.Itoa(int(c.serverID)),
 		"--serve-socket-file=" + p.socket,
-	}, c.f.args...)
+	}
+	// A --table in extra_args names the table instead (a repeated --table pairs with an --alter).
+	if !slices.ContainsFunc(c.f.args, func(a string) bool { _, ok := flagValue(a, "table"); return ok }) {
+		args = append(args, "--table="+c.f.table)
+	}
+	args = append(args, c.f.args...)
 	ctx, cancel := context.WithTimeout(c.ctx, doppelTimeout)
 	p.cleanup = append(p.cleanup, cancel)
 	p.cmd = exec.CommandContext(ctx, c.bin, args...)

@@ -317,7 +317,7 @@ func swap(ctx context.Context, cfg Config) (time.Duration, error) {
 	if cfg.Prepare != nil || cfg.PrepareLocked != nil {
 		cfg.failpoint("prepared")
 	}
-	at := renameWaitsAt(ctx, cfg)
+	at := renameWaitsAt(ctx, cfg, a)
 	renamed := make(chan error, 1)
 	go func() {
 		// Not cancelled with ctx: once queued, the RENAME's outcome decides the swap and must be known.
@@ -482,6 +482,8 @@ type waitPoint struct {
 	view   *lockView
 	keys   []lockKey // the RENAME's names, in the order it locks them
 	target lockKey   // the original's
+	ghost  lockKey
+	aID    int64 // the locking session
 }
 
 // renameWaitsAt reads whether the server shows its metadata locks. Without that view a RENAME seen
@@ -489,15 +491,19 @@ type waitPoint struct {
 // the ghost's old row versions, can hold the ghost's metadata lock a moment, and writes queued
 // for the original would then pass the RENAME when the lock goes. The Guard still catches them
 // after the swap; the view prevents them.
-func renameWaitsAt(ctx context.Context, cfg Config) waitPoint {
+func renameWaitsAt(ctx context.Context, cfg Config, a *sql.Conn) waitPoint {
 	view, err := newLockView(ctx, cfg.DB)
+	var aID int64
+	if err == nil {
+		err = a.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&aID)
+	}
 	if err != nil {
 		cfg.Logger.Warn("the cut-over cannot see which table its RENAME waits for: a write racing the swap would reach the old table (doppel then reports it and keeps that table). On MariaDB, INSTALL SONAME 'metadata_lock_info' once; on MySQL, enable performance_schema's metadata lock instrument", zap.Error(err))
 		return waitPoint{}
 	}
 	keys := []lockKey{view.key(cfg.Schema, cfg.Table), view.key(cfg.Schema, SentryName(cfg.Table)), view.key(cfg.Schema, cfg.Ghost)}
 	sortKeys(keys)
-	return waitPoint{view: &view, keys: keys, target: view.key(cfg.Schema, cfg.Table)}
+	return waitPoint{view: &view, keys: keys, target: view.key(cfg.Schema, cfg.Table), ghost: view.key(cfg.Schema, cfg.Ghost), aID: aID}
 }
 
 // reached reports whether the RENAME (session bID) has taken the locks before the original's and
@@ -514,6 +520,15 @@ func (w waitPoint) reached(ctx context.Context, db *sql.DB, bID int64, schema st
 	return ok && next == w.target, nil
 }
 
+// heldByLocker reports whether the locking session itself holds the ghost's lock: LOCK TABLES of a
+// table the ghost references (a child of the original that is also its parent, in a cycle of
+// foreign keys) takes the ghost's too, for the cascades, so the RENAME cannot pass the ghost
+// before the lock goes and can never be seen waiting for the original.
+func (w waitPoint) heldByLocker(ctx context.Context, db *sql.DB, schema string) (bool, error) {
+	_, held, err := w.view.held(ctx, db, w.aID, schema)
+	return held[w.ghost], err
+}
+
 // waitQueued waits until session bID shows in the processlist waiting on a lock for its RENAME,
 // and with the server's lock view, waiting for the original (at).
 // When the RENAME ends first, its outcome is put back on renamed for the caller, who waits for it.
@@ -521,6 +536,13 @@ func waitQueued(ctx context.Context, cfg Config, bID int64, at waitPoint, rename
 	deadline := time.Now().Add(cfg.LockTimeout)
 	for {
 		ok, err := at.reached(ctx, cfg.DB, bID, cfg.Schema)
+		if err == nil && !ok && at.view != nil {
+			var mine bool
+			if mine, err = at.heldByLocker(ctx, cfg.DB, cfg.Schema); mine {
+				cfg.Logger.Warn("the cut-over's own lock of a table the ghost references holds the ghost's lock too (foreign keys in a cycle): it cannot prove its RENAME waits for the table itself; a write racing the swap would reach the old table, which doppel then reports, keeping that table")
+				at.view, ok = nil, true
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("reading where the RENAME waits: %w", err)
 		}
