@@ -3,7 +3,6 @@ package backfill
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -224,31 +223,9 @@ func (b *backfill) nextUpper(ctx context.Context, lower []any, first bool, last 
 func (b *backfill) readKey(ctx context.Context, query string, args ...any) ([]any, error) {
 	var key []any
 	err := dbconn.Retry(ctx, b.cfg.Retries, func(ctx context.Context) error {
-		rows, err := b.primary.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		key = nil
-		if !rows.Next() {
-			return rows.Err()
-		}
-		raw := make([]sql.RawBytes, len(b.keyCols))
-		ptrs := make([]any, len(raw))
-		for i := range raw {
-			ptrs[i] = &raw[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		key = make([]any, len(raw))
-		for i, p := range b.key.Columns {
-			if key[i], err = table.ValueFromText(p.Orig, raw[i]); err != nil {
-				return err
-			}
-		}
-		_ = rows.Close() // before Err: the RawBytes hold the read until then
-		return rows.Err()
+		var err error
+		key, err = table.ReadKey(ctx, b.primary, b.key, query, args...)
+		return err
 	})
 	return key, err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/doppel-sql/doppel/dbconn"
 	"github.com/doppel-sql/doppel/internal/loadgen"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 // groupTables creates the sysbench-shaped tables names in one schema, each with rows and an
@@ -87,12 +88,8 @@ func groupTables(t *testing.T, rows int, withFK bool, names ...string) (schema s
 // installLockInfo installs MariaDB's metadata_lock_info plugin, which a group's swap needs.
 func installLockInfo(t *testing.T, db *sql.DB) {
 	t.Helper()
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'").Scan(&n); err != nil {
+	if err := sandbox.InstallLockInfo(context.Background(), db); err != nil {
 		t.Fatal(err)
-	}
-	if n == 0 {
-		exec(t, db, "INSTALL SONAME 'metadata_lock_info'")
 	}
 }
 

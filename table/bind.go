@@ -1,6 +1,8 @@
 package table
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -123,4 +125,36 @@ func FormatKey(key []any) string {
 		return parts[0]
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// ReadKey runs query, which selects the columns of key (in its order), and returns the first row's
+// values as ValueFromText reads them; nil when there is no row. The copier and the backfill find
+// their chunks' bounds with it.
+func ReadKey(ctx context.Context, db *sql.DB, key *Key, query string, args ...any) ([]any, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, rows.Err()
+	}
+	raw := make([]sql.RawBytes, len(key.Columns))
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	values := make([]any, len(raw))
+	for i, p := range key.Columns {
+		if values[i], err = ValueFromText(p.Orig, raw[i]); err != nil {
+			return nil, err
+		}
+	}
+	// Close before Err: the RawBytes hold the rows' read lock until then, and a cancelled context's
+	// close waits for it, which would make Err wait for ever.
+	_ = rows.Close()
+	return values, rows.Err()
 }

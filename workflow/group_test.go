@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doppel-sql/doppel/internal/loadgen"
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 // TestGroupedOnlineSteps: a migration whose two ALTERs of a parent and its child run online is
@@ -26,14 +27,8 @@ func TestGroupedOnlineSteps(t *testing.T) {
 		"INSERT INTO child SELECT seq, seq, CONCAT('n', seq) FROM seq_1_to_20000",
 		"INSERT INTO child_oracle SELECT * FROM child",
 	)
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'").Scan(&n); err != nil {
+	if err := sandbox.InstallLockInfo(ctx, db); err != nil {
 		t.Fatal(err)
-	}
-	if n == 0 {
-		if _, err := db.ExecContext(ctx, "INSTALL SONAME 'metadata_lock_info'"); err != nil {
-			t.Fatal(err)
-		}
 	}
 	// The load never writes parent_id: the oracle has no parent.
 	load, err := loadgen.New(ctx, loadgen.Config{DB: db, Schema: database, Table: "child", Oracle: "child_oracle", Columns: []string{"note"}, Workers: 2, Rate: 150})

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/doppel-sql/doppel/internal/sandbox"
 )
 
 // TestGroupCommand migrates two tables with repeated --table/--alter pairs: both are altered and
@@ -16,14 +18,8 @@ func TestGroupCommand(t *testing.T) {
 	dbName, db := newDatabase(ctx, t,
 		"CREATE TABLE parent (id INT PRIMARY KEY, v INT)", "CREATE TABLE child (id INT PRIMARY KEY, parent_id INT)",
 		"INSERT INTO parent SELECT seq, seq FROM seq_1_to_500", "INSERT INTO child SELECT seq, seq FROM seq_1_to_500")
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'").Scan(&n); err != nil {
+	if err := sandbox.InstallLockInfo(context.Background(), db); err != nil {
 		t.Fatal(err)
-	}
-	if n == 0 {
-		if _, err := db.Exec("INSTALL SONAME 'metadata_lock_info'"); err != nil {
-			t.Fatal(err)
-		}
 	}
 	r := sb.Replica.Config()
 	args := []string{

@@ -445,33 +445,9 @@ func (c *Copier) nextUpper(ctx context.Context, lower []any, inclusive bool, las
 func (c *Copier) readKey(ctx context.Context, query string, args ...any) ([]any, error) {
 	var key []any
 	err := dbconn.Retry(ctx, c.cfg.Retries, func(ctx context.Context) error {
-		rows, err := c.cfg.DB.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		key = nil
-		if !rows.Next() {
-			return rows.Err()
-		}
-		raw := make([]sql.RawBytes, len(c.keyCols))
-		ptrs := make([]any, len(raw))
-		for i := range raw {
-			ptrs[i] = &raw[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		key = make([]any, len(raw))
-		for i, p := range c.cfg.Key.Columns {
-			if key[i], err = table.ValueFromText(p.Orig, raw[i]); err != nil {
-				return err
-			}
-		}
-		// Close before Err: the RawBytes hold the rows' read lock until then, and a cancelled
-		// context's close waits for it, which would make Err wait for ever.
-		_ = rows.Close()
-		return rows.Err()
+		var err error
+		key, err = table.ReadKey(ctx, c.cfg.DB, c.cfg.Key, query, args...)
+		return err
 	})
 	return key, err
 }

@@ -186,45 +186,15 @@ func TestNoWriteSlipsIntoTheOldTable(t *testing.T) {
 				locked.Store(true)
 			}
 		}
-		ctx, stop := context.WithCancel(context.Background())
-		var wg sync.WaitGroup
-		var queued sync.Map // tokens of rows whose INSERT started while the table was locked
-		var seq atomic.Int64
-		for w := 0; w < 8; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for ctx.Err() == nil {
-					wasLocked := locked.Load()
-					token := fmt.Sprintf("q%d", seq.Add(1))
-					if _, err := db.Exec("INSERT INTO t (v) VALUES (?)", token); err != nil {
-						t.Errorf("write failed: %v", err)
-						return
-					}
-					if wasLocked {
-						queued.Store(token, true)
-					}
-				}
-			}()
-		}
+		stop := startWriters(t, db, 8, &locked)
 		time.Sleep(50 * time.Millisecond)
 		_, err := Run(context.Background(), cfg)
 		time.Sleep(50 * time.Millisecond)
-		stop()
-		wg.Wait()
+		queued := stop()
 		if err != nil {
 			t.Fatal(err)
 		}
-		slipped := 0
-		queued.Range(func(token, _ any) bool {
-			var n int
-			if err := db.QueryRow("SELECT COUNT(*) FROM _t_del WHERE v = ?", token).Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			slipped += n
-			return true
-		})
-		if slipped > 0 {
+		if slipped := inOldTable(t, db, queued); slipped > 0 {
 			t.Fatalf("attempt %d: %d writes queued behind the lock landed in the old table", attempt, slipped)
 		}
 	}
@@ -480,46 +450,65 @@ func TestRenameWaitsPastTheGhost(t *testing.T) {
 		}()
 	}
 	cfg.LockTimeout = 2 * time.Second
-	ctx, stop := context.WithCancel(context.Background())
+	stop := startWriters(t, db, 4, &locked)
+	time.Sleep(50 * time.Millisecond)
+	_, err = Run(context.Background(), cfg)
+	time.Sleep(50 * time.Millisecond)
+	queued := stop()
+	<-released
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slipped := inOldTable(t, db, queued); slipped > 0 {
+		t.Fatalf("%d writes queued behind the lock landed in the old table while the RENAME waited for the ghost", slipped)
+	}
+}
+
+// startWriters starts n sessions inserting rows into t, each marked with a token, until the
+// returned stop is called; stop returns the tokens of the inserts that began while locked was set.
+func startWriters(t *testing.T, db *sql.DB, n int, locked *atomic.Bool) (stop func() []string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	var queued sync.Map
+	var mu sync.Mutex
+	var queued []string
 	var seq atomic.Int64
-	for w := 0; w < 4; w++ {
+	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
 				wasLocked := locked.Load()
-				token := fmt.Sprintf("g%d", seq.Add(1))
+				token := fmt.Sprintf("q%d", seq.Add(1))
 				if _, err := db.Exec("INSERT INTO t (v) VALUES (?)", token); err != nil {
 					t.Errorf("write failed: %v", err)
 					return
 				}
 				if wasLocked {
-					queued.Store(token, true)
+					mu.Lock()
+					queued = append(queued, token)
+					mu.Unlock()
 				}
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
-	_, err = Run(context.Background(), cfg)
-	time.Sleep(50 * time.Millisecond)
-	stop()
-	wg.Wait()
-	<-released
-	if err != nil {
-		t.Fatal(err)
+	return func() []string {
+		cancel()
+		wg.Wait()
+		return queued
 	}
+}
+
+// inOldTable counts the rows of tokens that reached the old table, _t_del.
+func inOldTable(t *testing.T, db *sql.DB, tokens []string) int {
+	t.Helper()
 	slipped := 0
-	queued.Range(func(token, _ any) bool {
+	for _, token := range tokens {
 		var n int
 		if err := db.QueryRow("SELECT COUNT(*) FROM _t_del WHERE v = ?", token).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		slipped += n
-		return true
-	})
-	if slipped > 0 {
-		t.Fatalf("%d writes queued behind the lock landed in the old table while the RENAME waited for the ghost", slipped)
 	}
+	return slipped
 }

@@ -36,12 +36,8 @@ func groupSetup(t *testing.T, names ...string) (*sql.DB, GroupConfig) {
 
 func installLockInfo(t *testing.T, db *sql.DB) {
 	t.Helper()
-	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'").Scan(&n); err != nil {
+	if err := sandbox.InstallLockInfo(context.Background(), db); err != nil {
 		t.Fatal(err)
-	}
-	if n == 0 {
-		sandbox.MustExec(t, db, "INSTALL SONAME 'metadata_lock_info'")
 	}
 }
 

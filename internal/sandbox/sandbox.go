@@ -285,12 +285,21 @@ func installLockInfo(ctx context.Context, db *sql.DB, f dbconn.Flavor, logf func
 	if f.Name() != "mariadb" {
 		return // MySQL shows metadata locks in performance_schema, on by default
 	}
+	if err := InstallLockInfo(ctx, db); err != nil {
+		logf("sandbox: no metadata_lock_info plugin (%v)", err)
+	}
+}
+
+// InstallLockInfo installs MariaDB's metadata_lock_info plugin on db's server unless it is active:
+// the sandbox does at start; a test that uninstalled it puts it back with this.
+func InstallLockInfo(ctx context.Context, db *sql.DB) error {
 	var n int
 	err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'METADATA_LOCK_INFO' AND PLUGIN_STATUS = 'ACTIVE'").Scan(&n)
 	if err == nil && n == 0 {
 		_, err = db.ExecContext(ctx, "INSTALL SONAME 'metadata_lock_info'")
 	}
 	if err != nil {
-		logf("sandbox: no metadata_lock_info plugin (%v)", err)
+		return fmt.Errorf("installing the metadata_lock_info plugin: %w", err)
 	}
+	return nil
 }
