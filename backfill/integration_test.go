@@ -590,7 +590,9 @@ func TestBackfillPanicFlagFile(t *testing.T) {
 		"INSERT INTO t SELECT seq, seq FROM seq_1_to_5000")
 	waitReplica(t)
 	cfg := testConfig(t, dbName, "UPDATE t SET v = v + 1")
-	cfg.ChunkSize, cfg.ChunkTarget = 100, 0
+	// 500 chunks, each resting twice its time: the run lasts well past the flag file's watch (every
+	// 250 ms) after the fifth chunk, however fast the machine.
+	cfg.ChunkSize, cfg.ChunkTarget = 10, 0
 	cfg.Throttle.NiceRatio = 2
 	cfg.PanicFlagFile = filepath.Join(t.TempDir(), "panic")
 	go func() {
