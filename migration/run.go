@@ -536,6 +536,14 @@ func (s swapCatchUp) CatchUp(ctx context.Context) error {
 func (r *run) verify(ctx context.Context) error {
 	cfg := r.verifyConfig()
 	cfg.OnProgress = r.cfg.Metrics.SetChecksumProgress
+	// The comparison reads every row of both tables: it rests between chunks by the nice ratio and
+	// the latency target's pace, as the copy does (not by replica lag: it writes nothing), and
+	// under a latency target it reads with one session, not two, so that it takes the
+	// application's commits no more room than the copy did.
+	cfg.Rest = r.throttle.NiceRead
+	if r.cfg.Throttle.MaxCommitLatency > 0 {
+		cfg.Workers = 1
+	}
 	// The rows the replay changes from the checksum's point on are compared again before the swap.
 	cfg.AtPoint = func() { r.applier.TakeTouched() }
 	res, err := verify.Run(ctx, cfg)

@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 )
@@ -134,5 +135,24 @@ func TestMaxCommitLatency(t *testing.T) {
 				t.Errorf("Nice slept %s over three 10 ms chunks, want at least %s", slept, want)
 			}
 		})
+	}
+}
+
+func TestLagPace(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		lag, max time.Duration
+		want     float64
+	}{
+		{0, 1500 * ms, 0},
+		{750 * ms, 1500 * ms, 0}, // half the limit: not yet
+		{1125 * ms, 1500 * ms, 2},
+		{1500 * ms, 1500 * ms, 4},
+		{3 * time.Second, 1500 * ms, 4}, // beyond: the throttle stops the copy; the rest stays at its top
+		{time.Second, 0, 0},             // no limit
+	} {
+		if got := lagPace(c.lag, c.max); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("lagPace(%s, %s) = %g, want %g", c.lag, c.max, got, c.want)
+		}
 	}
 }

@@ -306,11 +306,22 @@ func (t *Throttler) Wait(ctx context.Context) error {
 	}
 }
 
-// Nice sleeps took × the nice ratio, or × the pace the latency target sets when that is more, so
-// that a chunk that took took is followed by a rest in proportion. It returns ctx's error if ctx
-// ends first.
+// Nice sleeps took × the largest of the nice ratio, the pace the latency target sets and the pace
+// replica lag sets as it nears max-lag-millis (lagPace), so that a chunk that took took is
+// followed by a rest in proportion. It returns ctx's error if ctx ends first.
 func (t *Throttler) Nice(ctx context.Context, took time.Duration) error {
-	ratio := t.NiceRatio()
+	return t.rest(ctx, took, lagPace(t.Lag(), t.MaxLag()))
+}
+
+// NiceRead is Nice for a chunk that only read (the checksum before the swap): it rests by the nice
+// ratio and the latency target, not by replica lag, which reads do not add to.
+func (t *Throttler) NiceRead(ctx context.Context, took time.Duration) error {
+	return t.rest(ctx, took, 0)
+}
+
+// rest waits took times the largest of the nice ratio, the latency target's pace and floor.
+func (t *Throttler) rest(ctx context.Context, took time.Duration, floor float64) error {
+	ratio := max(t.NiceRatio(), floor)
 	if t.pace != nil {
 		ratio = max(ratio, t.pace.next())
 	}

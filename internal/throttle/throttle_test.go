@@ -283,6 +283,45 @@ func TestLagBeyondMaxLag(t *testing.T) {
 	eventually(t, 10*time.Second, "lag gone after the lock is released", free(th))
 }
 
+// TestNiceSlowsAsLagNears: a writing chunk rests longer as the replica's lag nears max-lag-millis,
+// before the throttle stops the copy; a reading chunk does not.
+func TestNiceSlowsAsLagNears(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config()
+	cfg.MaxLag = 2 * time.Second
+	th := start(t, cfg)
+	eventually(t, 5*time.Second, "healthy at first", free(th))
+	ctx := context.Background()
+	timed := func(rest func(context.Context, time.Duration) error) time.Duration {
+		start := time.Now()
+		if err := rest(ctx, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	if d := timed(th.Nice); d > 50*time.Millisecond {
+		t.Errorf("Nice rested %s without lag", d)
+	}
+
+	conn, err := f.replica.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "LOCK TABLES "+f.changelog.Qualified()+" READ"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = conn.ExecContext(ctx, "UNLOCK TABLES") }()
+	eventually(t, 5*time.Second, "lag past half the limit", func() bool { return th.Lag() > 1200*time.Millisecond })
+	want := lagPace(th.Lag(), cfg.MaxLag) // the lag only grows from here, and with it the rest
+	if d := timed(th.Nice); want <= 0 || d < time.Duration(want*0.9*float64(100*time.Millisecond)) {
+		t.Errorf("Nice(100ms) at lag over 1.2 s of 2 s rested %s, want at least %g× 100ms", d, want)
+	}
+	if d := timed(th.NiceRead); d > 50*time.Millisecond {
+		t.Errorf("NiceRead rested %s for lag; reads add none", d)
+	}
+}
+
 func TestControlReplicas(t *testing.T) {
 	f := newFixture(t)
 	th := start(t, f.config())

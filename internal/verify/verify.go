@@ -52,6 +52,10 @@ type Config struct {
 	// OnProgress, when set, receives the rows of the original compared so far and an estimate of
 	// the total (never below the former). Calls do not overlap.
 	OnProgress func(doneRows, totalRows int64)
+	// Rest, when set, is called after each chunk Run compares, with how long the comparison took;
+	// it may wait, so that the comparison's reads leave the application room (the migration's
+	// nice ratio and latency target: throttle.Throttler.Nice). An error stops the verification.
+	Rest func(ctx context.Context, took time.Duration) error
 	// AtPoint, when set, is called at the consistent point Run compares the tables at, once the
 	// ghost holds every change of the original and before anything can change again: the caller
 	// notes which rows the replay changes after it (they are compared again before the swap).
@@ -229,6 +233,7 @@ func (v *verifier) pass(ctx context.Context, only []chunk, atPoint func()) (pass
 	for _, conn := range snap.conns[:workers] {
 		g.Go(func() error {
 			for c := range todo {
+				start := time.Now()
 				o, err := v.orig.checksum(gctx, conn, c)
 				if err != nil {
 					return err
@@ -253,6 +258,11 @@ func (v *verifier) pass(ctx context.Context, only []chunk, atPoint func()) (pass
 				mu.Unlock()
 				if only == nil {
 					v.progress(o.rows)
+				}
+				if v.cfg.Rest != nil {
+					if err := v.cfg.Rest(gctx, time.Since(start)); err != nil {
+						return err
+					}
 				}
 			}
 			return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -169,6 +170,48 @@ func TestEqualTablesVerifyClean(t *testing.T) {
 	}
 	if lastDone != 1500 || lastTotal != 1500 || calls < 16 {
 		t.Errorf("progress ended at %d of %d after %d calls", lastDone, lastTotal, calls)
+	}
+}
+
+// TestRestBetweenChunks: Rest is called once per chunk compared, with the comparison's time, and
+// its error stops the verification (the migration rests there by its nice ratio and latency target).
+func TestRestBetweenChunks(t *testing.T) {
+	f := newFixture(t, "t", manyTypes, "", manyRows...)
+	var mu sync.Mutex
+	var calls int
+	var slept time.Duration
+	f.cfg.Rest = func(ctx context.Context, took time.Duration) error {
+		if took <= 0 {
+			t.Errorf("Rest got a chunk that took %s", took)
+		}
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		time.Sleep(took) // a nice ratio of 1
+		mu.Lock()
+		slept += took
+		mu.Unlock()
+		return nil
+	}
+	res := f.mustPass(t)
+	if calls != int(res.Chunks) || res.Chunks != 16 {
+		t.Errorf("Rest called %d times for %d chunks, want 16 each", calls, res.Chunks)
+	}
+	if slept <= 0 {
+		t.Errorf("no rest taken")
+	}
+	stop := errors.New("stopped by the rest")
+	calls = 0
+	f.cfg.Rest = func(context.Context, time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if calls++; calls == 3 {
+			return stop
+		}
+		return nil
+	}
+	if _, err := f.run(t); !errors.Is(err, stop) {
+		t.Fatalf("verification with a failing rest: %v, want %v", err, stop)
 	}
 }
 
