@@ -59,7 +59,11 @@ type options struct {
 }
 
 // allRuns are the measurements --runs chooses from, in the order they run.
-var allRuns = []string{"native-copy", "native-inplace", "floor", "floor-doppel", "doppel", "doppel-defer", "pt-osc", "gh-ost", "doppel-load", "doppel-latency"}
+var allRuns = []string{"native-copy", "native-inplace", "floor", "floor-doppel", "floor-noindex", "floor-nobinlog", "doppel", "doppel-defer", "pt-osc", "gh-ost", "doppel-load", "doppel-latency"}
+
+// defaultRuns are the measurements made without --runs: all but the floor's diagnostics, which
+// take the copy apart (what the secondary indexes and the binlog cost) rather than compare tools.
+var defaultRuns = slices.DeleteFunc(slices.Clone(allRuns), func(r string) bool { return r == "floor-noindex" || r == "floor-nobinlog" })
 
 func main() {
 	var o options
@@ -77,7 +81,7 @@ func main() {
 	flag.BoolVar(&o.durable, "durable", true, "production durability: innodb_flush_log_at_trx_commit=1, sync_binlog=1 (=false: 2 and 0, which flatter a chunked copy)")
 	flag.StringVar(&o.variants, "doppel-variants", "", "more idle doppel runs after the default one, each with its own flags: \"--chunk-target-ms=500;--copy-workers=2\"")
 	flag.IntVar(&o.parallel, "replica-parallel-threads", 0, "slave_parallel_threads of the replica (0, MariaDB's default: it applies serially)")
-	flag.StringVar(&o.runs, "runs", strings.Join(allRuns, ","), "the measurements to make, of "+strings.Join(allRuns, ","))
+	flag.StringVar(&o.runs, "runs", strings.Join(defaultRuns, ","), "the measurements to make, of "+strings.Join(allRuns, ","))
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
@@ -250,9 +254,13 @@ func (b *bench) sideBySide(ctx context.Context, runs map[string]bool) ([]Result,
 		case "native-inplace":
 			err = add(b.native(ctx, "INPLACE"))
 		case "floor":
-			err = add(b.floor(ctx, 10000, false))
+			err = add(b.floor(ctx, 10000, floorPlain))
 		case "floor-doppel":
-			err = add(b.floor(ctx, 10000, true))
+			err = add(b.floor(ctx, 10000, floorDoppel))
+		case "floor-noindex":
+			err = add(b.floor(ctx, 10000, floorNoIndex))
+		case "floor-nobinlog":
+			err = add(b.floor(ctx, 10000, floorNoBinlog))
 		case "doppel":
 			err = add(b.doppelRun(ctx, "doppel, defaults", nil, nil))
 			if err != nil {

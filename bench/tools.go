@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -35,15 +36,35 @@ func (b *bench) native(ctx context.Context, algorithm string) (Result, error) {
 	return r, m.end(ctx, &r, time.Now())
 }
 
+// floorMode is which chunked copy floor measures.
+type floorMode int
+
+const (
+	// floorPlain is the cheapest chunked copy into the altered table.
+	floorPlain floorMode = iota
+	// floorDoppel is doppel's own statement: a locking read and ON DUPLICATE KEY UPDATE (which
+	// detects collisions under a new unique key), to tell its cost from the rest of doppel's.
+	floorDoppel
+	// floorNoIndex copies into the altered table without its secondary indexes (and does not build
+	// them): against floorPlain, what maintaining them during the copy costs.
+	floorNoIndex
+	// floorNoBinlog copies with sql_log_bin=0: against floorPlain, what writing the rows to the
+	// binlog costs the primary. The replica gets nothing, so it is a diagnostic, not a way to copy.
+	floorNoBinlog
+)
+
 // floor is what a chunked copy costs at least: the altered table created empty, then filled by
-// plain INSERT … SELECTs of size rows each along the primary key, each its own transaction. No
-// locking read, no binlog reader, no replay, no verification, no throttle.
-func (b *bench) floor(ctx context.Context, size int, asDoppel bool) (Result, error) {
+// plain INSERT … SELECTs of size rows each along the primary key, each its own transaction, in one
+// session. No locking read, no binlog reader, no replay, no verification, no throttle.
+func (b *bench) floor(ctx context.Context, size int, mode floorMode) (Result, error) {
 	r := Result{Name: fmt.Sprintf("floor: chunked INSERT … SELECT, %d rows a chunk", size), Kind: kindFloor}
-	// asDoppel: doppel's own statement, a locking read and ON DUPLICATE KEY UPDATE (which detects
-	// collisions under a new unique key), to tell its cost from the rest of doppel's.
-	if asDoppel {
+	switch mode {
+	case floorDoppel:
 		r.Name = fmt.Sprintf("floor, doppel's statement (LOCK IN SHARE MODE, ON DUPLICATE KEY UPDATE), %d rows a chunk", size)
+	case floorNoIndex:
+		r.Name = fmt.Sprintf("floor without the secondary indexes (not built after), %d rows a chunk", size)
+	case floorNoBinlog:
+		r.Name = fmt.Sprintf("floor without the binlog (sql_log_bin=0; the replica gets nothing), %d rows a chunk", size)
 	}
 	name, err := b.fresh(ctx)
 	if err != nil {
@@ -52,19 +73,34 @@ func (b *bench) floor(ctx context.Context, size int, asDoppel bool) (Result, err
 	ghost := name + "_floor"
 	defer b.drop(ctx, name, ghost)
 	say("%s", r.Name)
+	conn, err := b.db.Conn(ctx)
+	if err != nil {
+		return r, err
+	}
+	defer conn.Close()
 	m := b.begin(ctx)
 	for _, q := range []string{"CREATE TABLE " + ghost + " LIKE " + name, "ALTER TABLE " + ghost + " " + b.o.alter} {
-		if _, err := b.db.ExecContext(ctx, q); err != nil {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return r, err
+		}
+	}
+	switch mode {
+	case floorNoIndex:
+		if err := dropSecondaryIndexes(ctx, conn, ghost); err != nil {
+			return r, err
+		}
+	case floorNoBinlog:
+		if _, err := conn.ExecContext(ctx, "SET SESSION sql_log_bin = 0"); err != nil {
 			return r, err
 		}
 	}
 	cols := "id, k, c, pad"
 	suffix := ""
-	if asDoppel {
+	if mode == floorDoppel {
 		suffix = fmt.Sprintf(" LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE %[1]s.id = IF(%[1]s.id <=> VALUES(id), %[1]s.id, NULL)", ghost)
 	}
 	for lower := 0; ; lower += size {
-		res, err := b.db.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE id > %d AND id <= %d%s", ghost, cols, cols, name, lower, lower+size, suffix))
+		res, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s WHERE id > %d AND id <= %d%s", ghost, cols, cols, name, lower, lower+size, suffix))
 		if err != nil {
 			return r, err
 		}
@@ -73,6 +109,31 @@ func (b *bench) floor(ctx context.Context, size int, asDoppel bool) (Result, err
 		}
 	}
 	return r, m.end(ctx, &r, time.Now())
+}
+
+// dropSecondaryIndexes drops every index of tbl but the primary key.
+func dropSecondaryIndexes(ctx context.Context, conn *sql.Conn, tbl string) error {
+	rows, err := conn.QueryContext(ctx, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME <> 'PRIMARY'", tbl)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var drops []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		drops = append(drops, "DROP INDEX "+sqlbuild.QuoteIdent(name))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(drops) == 0 {
+		return nil
+	}
+	_, err = conn.ExecContext(ctx, "ALTER TABLE "+tbl+" "+strings.Join(drops, ", "))
+	return err
 }
 
 // loadSpec is the write load of a loaded run.

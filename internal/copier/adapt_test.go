@@ -1,6 +1,7 @@
 package copier
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -65,5 +66,36 @@ func TestTargetScale(t *testing.T) {
 		if got := c.ChunkSize(); got != s.want {
 			t.Fatalf("step %d: size %d, want %d", i, got, s.want)
 		}
+	}
+}
+
+// TestCatchUpClose: a slow catch-up is followed by more, until one is quick, and no more than
+// closeCatchUps in all.
+func TestCatchUpClose(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		slow  int // how many catch-ups are slow before they turn quick
+		calls int
+	}{
+		{"quick at once", 0, 1},
+		{"two slow", 2, 3},
+		{"always slow", 100, closeCatchUps},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			calls := 0
+			cp := &Copier{cfg: Config{CatchUp: func(context.Context) error {
+				calls++
+				if calls <= c.slow {
+					time.Sleep(quickCatchUp + 10*time.Millisecond)
+				}
+				return nil
+			}}}
+			if err := cp.catchUpClose(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if calls != c.calls {
+				t.Errorf("%d catch-ups, want %d", calls, c.calls)
+			}
+		})
 	}
 }

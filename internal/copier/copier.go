@@ -199,7 +199,32 @@ func (c *Copier) Chunks() int64 { return c.chunks.Load() }
 func (c *Copier) Done() bool { return c.done.Load() }
 
 // collisionAttempts bounds how often a colliding chunk is tried again after catching up the replay.
-const collisionAttempts = 3
+const collisionAttempts = 5
+
+// quickCatchUp is a catch-up short enough for the original to have moved on little meanwhile, and
+// closeCatchUps bounds how many catch-ups in a row look for one (catchUpClose).
+const (
+	quickCatchUp  = 100 * time.Millisecond
+	closeCatchUps = 5
+)
+
+// catchUpClose catches the replay up again and again until one catch-up is quick. A colliding
+// chunk is read again right after: the ghost must then be close to the original, not as far behind
+// as the catch-up took. One catch-up can take seconds (while doppel is throttled the replay is
+// held), and meanwhile the application moves unique values between rows again; a chunk retried
+// after it can collide anew with another old version, which looks like a lasting duplicate.
+func (c *Copier) catchUpClose(ctx context.Context) error {
+	for range closeCatchUps {
+		start := time.Now()
+		if err := c.cfg.CatchUp(ctx); err != nil {
+			return err
+		}
+		if time.Since(start) < quickCatchUp {
+			return nil
+		}
+	}
+	return nil
+}
 
 // parentLocks are the statements that lock, in share mode, the rows of each parent that the rows of
 // a range of orig (along index, where) reference. The range is read without locks (a derived
@@ -473,7 +498,7 @@ func (c *Copier) copyChunk(ctx context.Context, ch chunk) error {
 		// The ghost row it collides with may be an old version of a row whose change the replay
 		// has not applied yet: wait until it has, and try again.
 		c.cfg.Logger.Info("a chunk collides under a unique key of the altered table; catching up the replay and trying again", zap.Int64("chunk", ch.seq))
-		if cerr := c.cfg.CatchUp(ctx); cerr != nil {
+		if cerr := c.catchUpClose(ctx); cerr != nil {
 			return fmt.Errorf("catching up the replay after chunk %d collided: %w", ch.seq, cerr)
 		}
 	}
