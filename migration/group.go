@@ -110,6 +110,15 @@ func checkGroup(cfgs []Config) error {
 			return fmt.Errorf("--table=%s is given twice: give each table once, with all its changes in one --alter", c.Table)
 		}
 		seen[c.Table] = true
+		// Each table's binlog stream registers as a replica of its own: two with one server id
+		// would make the server drop one whenever the other connects.
+		if i > 0 && c.ServerID == cfgs[0].ServerID {
+			if uint64(c.ServerID)+uint64(i) > MaxServerID {
+				return fmt.Errorf("--replica-server-id %d leaves no room for the group's %d binlog streams (it uses %d to %d-1): choose a smaller one no other server or replica uses",
+					cfgs[0].ServerID, len(cfgs), cfgs[0].ServerID, uint64(cfgs[0].ServerID)+uint64(len(cfgs)))
+			}
+			c.ServerID += uint32(i)
+		}
 		switch {
 		case c.Revert || c.RevertWindow > 0:
 			return errors.New("--revert and --revert-window work on one table: they cannot be used with several --table")

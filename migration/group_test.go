@@ -279,6 +279,7 @@ func TestCheckGroup(t *testing.T) {
 		{"two databases", func(c []Config) { c[1].Database = "other" }, "one database"},
 		{"revert", func(c []Config) { c[1].Revert, c[1].OldTable = true, "_t_del" }, "--revert"},
 		{"instant", func(c []Config) { c[0].AttemptInstantDDL = true }, "--attempt-instant-ddl"},
+		{"no room for the streams' server ids", func(c []Config) { c[0].ServerID, c[1].ServerID = MaxServerID, MaxServerID }, "no room"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := base, base
@@ -299,6 +300,17 @@ func TestCheckGroup(t *testing.T) {
 	}
 	if err := checkGroup([]Config{base}); err == nil {
 		t.Error("a group of one table accepted")
+	}
+	// Each table's binlog stream gets its own server id: one shared makes the server drop one
+	// stream whenever the other connects (error 4052), and they take turns reconnecting.
+	a, b, c := base, base, base
+	b.Table, c.Table = "u", "v"
+	cfgs := []Config{a, b, c}
+	if err := checkGroup(cfgs); err != nil {
+		t.Fatal(err)
+	}
+	if got := []uint32{cfgs[0].ServerID, cfgs[1].ServerID, cfgs[2].ServerID}; got[1] != got[0]+1 || got[2] != got[0]+2 {
+		t.Errorf("the group's server ids are %v, want consecutive ones", got)
 	}
 }
 
