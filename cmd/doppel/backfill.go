@@ -175,15 +175,6 @@ func serveBackfillMetrics(ctx context.Context, addr string, cfg *backfill.Config
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-address: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ctx); err != nil {
-			cfg.Logger.Warn("the metrics server stopped", zap.Error(err))
-		}
-	}()
 	cfg.Metrics = m
-	cfg.Logger.Info("serving metrics", zap.String("address", srv.Addr().String()))
-	return func() { cancel(); <-done }, nil
+	return serveUntilStopped(ctx, srv, cfg.Logger), nil
 }

@@ -35,17 +35,23 @@ func serveMetrics(ctx context.Context, addr string, cfg *migration.Config) (stop
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-address: %w", err)
 	}
+	cfg.Metrics = m
+	return serveUntilStopped(ctx, srv, cfg.Logger), nil
+}
+
+// serveUntilStopped serves srv until stop is called, beyond ctx's end: the last figures stay
+// readable while the run winds down.
+func serveUntilStopped(ctx context.Context, srv *metrics.Server, log *zap.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ctx); err != nil {
-			cfg.Logger.Warn("the metrics server stopped", zap.Error(err))
+			log.Warn("the metrics server stopped", zap.Error(err))
 		}
 	}()
-	cfg.Metrics = m
-	cfg.Logger.Info("serving metrics", zap.String("address", srv.Addr().String()))
-	return func() { cancel(); <-done }, nil
+	log.Info("serving metrics", zap.String("address", srv.Addr().String()))
+	return func() { cancel(); <-done }
 }
 
 // version is set at build time: -ldflags "-X main.version=v1.2.3".
