@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,6 +86,8 @@ type fixture struct {
 	expectFailure []string
 	// timeZone, from load_time_zone, is the session time_zone of the load.
 	timeZone string
+	// loadRate, from load_rate, is the load's transactions per second when not loadRate.
+	loadRate int
 	// noWrite, from no_write, are columns the load leaves alone (one per line): columns whose values
 	// a native ALTER does not keep, such as one dropped and added again.
 	noWrite []string
@@ -172,6 +175,13 @@ func readFixture(dir string) (*fixture, error) {
 	if s, ok := read("load_time_zone"); ok {
 		f.timeZone = strings.TrimSpace(s)
 	}
+	if s, ok := read("load_rate"); ok {
+		rate, perr := strconv.Atoi(firstLine(s))
+		if perr != nil || rate <= 0 {
+			return nil, fmt.Errorf("load_rate: want a positive number of transactions per second, got %q", s)
+		}
+		f.loadRate = rate
+	}
 	if s, ok := read("no_write"); ok {
 		f.noWrite = lines(s)
 	}
@@ -203,6 +213,14 @@ func lines(s string) []string {
 		}
 	}
 	return out
+}
+
+// firstLine is the first of lines(s), or "" when there is none.
+func firstLine(s string) string {
+	if l := lines(s); len(l) > 0 {
+		return l[0]
+	}
+	return ""
 }
 
 // flagValue returns the value of --name=value (or -name=value) in arg.

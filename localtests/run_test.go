@@ -2,6 +2,7 @@ package localtests
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -218,7 +219,7 @@ func (c *caseRun) generator(columns, unique []string) *loadgen.Generator {
 	c.t.Helper()
 	g, err := loadgen.New(c.ctx, loadgen.Config{
 		DB: c.primary, Schema: c.schema, Table: c.f.table, Oracle: c.oracle(), Columns: columns, Unique: unique,
-		Workers: loadWorkers, Rate: loadRate, TimeZone: c.f.timeZone,
+		Workers: loadWorkers, Rate: float64(cmp.Or(c.f.loadRate, loadRate)), TimeZone: c.f.timeZone,
 	})
 	if err != nil {
 		c.t.Fatal(err)

@@ -64,22 +64,48 @@ func (m *Markers) Seen(token string) {
 	}
 }
 
-// Settle catches up until a catch-up takes no longer than fast, or until limit has passed, so that a
-// catch-up made right after under a lock has only the last moment's changes to replay and keeps the
-// lock short. It reports whether the replay got quick; after limit, the caller goes on and relies on
-// its lock timeout.
-func Settle(ctx context.Context, catchUp func(context.Context) error, fast, limit time.Duration) (quick bool, err error) {
-	deadline := time.Now().Add(limit)
+// Settling says how long Settle waits for the replay to keep up before a short lock.
+type Settling struct {
+	// Fast: a catch-up this quick ends the wait at once.
+	Fast time.Duration
+	// Patience: after it, a catch-up of at most Bound ends the wait too.
+	Patience time.Duration
+	// Bound: a catch-up slower than this never ends the wait. The catch-up under the lock takes at
+	// least as long as the stream's own delay (a replica's lag, when the binlog is read there), so a
+	// lock taken while a catch-up takes longer would hold the application for the whole lock
+	// timeout and be given up in vain; gh-ost, too, does not cut over while its heartbeat lags more
+	// than the lock timeout.
+	Bound time.Duration
+	// Slow, when set, is told how long the last catch-up took whenever Settle keeps waiting past
+	// Patience because of Bound, at most every SlowEvery.
+	Slow      func(took time.Duration)
+	SlowEvery time.Duration
+}
+
+// Settle catches up until a catch-up is quick enough, as s says, so that a catch-up made right after
+// under a lock has only the last moment's changes to replay and keeps the lock short. It reports
+// whether the replay got Fast; otherwise it returned after Patience with a catch-up within Bound.
+func Settle(ctx context.Context, catchUp func(context.Context) error, s Settling) (quick bool, err error) {
+	patient := time.Now().Add(s.Patience)
+	var told time.Time
 	for {
 		start := time.Now()
 		if err := catchUp(ctx); err != nil {
 			return false, err
 		}
-		if time.Since(start) <= fast {
+		took := time.Since(start)
+		if took <= s.Fast {
 			return true, nil
 		}
-		if time.Now().After(deadline) {
+		if time.Now().Before(patient) {
+			continue
+		}
+		if took <= s.Bound {
 			return false, nil
+		}
+		if s.Slow != nil && time.Since(told) >= s.SlowEvery {
+			s.Slow(took)
+			told = time.Now()
 		}
 	}
 }
