@@ -50,6 +50,7 @@ type options struct {
 	out        string
 	svgDir     string
 	bufferPool string
+	redoLog    string
 	settle     time.Duration
 	extra      string
 	durable    bool
@@ -76,6 +77,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench.json", "where to write the results as JSON")
 	flag.StringVar(&o.svgDir, "svg-dir", ".", "where to write the pictures of the loaded runs (bench-<run>.svg)")
 	flag.StringVar(&o.bufferPool, "buffer-pool", "2G", "innodb_buffer_pool_size of the sandbox servers")
+	flag.StringVar(&o.redoLog, "redo-log", "1G", "innodb_log_file_size of the sandbox servers, as production sizes it (empty: the server's default, 96M on MariaDB, whose checkpoints stall durable writes of this volume)")
 	flag.DurationVar(&o.settle, "load-phase", 10*time.Second, "how long the load runs before and after the migration")
 	flag.StringVar(&o.extra, "doppel-args", "", "more doppel flags for every doppel run, space-separated")
 	flag.BoolVar(&o.durable, "durable", true, "production durability: innodb_flush_log_at_trx_commit=1, sync_binlog=1 (=false: 2 and 0, which flatter a chunked copy)")
@@ -146,6 +148,10 @@ func run(ctx context.Context, o options) error {
 		sbOpts.ExtraArgs = []string{"--innodb-flush-log-at-trx-commit=1", "--sync-binlog=1"}
 	} else {
 		settings = "innodb_flush_log_at_trx_commit=2, sync_binlog=0"
+	}
+	if o.redoLog != "" {
+		sbOpts.ExtraArgs = append(sbOpts.ExtraArgs, "--innodb-log-file-size="+o.redoLog)
+		settings += ", innodb_log_file_size=" + o.redoLog
 	}
 	// Both servers get it; only the replica applies a binlog.
 	sbOpts.ExtraArgs = append(sbOpts.ExtraArgs, fmt.Sprintf("--slave-parallel-threads=%d", o.parallel))
