@@ -82,6 +82,19 @@ type Settling struct {
 	SlowEvery time.Duration
 }
 
+// BeforeLock is the Settling before a lock held at most lockTimeout (the cut-over's, a checksum's
+// consistent point): fast is a quarter of it, at most 100 ms; after patience, half of it will do,
+// and a slower catch-up is reported to slow every 30 s.
+func BeforeLock(lockTimeout, patience time.Duration, slow func(took time.Duration)) Settling {
+	return Settling{
+		Fast:      min(100*time.Millisecond, lockTimeout/4),
+		Patience:  patience,
+		Bound:     lockTimeout / 2,
+		Slow:      slow,
+		SlowEvery: 30 * time.Second,
+	}
+}
+
 // Settle catches up until a catch-up is quick enough, as s says, so that a catch-up made right after
 // under a lock has only the last moment's changes to replay and keeps the lock short. It reports
 // whether the replay got Fast; otherwise it returned after Patience with a catch-up within Bound.

@@ -64,3 +64,18 @@ func TestSettle(t *testing.T) {
 		})
 	}
 }
+
+// TestBeforeLock: the thresholds follow the lock timeout.
+func TestBeforeLock(t *testing.T) {
+	for _, tc := range []struct {
+		lock, fast, bound time.Duration
+	}{
+		{3 * time.Second, 100 * time.Millisecond, 1500 * time.Millisecond},
+		{200 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond},
+	} {
+		s := BeforeLock(tc.lock, time.Minute, nil)
+		if s.Fast != tc.fast || s.Bound != tc.bound || s.Patience != time.Minute {
+			t.Errorf("lock timeout %s: fast %s, bound %s, patience %s; want %s, %s, 1m", tc.lock, s.Fast, s.Bound, s.Patience, tc.fast, tc.bound)
+		}
+	}
+}

@@ -462,17 +462,11 @@ func lockAndCheck(ctx context.Context, cfg Config, a *sql.Conn, tbl, sentry stri
 // catch-up within half the lock timeout will do; a slower one never does, since an attempt would
 // block the application for the whole lock timeout and fail: settle waits, and says why.
 func settle(ctx context.Context, cfg Config) error {
-	quick, err := changelog.Settle(ctx, cfg.CatchUp.CatchUp, changelog.Settling{
-		Fast:     min(100*time.Millisecond, cfg.LockTimeout/4),
-		Patience: settleTimeout,
-		Bound:    cfg.LockTimeout / 2,
-		Slow: func(took time.Duration) {
-			cfg.Logger.Warn("waiting to cut over: the replay reaches a marker only after "+took.Round(10*time.Millisecond).String()+
-				", more than half the lock timeout (the binlog is late, for example read on a replica that lags); a lock now would block the table in vain",
-				zap.Duration("catch_up", took), zap.Duration("lock_timeout", cfg.LockTimeout))
-		},
-		SlowEvery: slowEvery,
-	})
+	quick, err := changelog.Settle(ctx, cfg.CatchUp.CatchUp, changelog.BeforeLock(cfg.LockTimeout, settleTimeout, func(took time.Duration) {
+		cfg.Logger.Warn("waiting to cut over: the replay reaches a marker only after "+took.Round(10*time.Millisecond).String()+
+			", more than half the lock timeout (the binlog is late, for example read on a replica that lags); a lock now would block the table in vain",
+			zap.Duration("catch_up", took), zap.Duration("lock_timeout", cfg.LockTimeout))
+	}))
 	if err != nil {
 		return fmt.Errorf("catching up before the cut-over: %w", err)
 	}
@@ -481,9 +475,6 @@ func settle(ctx context.Context, cfg Config) error {
 	}
 	return nil
 }
-
-// slowEvery is how often a settle that keeps waiting says so.
-const slowEvery = 30 * time.Second
 
 // settleTimeout bounds settle.
 const settleTimeout = time.Minute

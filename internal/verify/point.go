@@ -114,27 +114,18 @@ func (v *verifier) tryOpenSnapshot(ctx context.Context, n int, atPoint func()) (
 // settle catches up until a catch-up is quick (a quarter of the lock timeout, at most 100 ms), for
 // settleTimeout at most, so the one under the lock has only the last moment's changes to replay; then
 // a catch-up within half the lock timeout will do. A slower one never does: the lock would be held
-// for the whole timeout in vain, so settle waits, and says why every slowEvery.
+// for the whole timeout in vain, so settle waits, and says why every 30 s.
 func (v *verifier) settle(ctx context.Context) error {
-	_, err := changelog.Settle(ctx, v.cfg.CatchUp, changelog.Settling{
-		Fast:     min(100*time.Millisecond, v.cfg.LockTimeout/4),
-		Patience: settleTimeout,
-		Bound:    v.cfg.LockTimeout / 2,
-		Slow: func(took time.Duration) {
-			v.cfg.Logger.Warn("waiting to make a consistent point for the checksum: the replay reaches a marker only after "+
-				took.Round(10*time.Millisecond).String()+", more than half the lock timeout (the binlog is late, for example read on a replica that lags)",
-				zap.Duration("catch_up", took), zap.Duration("lock_timeout", v.cfg.LockTimeout))
-		},
-		SlowEvery: slowEvery,
-	})
+	_, err := changelog.Settle(ctx, v.cfg.CatchUp, changelog.BeforeLock(v.cfg.LockTimeout, settleTimeout, func(took time.Duration) {
+		v.cfg.Logger.Warn("waiting to make a consistent point for the checksum: the replay reaches a marker only after "+
+			took.Round(10*time.Millisecond).String()+", more than half the lock timeout (the binlog is late, for example read on a replica that lags)",
+			zap.Duration("catch_up", took), zap.Duration("lock_timeout", v.cfg.LockTimeout))
+	}))
 	if err != nil {
 		return fmt.Errorf("catching up before locking %s: %w", v.orig.name, err)
 	}
 	return nil
 }
-
-// slowEvery is how often a settle that keeps waiting says so.
-const slowEvery = 30 * time.Second
 
 // settleTimeout bounds settle.
 const settleTimeout = 30 * time.Second
